@@ -1,0 +1,67 @@
+"""One error hierarchy for every service; one renderer turns it into `{"error", "detail"}` JSON."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class AppError(Exception):
+    """A domain error that carries its HTTP status. Services raise these, never HTTPException."""
+
+    status_code: ClassVar[int] = 500
+
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra or {}
+
+    def to_body(self) -> dict[str, Any]:
+        return {"error": type(self).__name__, "detail": self.detail, **self.extra}
+
+
+class BadRequest(AppError):
+    status_code = 400
+
+
+class Unauthorized(AppError):
+    status_code = 401
+
+
+class Forbidden(AppError):
+    status_code = 403
+
+
+class NotFound(AppError):
+    status_code = 404
+
+
+class Conflict(AppError):
+    status_code = 409
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+
+
+class UnsupportedMediaType(AppError):
+    status_code = 415
+
+
+class Unprocessable(AppError):
+    status_code = 422
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+
+
+class UpstreamError(AppError):
+    status_code = 502
+
+
+class Unavailable(AppError):
+    status_code = 503
+
+
+class UpstreamTimeout(AppError):
+    status_code = 504
