@@ -65,3 +65,12 @@ class Unavailable(AppError):
 
 class UpstreamTimeout(AppError):
     status_code = 504
+
+
+def responses(*errors: type[AppError]) -> dict[int | str, dict[str, object]]:
+    """`responses=` for a route: the error answers it declares, all with the ErrorBody schema."""
+    from alpr_common.app import ErrorBody
+
+    return {
+        e.status_code: {"model": ErrorBody, "description": e.__doc__ or e.__name__} for e in errors
+    }

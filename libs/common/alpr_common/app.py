@@ -1,0 +1,273 @@
+"""The app factory every service uses: settings, database, JWT verifier, service tokens, outbox
+relay, error rendering, request ids, telemetry and health, wired the same way everywhere."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import MetaData
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from alpr_common.auth import ServiceCaller
+from alpr_common.db import Database, SessionDep
+from alpr_common.errors import AppError
+from alpr_common.events import EventBatch, EventBatchResult
+from alpr_common.health import router as health_router
+from alpr_common.http import ServiceTokens, make_client
+from alpr_common.jwt import JWKSCache, TokenVerifier
+from alpr_common.outbox import EventHandler, OutboxRelay, OutboxTables, consume
+from alpr_common.settings import BaseServiceSettings
+from alpr_common.telemetry import (
+    REQUEST_ID_HEADER,
+    configure_logging,
+    configure_tracing,
+    new_request_id,
+    request_id_var,
+)
+
+log = logging.getLogger("alpr.app")
+
+LifespanHook = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: the error's class name and a sentence saying what to do."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What the CLI, the migrations and the test plugin need to know about a service."""
+
+    name: str
+    settings_cls: type[BaseServiceSettings]
+    metadata: MetaData
+    migrations_dir: Path
+    app_factory: Callable[..., FastAPI]
+
+
+_REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestIdMiddleware:
+    """Pure ASGI (no buffering, so server-sent events stream): take or make the request id, expose
+    it to logs and outgoing calls, echo it on the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = None
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
+        rid = incoming if incoming and _REQUEST_ID_OK.match(incoming) else new_request_id()
+        token = request_id_var.set(rid)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    (REQUEST_ID_HEADER.lower().encode(), rid.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
+
+
+def _error_response(status: int, body: dict[str, Any]) -> JSONResponse:
+    rid = request_id_var.get()
+    if rid:
+        body.setdefault("request_id", rid)
+    return JSONResponse(body, status_code=status)
+
+
+def _describe_validation(errors: Sequence[Any]) -> str:
+    parts = []
+    for err in errors[:10]:
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+        return _error_response(exc.status_code, exc.to_body())
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()
+        ]
+        return _error_response(
+            422,
+            {"error": "RequestValidationError", "detail": _describe_validation(errors),
+             "errors": errors},
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        names = {404: "NotFound", 405: "MethodNotAllowed", 401: "Unauthorized", 403: "Forbidden"}
+        return _error_response(
+            exc.status_code,
+            {"error": names.get(exc.status_code, "HTTPError"), "detail": str(exc.detail)},
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return _error_response(
+            500,
+            {"error": "InternalError",
+             "detail": "unexpected server error; quote the request id when reporting it"},
+        )
+
+
+def _custom_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """Document the error shape the handlers really send (ErrorBody), not FastAPI's default."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["ErrorBody"] = ErrorBody.model_json_schema()
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        ref = {"$ref": "#/components/schemas/ErrorBody"}
+        for ops in schema.get("paths", {}).values():
+            for op in ops.values():
+                if not isinstance(op, dict) or "responses" not in op:
+                    continue
+                resp = op["responses"]
+                resp["422"] = {
+                    "description": "The request is malformed; `detail` names the field",
+                    "content": {"application/json": {"schema": ref}},
+                }
+                if op.get("security"):
+                    resp.setdefault("401", {"description": "Missing or invalid token"})
+                    resp.setdefault("403", {"description": "Role or purpose not allowed"})
+                for code, body in resp.items():
+                    if code[0] in "45" and "content" not in body:
+                        body["content"] = {"application/json": {"schema": ref}}
+        app.openapi_schema = schema
+        return schema
+
+    return openapi
+
+
+def event_router(tables: OutboxTables, handler: EventHandler) -> APIRouter:
+    router = APIRouter(tags=["events"])
+
+    @router.post("/v1/events", response_model=EventBatchResult)
+    async def receive_events(
+        batch: EventBatch, session: SessionDep, _caller: ServiceCaller
+    ) -> EventBatchResult:
+        """Internal: accept a batch of events from another service's outbox, once per event id."""
+        return await consume(session, tables, batch.events, handler)
+
+    return router
+
+
+def build_app(
+    settings: BaseServiceSettings,
+    *,
+    title: str,
+    description: str = "",
+    routers: Sequence[APIRouter] = (),
+    outbox: OutboxTables | None = None,
+    event_handler: EventHandler | None = None,
+    hooks: Sequence[LifespanHook] = (),
+    verifier: TokenVerifier | None = None,
+) -> FastAPI:
+    configure_logging(settings.service_name, settings.log_level)
+    configure_tracing(settings.service_name)
+    http = make_client(timeout=settings.http_timeout_seconds)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks: list[asyncio.Task[None]] = []
+        relay: OutboxRelay | None = app.state.relay
+        if relay is not None and settings.run_relay:
+            tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+        async with contextlib.AsyncExitStack() as stack:
+            for hook in hooks:
+                await stack.enter_async_context(hook(app))
+            try:
+                yield
+            finally:
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+        await app.state.http.aclose()
+        await app.state.db.dispose()
+
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.db = Database.from_url(settings.database_url)
+    app.state.http = http
+    app.state.verifier = verifier or TokenVerifier(
+        JWKSCache(f"{settings.access_url}/.well-known/jwks.json", client=http),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+    app.state.tokens = ServiceTokens(
+        http,
+        access_url=settings.access_url,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret.get_secret_value(),
+    )
+    app.state.ready_checks = {}
+    app.state.relay = None
+    if outbox is not None:
+        app.state.relay = OutboxRelay(
+            app.state.db,
+            outbox,
+            urls=settings.url_of,
+            token=app.state.tokens.get,
+            client=http,
+            batch_size=settings.relay_batch_size,
+            interval=settings.relay_interval_seconds,
+        )
+    install_error_handlers(app)
+    app.include_router(health_router)
+    for router in routers:
+        app.include_router(router)
+    if outbox is not None and event_handler is not None:
+        app.include_router(event_router(outbox, event_handler))
+    app.openapi = _custom_openapi(app)  # type: ignore[method-assign]
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="livez,readyz")
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,42 @@
+"""The event envelope every service sends and accepts (CloudEvents 1.0 field names).
+
+    {"specversion": "1.0", "id": "<uuid>", "source": "gateway", "type": "gateway.request",
+     "time": "2026-11-30T06:32:45.123456Z", "subject": "user:42", "data": {...}}
+
+`id` is unique per event and is what consumers de-duplicate on: a relay may deliver an event more
+than once, a consumer applies it once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from alpr_common.db import utcnow
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), min_length=1, max_length=64)
+    source: str = Field(min_length=1, max_length=64, description="The service that emitted it")
+    type: str = Field(min_length=1, max_length=100, description="e.g. gateway.request")
+    time: datetime = Field(default_factory=utcnow)
+    subject: str | None = Field(default=None, max_length=200)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class EventBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[Event] = Field(min_length=1, max_length=5000)
+
+
+class EventBatchResult(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: int = 0

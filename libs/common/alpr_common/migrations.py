@@ -1,0 +1,90 @@
+"""Alembic, one migration history per service. Each service's `migrations/env.py` is two lines
+that call `run_env`; `upgrade` runs them from code (CLI, tests, Kubernetes Job)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import MetaData
+from sqlalchemy.engine import Connection
+
+from alpr_common.db import create_engine, normalize_url
+
+
+def version_table(service: str) -> str:
+    # Per service, so services may share one database (schema-per-service) without clashing.
+    return f"alembic_version_{service}"
+
+
+def _configure(connection: Connection, metadata: MetaData, service: str) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        version_table=version_table(service),
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_env(metadata: MetaData, *, service: str) -> None:
+    """Body of every service's migrations/env.py."""
+    config = context.config
+    connection: Connection | None = config.attributes.get("connection")
+    if connection is not None:
+        _configure(connection, metadata, service)
+        return
+    url = normalize_url(config.get_main_option("sqlalchemy.url") or "")
+    if context.is_offline_mode():
+        context.configure(
+            url=url,
+            target_metadata=metadata,
+            version_table=version_table(service),
+            literal_binds=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    async def online() -> None:
+        engine = create_engine(url)
+        async with engine.begin() as conn:
+            await conn.run_sync(_configure, metadata, service)
+        await engine.dispose()
+
+    asyncio.run(online())
+
+
+def alembic_config(migrations_dir: Path, url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def ensure_sqlite_dir(url: str) -> None:
+    url = normalize_url(url)
+    if url.startswith("sqlite") and ":memory:" not in url:
+        Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def upgrade(migrations_dir: Path, url: str, revision: str = "head") -> None:
+    """Upgrade a database to `revision` from inside a running event loop."""
+    ensure_sqlite_dir(url)
+    engine = create_engine(url)
+    cfg = alembic_config(migrations_dir, url)
+
+    def run(conn: Connection, **_: Any) -> None:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(run)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,276 @@
+"""Transactional outbox and relay: events are written in the same transaction as the change they
+describe, and a relay delivers them at least once to the consumer's `POST /v1/events`.
+
+Consumers apply each event id once (`processed_event`), so redelivery is harmless, and a consumer
+that is down only delays events: they wait in the outbox, retried with capped backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alpr_common.db import Database, JSONType, UTCDateTime, utcnow
+from alpr_common.errors import AppError
+from alpr_common.events import Event, EventBatchResult
+
+log = logging.getLogger("alpr.outbox")
+
+MAX_BACKOFF_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class OutboxTables:
+    outbox: Table
+    processed: Table
+
+
+def outbox_tables(metadata: MetaData) -> OutboxTables:
+    """Add the outbox and processed-event tables to a service's own metadata."""
+    outbox = Table(
+        "outbox_event",
+        metadata,
+        Column("seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+               autoincrement=True),
+        Column("event_id", String(64), nullable=False),
+        Column("destination", String(32), nullable=False),
+        Column("envelope", JSONType, nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("next_attempt_at", UTCDateTime(), nullable=False),
+        Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("delivered_at", UTCDateTime(), nullable=True),
+        Column("last_error", Text, nullable=True),
+    )
+    Index("ix_outbox_event_pending", outbox.c.delivered_at, outbox.c.next_attempt_at)
+    # The same event may go to several consumers, each once.
+    Index("uq_outbox_event_event_id_destination", outbox.c.event_id, outbox.c.destination,
+          unique=True)
+    processed = Table(
+        "processed_event",
+        metadata,
+        Column("event_id", String(64), primary_key=True),
+        Column("source", String(64), nullable=False),
+        Column("type", String(100), nullable=False),
+        Column("processed_at", UTCDateTime(), nullable=False),
+        Column("outcome", String(16), nullable=False),
+    )
+    return OutboxTables(outbox, processed)
+
+
+def insert_ignore(session: AsyncSession, table: Table) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING for the session's dialect."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    return stmt
+
+
+async def enqueue(
+    session: AsyncSession, tables: OutboxTables, *, destination: str, event: Event
+) -> None:
+    """Queue an event in the caller's transaction; it is sent only if that transaction commits."""
+    await enqueue_many(session, tables, destination=destination, events=[event])
+
+
+async def enqueue_many(
+    session: AsyncSession, tables: OutboxTables, *, destination: str, events: Sequence[Event]
+) -> None:
+    if not events:
+        return
+    now = utcnow()
+    await session.execute(
+        tables.outbox.insert(),
+        [
+            {
+                "event_id": e.id,
+                "destination": destination,
+                "envelope": e.model_dump(mode="json"),
+                "created_at": now,
+                "next_attempt_at": now,
+                "attempts": 0,
+            }
+            for e in events
+        ],
+    )
+
+
+EventHandler = Callable[[AsyncSession, Event], Awaitable[None]]
+
+
+async def consume(
+    session: AsyncSession,
+    tables: OutboxTables,
+    events: Sequence[Event],
+    handler: EventHandler,
+) -> EventBatchResult:
+    """Apply each event once, in the caller's transaction. An event the handler refuses as
+    invalid (an AppError below 500) is recorded as rejected and logged, so one bad event cannot
+    block its batch forever; anything else fails the batch and the relay retries it."""
+    accepted = duplicates = rejected = 0
+    for event in events:
+        stmt = insert_ignore(session, tables.processed).values(
+            event_id=event.id,
+            source=event.source,
+            type=event.type,
+            processed_at=utcnow(),
+            outcome="accepted",
+        )
+        result = await session.execute(stmt.on_conflict_do_nothing())
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            duplicates += 1
+            continue
+        try:
+            async with session.begin_nested():
+                await handler(session, event)
+            accepted += 1
+        except AppError as exc:
+            if exc.status_code >= 500:
+                raise
+            rejected += 1
+            log.warning(
+                "event rejected",
+                extra={"event_id": event.id, "event_type": event.type, "reason": exc.detail},
+            )
+            await session.execute(
+                update(tables.processed)
+                .where(tables.processed.c.event_id == event.id)
+                .values(outcome="rejected")
+            )
+    return EventBatchResult(accepted=accepted, duplicates=duplicates, rejected=rejected)
+
+
+TokenGetter = Callable[[], Awaitable[str]]
+
+
+class OutboxRelay:
+    """Delivers pending outbox rows, oldest first, per destination; at least once."""
+
+    def __init__(
+        self,
+        db: Database,
+        tables: OutboxTables,
+        *,
+        urls: Callable[[str], str],
+        token: TokenGetter,
+        client: httpx.AsyncClient,
+        batch_size: int = 500,
+        interval: float = 0.2,
+    ) -> None:
+        self.db = db
+        self.tables = tables
+        self.urls = urls
+        self.token = token
+        self.client = client
+        self.batch_size = batch_size
+        self.interval = interval
+        self.wakeup = asyncio.Event()
+
+    def notify(self) -> None:
+        """Wake the relay now instead of at its next poll (called after a commit that queued)."""
+        self.wakeup.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                sent = await self.deliver_once()
+            except Exception:
+                log.exception("outbox relay pass failed; retrying")
+                sent = 0
+            if sent < self.batch_size:
+                self.wakeup.clear()
+                try:
+                    await asyncio.wait_for(self.wakeup.wait(), timeout=self.interval)
+                except TimeoutError:
+                    pass
+
+    async def deliver_once(self) -> int:
+        """One pass: send up to a batch per destination; return how many were delivered."""
+        t = self.tables.outbox
+        async with self.db.sessionmaker() as session:
+            query = (
+                select(t.c.seq, t.c.destination, t.c.envelope, t.c.attempts)
+                .where(t.c.delivered_at.is_(None), t.c.next_attempt_at <= utcnow())
+                .order_by(t.c.seq)
+                .limit(self.batch_size)
+            )
+            if self.db.dialect == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = (await session.execute(query)).all()
+            by_dest: dict[str, list[Any]] = {}
+            for row in rows:
+                by_dest.setdefault(row.destination, []).append(row)
+            delivered = 0
+            for dest, dest_rows in by_dest.items():
+                error = await self._post(dest, [r.envelope for r in dest_rows])
+                seqs = [r.seq for r in dest_rows]
+                if error is None:
+                    await session.execute(
+                        update(t).where(t.c.seq.in_(seqs)).values(delivered_at=utcnow())
+                    )
+                    delivered += len(seqs)
+                else:
+                    attempts = max(r.attempts for r in dest_rows) + 1
+                    backoff = min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** min(attempts, 8))
+                    backoff *= random.uniform(0.8, 1.2)
+                    log.warning(
+                        "outbox delivery to %s failed (%d events, attempt %d): %s",
+                        dest, len(seqs), attempts, error,
+                    )
+                    await session.execute(
+                        update(t)
+                        .where(t.c.seq.in_(seqs))
+                        .values(
+                            attempts=t.c.attempts + 1,
+                            next_attempt_at=utcnow() + timedelta(seconds=backoff),
+                            last_error=error[:500],
+                        )
+                    )
+            await session.commit()
+            return delivered
+
+    async def _post(self, destination: str, envelopes: list[dict[str, Any]]) -> str | None:
+        try:
+            token = await self.token()
+            resp = await self.client.post(
+                f"{self.urls(destination)}/v1/events",
+                json={"events": envelopes},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        except (httpx.HTTPError, OSError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+        except AppError as exc:
+            return f"{type(exc).__name__}: {exc.detail}"
+        if resp.status_code >= 300:
+            return f"HTTP {resp.status_code}: {resp.text[:200]}"
+        return None
+
+    async def pending(self) -> int:
+        t = self.tables.outbox
+        async with self.db.sessionmaker() as session:
+            return int(
+                (await session.execute(
+                    select(func.count()).select_from(t).where(t.c.delivered_at.is_(None))
+                )).scalar_one()
+            )

@@ -1,0 +1,67 @@
+"""Settings: one base class, one subclass per service with its own env prefix (`INGEST_`...)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that must never reach production: anything a developer would paste from a README.
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "password", "dev", "dev-secret"})
+
+
+class BaseServiceSettings(BaseSettings):
+    """What every service needs. Subclasses set `model_config = service_config("INGEST_")`."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_file=None)
+
+    service_name: str = "alpr"
+    environment: Literal["dev", "test", "prod"] = "dev"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    database_url: str = "sqlite+aiosqlite:///var/alpr.db"
+    # Where this service finds the others; the relay and clients read them from here.
+    access_url: str = "http://127.0.0.1:8001"
+    audit_url: str = "http://127.0.0.1:8005"
+    ingest_url: str = "http://127.0.0.1:8002"
+    hotlist_url: str = "http://127.0.0.1:8003"
+    sharing_url: str = "http://127.0.0.1:8004"
+    # Client credentials this service uses to obtain service tokens from access.
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    # JWT verification: every service verifies the same tokens the gateway does.
+    jwt_issuer: str = "alpr-access"
+    jwt_audience: str = "alpr"
+    # Outbox relay: how often it polls and how many events it sends at once.
+    relay_interval_seconds: float = 0.2
+    relay_batch_size: int = 500
+    run_relay: bool = True
+    http_timeout_seconds: float = 10.0
+
+    def secrets_to_check(self) -> dict[str, SecretStr]:
+        """Secrets that must not be placeholders outside dev; subclasses add their own."""
+        return {"client_secret": self.client_secret}
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> BaseServiceSettings:
+        if self.environment == "prod":
+            bad = [
+                name
+                for name, value in self.secrets_to_check().items()
+                if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS
+            ]
+            if bad:
+                raise ValueError(
+                    f"placeholder or empty secret(s) {', '.join(sorted(bad))} refused in prod: "
+                    "set them from your secret store"
+                )
+        return self
+
+    def url_of(self, service: str) -> str:
+        return str(getattr(self, f"{service}_url")).rstrip("/")
+
+
+def service_config(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, extra="ignore", env_file=None)

@@ -1,0 +1,93 @@
+"""JSON logs, a request id on every request and every inter-service call, OpenTelemetry traces
+exported over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set and kept in-process otherwise."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import os
+import sys
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+REQUEST_ID_HEADER = "X-Request-ID"
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_id", default=None
+)
+
+_STANDARD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        rid = request_id_var.get()
+        if rid:
+            entry["request_id"] = rid
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            entry["trace_id"] = format(span.trace_id, "032x")
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # uvicorn's access log would print query strings (which may hold plates) at INFO.
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+_configured_tracing = False
+
+
+def configure_tracing(service: str) -> None:
+    """One TracerProvider per process; spans leave the process only when an OTLP endpoint is set."""
+    global _configured_tracing
+    if _configured_tracing:
+        return
+    _configured_tracing = True
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def outgoing_headers() -> dict[str, str]:
+    """Headers that carry the current request id and W3C trace context to the next service."""
+    headers: dict[str, str] = {}
+    propagate.inject(headers)
+    rid = request_id_var.get()
+    if rid:
+        headers[REQUEST_ID_HEADER] = rid
+    return headers

@@ -1,0 +1,333 @@
+"""The suite's pytest plugin: every service's tests on SQLite and PostgreSQL with real Alembic
+migrations and per-test rollback, an httpx client over ASGI, tokens for any role, and the
+`policy("<clause>")` marker that the compliance report is built from.
+
+A service's tests/conftest.py provides one fixture, `service_spec`, and gets `db`, `app`,
+`client`, `tokens` and `purpose_headers`. PostgreSQL comes from ALPR_TEST_PG_URL (default: the
+local server). Without it the PostgreSQL half is skipped and the run says so loudly; with CI=true
+a missing PostgreSQL is an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import os
+import tomllib
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from alpr_common.app import ServiceSpec
+from alpr_common.auth import principal_claims
+from alpr_common.db import Database, create_engine
+from alpr_common.jwt import JWKSCache, KeyRing, TokenVerifier
+from alpr_common.migrations import upgrade
+from alpr_common.roles import MACHINE_ROLES, Role
+from alpr_common.settings import BaseServiceSettings
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+ISSUER = "alpr-access"
+AUDIENCE = "alpr"
+BACKENDS = ("sqlite", "postgresql")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pg_admin_url() -> str:
+    return os.environ.get("ALPR_TEST_PG_URL", DEFAULT_PG_URL)
+
+
+_pg_state: dict[str, Any] = {}
+
+
+def pg_unavailable_reason() -> str | None:
+    """None when the test PostgreSQL answers; otherwise why not (checked once per process)."""
+    if "reason" not in _pg_state:
+
+        async def probe() -> None:
+            import asyncpg
+
+            conn = await asyncpg.connect(pg_admin_url(), timeout=5)
+            await conn.close()
+
+        try:
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                pool.submit(asyncio.run, probe()).result(timeout=15)
+            _pg_state["reason"] = None
+        except Exception as exc:  # any failure means "not available", reported verbatim
+            _pg_state["reason"] = f"{type(exc).__name__}: {exc}"
+    return _pg_state["reason"]
+
+
+# ---------------------------------------------------------------------------- policy marker
+
+
+def _project_root(config: pytest.Config) -> Path:
+    return Path(str(config.rootpath))
+
+
+def load_clauses(root: Path) -> list[dict[str, Any]]:
+    with (root / "policy" / "clauses.toml").open("rb") as f:
+        return list(tomllib.load(f)["clause"])
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--policy-report",
+        default=None,
+        help="write a JSON file of each test's policy clauses and outcome (make compliance)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "policy(clause_id): the GO 344 clause this test proves")
+    try:
+        config._alpr_clause_ids = {c["id"] for c in load_clauses(_project_root(config))}  # type: ignore[attr-defined]
+    except FileNotFoundError:
+        config._alpr_clause_ids = None  # type: ignore[attr-defined]
+    config._alpr_results = []  # type: ignore[attr-defined]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    known = getattr(config, "_alpr_clause_ids", None)
+    for item in items:
+        for mark in item.iter_markers("policy"):
+            for clause in mark.args:
+                if known is not None and clause not in known:
+                    raise pytest.UsageError(
+                        f"{item.nodeid}: unknown policy clause {clause!r}; "
+                        "use an id from policy/clauses.toml"
+                    )
+                item.user_properties.append(("policy", clause))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    clauses = [v for k, v in report.user_properties if k == "policy"]
+    if not clauses:
+        return
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        outcome = report.outcome
+        if report.when == "setup" and outcome == "failed":
+            outcome = "error"
+        _results.append({"nodeid": report.nodeid, "clauses": clauses, "outcome": outcome})
+
+
+_results: list[dict[str, Any]] = []
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    path = session.config.getoption("--policy-report")
+    if path and not hasattr(session.config, "workerinput"):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(_results, indent=1))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _pg_state.get("reason"):
+        terminalreporter.write_sep("!", "PostgreSQL suite DID NOT RUN", red=True, bold=True)
+        terminalreporter.write_line(
+            f"PostgreSQL at {pg_admin_url()} unavailable ({_pg_state['reason']}); only SQLite was "
+            "tested. Set ALPR_TEST_PG_URL or start PostgreSQL to run both backends."
+        )
+
+
+# ---------------------------------------------------------------------------- databases
+
+
+@pytest.fixture(params=BACKENDS)
+def db_backend(request: pytest.FixtureRequest) -> str:
+    backend: str = request.param
+    if backend == "postgresql":
+        reason = pg_unavailable_reason()
+        if reason is not None:
+            if in_ci():
+                pytest.fail(f"CI requires PostgreSQL at {pg_admin_url()}: {reason}")
+            pytest.skip(f"PostgreSQL unavailable: {reason}")
+    return backend
+
+
+@dataclass
+class _Migrated:
+    url: str
+    engine: AsyncEngine
+
+
+class DatabaseFactory:
+    """One migrated database per (service, backend) per test process."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.cache: dict[tuple[str, str], _Migrated] = {}
+        self.worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+    async def get(self, spec: ServiceSpec, backend: str) -> _Migrated:
+        key = (spec.name, backend)
+        if key not in self.cache:
+            url = await self._create(spec.name, backend)
+            await upgrade(spec.migrations_dir, url)
+            self.cache[key] = _Migrated(url, create_engine(url, pool_size=2))
+        return self.cache[key]
+
+    async def _create(self, service: str, backend: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite+aiosqlite:///{self.tmp / f'{service}.db'}"
+        import asyncpg
+
+        name = f"alpr_test_{service}_{self.worker}"
+        admin = await asyncpg.connect(pg_admin_url())
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        base = pg_admin_url().rsplit("/", 1)[0]
+        return f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
+
+    async def close(self) -> None:
+        for migrated in self.cache.values():
+            await migrated.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def database_factory(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
+    DatabaseFactory
+]:
+    factory = DatabaseFactory(tmp_path_factory.mktemp("db"))
+    yield factory
+    await factory.close()
+
+
+@pytest.fixture
+async def migrated(
+    service_spec: ServiceSpec, db_backend: str, database_factory: DatabaseFactory
+) -> _Migrated:
+    return await database_factory.get(service_spec, db_backend)
+
+
+@pytest.fixture
+async def db(migrated: _Migrated) -> AsyncIterator[Database]:
+    """A Database whose every session runs inside one transaction rolled back after the test."""
+    async with migrated.engine.connect() as conn:
+        outer = await conn.begin()
+        try:
+            yield Database(migrated.engine, bind=conn)
+        finally:
+            await outer.rollback()
+
+
+# ---------------------------------------------------------------------------- tokens and apps
+
+
+@pytest.fixture(scope="session")
+def keyring_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("keys")
+    KeyRing.write_new_key(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def keyring(keyring_dir: Path) -> KeyRing:
+    return KeyRing.from_dir(keyring_dir)
+
+
+class TokenFactory:
+    """Mints real ES256 tokens for any role, signed by the test keyring."""
+
+    def __init__(self, keyring: KeyRing) -> None:
+        self.keyring = keyring
+
+    def token(
+        self,
+        *roles: str,
+        subject: str | None = None,
+        name: str | None = None,
+        training_valid_until: datetime | None = None,
+        cameras: tuple[str, ...] = (),
+        agency_id: str | None = None,
+        expires_in: timedelta = timedelta(minutes=10),
+    ) -> str:
+        machine = bool(set(roles) & MACHINE_ROLES)
+        now = datetime.now(UTC)
+        if training_valid_until is None and not machine:
+            training_valid_until = now + timedelta(days=200)
+        subject = subject or (f"client:{uuid.uuid4().hex[:8]}" if machine else
+                              f"user:{uuid.uuid4().hex[:8]}")
+        claims = principal_claims(
+            subject=subject,
+            kind="machine" if machine else "person",
+            name=name or subject,
+            roles=[str(r) for r in roles],
+            training_valid_until=training_valid_until,
+            cameras=cameras,
+            agency_id=agency_id,
+        )
+        return self.keyring.sign(claims, issuer=ISSUER, audience=AUDIENCE,
+                                 expires_at=now + expires_in)
+
+    def headers(self, *roles: str, purpose: bool = False, **kwargs: Any) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {self.token(*roles, **kwargs)}"}
+        if purpose:
+            headers.update(PURPOSE_HEADERS)
+        return headers
+
+
+PURPOSE_HEADERS = {
+    "X-ALPR-Purpose": "criminal_investigation",
+    "X-ALPR-Case": "2026-0001234",
+    "X-ALPR-Reason": "burglary suspect vehicle seen leaving the scene",
+}
+
+
+@pytest.fixture(scope="session")
+def tokens(keyring: KeyRing) -> TokenFactory:
+    return TokenFactory(keyring)
+
+
+@pytest.fixture
+def purpose_headers() -> dict[str, str]:
+    return dict(PURPOSE_HEADERS)
+
+
+@pytest.fixture
+def app_settings(service_spec: ServiceSpec, migrated: _Migrated) -> BaseServiceSettings:
+    """Override in a service's conftest to add that service's own settings."""
+    return service_spec.settings_cls(
+        environment="test", run_relay=False, database_url=migrated.url
+    )
+
+
+@pytest.fixture
+def app(
+    service_spec: ServiceSpec, app_settings: BaseServiceSettings, db: Database, keyring: KeyRing
+) -> Iterator[FastAPI]:
+    application = service_spec.app_factory(app_settings)
+    application.state.db = db
+    if application.state.relay is not None:
+        application.state.relay.db = db
+    if not getattr(application.state, "owns_keys", False):
+        application.state.verifier = TokenVerifier(
+            JWKSCache(static=keyring.jwks()), issuer=ISSUER, audience=AUDIENCE
+        )
+    yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+__all__ = ["PURPOSE_HEADERS", "Role", "TokenFactory", "in_ci", "pg_unavailable_reason"]
