@@ -1,0 +1,4 @@
+from alpr_audit.main import SPEC
+from alpr_common.cli import run
+
+run(SPEC)
