@@ -1,0 +1,203 @@
+"""The in-memory hot-list index every replica matches reads against.
+
+A read matches an entry exactly, or through OCR confusions: characters the engines mix up
+(0/O/D/Q, 1/I, 2/Z, 5/S, 8/B, 6/G), at most two of them per plate. Lookups never scan: every
+plate is keyed by its canonical form (each confusable character replaced by its class
+representative), so one dict lookup yields the few entries the read could match, exact ones
+included, and only those are compared character by character.
+
+Region rule: a read whose region is known matches entries of that region and entries whose
+region is unknown; a read whose region is unknown matches on the plate alone. An entry stops
+matching at its expiry instant.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, NamedTuple
+
+CONFUSABLE_CLASSES: tuple[str, ...] = ("0ODQ", "1I", "2Z", "5S", "8B", "6G")
+MAX_CONFUSIONS = 2
+
+_CANON = str.maketrans({c: group[0] for group in CONFUSABLE_CLASSES for c in group})
+# Separators a plate may be written with; anything else non-alphanumeric is not a plate.
+_SEPARATORS = str.maketrans("", "", " -.\u00b7_/")
+_NEVER = math.inf
+
+MatchType = Literal["exact", "confusable"]
+
+
+def normalise_plate(plate: str) -> str:
+    """Upper-case, separators removed: 'jkq-551' -> 'JKQ551'."""
+    return plate.upper().translate(_SEPARATORS)
+
+
+def canonical(plate: str) -> str:
+    """The plate with every confusable character replaced by its class representative."""
+    return plate.translate(_CANON)
+
+
+class Confusion(NamedTuple):
+    position: int
+    read_char: str
+    entry_char: str
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    entry_id: Any
+    match_type: MatchType
+    confusions: tuple[Confusion, ...] = ()
+
+
+# An entry is a plain tuple (entry_id, plate, region, expires): as small as a __slots__ object
+# and much faster to build, which matters when a replica loads 1,000,000 of them at start-up.
+_Entry = tuple[Any, str, str | None, float]
+_ID, _PLATE, _REGION, _EXPIRES = range(4)
+
+
+def _plate(plate: str) -> str:
+    if plate.isalnum() and plate.isascii() and (plate.isupper() or plate.isdigit()):
+        return plate  # already normal: keep the caller's string rather than a copy
+    p = normalise_plate(plate)
+    if not p or not p.isascii() or not p.isalnum():
+        raise ValueError(f"not a plate: {len(plate)} characters, expected A-Z and 0-9")
+    return p
+
+
+def _region(region: str | None) -> str | None:
+    # Interned so a million entries share a few dozen region strings.
+    return sys.intern(region.strip().upper()) if region and region.strip() else None
+
+
+def _expires(expires_at: datetime | None) -> float:
+    if expires_at is None:
+        return _NEVER
+    if expires_at.utcoffset() is None:
+        raise ValueError("expires_at must be timezone-aware")
+    return expires_at.timestamp()
+
+
+def _key(plate: str) -> str:
+    key = plate.translate(_CANON)
+    return plate if key == plate else key  # share the plate string instead of an equal copy
+
+
+class PlateIndex:
+    """Hot-list entries keyed by canonical plate. Not thread-safe: one writer, or swap a fresh
+    index built with `bulk_load` in place of the old one."""
+
+    __slots__ = ("_by_id", "_by_key", "version")
+
+    def __init__(self) -> None:
+        # canonical plate -> one entry, or a list of entries when several share the key (a plate
+        # on two lists, or confusable plates); a bare entry saves a container for most keys.
+        self._by_key: dict[str, _Entry | list[_Entry]] = {}
+        self._by_id: dict[Any, _Entry] = {}
+        # The change version the index reflects; the service sets it as it applies changes.
+        self.version = 0
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def __contains__(self, entry_id: object) -> bool:
+        return entry_id in self._by_id
+
+    def add(
+        self,
+        entry_id: Any,
+        plate: str,
+        region: str | None,
+        expires_at: datetime | None,
+    ) -> None:
+        """Add an entry, replacing any entry with the same id."""
+        self.bulk_load(((entry_id, plate, region, expires_at),))
+
+    def bulk_load(self, entries: Iterable[tuple[Any, str, str | None, datetime | None]]) -> int:
+        """Add many `(entry_id, plate, region, expires_at)` rows, replacing entries with the same
+        id; returns how many rows were read. A bad row (not a plate, naive expiry) raises
+        ValueError and leaves the index as it was before that row."""
+        by_key = self._by_key
+        by_id = self._by_id
+        get = by_key.get
+        regions: dict[str | None, str | None] = {None: None}
+        n = 0
+        for entry_id, plate, region, expires_at in entries:
+            n += 1
+            p = _plate(plate)
+            try:
+                r = regions[region]
+            except KeyError:
+                r = regions[region] = _region(region)
+            e = (entry_id, p, r, _NEVER if expires_at is None else _expires(expires_at))
+            if entry_id in by_id:
+                self.remove(entry_id)
+            by_id[entry_id] = e
+            key = _key(p)
+            old = get(key)
+            if old is None:
+                by_key[key] = e
+            elif type(old) is list:
+                old.append(e)
+            else:
+                by_key[key] = [old, e]
+        return n
+
+    def remove(self, entry_id: Any) -> bool:
+        """Remove an entry; False if it was not there."""
+        e = self._by_id.pop(entry_id, None)
+        if e is None:
+            return False
+        key = _key(e[_PLATE])
+        old = self._by_key[key]
+        if type(old) is list:
+            rest = [x for x in old if x is not e]
+            self._by_key[key] = rest[0] if len(rest) == 1 else rest
+        else:
+            del self._by_key[key]
+        return True
+
+    def remove_expired(self, at: datetime) -> int:
+        """Drop entries expired at `at` to free memory (they already stopped matching)."""
+        now = _expires(at)
+        gone = [e[_ID] for e in self._by_id.values() if e[_EXPIRES] <= now]
+        for entry_id in gone:
+            self.remove(entry_id)
+        return len(gone)
+
+    def lookup(self, plate: str, region: str | None, at: datetime) -> list[Match]:
+        """Entries the read matches at instant `at`: exact ones first, then by confusions."""
+        p = plate.upper()
+        if not p.isalnum():
+            p = p.translate(_SEPARATORS)
+        bucket = self._by_key.get(p.translate(_CANON))
+        if bucket is None:
+            return []
+        if at.utcoffset() is None:
+            raise ValueError("at must be timezone-aware")
+        now = at.timestamp()
+        if region is not None:
+            region = region.strip().upper() or None
+        found: list[Match] = []
+        for e in bucket if type(bucket) is list else (bucket,):
+            if e[_EXPIRES] <= now:
+                continue
+            if region is not None and e[_REGION] is not None and e[_REGION] != region:
+                continue
+            ep = e[_PLATE]
+            if ep == p:
+                found.append(Match(e[_ID], "exact"))
+                continue
+            # Same canonical form means same length and every difference is a confusion.
+            confusions = tuple(
+                Confusion(i, a, b) for i, (a, b) in enumerate(zip(p, ep, strict=True)) if a != b
+            )
+            if len(confusions) <= MAX_CONFUSIONS:
+                found.append(Match(e[_ID], "confusable", confusions))
+        if len(found) > 1:
+            found.sort(key=lambda m: len(m.confusions))
+        return found
