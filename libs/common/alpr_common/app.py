@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -185,7 +186,7 @@ def _custom_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
 
 
 def event_router(tables: OutboxTables, handler: EventHandler) -> APIRouter:
-    router = APIRouter(tags=["events"])
+    router = APIRouter(tags=["internal"])
 
     @router.post("/v1/events", response_model=EventBatchResult)
     async def receive_events(
@@ -207,10 +208,12 @@ def build_app(
     event_handler: EventHandler | None = None,
     hooks: Sequence[LifespanHook] = (),
     verifier: TokenVerifier | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level)
     configure_tracing(settings.service_name)
-    http = make_client(timeout=settings.http_timeout_seconds)
+    # `transport` lets tests route this service's outgoing calls to in-process apps.
+    http = make_client(timeout=settings.http_timeout_seconds, transport=transport)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -17,8 +17,14 @@ async def _propagate(request: httpx.Request) -> None:
         request.headers.setdefault(key, value)
 
 
-def make_client(*, timeout: float = 10.0, max_connections: int = 100) -> httpx.AsyncClient:
+def make_client(
+    *,
+    timeout: float = 10.0,
+    max_connections: int = 100,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
     return httpx.AsyncClient(
+        transport=transport,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=50),
         event_hooks={"request": [_propagate]},

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+
+from alpr_common.app import ServiceSpec, build_app
+from alpr_common.http import make_client
+from alpr_gateway import models
+from alpr_gateway.proxy import Gateway, KeyExchange
+from alpr_gateway.ratelimit import RateLimiter
+from alpr_gateway.routes import SERVICES, RouteTable
+from alpr_gateway.settings import GatewaySettings
+from alpr_gateway.status import AccessStatusSource, StatusCache
+from alpr_gateway.translog import TransactionLog
+
+log = logging.getLogger("alpr.gateway")
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+router = APIRouter()
+
+
+@router.api_route("/v1/{service}/{rest:path}", methods=METHODS, include_in_schema=False)
+async def forward(service: str, rest: str, request: Request) -> Response:
+    """Every public request: routed, checked, logged and forwarded."""
+    gateway: Gateway = request.app.state.gateway
+    return await gateway.handle(request, service, rest)
+
+
+@router.api_route("/{path:path}", methods=METHODS, include_in_schema=False)
+async def unknown(path: str, request: Request) -> Response:
+    """Anything outside /v1/<service>/ is refused, and logged like every other request."""
+    gateway: Gateway = request.app.state.gateway
+    return await gateway.handle(request, "", path)
+
+
+async def load_routes(app: FastAPI, client: httpx.AsyncClient, *, once: bool = False) -> None:
+    """Read each service's OpenAPI; retry fast until all are loaded, then refresh slowly."""
+    settings: GatewaySettings = app.state.settings
+    table: RouteTable = app.state.routes
+    while True:
+        for name in SERVICES:
+            try:
+                resp = await client.get(f"{settings.url_of(name)}/openapi.json", timeout=5.0)
+                resp.raise_for_status()
+                table.load(name, resp.json())
+            except (httpx.HTTPError, ValueError) as exc:
+                log.warning("route table for %s not loaded: %s", name, type(exc).__name__)
+        if once:
+            return
+        pending = [n for n in SERVICES if not table.loaded(n)]
+        await asyncio.sleep(0.5 if pending else settings.route_refresh_seconds)
+
+
+def route_loader(app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:
+    @contextlib.asynccontextmanager
+    async def hook(_: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(load_routes(app, app.state.upstream), name="route-loader")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await app.state.upstream.aclose()
+
+    return hook(app)
+
+
+def create_app(
+    settings: GatewaySettings | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    settings = settings or GatewaySettings()
+    app = build_app(
+        settings,
+        title="ALPR gateway",
+        description="The only public entry: JWT verification, route authorization, purpose "
+        "checks and the transaction log (GO 344.4).",
+        routers=[router],
+        outbox=models.OUTBOX,
+        hooks=[route_loader],
+        transport=transport,
+    )
+    app.state.routes = RouteTable()
+    app.state.upstream = make_client(
+        timeout=settings.upstream_timeout_seconds, max_connections=500, transport=transport
+    )
+    app.state.gateway = Gateway(
+        settings=settings,
+        routes=app.state.routes,
+        upstream=app.state.upstream,
+        verifier=app.state.verifier,
+        status=StatusCache(
+            AccessStatusSource(app.state.http, settings.access_url, app.state.tokens),
+            settings.status_cache_seconds,
+        ),
+        keys=KeyExchange(
+            app.state.http, settings.access_url, app.state.tokens, settings.status_cache_seconds
+        ),
+        translog=TransactionLog(lambda: app.state.db, models.OUTBOX),
+        limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+    )
+
+    async def routes_ready() -> str:
+        missing = [n for n in SERVICES if not app.state.routes.loaded(n)]
+        return "ok" if not missing else f"routes not loaded: {', '.join(missing)}"
+
+    app.state.ready_checks["routes"] = routes_ready
+    return app
+
+
+SPEC = ServiceSpec(
+    name="gateway",
+    settings_cls=GatewaySettings,
+    metadata=models.metadata,
+    migrations_dir=Path(__file__).resolve().parents[1] / "migrations",
+    app_factory=create_app,
+)

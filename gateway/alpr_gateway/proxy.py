@@ -1,0 +1,300 @@
+"""The request path through the gateway: route, authenticate, authorize, check purpose, record,
+forward (streaming both ways), record the outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl
+
+import httpx
+from fastapi import Request
+from fastapi.responses import Response, StreamingResponse
+
+from alpr_common.auth import Principal
+from alpr_common.errors import (
+    AppError,
+    Forbidden,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    Unavailable,
+    UpstreamError,
+    UpstreamTimeout,
+)
+from alpr_common.jwt import TokenVerifier
+from alpr_common.purpose import PURPOSE_HEADERS, check_purpose
+from alpr_common.telemetry import REQUEST_ID_HEADER, outgoing_headers, request_id_var
+from alpr_gateway.ratelimit import RateLimiter
+from alpr_gateway.routes import SERVICES, RouteRule, RouteTable, service_path
+from alpr_gateway.settings import GatewaySettings
+from alpr_gateway.status import StatusCache
+from alpr_gateway.translog import Transaction, TransactionLog
+
+log = logging.getLogger("alpr.gateway")
+
+INGEST_KEY_HEADER = "x-alpr-ingest-key"
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+    "trailers", "transfer-encoding", "upgrade", "host", "x-forwarded-for", "x-request-id",
+    "traceparent", "tracestate", INGEST_KEY_HEADER,
+})
+RESPONSE_DROP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
+
+# 344.4(a)1: no query of ALPR data by a protected characteristic exists; asking is refused.
+PROTECTED_ATTRIBUTES = frozenset({
+    "race", "color", "colour", "religion", "creed", "sex", "gender", "gender_identity",
+    "sexual_orientation", "age", "national_origin", "ethnicity", "disability", "veteran_status",
+    "marital_status", "partnership_status", "pregnancy_status", "political_affiliation",
+    "political_beliefs", "alienage", "citizenship", "citizenship_status", "immigration_status",
+})
+
+
+class KeyExchange:
+    """Camera ingest keys become short camera tokens from access; cached only as long as the
+    status cache, so a revoked key stops working within seconds."""
+
+    def __init__(self, client: httpx.AsyncClient, access_url: str, tokens: object,
+                 ttl: float) -> None:
+        self.client = client
+        self.url = f"{access_url.rstrip('/')}/v1/ingest-keys/exchange"
+        self.tokens = tokens
+        self.ttl = ttl
+        self._cache: dict[str, tuple[float, str]] = {}
+
+    async def token_for(self, key: str) -> str:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        hit = self._cache.get(digest)
+        now = time.monotonic()
+        if hit and now - hit[0] < self.ttl:
+            return hit[1]
+        service_token = await self.tokens.get()  # type: ignore[attr-defined]
+        try:
+            resp = await self.client.post(
+                self.url, json={"key": key},
+                headers={"Authorization": f"Bearer {service_token}"},
+            )
+        except httpx.HTTPError as exc:
+            raise Unavailable("access is unreachable to check the ingest key; retry") from exc
+        if resp.status_code in (401, 403, 404):
+            self._cache.pop(digest, None)
+            raise Unauthorized("ingest key unknown or revoked")
+        if resp.status_code != 200:
+            raise Unavailable(f"access answered {resp.status_code} to a key exchange; retry")
+        token = str(resp.json()["access_token"])
+        self._cache[digest] = (now, token)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        return token
+
+
+class Gateway:
+    def __init__(
+        self,
+        *,
+        settings: GatewaySettings,
+        routes: RouteTable,
+        upstream: httpx.AsyncClient,
+        verifier: TokenVerifier,
+        status: StatusCache,
+        keys: KeyExchange,
+        translog: TransactionLog,
+        limiter: RateLimiter,
+    ) -> None:
+        self.settings = settings
+        self.routes = routes
+        self.upstream = upstream
+        self.verifier = verifier
+        self.status = status
+        self.keys = keys
+        self.translog = translog
+        self.limiter = limiter
+
+    def _source_address(self, request: Request) -> str:
+        if self.settings.trust_forwarded_for:
+            fwd = request.headers.get("x-forwarded-for")
+            if fwd:
+                return fwd.split(",")[0].strip()
+        return request.client.host if request.client else "unknown"
+
+    async def handle(self, request: Request, service: str, rest: str) -> Response:
+        tx = Transaction(
+            request_id=request_id_var.get() or "",
+            method=request.method,
+            path=request.url.path,
+            query=request.url.query,
+            source_address=self._source_address(request),
+            service=service,
+        )
+        recorded = False
+        try:
+            rule, path, token = await self._admit(request, tx, service, rest)
+            await self.translog.record_request(tx)
+            recorded = True
+            return await self._forward(request, tx, service, path, token, rule)
+        except AppError as exc:
+            if not recorded:
+                if isinstance(exc, Unavailable) and "transaction log" in exc.detail:
+                    raise
+                await self.translog.record_refusal(tx, exc.status_code, exc.detail)
+            else:
+                await self.translog.record_outcome(tx, exc.status_code, 0)
+            raise
+
+    async def _admit(
+        self, request: Request, tx: Transaction, service: str, rest: str
+    ) -> tuple[RouteRule, str, str | None]:
+        entry = SERVICES.get(service)
+        if entry is None:
+            raise NotFound(f"no service {service!r}; known: {', '.join(sorted(SERVICES))}")
+        if not self.routes.loaded(service):
+            raise Unavailable(f"the {service} service has not published its routes yet; retry")
+        path = service_path(rest)
+        rule = self.routes.match(service, request.method, path)
+        if rule is None:
+            raise NotFound(f"no route {request.method} {request.url.path}")
+        if rule is False:
+            raise MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+        assert isinstance(rule, RouteRule)
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > self.settings.max_body_bytes:
+            raise PayloadTooLarge(
+                f"body of {length} bytes exceeds the {self.settings.max_body_bytes}-byte limit"
+            )
+        asked = {k.lower() for k, _ in parse_qsl(request.url.query, keep_blank_values=True)}
+        banned = sorted(asked & PROTECTED_ATTRIBUTES)
+        if banned:
+            raise Forbidden(
+                f"querying by {', '.join(banned)} is prohibited (General Order 344.4(a)1)",
+                extra={"clause": "344.4(a)1"},
+            )
+        if rule.public:
+            self.limiter.check(f"addr:{tx.source_address}")
+            return rule, path, None
+        principal, token = await self._authenticate(request, service)
+        tx.subject = principal.subject
+        self.limiter.check(principal.subject)
+        status = await self.status.get(principal.subject)
+        if not status.active:
+            raise Forbidden("this account or client is deactivated")
+        roles = principal.roles & status.roles
+        tx.roles = sorted(roles)
+        if rule.roles and not roles & rule.roles:
+            raise Forbidden(
+                f"this route is for roles {', '.join(sorted(rule.roles))}; "
+                f"you hold {', '.join(sorted(roles)) or 'none'} (344.4(c))",
+                extra={"clause": "344.4(c)"},
+            )
+        if principal.kind == "person" and entry.training_required:
+            valid = status.training_valid_until
+            if valid is None or valid <= datetime.now(UTC):
+                raise Forbidden(
+                    "no current ALPR training on record: access is suspended until the annual "
+                    "training is recorded (344.7(b))",
+                    extra={"clause": "344.7(b)"},
+                )
+        if rule.purpose:
+            h = request.headers
+            purpose = check_purpose(*(h.get(name) for name in PURPOSE_HEADERS))
+            tx.purpose = purpose.as_log()
+        return rule, path, token
+
+    async def _authenticate(self, request: Request, service: str) -> tuple[Principal, str]:
+        auth = request.headers.get("authorization", "")
+        key = request.headers.get(INGEST_KEY_HEADER)
+        scheme, _, value = auth.partition(" ")
+        if key is None and scheme.lower() == "basic":
+            try:
+                key = base64.b64decode(value).decode().partition(":")[2]
+            except (ValueError, UnicodeDecodeError):
+                raise Unauthorized("malformed basic credentials") from None
+        if key is not None:
+            if service != "ingest":
+                raise Unauthorized("ingest keys are valid on ingest routes only")
+            token = await self.keys.token_for(key)
+        elif scheme.lower() == "bearer" and value:
+            token = value.strip()
+        else:
+            raise Unauthorized(
+                "missing credentials: send `Authorization: Bearer <token>` "
+                "(cameras may use an ingest key)"
+            )
+        return Principal.from_claims(await self.verifier.verify(token)), token
+
+    async def _forward(
+        self,
+        request: Request,
+        tx: Transaction,
+        service: str,
+        path: str,
+        token: str | None,
+        rule: RouteRule,
+    ) -> Response:
+        headers = [(k, v) for k, v in request.headers.items() if k not in HOP_BY_HOP]
+        if token is not None:
+            headers = [(k, v) for k, v in headers if k != "authorization"]
+            headers.append(("authorization", f"Bearer {token}"))
+        headers.append(("x-forwarded-for", tx.source_address))
+        headers.extend(outgoing_headers().items())
+        headers.append((REQUEST_ID_HEADER.lower(), tx.request_id))
+        url = f"{self.settings.url_of(service)}{path}"
+        streaming = "text/event-stream" in request.headers.get("accept", "")
+        timeout = httpx.Timeout(
+            self.settings.upstream_timeout_seconds,
+            read=None if streaming else self.settings.upstream_timeout_seconds,
+        )
+        upstream_req = self.upstream.build_request(
+            request.method,
+            url,
+            params=request.url.query,
+            headers=headers,
+            content=self._limited_body(request) if request.method in ("POST", "PUT", "PATCH")
+            else None,
+            timeout=timeout,
+        )
+        try:
+            resp = await self.upstream.send(upstream_req, stream=True)
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeout(f"the {service} service did not answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"the {service} service is unreachable: {type(exc).__name__}")\
+                from exc
+        except _BodyTooLarge as exc:
+            raise PayloadTooLarge(str(exc)) from None
+        out_headers = {k: v for k, v in resp.headers.items() if k.lower() not in RESPONSE_DROP}
+        return StreamingResponse(
+            self._relay_body(resp, tx),
+            status_code=resp.status_code,
+            headers=out_headers,
+        )
+
+    async def _limited_body(self, request: Request) -> AsyncIterator[bytes]:
+        seen = 0
+        async for chunk in request.stream():
+            seen += len(chunk)
+            if seen > self.settings.max_body_bytes:
+                raise _BodyTooLarge(
+                    f"body exceeds the {self.settings.max_body_bytes}-byte limit"
+                )
+            yield chunk
+
+    async def _relay_body(self, resp: httpx.Response, tx: Transaction) -> AsyncIterator[bytes]:
+        sent = 0
+        try:
+            async for chunk in resp.aiter_raw():
+                sent += len(chunk)
+                yield chunk
+        finally:
+            await resp.aclose()
+            await asyncio.shield(self.translog.record_outcome(tx, resp.status_code, sent))
+
+
+class _BodyTooLarge(Exception):
+    pass
+

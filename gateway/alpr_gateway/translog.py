@@ -1,0 +1,102 @@
+"""The transaction log (344.4(d)): every request, refused ones included, is recorded durably in the
+spool before anything is forwarded, and its outcome when it completes; the outbox relay carries
+both to audit. A spool that cannot be written means a 503, never an unlogged request."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from alpr_common.db import Database, utcnow
+from alpr_common.errors import Unavailable
+from alpr_common.events import Event
+from alpr_common.outbox import OutboxTables, enqueue_many
+
+log = logging.getLogger("alpr.gateway.translog")
+
+
+@dataclass
+class Transaction:
+    request_id: str
+    method: str
+    path: str
+    query: str
+    source_address: str
+    started_at: datetime = field(default_factory=utcnow)
+    subject: str | None = None
+    roles: list[str] = field(default_factory=list)
+    purpose: dict[str, Any] = field(default_factory=dict)
+    service: str | None = None
+
+    def request_event(self) -> Event:
+        return Event(
+            source="gateway",
+            type="gateway.request",
+            time=self.started_at,
+            subject=self.subject,
+            data={
+                "request_id": self.request_id,
+                "time": self.started_at.isoformat(timespec="microseconds"),
+                "subject": self.subject,
+                "roles": self.roles,
+                "source_address": self.source_address,
+                "method": self.method,
+                "path": self.path,
+                "query": self.query,
+                "service": self.service,
+                **{k: self.purpose.get(k) for k in
+                   ("purpose", "case_number", "reason", "criminal_nexus")},
+                "flags": list(self.purpose.get("flags", [])),
+            },
+        )
+
+    def response_event(self, status: int, nbytes: int, refused_reason: str | None) -> Event:
+        now = utcnow()
+        return Event(
+            source="gateway",
+            type="gateway.response",
+            time=now,
+            subject=self.subject,
+            data={
+                "request_id": self.request_id,
+                "status": status,
+                "bytes": nbytes,
+                "latency_ms": round((now - self.started_at).total_seconds() * 1000, 3),
+                "refused_reason": refused_reason,
+            },
+        )
+
+
+class TransactionLog:
+    def __init__(self, db: Callable[[], Database], tables: OutboxTables) -> None:
+        self.db = db  # looked up per write, so the app's database can be swapped in tests
+        self.tables = tables
+
+    async def _write(self, events: list[Event]) -> None:
+        try:
+            async with self.db().sessionmaker() as session:
+                await enqueue_many(session, self.tables, destination="audit", events=events)
+                await session.commit()
+        except Exception as exc:  # any storage failure: fail closed, never serve unlogged
+            log.error("transaction log write failed: %s", type(exc).__name__)
+            raise Unavailable(
+                "the transaction log cannot be written, so nothing is served (344.4(d)); "
+                "retry shortly"
+            ) from exc
+
+    async def record_request(self, tx: Transaction) -> None:
+        await self._write([tx.request_event()])
+
+    async def record_refusal(self, tx: Transaction, status: int, reason: str) -> None:
+        await self._write([tx.request_event(), tx.response_event(status, 0, reason)])
+
+    async def record_outcome(self, tx: Transaction, status: int, nbytes: int) -> None:
+        try:
+            await self._write([tx.response_event(status, nbytes, None)])
+        except Unavailable:
+            # The request itself is already on record; an outcome lost to a dying spool is
+            # visible to auditors as a request without a response.
+            log.error("transaction outcome not recorded", extra={"request_id": tx.request_id})
