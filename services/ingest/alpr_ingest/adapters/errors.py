@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from alpr_common.errors import NotFound, Unprocessable, UnsupportedMediaType
+
+
+class UnknownFormat(NotFound):
+    """The URL names a wire format the ingest does not know."""
+
+
+class UnsupportedContentType(UnsupportedMediaType):
+    """The body's Content-Type is not one this format arrives in."""
+
+
+class MalformedPayload(Unprocessable):
+    """The whole payload cannot be read (not JSON/XML, wrong envelope, missing message type)."""
