@@ -349,8 +349,24 @@ def test_services_are_configured_for_the_cluster(r: Rendered) -> None:
     access = r.env(r.get("Deployment", "access")["spec"]["template"]["spec"]["containers"][0])
     assert access["ACCESS_SERVICE_CLIENTS"][0] == "secret"
     assert access["ACCESS_SIGNING_KEY_DIR"] == "/var/run/secrets/alpr/signing-keys"
-    ingest = r.env(r.get("Deployment", "ingest")["spec"]["template"]["spec"]["containers"][0])
-    assert ingest["INGEST_BOUNDARY_FILE"].endswith(".geojson")
+    gateway = r.env(r.get("Deployment", "gateway")["spec"]["template"]["spec"]["containers"][0])
+    # Behind the ingress controller, the client address comes from X-Forwarded-For.
+    assert gateway["GATEWAY_TRUST_FORWARDED_FOR"] == "true"
+
+
+def test_ingest_boundaries_are_mounted_geojson(r: Rendered) -> None:
+    template = r.template("ingest")
+    (server,) = template["spec"]["containers"]
+    path = Path(r.env(server)["INGEST_BOUNDARY_FILE"])
+    mount = next(m for m in server["volumeMounts"] if m["mountPath"] == str(path.parent))
+    volume = next(v for v in template["spec"]["volumes"] if v["name"] == mount["name"])
+    config = r.get("ConfigMap", volume["configMap"]["name"])
+    doc = json.loads(config["data"][path.name])
+    assert doc["type"] == "FeatureCollection"
+    for feature in doc["features"]:
+        props = feature["properties"]
+        assert props.get("zip_code") or props.get("sector"), feature
+        assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")
 
 
 def test_all_workloads_run_the_one_suite_image(r: Rendered) -> None:
