@@ -213,6 +213,13 @@ class Refusal(str):
 # the refusal can say what the record is; anything unlisted gets the generic 344.2(c) refusal.
 _IMMIGRATION_CATEGORIES = frozenset({"deported_felon", "immigration_violator"})
 
+_RECLASSIFY_HINTS = {
+    "missing_person": "a missing person is on the list only under an issued Amber or Silver "
+    "alert, which a hotlist manager can record",
+    "felony_vehicle": "a hotlist manager may enter it as a BOLO tied to the felony's case",
+    "stolen_boat": "a boat's trailer plate may be entered as a stolen vehicle if it was taken",
+}
+
 # 344.4(a)5: revenue purposes. Phrases, not single words: "fine" or "toll road" alone are
 # ordinary words in a theft report.
 _REVENUE = re.compile(
@@ -300,7 +307,10 @@ def check_entry(
             "344.2(c)",
             f"{name!r} is not a hot-list category; the list holds only "
             + ", ".join(t.value for t in EntryType)
-            + " (a hotlist manager may re-classify it if it truly is one of those)",
+            + "; "
+            + _RECLASSIFY_HINTS.get(
+                name, "a hotlist manager may re-classify it only if it truly is one of those"
+            ),
         )
 
     if known is EntryType.WARRANT:
