@@ -60,6 +60,9 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # uvicorn's access log would print query strings (which may hold plates) at INFO.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every URL at INFO, and URLs may carry plates (search, back-match).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 _configured_tracing = False
