@@ -31,8 +31,13 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev
 
 FROM python:3.11-slim
-# Files stay owned by root: the process can read its code but not change it.
-RUN groupadd --system --gid 10001 alpr \
+# tzdata: settings name IANA zones (the login digest's America/Chicago) and the slim image
+# may lack the zone files. Files stay owned by root: the process reads its code, never writes it.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tzdata \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 10001 alpr \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /tmp alpr
 COPY --from=build /app /app
 WORKDIR /app
