@@ -28,7 +28,8 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 # its package in the source tree.
 COPY . .
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev
+    uv sync --frozen --no-dev \
+    && python -m compileall -q libs services gateway
 
 FROM python:3.11-slim
 # tzdata: settings name IANA zones (the login digest's America/Chicago) and the slim image
