@@ -1,0 +1,64 @@
+# ALPR governance suite. `make run` and `make test` do all set-up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# uv from PATH, else bootstrapped into .tools/ from PyPI (needs only python3 and pip).
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := 3.11
+PYTEST_WORKERS ?= 2
+SERVICES := access audit ingest hotlist sharing gateway
+
+.PHONY: help install run test test-sqlite lint format typecheck migrate bench compliance \
+        k8s-check ci cso clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+.tools/bin/uv:
+	@echo "bootstrapping uv into .tools/ (from PyPI)"
+	python3 -m venv .tools && .tools/bin/pip install --quiet --disable-pip-version-check uv
+
+install: $(UV) ## create .venv with every service and the dev tools (uv.lock, frozen)
+	$(UV) sync --frozen
+
+run: install ## migrate SQLite and run the whole suite (gateway on :8000) until Ctrl-C
+	$(UV) run --frozen python -m alpr_common.suite run --state-dir var
+
+test: install ## the whole test suite, on SQLite and on PostgreSQL (ALPR_TEST_PG_URL)
+	$(UV) run --frozen pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+lint: install ## ruff lint and format check
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+
+format: install ## ruff format and fix
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .
+
+typecheck: install ## mypy on the shared kernel
+	$(UV) run --frozen mypy
+
+migrate: install ## apply every service's Alembic migrations (SQLite in var/ unless *_DATABASE_URL)
+	@for s in $(SERVICES); do $(UV) run --frozen python -m alpr_$$s migrate || exit 1; done
+
+cso: install ## create the first Chief Security Officer: echo PASS | make cso USERNAME=.. FULL_NAME=.. BADGE=..
+	@test -n "$(USERNAME)" || { echo "usage: echo PASSWORD | make cso USERNAME=u FULL_NAME='First Last' BADGE=123"; exit 2; }
+	$(UV) run --frozen python -m alpr_access create-cso --username "$(USERNAME)" \
+	  --full-name "$(FULL_NAME)" --badge "$(BADGE)" --password-stdin
+
+compliance: install ## run the tests and list every GO 344 clause with the tests that prove it
+	-$(UV) run --frozen pytest -n $(PYTEST_WORKERS) -q --policy-report reports/policy.json
+	$(UV) run --frozen python -m alpr_common.testing.compliance reports/policy.json
+
+bench: install ## benchmarks (ratios against this machine's own ceilings)
+	$(UV) run --frozen python bench/run.py
+
+k8s-check: install ## render and check the Kubernetes manifests
+	$(UV) run --frozen pytest -q tests/k8s
+
+ci: ## what CI runs (.ci/run)
+	bash .ci/run
+
+clean: ## remove local state (SQLite files, keys, logs) and caches
+	rm -rf var reports .pytest_cache .ruff_cache .mypy_cache

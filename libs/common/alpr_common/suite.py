@@ -1,0 +1,206 @@
+"""Run the whole suite as separate processes on one machine: `make run` (SQLite, fixed ports) and
+the end-to-end tests (temporary directories, free ports, SQLite or PostgreSQL) use this one module.
+
+    python -m alpr_common.suite run      # migrate, start all six services, stop them on Ctrl-C
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+SERVICES = ("access", "audit", "ingest", "hotlist", "sharing", "gateway")
+INTERNAL = ("access", "audit", "ingest", "hotlist", "sharing")
+DEV_PORTS = {"gateway": 8000, "access": 8001, "ingest": 8002, "hotlist": 8003,
+             "sharing": 8004, "audit": 8005}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Suite:
+    """Six processes sharing a state directory; `database_urls` overrides SQLite per service."""
+
+    state_dir: Path
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEV_PORTS))
+    database_urls: dict[str, str] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    environment: str = "dev"
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    log_dir: Path | None = None
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def secrets(self) -> dict[str, str]:
+        """Service client secrets, made once per state directory and kept there (mode 600)."""
+        path = self.state_dir / "dev-secrets.json"
+        if path.exists():
+            return dict(json.loads(path.read_text()))
+        values = {svc: secrets.token_urlsafe(24) for svc in SERVICES if svc != "access"}
+        values["access"] = secrets.token_urlsafe(24)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+        path.chmod(0o600)
+        return values
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        client_secrets = self.secrets()
+        env["ACCESS_SERVICE_CLIENTS"] = ",".join(f"{k}:{v}" for k, v in client_secrets.items())
+        env["ACCESS_SIGNING_KEY_DIR"] = str(self.state_dir / "keys" / "access")
+        env["AUDIT_CHECKPOINT_DIR"] = str(self.state_dir / "audit-checkpoints")
+        env["AUDIT_CHECKPOINT_KEY_FILE"] = str(self.state_dir / "keys" / "audit-checkpoint.pem")
+        env["INGEST_IMAGE_DIR"] = str(self.state_dir / "images")
+        for svc in SERVICES:
+            p = svc.upper() + "_"
+            env[p + "ENVIRONMENT"] = self.environment
+            env[p + "HOST"] = "127.0.0.1"
+            env[p + "PORT"] = str(self.ports[svc])
+            env[p + "DATABASE_URL"] = self.database_urls.get(
+                svc, f"sqlite+aiosqlite:///{self.state_dir / f'{svc}.db'}"
+            )
+            env[p + "CLIENT_ID"] = svc
+            env[p + "CLIENT_SECRET"] = client_secrets[svc]
+            for other in INTERNAL:
+                env[f"{p}{other.upper()}_URL"] = self.url(other)
+        env.update(self.extra_env)
+        return env
+
+    def _run(self, service: str, *args: str, input_text: str | None = None) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", f"alpr_{service}", *args],
+            env=self.env(), capture_output=True, text=True, input=input_text, check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"`python -m alpr_{service} {' '.join(args)}` failed:\n{result.stderr[-3000:]}"
+            )
+        return result.stdout
+
+    def command(self, service: str, *args: str, input_text: str | None = None) -> str:
+        """Run a service's CLI command (create-cso, verify, purge…) against this suite's state."""
+        return self._run(service, *args, input_text=input_text)
+
+    def migrate(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        for svc in SERVICES:
+            print(f"  migrating {svc}", flush=True)
+            self._run(svc, "migrate")
+
+    def start(self, services: tuple[str, ...] = SERVICES) -> None:
+        logs = self.log_dir or self.state_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        env = self.env()
+        for svc in services:
+            out = (logs / f"{svc}.log").open("ab")
+            self.procs[svc] = subprocess.Popen(
+                [sys.executable, "-m", f"alpr_{svc}", "serve"],
+                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+
+    def wait_ready(self, services: tuple[str, ...] = SERVICES, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        waiting = list(services)
+        with httpx.Client(timeout=2.0) as client:
+            while waiting:
+                svc = waiting[0]
+                proc = self.procs.get(svc)
+                if proc is not None and proc.poll() is not None:
+                    raise RuntimeError(f"{svc} exited with {proc.returncode}; see its log in "
+                                       f"{(self.log_dir or self.state_dir / 'logs') / svc}.log")
+                try:
+                    if client.get(f"{self.url(svc)}/readyz").status_code == 200:
+                        waiting.pop(0)
+                        continue
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{svc} not ready after {timeout:.0f}s")
+                time.sleep(0.1)
+
+    def stop(self, services: tuple[str, ...] | None = None) -> None:
+        names = list(services or self.procs)
+        for svc in names:
+            proc = self.procs.get(svc)
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for svc in names:
+            proc = self.procs.pop(svc, None)
+            if proc is None:
+                continue
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def kill(self, service: str) -> None:
+        """SIGKILL, as a crash would: no graceful shutdown."""
+        proc = self.procs.pop(service)
+        proc.kill()
+        proc.wait()
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    suite = Suite(Path(args.state_dir).resolve())
+    print("ALPR suite: migrating SQLite databases in", suite.state_dir, flush=True)
+    suite.migrate()
+    print("starting services…", flush=True)
+    suite.start()
+    try:
+        suite.wait_ready()
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        suite.stop()
+        return 1
+    print("\nThe suite is up (SQLite, one process per service):")
+    for svc in SERVICES:
+        print(f"  {svc:8} {suite.url(svc)}   docs: {suite.url(svc)}/docs")
+    print(
+        "\nThe gateway is the public entry: http://127.0.0.1:8000/v1/<service>/...\n"
+        "Create the first Chief Security Officer (prints the TOTP secret to enrol in an app):\n"
+        "  echo 'a-long-passphrase-here' | make cso USERNAME=cso FULL_NAME='Jane Doe' BADGE=1001\n"
+        f"Logs: {suite.state_dir / 'logs'}.  Stop with Ctrl-C.",
+        flush=True,
+    )
+    try:
+        while all(p.poll() is None for p in suite.procs.values()):
+            time.sleep(0.5)
+        dead = [s for s, p in suite.procs.items() if p.poll() is not None]
+        print(f"error: {', '.join(dead)} stopped; see logs in {suite.state_dir / 'logs'}",
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping…", flush=True)
+        return 0
+    finally:
+        suite.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m alpr_common.suite")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="migrate and run every service until Ctrl-C")
+    run.add_argument("--state-dir", default="var")
+    args = parser.parse_args()
+    return _run_command(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
