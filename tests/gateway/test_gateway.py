@@ -305,3 +305,25 @@ async def test_request_id_is_propagated(client, tokens, directory, upstream):
     _, seen = upstream.state.calls[-1]
     assert seen["x-request-id"] == "abc-123"
     assert "traceparent" in seen
+
+
+@pytest.mark.parametrize(
+    "attack",
+    ["alg_none", "hs256_with_public_key", "expired", "not_yet_valid", "wrong_issuer",
+     "wrong_audience", "unknown_kid", "tampered_payload", "garbage"],
+)
+async def test_forged_tokens_are_401_at_the_gateway(client, keyring, tmp_path, directory, attack,
+                                                    upstream, logged):
+    from jwt_attacks import bad_tokens
+
+    token = bad_tokens(keyring, tmp_path, ["investigator"])[attack]
+    directory.status["user:attacker"] = {
+        "subject": "user:attacker", "kind": "person", "active": True,
+        "roles": ["investigator", "chief_security_officer"],
+        "training_valid_until": (datetime.now(UTC) + timedelta(days=9)).isoformat(),
+    }
+    r = await client.get("/v1/ingest/reads",
+                         headers={"Authorization": f"Bearer {token}"} | PURPOSE_HEADERS)
+    assert r.status_code == 401 and r.json()["error"] in ("InvalidToken", "Unauthorized")
+    assert upstream.state.calls == []
+    assert (await logged())[-1]["data"]["status"] == 401
