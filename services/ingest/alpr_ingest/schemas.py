@@ -41,9 +41,10 @@ class CandidateIn(BaseModel):
         default=None, ge=0, le=1, description="The engine's confidence in this alternative, 0..1."
     )
 
-    @field_validator("plate")
+    # Before the length constraints, so a no-read sentinel gets its own message.
+    @field_validator("plate", mode="before")
     @classmethod
-    def _plate(cls, value: str) -> str:
+    def _plate(cls, value: Any) -> str:
         return normalize_plate(value)
 
 
@@ -197,9 +198,10 @@ class ReadIn(BaseModel):
                     data = {**data, "plate_raw": plate[:64]}
         return data
 
-    @field_validator("plate")
+    # Before the length constraints, so a no-read sentinel gets its own message.
+    @field_validator("plate", mode="before")
     @classmethod
-    def _plate(cls, value: str) -> str:
+    def _plate(cls, value: Any) -> str:
         return normalize_plate(value)
 
     @field_validator("region")
