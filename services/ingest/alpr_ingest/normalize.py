@@ -240,14 +240,14 @@ _UNIT_DIVISOR: dict[str, int] = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def detect_epoch_unit(value: float | int | Decimal) -> EpochUnit:
+def detect_epoch_unit(value: float | Decimal) -> EpochUnit:
     """The unit of an epoch number by its magnitude (FORMATS.md §6: 1e9 s, 1e12 ms, 1e18 ns).
 
     Seconds up to 1e11 (year 5138), milliseconds up to 1e14, microseconds up to 1e17,
     nanoseconds beyond. A millisecond value before March 1973 would read as seconds, which no
     camera sends.
     """
-    magnitude = abs(value)
+    magnitude = abs(float(value))
     if magnitude < 1e11:
         return "s"
     if magnitude < 1e14:
@@ -339,7 +339,7 @@ def infer_utc_offset(local: datetime, received_at: datetime) -> timedelta:
 
 
 def to_utc(
-    value: datetime | str | float | int | Decimal,
+    value: datetime | str | float | Decimal | None,
     *,
     tz: tzinfo | None = None,
     received_at: datetime | None = None,
@@ -350,6 +350,8 @@ def to_utc(
     ISO 8601 or compact vendor forms. A time without an offset is read in `tz`; with no `tz`,
     the offset is inferred from `received_at`; with neither it raises ValueError.
     """
+    if value is None:
+        raise ValueError("timestamp is missing")
     if isinstance(value, bool):
         raise ValueError("timestamp must be a number or a string, not a boolean")
     if isinstance(value, int | float | Decimal):

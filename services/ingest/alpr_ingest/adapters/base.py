@@ -192,6 +192,11 @@ def text_or_none(value: Any) -> str | None:
     return text if text and text not in ("-", "--", "null", "None") else None
 
 
+def as_object(value: Any) -> dict[str, Any]:
+    """A JSON object, or an empty one when the vendor sent null or another type."""
+    return value if isinstance(value, dict) else {}
+
+
 def number_or_none(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
@@ -388,9 +393,10 @@ def parse_multipart(fmt: str, payload: Payload) -> list[Part]:
         data = sub.get_payload(decode=True)
         if not isinstance(data, bytes):
             continue
+        name = sub.get_param("name", header="content-disposition")
         parts.append(
             Part(
-                name=sub.get_param("name", header="content-disposition") or None,
+                name=name if isinstance(name, str) and name else None,
                 filename=sub.get_filename(),
                 content_type=sub.get_content_type().lower(),
                 data=data,

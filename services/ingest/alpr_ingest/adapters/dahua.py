@@ -11,6 +11,7 @@ from alpr_ingest.adapters.base import (
     Collector,
     ItemError,
     Payload,
+    as_object,
     check,
     dig,
     jpeg_base64,
@@ -79,9 +80,9 @@ def _camera(payload: Payload, *names: Any) -> str:
 
 
 def _tollgate(col: Collector, payload: Payload, picture: dict[str, Any]) -> None:
-    plate = picture.get("Plate") if isinstance(picture.get("Plate"), dict) else {}
-    snap = picture.get("SnapInfo") if isinstance(picture.get("SnapInfo"), dict) else {}
-    vehicle_in = picture.get("Vehicle") if isinstance(picture.get("Vehicle"), dict) else {}
+    plate = as_object(picture.get("Plate"))
+    snap = as_object(picture.get("SnapInfo"))
+    vehicle_in = as_object(picture.get("Vehicle"))
     camera = _camera(payload, snap.get("DeviceID"), snap.get("MachineName"))
     raw_time = text_or_none(snap.get("AccurateTime"))
     vendor_id = synthetic_id(NAME, camera, raw_time, plate.get("Channel"), plate.get("UploadNum"))
@@ -153,8 +154,8 @@ def _event(col: Collector, payload: Payload, event: dict[str, Any], index: int, 
     if event.get("Code") != "TrafficJunction":
         col.result.ignored.append(f"{path}Code {event.get('Code')!r} is not TrafficJunction")
         return
-    data = event.get("Data") if isinstance(event.get("Data"), dict) else {}
-    obj = data.get("Object") if isinstance(data.get("Object"), dict) else {}
+    data = as_object(event.get("Data"))
+    obj = as_object(data.get("Object"))
     dpath = f"{path}Data."
     camera = _camera(payload, data.get("MachineName"))
     event_id = text_or_none(data.get("EventID")) or text_or_none(data.get("GroupID"))
@@ -163,7 +164,7 @@ def _event(col: Collector, payload: Payload, event: dict[str, Any], index: int, 
         if obj.get("ObjectType") not in (None, "Plate"):
             raise ItemError(f"{dpath}Object.ObjectType", "the event's object is not a plate")
         captured_at, device_time = _event_time(data, payload, dpath)
-        car = data.get("TrafficCar") if isinstance(data.get("TrafficCar"), dict) else {}
+        car = as_object(data.get("TrafficCar"))
         vehicle = {
             "color": text_or_none(car.get("VehicleColor")),
             "type": text_or_none(dig(data, "Vehicle", "Category")),

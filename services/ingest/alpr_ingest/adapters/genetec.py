@@ -13,6 +13,7 @@ from alpr_ingest.adapters.base import (
     ItemError,
     Payload,
     Rejection,
+    as_object,
     check,
     jpeg_base64,
     load_json,
@@ -122,7 +123,7 @@ def _sharpv(col: Collector, read: dict[str, Any], index: int, prefix: str) -> No
 
 
 def _flat(col: Collector, payload: Payload, read: dict[str, Any], index: int, prefix: str) -> None:
-    attributes = read.get("Attributes") if isinstance(read.get("Attributes"), dict) else {}
+    attributes = as_object(read.get("Attributes"))
     vendor_id = text_or_none(read.get("VehicleID"))
     with col.item(index=index, vendor_id=vendor_id):
         date_text = text_or_none(read.get("DateUtc"))

@@ -20,13 +20,14 @@ NAME = "native"
 _EXPECTED = 'send {"reads": [...], "atomic": false}, one read object, or a list of reads'
 
 
-def _envelope(body: Any) -> tuple[list[Any], bool, str]:
+def _envelope(body: Any) -> tuple[list[Any], bool, str | None]:
+    """The reads, the atomic flag, and the path prefix of each read (None: a bare object)."""
     if isinstance(body, list):
         return body, False, ""
     if not isinstance(body, dict):
         raise malformed(NAME, "body", f"is a JSON {type(body).__name__}", _EXPECTED)
     if "reads" not in body:
-        return [body], False, ""
+        return [body], False, None
     unknown = sorted(set(body) - {"reads", "atomic"})
     if unknown:
         raise malformed(NAME, unknown[0], "is not a batch field", _EXPECTED)
@@ -46,12 +47,12 @@ def parse(payload: Payload) -> AdapterResult:
         )
     col = Collector(payload)
     for i, item in enumerate(reads):
-        path = f"{prefix}[{i}]" if prefix or isinstance(reads, list) else ""
+        path = "" if prefix is None else f"{prefix}[{i}]"
         vendor_id = item.get("vendor_read_id") if isinstance(item, dict) else None
         with col.item(index=i, vendor_id=vendor_id if isinstance(vendor_id, str) else None):
             if not isinstance(item, dict):
                 raise ItemError(path, "is not a read object")
-            fields = {name: f"{path}.{name}" for name in item}
+            fields = {name: f"{path}.{name}" if path else name for name in item}
             col.result.reads.append(build_read({"source": NAME, **item}, fields))
     if atomic and col.result.rejected:
         # All-or-nothing: one bad read fails the batch, and the client learns every problem.

@@ -11,6 +11,7 @@ from alpr_ingest.adapters.base import (
     Heartbeat,
     ItemError,
     Payload,
+    as_object,
     check,
     clean_candidates,
     dig,
@@ -90,7 +91,7 @@ def _group(col: Collector, group: dict[str, Any], path: str) -> None:
     with col.item(index=0, vendor_id=vendor_id):
         raw_time, time_path = _group_capture(group, path)
         captured_at = check(time_path, to_utc, raw_time)
-        best_plate = group.get("best_plate") if isinstance(group.get("best_plate"), dict) else {}
+        best_plate = as_object(group.get("best_plate"))
         region = group.get("best_region") or best_plate.get("region")
         image = (
             jpeg_base64(group.get("vehicle_crop_jpeg"))
@@ -183,7 +184,7 @@ def _heartbeat(col: Collector, msg: dict[str, Any]) -> None:
     except ValueError as exc:
         raise malformed(NAME, "timestamp", str(exc), "send the heartbeat's ms timestamp") from None
     agent = text_or_none(msg.get("agent_uid")) or text_or_none(msg.get("agent_hostname"))
-    agent_fields = {
+    agent_fields: dict[str, Any] = {
         key: msg[key]
         for key in (
             "agent_hostname",

@@ -10,6 +10,7 @@ from alpr_ingest.adapters.base import (
     Collector,
     ItemError,
     Payload,
+    as_object,
     check,
     clean_candidates,
     dig,
@@ -79,9 +80,9 @@ def _plate_fields(result: dict[str, Any], path: str) -> dict[str, Any]:
 
 
 def _vehicle(result: dict[str, Any]) -> dict[str, Any] | None:
-    vehicle = result.get("vehicle") if isinstance(result.get("vehicle"), dict) else {}
-    props = vehicle.get("props") if isinstance(vehicle.get("props"), dict) else None
-    if props is not None:
+    vehicle = as_object(result.get("vehicle"))
+    props = as_object(vehicle.get("props"))
+    if props:
         make = dig(props, "make_model", 0, "make")
         model = dig(props, "make_model", 0, "model")
         color = dig(props, "color", 0, "value")
@@ -106,15 +107,15 @@ def _vehicle(result: dict[str, Any]) -> dict[str, Any] | None:
 
 def parse(payload: Payload) -> AdapterResult:
     message, upload = _envelope(payload)
-    data = message.get("data") if isinstance(message.get("data"), dict) else None
-    if data is None and "results" in message:
+    data = as_object(message.get("data"))
+    if not data and "results" in message:
         data = message  # a bare recognition result, as Stream's JSON output writes it
-    if data is None:
+    if not data:
         raise malformed(NAME, "data", "is missing", _EXPECTED)
     results = data.get("results")
     if not isinstance(results, list):
         raise malformed(NAME, "data.results", "is missing or not a list", _EXPECTED)
-    hook = message.get("hook") if isinstance(message.get("hook"), dict) else {}
+    hook = as_object(message.get("hook"))
     col = Collector(payload)
     if not results:
         col.result.ignored.append("no plate in the image (results is empty)")
