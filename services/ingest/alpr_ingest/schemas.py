@@ -4,9 +4,17 @@ import base64
 import binascii
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from alpr_ingest.normalize import normalize_plate, normalize_region, to_utc
 
@@ -140,7 +148,7 @@ class ReadIn(BaseModel):
         description="The vendor's id for this read (OpenALPR uuid, Genetec read id, Hikvision "
         "UUID, Frigate event id). With `camera` it makes retries idempotent.",
     )
-    related_ids: list[str] = Field(
+    related_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
         default_factory=list,
         max_length=500,
         description="Other vendor ids for the same vehicle (OpenALPR frame uuids). A final read "
@@ -223,13 +231,6 @@ class ReadIn(BaseModel):
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
         return to_utc(value)
-
-    @field_validator("related_ids")
-    @classmethod
-    def _related_ids(cls, value: list[str]) -> list[str]:
-        if any(not item or len(item) > 200 for item in value):
-            raise ValueError("each related id must have 1 to 200 characters")
-        return value
 
     @field_validator("image")
     @classmethod
