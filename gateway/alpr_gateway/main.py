@@ -68,6 +68,7 @@ def route_loader(app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            await app.state.gateway.translog.flush()
             await app.state.upstream.aclose()
 
     return hook(app)

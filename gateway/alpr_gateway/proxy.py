@@ -3,7 +3,6 @@ forward (streaming both ways), record the outcome."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import logging
@@ -45,6 +44,7 @@ HOP_BY_HOP = frozenset({
     "trailers", "transfer-encoding", "upgrade", "host", "x-forwarded-for", "x-request-id",
     "traceparent", "tracestate", INGEST_KEY_HEADER,
 })
+BUFFER_LIMIT = 1024 * 1024
 RESPONSE_DROP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
 
 # 344.4(a)1: no query of ALPR data by a protected characteristic exists; asking is refused.
@@ -268,6 +268,15 @@ class Gateway:
         except _BodyTooLarge as exc:
             raise PayloadTooLarge(str(exc)) from None
         out_headers = {k: v for k, v in resp.headers.items() if k.lower() not in RESPONSE_DROP}
+        length = resp.headers.get("content-length")
+        if length and length.isdigit() and int(length) <= BUFFER_LIMIT:
+            # Small, complete answers are relayed whole: cheaper than a streamed relay.
+            try:
+                body = await resp.aread()
+            finally:
+                await resp.aclose()
+            await self.translog.record_outcome(tx, resp.status_code, len(body))
+            return Response(body, status_code=resp.status_code, headers=out_headers)
         return StreamingResponse(
             self._relay_body(resp, tx),
             status_code=resp.status_code,
@@ -292,7 +301,7 @@ class Gateway:
                 yield chunk
         finally:
             await resp.aclose()
-            await asyncio.shield(self.translog.record_outcome(tx, resp.status_code, sent))
+            await self.translog.record_outcome(tx, resp.status_code, sent)
 
 
 class _BodyTooLarge(Exception):

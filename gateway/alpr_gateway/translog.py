@@ -4,6 +4,8 @@ both to audit. A spool that cannot be written means a 503, never an unlogged req
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,9 +73,15 @@ class Transaction:
 
 
 class TransactionLog:
+    """Group commit: requests arriving together share one spool transaction, and each request
+    waits until the transaction holding its entry has committed before it is forwarded."""
+
     def __init__(self, db: Callable[[], Database], tables: OutboxTables) -> None:
         self.db = db  # looked up per write, so the app's database can be swapped in tests
         self.tables = tables
+        self._pending: list[tuple[list[Event], asyncio.Future[None] | None]] = []
+        self._wake = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
 
     async def _write(self, events: list[Event]) -> None:
         try:
@@ -87,16 +95,52 @@ class TransactionLog:
                 "retry shortly"
             ) from exc
 
+    async def _run_writer(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._pending = self._pending, []
+            if not batch:
+                continue
+            try:
+                await self._write([e for events, _ in batch for e in events])
+            except Unavailable as exc:
+                for _, fut in batch:
+                    if fut is not None and not fut.done():
+                        fut.set_exception(exc)
+                    elif fut is None:
+                        # The request itself is already on record; an outcome lost to a dying
+                        # spool shows to auditors as a request without a response.
+                        log.error("transaction outcome not recorded")
+            else:
+                for _, fut in batch:
+                    if fut is not None and not fut.done():
+                        fut.set_result(None)
+
+    async def _submit(self, events: list[Event], *, wait: bool) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._run_writer(), name="translog-writer")
+        fut = asyncio.get_running_loop().create_future() if wait else None
+        self._pending.append((events, fut))
+        self._wake.set()
+        if fut is not None:
+            await fut
+
     async def record_request(self, tx: Transaction) -> None:
-        await self._write([tx.request_event()])
+        await self._submit([tx.request_event()], wait=True)
 
     async def record_refusal(self, tx: Transaction, status: int, reason: str) -> None:
-        await self._write([tx.request_event(), tx.response_event(status, 0, reason)])
+        await self._submit([tx.request_event(), tx.response_event(status, 0, reason)], wait=True)
 
     async def record_outcome(self, tx: Transaction, status: int, nbytes: int) -> None:
-        try:
-            await self._write([tx.response_event(status, nbytes, None)])
-        except Unavailable:
-            # The request itself is already on record; an outcome lost to a dying spool is
-            # visible to auditors as a request without a response.
-            log.error("transaction outcome not recorded", extra={"request_id": tx.request_id})
+        await self._submit([tx.response_event(status, nbytes, None)], wait=False)
+
+    async def flush(self) -> None:
+        """Write what is queued (outcomes) and stop the writer; called at shutdown."""
+        if self._pending:
+            await self._submit([], wait=True)
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            self._writer = None

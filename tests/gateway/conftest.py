@@ -185,7 +185,7 @@ def app_settings(migrated: Any) -> GatewaySettings:
 
 @pytest.fixture
 async def app(app_settings: GatewaySettings, db: Database, keyring: Any,
-              hosts: HostRouter) -> FastAPI:
+              hosts: HostRouter) -> AsyncIterator[FastAPI]:
     application = create_app(app_settings, transport=hosts)
     application.state.db = db
     application.state.verifier = TokenVerifier(
@@ -193,17 +193,19 @@ async def app(app_settings: GatewaySettings, db: Database, keyring: Any,
     )
     application.state.gateway.verifier = application.state.verifier
     await load_routes(application, application.state.upstream, once=True)
-    return application
+    yield application
+    await application.state.gateway.translog.flush()
 
 
 @pytest.fixture
-async def logged(db: Database):
-    """The transaction-log events the gateway spooled, in order."""
+async def logged(db: Database, app: FastAPI):
+    """The transaction-log events the gateway spooled, in order (outcomes flushed first)."""
     from sqlalchemy import select
 
     from alpr_gateway.models import OUTBOX
 
     async def read() -> list[dict[str, Any]]:
+        await app.state.gateway.translog.flush()
         async with db.sessionmaker() as session:
             rows = await session.execute(
                 select(OUTBOX.outbox.c.envelope).order_by(OUTBOX.outbox.c.seq)

@@ -174,8 +174,23 @@ class TokenVerifier:
     jwks: JWKSCache
     issuer: str
     audience: str
+    # A token whose signature and claims were checked once is remembered until it expires, so a
+    # client reusing its token does not pay an ECDSA verification per request.
+    _verified: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     async def verify(self, token: str) -> dict[str, Any]:
+        claims = self._verified.get(token)
+        if claims is not None:
+            if claims["exp"] + LEEWAY_SECONDS > time.time():
+                return claims
+            del self._verified[token]
+        claims = await self._verify(token)
+        if len(self._verified) >= 50_000:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
+
+    async def _verify(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except JWTError as exc:
