@@ -1,4 +1,6 @@
-from alpr_audit.main import SPEC
 from alpr_common.cli import run
 
-run(SPEC)
+from alpr_audit.commands import COMMANDS
+from alpr_audit.main import SPEC
+
+run(SPEC, commands=COMMANDS)

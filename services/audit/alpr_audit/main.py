@@ -1,30 +1,88 @@
+"""The audit service: event intake into the hash-chained transaction log, its verification,
+signed checkpoints, and auditors' reads (GO 344.4(d), 344.6(c))."""
+
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+from alpr_common.app import ServiceSpec, build_app
+from alpr_common.db import Database
+from alpr_common.events import Event
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alpr_audit import models
+from alpr_audit import models, service
+from alpr_audit.api import router
+from alpr_audit.checkpoints import CheckpointStore
+from alpr_audit.errors import ChainBroken
 from alpr_audit.settings import AuditSettings
-from alpr_common.app import ServiceSpec, build_app
-from alpr_common.events import Event
+
+log = logging.getLogger("alpr.audit")
 
 
 async def handle_event(session: AsyncSession, event: Event) -> None:
-    return None
+    """Every event, of any type, is appended to the transaction log (344.4(d))."""
+    await service.record_event(session, event=event)
+
+
+async def checkpoint_once(app: FastAPI) -> None:
+    settings: AuditSettings = app.state.settings
+    db: Database = app.state.db
+    async with db.sessionmaker() as session:
+        try:
+            await service.write_checkpoint(
+                session, store=app.state.checkpoints, page_size=settings.verify_page_size
+            )
+        except ChainBroken as exc:
+            log.error("checkpoint refused: %s", exc.detail)
+        finally:
+            await session.rollback()
+
+
+@contextlib.asynccontextmanager
+async def checkpoint_writer(app: FastAPI) -> AsyncIterator[None]:
+    """Sign the chain head every `checkpoint_interval_seconds` while the service runs."""
+    settings: AuditSettings = app.state.settings
+    store: CheckpointStore = app.state.checkpoints
+    store.signing_key()  # fail at startup, not at the first tick, when prod has no key
+    if settings.checkpoint_interval_seconds <= 0:
+        yield
+        return
+
+    async def loop() -> None:
+        while True:
+            try:
+                await checkpoint_once(app)
+            except Exception:
+                log.exception("checkpoint pass failed; retrying at the next interval")
+            await asyncio.sleep(settings.checkpoint_interval_seconds)
+
+    task = asyncio.create_task(loop(), name="audit-checkpoints")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def create_app(settings: AuditSettings | None = None) -> FastAPI:
     settings = settings or AuditSettings()
-    return build_app(
+    app = build_app(
         settings,
         title="ALPR audit",
         description="Hash-chained transaction log, audit metrics and reports (GO 344.4(d), 344.6).",
-        routers=[],
+        routers=[router],
         outbox=models.OUTBOX,
         event_handler=handle_event,
+        hooks=[checkpoint_writer],
     )
+    app.state.checkpoints = CheckpointStore(settings)
+    return app
 
 
 SPEC = ServiceSpec(

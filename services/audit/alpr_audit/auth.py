@@ -1,0 +1,13 @@
+"""Who may call which audit route. Reading the log is for the auditors of 344.6(c) and the
+Chief Security Officer, who monitors access to the data (344.2(b), 344.4(c))."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from alpr_common.auth import Principal, require
+from alpr_common.roles import Role
+
+AUDIT_READERS = (Role.RISK_MANAGEMENT, Role.CITY_AUDITOR, Role.CHIEF_SECURITY_OFFICER)
+
+AuditReader = Annotated[Principal, require(*AUDIT_READERS)]

@@ -1,0 +1,182 @@
+"""Every query of the audit service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from alpr_common.db import utcnow
+from alpr_common.outbox import insert_ignore
+from sqlalchemy import ColumnElement, Select, and_, func, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from alpr_audit.chain import GENESIS_HASH
+from alpr_audit.models import ChainHead, LogEntry
+from alpr_audit.schemas import LogEntryQuery, TransactionQuery, _ListQuery
+
+ENTRY = LogEntry.__table__  # type: ignore[attr-defined]
+HEAD = ChainHead.__table__  # type: ignore[attr-defined]
+GATEWAY_REQUEST = "gateway.request"
+GATEWAY_RESPONSE = "gateway.response"
+
+
+# ----------------------------------------------------------------------------- appending
+
+
+async def lock_head(session: AsyncSession) -> tuple[int, str]:
+    """The chain head, locked until the transaction ends: appends take turns here.
+
+    PostgreSQL: SELECT ... FOR UPDATE on the one head row; a second appender waits, then reads
+    the head the first one committed. SQLite: every write transaction is BEGIN IMMEDIATE, so
+    there is one writer at a time already."""
+    query = select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1).with_for_update()
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
+        # The migration seeds the head; if it is gone, rebuild it from the log's tail.
+        tail = await last_entry(session)
+        seq, hash_ = tail if tail is not None else (0, GENESIS_HASH)
+        await session.execute(
+            insert_ignore(session, HEAD)
+            .values(id=1, seq=seq, hash=hash_, updated_at=utcnow())
+            .on_conflict_do_nothing()
+        )
+        row = (await session.execute(query)).one()
+    return int(row.seq), str(row.hash)
+
+
+async def set_head(session: AsyncSession, *, seq: int, hash: str, at: datetime) -> None:
+    await session.execute(
+        update(HEAD).where(HEAD.c.id == 1).values(seq=seq, hash=hash, updated_at=at)
+    )
+
+
+async def entry_exists(session: AsyncSession, event_id: str) -> bool:
+    query = select(ENTRY.c.seq).where(ENTRY.c.event_id == event_id)
+    return (await session.execute(query)).first() is not None
+
+
+async def insert_entry(session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.execute(insert(ENTRY).values(**values))
+
+
+# ----------------------------------------------------------------------------- the chain
+
+
+async def get_head(session: AsyncSession) -> tuple[int, str] | None:
+    row = (await session.execute(select(HEAD.c.seq, HEAD.c.hash))).one_or_none()
+    return (int(row.seq), str(row.hash)) if row is not None else None
+
+
+async def last_entry(session: AsyncSession) -> tuple[int, str] | None:
+    query = select(ENTRY.c.seq, ENTRY.c.hash).order_by(ENTRY.c.seq.desc()).limit(1)
+    row = (await session.execute(query)).one_or_none()
+    return (int(row.seq), str(row.hash)) if row is not None else None
+
+
+async def entry_by_seq(session: AsyncSession, seq: int) -> Row[Any] | None:
+    return (await session.execute(select(ENTRY).where(ENTRY.c.seq == seq))).one_or_none()
+
+
+async def iter_entry_pages(
+    session: AsyncSession, *, after_seq: int = 0, upto_seq: int | None = None, page_size: int
+) -> AsyncIterator[Sequence[Row[Any]]]:
+    """Entries in seq order, a page at a time (keyset paging: each page one indexed query)."""
+    last = after_seq
+    while True:
+        query = select(ENTRY).where(ENTRY.c.seq > last).order_by(ENTRY.c.seq).limit(page_size)
+        if upto_seq is not None:
+            query = query.where(ENTRY.c.seq <= upto_seq)
+        rows = (await session.execute(query)).all()
+        if not rows:
+            return
+        yield rows
+        if len(rows) < page_size:
+            return
+        last = rows[-1].seq
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _status_range(status_class: str) -> tuple[int, int]:
+    base = int(status_class[0]) * 100
+    return base, base + 99
+
+
+def _common_filters(table: Any, q: _ListQuery) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if q.subject is not None:
+        where.append(table.c.subject == q.subject)
+    if q.request_id is not None:
+        where.append(table.c.request_id == q.request_id)
+    if q.since is not None:
+        where.append(table.c.occurred_at >= q.since)
+    if q.until is not None:
+        where.append(table.c.occurred_at < q.until)
+    if q.flag is not None:
+        # flags are stored ",a,b,"; the flag pattern ([a-z0-9_]) has no LIKE wildcard but "_".
+        where.append(table.c.flags.like(f"%,{q.flag.replace('_', '!_')},%", escape="!"))
+    return where
+
+
+async def _page(
+    session: AsyncSession, query: Select[Any], *, order_by: Any, q: _ListQuery
+) -> tuple[Sequence[Row[Any]], int]:
+    total = (
+        await session.execute(select(func.count()).select_from(query.order_by(None).subquery()))
+    ).scalar_one()
+    ordered = query.order_by(order_by.desc() if q.order == "desc" else order_by.asc())
+    rows = (
+        await session.execute(ordered.offset((q.page - 1) * q.page_size).limit(q.page_size))
+    ).all()
+    return rows, int(total)
+
+
+async def list_entries(session: AsyncSession, q: LogEntryQuery) -> tuple[Sequence[Row[Any]], int]:
+    where = _common_filters(ENTRY, q)
+    if q.type is not None:
+        if q.type.endswith(".*"):
+            where.append(ENTRY.c.type.startswith(q.type[:-1], autoescape=True))
+        else:
+            where.append(ENTRY.c.type == q.type)
+    if q.source is not None:
+        where.append(ENTRY.c.source == q.source)
+    if q.status_class is not None:
+        low, high = _status_range(q.status_class)
+        where.append(ENTRY.c.status.between(low, high))
+    query = select(ENTRY).where(*where)
+    return await _page(session, query, order_by=ENTRY.c.seq, q=q)
+
+
+async def list_transactions(
+    session: AsyncSession, q: TransactionQuery
+) -> tuple[Sequence[Row[Any]], int]:
+    """gateway.request entries, each with the first gateway.response of the same request id.
+
+    Rows carry the request's columns and `resp_seq`, `resp_status`, `resp_data`."""
+    req = ENTRY.alias("req")
+    resp = ENTRY.alias("resp")
+    later = aliased(LogEntry, name="later")
+    first_response = (
+        select(func.min(later.seq))
+        .where(later.type == GATEWAY_RESPONSE, later.request_id == req.c.request_id)
+        .scalar_subquery()
+    )
+    where = [req.c.type == GATEWAY_REQUEST, req.c.request_id.is_not(None), *_common_filters(req, q)]
+    if q.status_class is not None:
+        low, high = _status_range(q.status_class)
+        where.append(resp.c.status.between(low, high))
+    query = (
+        select(
+            req,
+            resp.c.seq.label("resp_seq"),
+            resp.c.status.label("resp_status"),
+            resp.c.data.label("resp_data"),
+        )
+        .select_from(req.outerjoin(resp, and_(resp.c.seq == first_response)))
+        .where(*where)
+    )
+    return await _page(session, query, order_by=req.c.seq, q=q)

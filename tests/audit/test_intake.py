@@ -1,0 +1,128 @@
+"""Event intake: every event is appended once to the hash chain (344.4(d))."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+from alpr_audit.chain import GENESIS_HASH, entry_hash
+from alpr_audit.models import LogEntry
+from alpr_audit.service import record_event
+from alpr_common.events import Event
+from sqlalchemy import func, select
+
+pytestmark = pytest.mark.policy("344.4(d)")
+
+
+async def _entries(db) -> list[dict]:
+    async with db.sessionmaker() as session:
+        rows = (await session.execute(select(LogEntry.__table__).order_by("seq"))).all()
+        return [dict(r._mapping) for r in rows]
+
+
+async def test_every_login_and_transaction_is_appended_and_chained(db, ev, send):
+    request, response = ev.gateway_pair()
+    result = await send([request, response, ev.login_attempt()])
+    assert result == {"accepted": 3, "duplicates": 0, "rejected": 0}
+
+    entries = await _entries(db)
+    assert [e["seq"] for e in entries] == [1, 2, 3]
+    assert [e["type"] for e in entries] == [
+        "gateway.request",
+        "gateway.response",
+        "access.login_attempt",
+    ]
+    assert entries[0]["prev_hash"] == GENESIS_HASH
+    for previous, current in itertools.pairwise(entries):
+        assert current["prev_hash"] == previous["hash"]
+    for e in entries:
+        assert e["hash"] == entry_hash(e)
+        assert e["problem"] is None
+    assert entries[0]["request_id"] == entries[1]["request_id"] == request["data"]["request_id"]
+    assert entries[1]["status"] == 200
+    assert entries[0]["event_id"] == request["id"]
+
+
+async def test_duplicate_event_ids_are_stored_once(db, ev, send):
+    request, response = ev.gateway_pair()
+    await send([request, response])
+    again = await send([request, response])
+    assert again == {"accepted": 0, "duplicates": 2, "rejected": 0}
+    # Even bypassing the intake's processed-event check, the log records an id once.
+    async with db.sessionmaker() as session:
+        assert await record_event(session, event=Event.model_validate(request)) is None
+        count = (await session.execute(select(func.count()).select_from(LogEntry))).scalar_one()
+    assert count == 2
+
+
+async def test_unknown_event_types_are_kept_as_they_come(db, ev, send):
+    data = {"read_id": "r-1", "nested": {"list": [1, 2.5, None, True, "x"]}}
+    await send([ev.event("ingest.batch_stored", data)])
+    [entry] = await _entries(db)
+    assert entry["type"] == "ingest.batch_stored"
+    assert entry["data"] == data
+    assert entry["problem"] is None
+
+
+async def test_malformed_known_event_is_recorded_with_its_problem(db, ev, send):
+    bad = ev.event("gateway.response", {"request_id": "r-1", "status": "two hundred"})
+    await send([bad])
+    [entry] = await _entries(db)
+    assert entry["status"] is None
+    assert "data does not match gateway.response" in entry["problem"]
+    assert "status" in entry["problem"]
+    assert "two hundred" not in entry["problem"]  # values stay out of the problem text
+    assert entry["hash"] == entry_hash(entry)
+
+
+async def test_values_no_database_can_store_are_replaced_and_still_verify(
+    client, db, ev, auditor_headers
+):
+    odd = ev.event(
+        "vendor.odd",
+        {
+            "text": "a\x00b",
+            "big": 1e20,
+            "huge": 1.5e300,
+            "tiny": 1.5e-7,
+            "negzero": -0.0,
+            "bigint": 2**80,
+            "\x00key": "v",
+            "unicode": "Zoë ☃ 𝄞",
+        },
+    )
+    odd["source"] = "ven\x00dor"
+    odd["time"] = "2026-11-02T14:00:00"  # no offset
+    async with db.sessionmaker() as session:
+        parsed = Event.model_validate(odd)
+        parsed.data["nan"] = math.nan  # what json.loads makes of NaN in a request body
+        await record_event(session, event=parsed)
+        await session.commit()
+    [entry] = await _entries(db)
+    assert entry["source"] == "ven\ufffddor"
+    assert entry["data"]["text"] == "a\ufffdb"
+    assert entry["data"]["nan"] == "nan"
+    assert "\ufffdkey" in entry["data"]
+    assert "NUL characters replaced" in entry["problem"]
+    assert "no UTC offset" in entry["problem"]
+    # The hash survives the database's own JSON round trip (jsonb rewrites 1e20 as digits).
+    assert entry["hash"] == entry_hash(entry)
+    resp = await client.get("/v1/log-verifications", headers=auditor_headers)
+    assert resp.json()["ok"] is True, resp.json()
+
+
+async def test_gateway_request_subject_falls_back_to_data(db, ev, send):
+    request, _ = ev.gateway_pair(subject="user:99")
+    request["subject"] = None
+    await send([request])
+    [entry] = await _entries(db)
+    assert entry["subject"] == "user:99"
+
+
+async def test_intake_is_for_services_only(client, tokens, ev):
+    request, _ = ev.gateway_pair()
+    resp = await client.post(
+        "/v1/events", json={"events": [request]}, headers=tokens.headers("city_auditor")
+    )
+    assert resp.status_code == 403
