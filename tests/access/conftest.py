@@ -1,8 +1,164 @@
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
 import pytest
 
+# Helpers shared by the access test modules (imported by name under --import-mode=importlib).
+sys.path.insert(0, str(Path(__file__).parent))
+
+from access_helpers import ALL_TOPICS, STRONG_PASSWORD, Person
+from alpr_access.errors import RecordedFailure
 from alpr_access.main import SPEC
+from alpr_access.models import OUTBOX, RoleGrant, TrainingRecord, User
+from alpr_access.security import Passwords, new_id, new_totp_secret
+from alpr_access.settings import AccessSettings
+from alpr_common.db import Database
+from sqlalchemy import select
 
 
 @pytest.fixture
 def service_spec():
     return SPEC
+
+
+@pytest.fixture
+def app_settings(migrated, keyring_dir) -> AccessSettings:
+    # The plugin's keyring directory, so the tokens it mints verify against access's own keys.
+    return AccessSettings(
+        environment="test",
+        run_relay=False,
+        database_url=migrated.url,
+        signing_key_dir=keyring_dir,
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
+        argon2_parallelism=1,
+    )
+
+
+@pytest.fixture
+def passwords(app) -> Passwords:
+    return app.state.passwords
+
+
+MakePerson = Callable[..., Awaitable[Person]]
+
+
+@pytest.fixture
+def make_person(db: Database, passwords: Passwords) -> MakePerson:
+    """Create an enrolled person directly in the database, with roles and (by default) valid
+    training completed 30 days ago."""
+
+    async def make(
+        *roles: str,
+        username: str | None = None,
+        password: str = STRONG_PASSWORD,
+        trained_at: datetime | bool | None = True,
+        active: bool = True,
+    ) -> Person:
+        now = datetime.now(UTC)
+        username = username or f"u{new_id()[:10]}"
+        secret = new_totp_secret()
+        user = User(
+            id=new_id(),
+            username=username,
+            full_name=f"Officer {username.title()}",
+            badge=f"B{new_id()[:5]}",
+            unit="ATIU",
+            active=active,
+            password_hash=passwords.hash(password),
+            totp_secret=secret,
+            created_at=now,
+            created_by="test",
+            enrolled_at=now,
+        )
+        async with db.sessionmaker() as session:
+            session.add(user)
+            await session.flush()
+            for role in roles:
+                session.add(RoleGrant(user_id=user.id, role=role, granted_at=now, granted_by="t"))
+            if trained_at is True:
+                trained_at = now - timedelta(days=30)
+            if isinstance(trained_at, datetime):
+                session.add(
+                    TrainingRecord(
+                        id=new_id(),
+                        user_id=user.id,
+                        course="ALPR annual",
+                        version="2026.1",
+                        topics=ALL_TOPICS,
+                        completed_at=trained_at,
+                        recorded_by="user:coordinator",
+                        recorded_at=now,
+                    )
+                )
+            await session.commit()
+        return Person(user.id, username, password, secret, user.full_name, list(roles))
+
+    return make
+
+
+@pytest.fixture
+def login(client: httpx.AsyncClient) -> Callable[..., Awaitable[httpx.Response]]:
+    async def do(
+        person: Person,
+        *,
+        password: str | None = None,
+        totp: str | None = None,
+        address: str | None = None,
+    ) -> httpx.Response:
+        headers = {"X-Forwarded-For": f"{address}, 10.0.0.1"} if address else {}
+        return await client.post(
+            "/v1/token",
+            data={
+                "grant_type": "password",
+                "username": person.username,
+                "password": person.password if password is None else password,
+                "totp": person.code() if totp is None else totp,
+            },
+            headers=headers,
+        )
+
+    return do
+
+
+@pytest.fixture
+def outbox_events(db: Database) -> Callable[..., Awaitable[list[dict[str, Any]]]]:
+    """The events queued for audit, oldest first, optionally of one type."""
+
+    async def read(event_type: str | None = None) -> list[dict[str, Any]]:
+        async with db.sessionmaker() as session:
+            rows = (
+                await session.execute(
+                    select(OUTBOX.outbox.c.destination, OUTBOX.outbox.c.envelope).order_by(
+                        OUTBOX.outbox.c.seq
+                    )
+                )
+            ).all()
+        events = [dict(r.envelope, destination=r.destination) for r in rows]
+        return [e for e in events if event_type is None or e["type"] == event_type]
+
+    return read
+
+
+@pytest.fixture
+def in_session(db: Database) -> Callable[..., Awaitable[Any]]:
+    """Run a service function in its own committed transaction: `await in_session(f, **kw)`."""
+
+    async def run(func: Callable[..., Awaitable[Any]], /, **kwargs: Any) -> Any:
+        async with db.sessionmaker() as session:
+            try:
+                result = await func(session, **kwargs)
+            except RecordedFailure:
+                # Keep what the refusal recorded, as the request dependency does.
+                await session.commit()
+                raise
+            await session.commit()
+            return result
+
+    return run

@@ -1,4 +1,6 @@
-from alpr_access.main import SPEC
 from alpr_common.cli import run
 
-run(SPEC)
+from alpr_access.cli import COMMANDS
+from alpr_access.main import SPEC
+
+run(SPEC, commands=COMMANDS)

@@ -1,30 +1,68 @@
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from alpr_access import models
-from alpr_access.settings import AccessSettings
 from alpr_common.app import ServiceSpec, build_app
-from alpr_common.events import Event
+from alpr_common.db import Database
+from alpr_common.jwt import TokenVerifier
+from fastapi import FastAPI
+
+from alpr_access import models, service
+from alpr_access.api import jwks_router, router
+from alpr_access.security import KeyStore, LocalJWKS, LocalServiceTokens, Passwords
+from alpr_access.settings import AccessSettings
+
+log = logging.getLogger("alpr.access")
 
 
-async def handle_event(session: AsyncSession, event: Event) -> None:
-    return None
+@contextlib.asynccontextmanager
+async def seed_service_clients(app: FastAPI) -> AsyncIterator[None]:
+    """Upsert ACCESS_SERVICE_CLIENTS before serving, so the services can fetch tokens."""
+    settings: AccessSettings = app.state.settings
+    clients = settings.service_client_secrets()
+    if clients:
+        db: Database = app.state.db
+        async with db.sessionmaker() as session:
+            changed = await service.seed_service_clients(
+                session, passwords=app.state.passwords, clients=clients
+            )
+            await session.commit()
+        log.info("service clients seeded", extra={"clients": sorted(clients), "changed": changed})
+    yield
 
 
 def create_app(settings: AccessSettings | None = None) -> FastAPI:
     settings = settings or AccessSettings()
-    return build_app(
+    # Access owns the signing keys; in prod they must be provisioned, never generated here.
+    keys = KeyStore(settings.signing_key_dir, create=settings.environment != "prod")
+    verifier = TokenVerifier(
+        LocalJWKS(keys), issuer=settings.jwt_issuer, audience=settings.jwt_audience
+    )
+    app = build_app(
         settings,
         title="ALPR access",
-        description="Users, roles, training, credentials, tokens and login attempts (GO 344.2(b), 344.4(c), 344.7).",
-        routers=[],
+        description=(
+            "Users, roles, training, credentials, tokens and login attempts "
+            "(GO 344.2(b), 344.4(c), 344.4(d), 344.7). People without valid training still get "
+            "a token (without `trn`): the gateway lets it reach only this service, for "
+            "personnel administration and their own password."
+        ),
+        routers=[router, jwks_router],
         outbox=models.OUTBOX,
-        event_handler=handle_event,
+        hooks=[seed_service_clients],
+        verifier=verifier,
     )
+    app.state.owns_keys = True
+    app.state.keys = keys
+    app.state.passwords = Passwords.from_settings(settings)
+    # Access signs its own service tokens for its relay instead of calling itself over HTTP.
+    app.state.tokens = LocalServiceTokens(keys, settings)
+    if app.state.relay is not None:
+        app.state.relay.token = app.state.tokens.get
+    return app
 
 
 SPEC = ServiceSpec(

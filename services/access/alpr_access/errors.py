@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from alpr_common.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+
+
+class RecordedFailure:
+    """Mixin: the request's transaction is committed before this error is answered, so the login
+    attempt (and any lockout) it recorded survives the refusal (344.4(d))."""
+
+
+class InvalidCredentials(RecordedFailure, Unauthorized):
+    """The credentials were refused; the answer never says whether the name exists."""
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(
+            detail
+            or "invalid credentials, or the account is temporarily locked; after 5 failures in "
+            "15 minutes wait 15 minutes or ask the Chief Security Officer"
+        )
+
+
+class CredentialsRefused(RecordedFailure, Forbidden):
+    """The current password or one-time code was wrong (the token itself was fine)."""
+
+
+class UserNotFound(NotFound):
+    """No user with that id."""
+
+
+class ClientNotFound(NotFound):
+    """No machine client with that id."""
+
+
+class IngestKeyNotFound(NotFound):
+    """No ingest key with that id."""
+
+
+class PrincipalNotFound(NotFound):
+    """No user or client with that subject."""
+
+
+class LockoutNotFound(NotFound):
+    """The user has no active lockout."""
+
+
+class UsernameTaken(Conflict):
+    """That username is already in use."""
+
+
+class RoleConflict(Conflict):
+    """The role change conflicts with the current grants."""
+
+
+class ClientConflict(Conflict):
+    """The client or key is already revoked or the change conflicts with its kind."""
+
+
+class LastChiefSecurityOfficer(Conflict):
+    """The change would leave no active Chief Security Officer."""
+
+
+class WeakPassword(Unprocessable):
+    """The new password breaks the password rules."""
+
+
+class IncompleteTraining(Unprocessable):
+    """A training record must cover all four topics of 344.7(a)."""
+
+
+class InvalidBinding(Unprocessable):
+    """The client's bindings (cameras or agency) do not fit its kind."""
+
+
+class NotAPerson(Forbidden):
+    """The route is for people; machine clients cannot call it."""
+
+
+class SelfRecordingRefused(Forbidden):
+    """A training coordinator cannot record their own training."""

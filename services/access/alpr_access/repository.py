@@ -1,0 +1,375 @@
+"""Every query of the access service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alpr_access.models import (
+    Client,
+    EnrolmentCode,
+    IngestKey,
+    Lockout,
+    LoginAttempt,
+    RoleGrant,
+    TrainingRecord,
+    User,
+)
+
+M = TypeVar("M")
+
+
+async def add(session: AsyncSession, obj: M) -> M:
+    session.add(obj)
+    await session.flush()
+    return obj
+
+
+async def _page(
+    session: AsyncSession, stmt: Select[Any], *, limit: int, offset: int
+) -> tuple[list[Any], int]:
+    total = (
+        await session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    ).scalar_one()
+    rows = (await session.execute(stmt.limit(limit).offset(offset))).scalars().all()
+    return list(rows), int(total)
+
+
+# ---------------------------------------------------------------------------- users
+
+
+async def get_user(session: AsyncSession, user_id: str, *, for_update: bool = False) -> User | None:
+    stmt = select(User).where(User.id == user_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_user_by_username(
+    session: AsyncSession, username: str, *, for_update: bool = False
+) -> User | None:
+    stmt = select(User).where(User.username == username)
+    if for_update:
+        # Serializes concurrent logins of one person, so the failure count cannot race past 5.
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_users(
+    session: AsyncSession, *, active: bool | None, role: str | None, limit: int, offset: int
+) -> tuple[list[User], int]:
+    stmt = select(User)
+    if active is not None:
+        stmt = stmt.where(User.active == active)
+    if role is not None:
+        stmt = stmt.where(
+            User.id.in_(select(RoleGrant.user_id).where(RoleGrant.role == role))  # type: ignore[attr-defined]
+        )
+    return await _page(session, stmt.order_by(User.username), limit=limit, offset=offset)
+
+
+async def roles_of(session: AsyncSession, user_ids: Iterable[str]) -> dict[str, list[str]]:
+    ids = list(user_ids)
+    roles: dict[str, list[str]] = {uid: [] for uid in ids}
+    if not ids:
+        return roles
+    rows = await session.execute(
+        select(RoleGrant.user_id, RoleGrant.role)
+        .where(RoleGrant.user_id.in_(ids))  # type: ignore[attr-defined]
+        .order_by(RoleGrant.role)
+    )
+    for user_id, role in rows:
+        roles[user_id].append(role)
+    return roles
+
+
+async def get_grant(session: AsyncSession, user_id: str, role: str) -> RoleGrant | None:
+    return await session.get(RoleGrant, (user_id, role))
+
+
+async def delete_grant(session: AsyncSession, user_id: str, role: str) -> None:
+    await session.execute(
+        delete(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.role == role)
+    )
+
+
+async def count_active_holders(session: AsyncSession, role: str) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(RoleGrant)
+        .join(User, User.id == RoleGrant.user_id)
+        .where(RoleGrant.role == role, User.active.is_(True))  # type: ignore[attr-defined]
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+# ---------------------------------------------------------------------------- training
+
+
+async def latest_training(session: AsyncSession, user_ids: Iterable[str]) -> dict[str, datetime]:
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(TrainingRecord.user_id, func.max(TrainingRecord.completed_at))
+        .where(TrainingRecord.user_id.in_(ids))  # type: ignore[attr-defined]
+        .group_by(TrainingRecord.user_id)
+    )
+    return {user_id: completed for user_id, completed in rows if completed is not None}
+
+
+async def list_training(
+    session: AsyncSession, *, user_id: str | None, limit: int, offset: int
+) -> tuple[list[TrainingRecord], int]:
+    stmt = select(TrainingRecord)
+    if user_id is not None:
+        stmt = stmt.where(TrainingRecord.user_id == user_id)
+    stmt = stmt.order_by(TrainingRecord.completed_at.desc(), TrainingRecord.id)  # type: ignore[attr-defined]
+    return await _page(session, stmt, limit=limit, offset=offset)
+
+
+# ---------------------------------------------------------------------------- enrolment
+
+
+async def cancel_open_codes(session: AsyncSession, user_id: str, *, now: datetime) -> None:
+    await session.execute(
+        update(EnrolmentCode)
+        .where(
+            EnrolmentCode.user_id == user_id,
+            EnrolmentCode.used_at.is_(None),  # type: ignore[union-attr]
+            EnrolmentCode.cancelled_at.is_(None),  # type: ignore[union-attr]
+        )
+        .values(cancelled_at=now)
+    )
+
+
+async def get_code_by_hash(session: AsyncSession, code_hash: str) -> EnrolmentCode | None:
+    stmt = select(EnrolmentCode).where(EnrolmentCode.code_hash == code_hash).with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+# ---------------------------------------------------------------------------- login attempts
+
+
+async def count_failures(
+    session: AsyncSession, user_id: str, *, since: datetime, reasons: Sequence[str]
+) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            LoginAttempt.user_id == user_id,
+            LoginAttempt.outcome == "failure",
+            LoginAttempt.reason.in_(reasons),  # type: ignore[attr-defined]
+            LoginAttempt.at > since,
+        )
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def last_success_at(session: AsyncSession, user_id: str) -> datetime | None:
+    stmt = select(func.max(LoginAttempt.at)).where(
+        LoginAttempt.user_id == user_id, LoginAttempt.outcome == "success"
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def _attempt_filters(stmt: Select[Any], filters: dict[str, Any]) -> Select[Any]:
+    for name in ("username", "user_id", "outcome", "method", "source_address"):
+        if filters.get(name) is not None:
+            stmt = stmt.where(getattr(LoginAttempt, name) == filters[name])
+    if filters.get("since") is not None:
+        stmt = stmt.where(LoginAttempt.at >= filters["since"])
+    if filters.get("until") is not None:
+        stmt = stmt.where(LoginAttempt.at < filters["until"])
+    return stmt
+
+
+async def list_attempts(
+    session: AsyncSession, *, filters: dict[str, Any], limit: int, offset: int
+) -> tuple[list[LoginAttempt], int]:
+    stmt = _attempt_filters(select(LoginAttempt), filters).order_by(
+        LoginAttempt.at.desc(),  # type: ignore[attr-defined]
+        LoginAttempt.id,
+    )
+    return await _page(session, stmt, limit=limit, offset=offset)
+
+
+async def attempts_between(
+    session: AsyncSession, start: datetime, end: datetime
+) -> list[LoginAttempt]:
+    stmt = (
+        select(LoginAttempt)
+        .where(LoginAttempt.at >= start, LoginAttempt.at < end)
+        .order_by(LoginAttempt.at)
+    )
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def addresses_seen_before(
+    session: AsyncSession, usernames: Iterable[str], before: datetime
+) -> set[tuple[str, str]]:
+    names = list(usernames)
+    if not names:
+        return set()
+    stmt = (
+        select(LoginAttempt.username, LoginAttempt.source_address)
+        .where(
+            LoginAttempt.username.in_(names),  # type: ignore[attr-defined]
+            LoginAttempt.at < before,
+            LoginAttempt.source_address.is_not(None),  # type: ignore[union-attr]
+        )
+        .group_by(LoginAttempt.username, LoginAttempt.source_address)
+    )
+    return {(u, a) for u, a in await session.execute(stmt)}
+
+
+# ---------------------------------------------------------------------------- lockouts
+
+
+async def latest_lockout(session: AsyncSession, user_id: str) -> Lockout | None:
+    stmt = (
+        select(Lockout)
+        .where(Lockout.user_id == user_id)
+        .order_by(Lockout.locked_at.desc())  # type: ignore[attr-defined]
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def active_lockout(session: AsyncSession, user_id: str, *, now: datetime) -> Lockout | None:
+    stmt = (
+        select(Lockout)
+        .where(
+            Lockout.user_id == user_id,
+            Lockout.released_at.is_(None),  # type: ignore[union-attr]
+            Lockout.locked_until > now,
+        )
+        .order_by(Lockout.locked_at.desc())  # type: ignore[attr-defined]
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def lapsed_unreleased_lockouts(
+    session: AsyncSession, user_id: str, *, now: datetime
+) -> list[Lockout]:
+    stmt = select(Lockout).where(
+        Lockout.user_id == user_id,
+        Lockout.released_at.is_(None),  # type: ignore[union-attr]
+        Lockout.locked_until <= now,
+    )
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def list_lockouts(
+    session: AsyncSession,
+    *,
+    user_id: str | None,
+    active: bool | None,
+    now: datetime,
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[Lockout, str]], int]:
+    stmt = select(Lockout, User.username).join(User, User.id == Lockout.user_id)
+    if user_id is not None:
+        stmt = stmt.where(Lockout.user_id == user_id)
+    if active is True:
+        stmt = stmt.where(Lockout.released_at.is_(None), Lockout.locked_until > now)  # type: ignore[union-attr]
+    elif active is False:
+        stmt = stmt.where(
+            (Lockout.released_at.is_not(None)) | (Lockout.locked_until <= now)  # type: ignore[union-attr]
+        )
+    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    rows = await session.execute(
+        stmt.order_by(Lockout.locked_at.desc()).limit(limit).offset(offset)  # type: ignore[attr-defined]
+    )
+    return [(lock, username) for lock, username in rows], int(total)
+
+
+async def lockouts_between(
+    session: AsyncSession, start: datetime, end: datetime
+) -> list[tuple[Lockout, str]]:
+    stmt = (
+        select(Lockout, User.username)
+        .join(User, User.id == Lockout.user_id)
+        .where(Lockout.locked_at >= start, Lockout.locked_at < end)
+    )
+    return [(lock, username) for lock, username in await session.execute(stmt)]
+
+
+# ---------------------------------------------------------------------------- clients
+
+
+async def get_client(
+    session: AsyncSession, client_id: str, *, for_update: bool = False
+) -> Client | None:
+    stmt = select(Client).where(Client.id == client_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_clients(
+    session: AsyncSession, *, kind: str | None, active: bool | None, limit: int, offset: int
+) -> tuple[list[Client], int]:
+    stmt = select(Client)
+    if kind is not None:
+        stmt = stmt.where(Client.kind == kind)
+    if active is not None:
+        stmt = stmt.where(Client.active == active)
+    return await _page(
+        session, stmt.order_by(Client.created_at, Client.id), limit=limit, offset=offset
+    )
+
+
+async def get_ingest_key(session: AsyncSession, key_id: str) -> IngestKey | None:
+    return await session.get(IngestKey, key_id)
+
+
+async def get_ingest_key_by_hash(session: AsyncSession, key_hash: str) -> IngestKey | None:
+    stmt = select(IngestKey).where(IngestKey.key_hash == key_hash)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_ingest_keys(
+    session: AsyncSession, *, client_id: str | None, active: bool | None, limit: int, offset: int
+) -> tuple[list[IngestKey], int]:
+    stmt = select(IngestKey)
+    if client_id is not None:
+        stmt = stmt.where(IngestKey.client_id == client_id)
+    if active is True:
+        stmt = stmt.where(IngestKey.revoked_at.is_(None))  # type: ignore[union-attr]
+    elif active is False:
+        stmt = stmt.where(IngestKey.revoked_at.is_not(None))  # type: ignore[union-attr]
+    return await _page(
+        session, stmt.order_by(IngestKey.created_at, IngestKey.id), limit=limit, offset=offset
+    )
+
+
+async def revoke_client_keys(
+    session: AsyncSession, client_id: str, *, now: datetime, by: str
+) -> list[str]:
+    keys = (
+        (
+            await session.execute(
+                select(IngestKey.id).where(
+                    IngestKey.client_id == client_id,
+                    IngestKey.revoked_at.is_(None),  # type: ignore[union-attr]
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if keys:
+        await session.execute(
+            update(IngestKey)
+            .where(IngestKey.id.in_(keys))  # type: ignore[attr-defined]
+            .values(revoked_at=now, revoked_by=by)
+        )
+    return list(keys)
