@@ -12,9 +12,6 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 import httpx
-from fastapi import Request
-from fastapi.responses import Response, StreamingResponse
-
 from alpr_common.auth import Principal
 from alpr_common.errors import (
     AppError,
@@ -30,6 +27,9 @@ from alpr_common.errors import (
 from alpr_common.jwt import TokenVerifier
 from alpr_common.purpose import PURPOSE_HEADERS, check_purpose
 from alpr_common.telemetry import REQUEST_ID_HEADER, outgoing_headers, request_id_var
+from fastapi import Request
+from fastapi.responses import Response, StreamingResponse
+
 from alpr_gateway.ratelimit import RateLimiter
 from alpr_gateway.routes import SERVICES, RouteRule, RouteTable, service_path
 from alpr_gateway.settings import GatewaySettings
@@ -39,29 +39,65 @@ from alpr_gateway.translog import Transaction, TransactionLog
 log = logging.getLogger("alpr.gateway")
 
 INGEST_KEY_HEADER = "x-alpr-ingest-key"
-HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-    "trailers", "transfer-encoding", "upgrade", "host", "x-forwarded-for", "x-request-id",
-    "traceparent", "tracestate", INGEST_KEY_HEADER,
-})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "x-forwarded-for",
+        "x-request-id",
+        "traceparent",
+        "tracestate",
+        INGEST_KEY_HEADER,
+    }
+)
 BUFFER_LIMIT = 1024 * 1024
 RESPONSE_DROP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
 
 # 344.4(a)1: no query of ALPR data by a protected characteristic exists; asking is refused.
-PROTECTED_ATTRIBUTES = frozenset({
-    "race", "color", "colour", "religion", "creed", "sex", "gender", "gender_identity",
-    "sexual_orientation", "age", "national_origin", "ethnicity", "disability", "veteran_status",
-    "marital_status", "partnership_status", "pregnancy_status", "political_affiliation",
-    "political_beliefs", "alienage", "citizenship", "citizenship_status", "immigration_status",
-})
+PROTECTED_ATTRIBUTES = frozenset(
+    {
+        "race",
+        "color",
+        "colour",
+        "religion",
+        "creed",
+        "sex",
+        "gender",
+        "gender_identity",
+        "sexual_orientation",
+        "age",
+        "national_origin",
+        "ethnicity",
+        "disability",
+        "veteran_status",
+        "marital_status",
+        "partnership_status",
+        "pregnancy_status",
+        "political_affiliation",
+        "political_beliefs",
+        "alienage",
+        "citizenship",
+        "citizenship_status",
+        "immigration_status",
+    }
+)
 
 
 class KeyExchange:
     """Camera ingest keys become short camera tokens from access; cached only as long as the
     status cache, so a revoked key stops working within seconds."""
 
-    def __init__(self, client: httpx.AsyncClient, access_url: str, tokens: object,
-                 ttl: float) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, access_url: str, tokens: object, ttl: float
+    ) -> None:
         self.client = client
         self.url = f"{access_url.rstrip('/')}/v1/ingest-keys/exchange"
         self.tokens = tokens
@@ -77,7 +113,8 @@ class KeyExchange:
         service_token = await self.tokens.get()  # type: ignore[attr-defined]
         try:
             resp = await self.client.post(
-                self.url, json={"key": key},
+                self.url,
+                json={"key": key},
                 headers={"Authorization": f"Bearer {service_token}"},
             )
         except httpx.HTTPError as exc:
@@ -254,7 +291,8 @@ class Gateway:
             url,
             params=request.url.query,
             headers=headers,
-            content=self._limited_body(request) if request.method in ("POST", "PUT", "PATCH")
+            content=self._limited_body(request)
+            if request.method in ("POST", "PUT", "PATCH")
             else None,
             timeout=timeout,
         )
@@ -263,8 +301,9 @@ class Gateway:
         except httpx.TimeoutException as exc:
             raise UpstreamTimeout(f"the {service} service did not answer in time") from exc
         except httpx.HTTPError as exc:
-            raise UpstreamError(f"the {service} service is unreachable: {type(exc).__name__}")\
-                from exc
+            raise UpstreamError(
+                f"the {service} service is unreachable: {type(exc).__name__}"
+            ) from exc
         except _BodyTooLarge as exc:
             raise PayloadTooLarge(str(exc)) from None
         out_headers = {k: v for k, v in resp.headers.items() if k.lower() not in RESPONSE_DROP}
@@ -288,9 +327,7 @@ class Gateway:
         async for chunk in request.stream():
             seen += len(chunk)
             if seen > self.settings.max_body_bytes:
-                raise _BodyTooLarge(
-                    f"body exceeds the {self.settings.max_body_bytes}-byte limit"
-                )
+                raise _BodyTooLarge(f"body exceeds the {self.settings.max_body_bytes}-byte limit")
             yield chunk
 
     async def _relay_body(self, resp: httpx.Response, tx: Transaction) -> AsyncIterator[bytes]:
@@ -306,4 +343,3 @@ class Gateway:
 
 class _BodyTooLarge(Exception):
     pass
-

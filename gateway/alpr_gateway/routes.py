@@ -100,7 +100,7 @@ class RouteTable:
     def loaded(self, service: str) -> bool:
         return service in self.rules
 
-    def match(self, service: str, method: str, path: str) -> RouteRule | None | bool:
+    def match(self, service: str, method: str, path: str) -> RouteRule | bool | None:
         """The rule for a request, None if no route has that path, False if the path exists but
         not with that method."""
         path_seen = False

@@ -9,8 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 import httpx
-
-from alpr_common.errors import Unavailable, Unauthorized
+from alpr_common.errors import Unauthorized, Unavailable
 
 
 @dataclass(frozen=True)

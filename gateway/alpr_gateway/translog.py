@@ -49,8 +49,10 @@ class Transaction:
                 "path": self.path,
                 "query": self.query,
                 "service": self.service,
-                **{k: self.purpose.get(k) for k in
-                   ("purpose", "case_number", "reason", "criminal_nexus")},
+                **{
+                    k: self.purpose.get(k)
+                    for k in ("purpose", "case_number", "reason", "criminal_nexus")
+                },
                 "flags": list(self.purpose.get("flags", [])),
             },
         )

@@ -19,15 +19,19 @@ def _b64(data: bytes) -> str:
 
 def _claims(roles: list[str]) -> dict:
     return principal_claims(
-        subject="user:attacker", kind="person", name="x", roles=roles,
+        subject="user:attacker",
+        kind="person",
+        name="x",
+        roles=roles,
         training_valid_until=datetime.now(UTC) + timedelta(days=30),
     )
 
 
 def bad_tokens(keyring: KeyRing, tmp: Path, roles: list[str]) -> dict[str, str]:
     now = datetime.now(UTC)
-    good = keyring.sign(_claims(roles), issuer=ISSUER, audience=AUDIENCE,
-                        expires_at=now + timedelta(minutes=5))
+    good = keyring.sign(
+        _claims(roles), issuer=ISSUER, audience=AUDIENCE, expires_at=now + timedelta(minutes=5)
+    )
     header, payload, sig = good.split(".")
     kid = keyring.active.kid
     body = json.loads(base64.urlsafe_b64decode(payload + "=="))
@@ -46,18 +50,35 @@ def bad_tokens(keyring: KeyRing, tmp: Path, roles: list[str]) -> dict[str, str]:
     return {
         "alg_none": f"{none_header}.{payload}.",
         "hs256_with_public_key": f"{hs_header}.{payload}.{hs_sig}",
-        "expired": keyring.sign(_claims(roles), issuer=ISSUER, audience=AUDIENCE,
-                                now=now - timedelta(hours=1),
-                                expires_at=now - timedelta(minutes=50)),
-        "not_yet_valid": keyring.sign(_claims(roles), issuer=ISSUER, audience=AUDIENCE,
-                                      now=now + timedelta(hours=1),
-                                      expires_at=now + timedelta(hours=1, minutes=5)),
-        "wrong_issuer": keyring.sign(_claims(roles), issuer="evil-idp", audience=AUDIENCE,
-                                     expires_at=now + timedelta(minutes=5)),
-        "wrong_audience": keyring.sign(_claims(roles), issuer=ISSUER, audience="other-app",
-                                       expires_at=now + timedelta(minutes=5)),
-        "unknown_kid": stranger.sign(_claims(roles), issuer=ISSUER, audience=AUDIENCE,
-                                     expires_at=now + timedelta(minutes=5)),
+        "expired": keyring.sign(
+            _claims(roles),
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            now=now - timedelta(hours=1),
+            expires_at=now - timedelta(minutes=50),
+        ),
+        "not_yet_valid": keyring.sign(
+            _claims(roles),
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            now=now + timedelta(hours=1),
+            expires_at=now + timedelta(hours=1, minutes=5),
+        ),
+        "wrong_issuer": keyring.sign(
+            _claims(roles),
+            issuer="evil-idp",
+            audience=AUDIENCE,
+            expires_at=now + timedelta(minutes=5),
+        ),
+        "wrong_audience": keyring.sign(
+            _claims(roles),
+            issuer=ISSUER,
+            audience="other-app",
+            expires_at=now + timedelta(minutes=5),
+        ),
+        "unknown_kid": stranger.sign(
+            _claims(roles), issuer=ISSUER, audience=AUDIENCE, expires_at=now + timedelta(minutes=5)
+        ),
         "tampered_payload": tampered,
         "garbage": "not.a.token",
     }

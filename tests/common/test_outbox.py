@@ -3,8 +3,6 @@ retried while the consumer is down, applied once."""
 
 import httpx
 import pytest
-from sqlalchemy import select
-
 from alpr_audit.main import SPEC as AUDIT
 from alpr_common.db import Database
 from alpr_common.events import Event
@@ -13,6 +11,7 @@ from alpr_common.outbox import OutboxRelay, enqueue_many
 from alpr_common.roles import Role
 from alpr_gateway.main import SPEC as GATEWAY
 from alpr_gateway.models import OUTBOX
+from sqlalchemy import select
 
 
 @pytest.fixture
@@ -43,8 +42,10 @@ class Switch(httpx.AsyncBaseTransport):
 
 
 async def _queue(db, n):
-    events = [Event(source="gateway", type="gateway.request", data={"request_id": f"r{i}"})
-              for i in range(n)]
+    events = [
+        Event(source="gateway", type="gateway.request", data={"request_id": f"r{i}"})
+        for i in range(n)
+    ]
     async with db.sessionmaker() as session:
         await enqueue_many(session, OUTBOX, destination="audit", events=events)
         await session.commit()
@@ -67,8 +68,7 @@ async def test_consumer_down_delays_events_never_loses_them(producer, app, token
     async def token():
         return tokens.token(Role.SERVICE)
 
-    relay = OutboxRelay(producer, OUTBOX, urls=lambda _: "http://audit", token=token,
-                        client=client)
+    relay = OutboxRelay(producer, OUTBOX, urls=lambda _: "http://audit", token=token, client=client)
     await _queue(producer, 5)
     switch.up = False
     assert await relay.deliver_once() == 0

@@ -3,7 +3,6 @@ upstreams. `access` here is a small stand-in serving principal status and key ex
 dictionaries the test controls; the real access service is exercised through the gateway in
 tests/e2e."""
 
-
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
@@ -12,10 +11,6 @@ from typing import Annotated, Any
 
 import httpx
 import pytest
-from fastapi import FastAPI, Form, Request
-from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
-
 from alpr_common.auth import Principal, require
 from alpr_common.db import Database
 from alpr_common.jwt import JWKSCache, TokenVerifier
@@ -24,6 +19,9 @@ from alpr_common.roles import Role
 from alpr_common.testing.plugin import AUDIENCE, ISSUER, TokenFactory
 from alpr_gateway.main import SPEC, create_app, load_routes
 from alpr_gateway.settings import GatewaySettings
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 
 SERVICE_HOSTS = ("access", "ingest", "hotlist", "sharing", "audit")
 
@@ -41,13 +39,21 @@ class Directory:
         self.keys: dict[str, str] = {}
         self.status_calls = 0
 
-    def person(self, tokens: TokenFactory, *roles: str, active: bool = True,
-               training: timedelta | None = timedelta(days=100)) -> tuple[str, dict[str, str]]:
+    def person(
+        self,
+        tokens: TokenFactory,
+        *roles: str,
+        active: bool = True,
+        training: timedelta | None = timedelta(days=100),
+    ) -> tuple[str, dict[str, str]]:
         trn = datetime.now(UTC) + training if training is not None else None
         subject = f"user:{uuid.uuid4().hex[:8]}"
         token = tokens.token(*roles, subject=subject, training_valid_until=trn)
         self.status[subject] = {
-            "subject": subject, "kind": "person", "active": active, "roles": list(roles),
+            "subject": subject,
+            "kind": "person",
+            "active": active,
+            "roles": list(roles),
             "training_valid_until": trn.isoformat() if trn else None,
         }
         return subject, {"Authorization": f"Bearer {token}"}
@@ -63,8 +69,11 @@ def fake_access(directory: Directory, tokens: TokenFactory) -> FastAPI:
 
     @app.post("/v1/token")
     async def token(grant_type: Annotated[str, Form()]) -> dict[str, Any]:
-        return {"access_token": tokens.token(Role.SERVICE), "token_type": "bearer",
-                "expires_in": 600}
+        return {
+            "access_token": tokens.token(Role.SERVICE),
+            "token_type": "bearer",
+            "expires_in": 600,
+        }
 
     @app.get("/v1/principals/{subject}/status")
     async def status(subject: str) -> Any:
@@ -101,8 +110,12 @@ def upstream_app(tokens: TokenFactory) -> FastAPI:
     @app.get("/v1/reads")
     async def search(request: Request, who: Investigator, purpose: PurposeDep) -> dict[str, Any]:
         app.state.calls.append(("search", dict(request.headers)))
-        return {"subject": who.subject, "purpose": purpose.code.value,
-                "case": purpose.case_number, "query": request.url.query}
+        return {
+            "subject": who.subject,
+            "purpose": purpose.code.value,
+            "case": purpose.case_number,
+            "query": request.url.query,
+        }
 
     @app.post("/v1/reads")
     async def post_reads(request: Request, who: Camera) -> dict[str, Any]:
@@ -177,15 +190,24 @@ def hosts(directory: Directory, tokens: TokenFactory, upstream: FastAPI) -> Host
 def app_settings(migrated: Any) -> GatewaySettings:
     urls = {f"{h}_url": f"http://{h}" for h in SERVICE_HOSTS}
     return GatewaySettings(
-        environment="test", run_relay=False, database_url=migrated.url, client_id="gateway",
-        client_secret="test-secret", status_cache_seconds=0.0, upstream_timeout_seconds=0.5,
-        max_body_bytes=1000, rate_limit_per_second=1000, rate_limit_burst=1000, **urls,
+        environment="test",
+        run_relay=False,
+        database_url=migrated.url,
+        client_id="gateway",
+        client_secret="test-secret",
+        status_cache_seconds=0.0,
+        upstream_timeout_seconds=0.5,
+        max_body_bytes=1000,
+        rate_limit_per_second=1000,
+        rate_limit_burst=1000,
+        **urls,
     )
 
 
 @pytest.fixture
-async def app(app_settings: GatewaySettings, db: Database, keyring: Any,
-              hosts: HostRouter) -> AsyncIterator[FastAPI]:
+async def app(
+    app_settings: GatewaySettings, db: Database, keyring: Any, hosts: HostRouter
+) -> AsyncIterator[FastAPI]:
     application = create_app(app_settings, transport=hosts)
     application.state.db = db
     application.state.verifier = TokenVerifier(
@@ -200,9 +222,8 @@ async def app(app_settings: GatewaySettings, db: Database, keyring: Any,
 @pytest.fixture
 async def logged(db: Database, app: FastAPI):
     """The transaction-log events the gateway spooled, in order (outcomes flushed first)."""
-    from sqlalchemy import select
-
     from alpr_gateway.models import OUTBOX
+    from sqlalchemy import select
 
     async def read() -> list[dict[str, Any]]:
         await app.state.gateway.translog.flush()

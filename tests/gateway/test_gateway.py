@@ -4,10 +4,8 @@ import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from alpr_common.roles import Role
 from alpr_common.testing.plugin import PURPOSE_HEADERS
-
 
 
 async def test_search_with_purpose_reaches_service_and_log(client, tokens, directory, logged):
@@ -31,8 +29,19 @@ async def test_transaction_log_entry_fields(client, tokens, directory, logged):
     _, auth = directory.person(tokens, Role.INVESTIGATOR)
     await client.get("/v1/ingest/reads", headers=auth | PURPOSE_HEADERS)
     req, resp = [e["data"] for e in await logged()]
-    for field in ("time", "subject", "roles", "source_address", "method", "path", "query",
-                  "purpose", "case_number", "reason", "request_id"):
+    for field in (
+        "time",
+        "subject",
+        "roles",
+        "source_address",
+        "method",
+        "path",
+        "query",
+        "purpose",
+        "case_number",
+        "reason",
+        "request_id",
+    ):
         assert field in req
     # At least 10 ms precision: microseconds are kept.
     assert "." in req["time"] and len(req["time"].split(".")[1]) >= 6
@@ -123,9 +132,7 @@ async def test_status_is_cached_for_the_configured_seconds(client, app, tokens, 
 
 
 @pytest.mark.policy("344.4(a)3")
-@pytest.mark.parametrize(
-    "missing", ["X-ALPR-Purpose", "X-ALPR-Case", "X-ALPR-Reason"]
-)
+@pytest.mark.parametrize("missing", ["X-ALPR-Purpose", "X-ALPR-Case", "X-ALPR-Reason"])
 async def test_purpose_headers_are_required(client, tokens, directory, missing, upstream):
     _, auth = directory.person(tokens, Role.INVESTIGATOR)
     headers = {k: v for k, v in PURPOSE_HEADERS.items() if k != missing} | auth
@@ -161,10 +168,26 @@ async def test_prohibited_purposes_refused(client, tokens, directory, purpose, c
 @pytest.mark.parametrize(
     ("reason", "clause"),
     [
-        pytest.param("locate owners with unpaid parking fines", "344.4(a)5", marks=pytest.mark.policy("344.4(a)5")),
-        pytest.param("warrant round-up operation this weekend", "344.4(a)5", marks=pytest.mark.policy("344.4(a)5")),
-        pytest.param("check immigration status of the driver", "344.4(a)6", marks=pytest.mark.policy("344.4(a)6")),
-        pytest.param("vehicles visiting the reproductive health clinic", "344.4(a)6", marks=pytest.mark.policy("344.4(a)6")),
+        pytest.param(
+            "locate owners with unpaid parking fines",
+            "344.4(a)5",
+            marks=pytest.mark.policy("344.4(a)5"),
+        ),
+        pytest.param(
+            "warrant round-up operation this weekend",
+            "344.4(a)5",
+            marks=pytest.mark.policy("344.4(a)5"),
+        ),
+        pytest.param(
+            "check immigration status of the driver",
+            "344.4(a)6",
+            marks=pytest.mark.policy("344.4(a)6"),
+        ),
+        pytest.param(
+            "vehicles visiting the reproductive health clinic",
+            "344.4(a)6",
+            marks=pytest.mark.policy("344.4(a)6"),
+        ),
     ],
 )
 async def test_prohibited_reason_text_refused_even_with_allowed_code(
@@ -188,11 +211,14 @@ async def test_first_amendment_query_needs_nexus_and_is_flagged(client, tokens, 
         headers=auth | fa | {"X-ALPR-Criminal-Nexus": "arson suspect fled the protest in car"},
     )
     assert r.status_code == 200
-    declared = PURPOSE_HEADERS | {"X-ALPR-First-Amendment": "yes",
-                                  "X-ALPR-Criminal-Nexus": "assault on officer reported"}
+    declared = PURPOSE_HEADERS | {
+        "X-ALPR-First-Amendment": "yes",
+        "X-ALPR-Criminal-Nexus": "assault on officer reported",
+    }
     assert (await client.get("/v1/ingest/reads", headers=auth | declared)).status_code == 200
-    flagged = [e["data"] for e in await logged()
-               if e["type"] == "gateway.request" and e["data"]["flags"]]
+    flagged = [
+        e["data"] for e in await logged() if e["type"] == "gateway.request" and e["data"]["flags"]
+    ]
     assert len(flagged) == 2 and all(f["flags"] == ["first_amendment"] for f in flagged)
     assert flagged[0]["criminal_nexus"].startswith("arson")
 
@@ -234,14 +260,20 @@ async def test_wrong_method_is_405(client):
 async def test_ingest_key_header_and_basic_auth(client, tokens, directory):
     directory.keys["k-123"] = "cam-1"
     directory.status["client:cam-1"] = {
-        "subject": "client:cam-1", "kind": "machine", "active": True, "roles": ["camera"],
+        "subject": "client:cam-1",
+        "kind": "machine",
+        "active": True,
+        "roles": ["camera"],
         "training_valid_until": None,
     }
-    r = await client.post("/v1/ingest/reads", content=b"x" * 10,
-                          headers={"X-ALPR-Ingest-Key": "k-123"})
+    r = await client.post(
+        "/v1/ingest/reads", content=b"x" * 10, headers={"X-ALPR-Ingest-Key": "k-123"}
+    )
     assert r.status_code == 200 and r.json() == {"bytes": 10, "cameras": ["cam-1"]}
     basic = base64.b64encode(b"camera:k-123").decode()
-    r = await client.post("/v1/ingest/reads", content=b"y", headers={"Authorization": f"Basic {basic}"})
+    r = await client.post(
+        "/v1/ingest/reads", content=b"y", headers={"Authorization": f"Basic {basic}"}
+    )
     assert r.status_code == 200
     r = await client.post("/v1/ingest/reads", content=b"y", headers={"X-ALPR-Ingest-Key": "bad"})
     assert r.status_code == 401
@@ -252,11 +284,15 @@ async def test_ingest_key_header_and_basic_auth(client, tokens, directory):
 async def test_body_size_limit(client, tokens, directory, upstream):
     directory.keys["k"] = "cam-1"
     directory.status["client:cam-1"] = {
-        "subject": "client:cam-1", "kind": "machine", "active": True, "roles": ["camera"],
+        "subject": "client:cam-1",
+        "kind": "machine",
+        "active": True,
+        "roles": ["camera"],
         "training_valid_until": None,
     }
-    r = await client.post("/v1/ingest/reads", content=b"x" * 5000,
-                          headers={"X-ALPR-Ingest-Key": "k"})
+    r = await client.post(
+        "/v1/ingest/reads", content=b"x" * 5000, headers={"X-ALPR-Ingest-Key": "k"}
+    )
     assert r.status_code == 413 and r.json()["error"] == "PayloadTooLarge"
 
 
@@ -309,21 +345,34 @@ async def test_request_id_is_propagated(client, tokens, directory, upstream):
 
 @pytest.mark.parametrize(
     "attack",
-    ["alg_none", "hs256_with_public_key", "expired", "not_yet_valid", "wrong_issuer",
-     "wrong_audience", "unknown_kid", "tampered_payload", "garbage"],
+    [
+        "alg_none",
+        "hs256_with_public_key",
+        "expired",
+        "not_yet_valid",
+        "wrong_issuer",
+        "wrong_audience",
+        "unknown_kid",
+        "tampered_payload",
+        "garbage",
+    ],
 )
-async def test_forged_tokens_are_401_at_the_gateway(client, keyring, tmp_path, directory, attack,
-                                                    upstream, logged):
+async def test_forged_tokens_are_401_at_the_gateway(
+    client, keyring, tmp_path, directory, attack, upstream, logged
+):
     from jwt_attacks import bad_tokens
 
     token = bad_tokens(keyring, tmp_path, ["investigator"])[attack]
     directory.status["user:attacker"] = {
-        "subject": "user:attacker", "kind": "person", "active": True,
+        "subject": "user:attacker",
+        "kind": "person",
+        "active": True,
         "roles": ["investigator", "chief_security_officer"],
         "training_valid_until": (datetime.now(UTC) + timedelta(days=9)).isoformat(),
     }
-    r = await client.get("/v1/ingest/reads",
-                         headers={"Authorization": f"Bearer {token}"} | PURPOSE_HEADERS)
+    r = await client.get(
+        "/v1/ingest/reads", headers={"Authorization": f"Bearer {token}"} | PURPOSE_HEADERS
+    )
     assert r.status_code == 401 and r.json()["error"] in ("InvalidToken", "Unauthorized")
     assert upstream.state.calls == []
     assert (await logged())[-1]["data"]["status"] == 401

@@ -123,13 +123,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()
-        ]
+        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
         return _error_response(
             422,
-            {"error": "RequestValidationError", "detail": _describe_validation(errors),
-             "errors": errors},
+            {
+                "error": "RequestValidationError",
+                "detail": _describe_validation(errors),
+                "errors": errors,
+            },
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -145,8 +146,10 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unhandled error")
         return _error_response(
             500,
-            {"error": "InternalError",
-             "detail": "unexpected server error; quote the request id when reporting it"},
+            {
+                "error": "InternalError",
+                "detail": "unexpected server error; quote the request id when reporting it",
+            },
         )
 
 

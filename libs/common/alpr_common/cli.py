@@ -95,4 +95,3 @@ def main(
 
 def run(spec: ServiceSpec, **kwargs: object) -> None:
     sys.exit(main(spec, **kwargs))  # type: ignore[arg-type]
-

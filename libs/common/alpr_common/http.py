@@ -32,7 +32,7 @@ def make_client(
 
 
 class ServiceTokens:
-    """Client-credentials tokens from access for this service, cached until shortly before expiry."""
+    """Client-credentials tokens from access for this service, cached until just before expiry."""
 
     def __init__(
         self, client: httpx.AsyncClient, *, access_url: str, client_id: str, client_secret: str

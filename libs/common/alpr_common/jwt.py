@@ -210,7 +210,9 @@ class TokenVerifier:
                 algorithms=ALGORITHMS,
                 audience=self.audience,
                 issuer=self.issuer,
-                options={"require_" + c: True for c in ("exp", "iat", "nbf", "aud", "iss", "sub", "jti")}
+                options={
+                    "require_" + c: True for c in ("exp", "iat", "nbf", "aud", "iss", "sub", "jti")
+                }
                 | {"leeway": LEEWAY_SECONDS},
             )
         except ExpiredSignatureError as exc:

@@ -53,8 +53,12 @@ def outbox_tables(metadata: MetaData) -> OutboxTables:
     outbox = Table(
         "outbox_event",
         metadata,
-        Column("seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
-               autoincrement=True),
+        Column(
+            "seq",
+            BigInteger().with_variant(Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
         Column("event_id", String(64), nullable=False),
         Column("destination", String(32), nullable=False),
         Column("envelope", JSONType, nullable=False),
@@ -66,8 +70,9 @@ def outbox_tables(metadata: MetaData) -> OutboxTables:
     )
     Index("ix_outbox_event_pending", outbox.c.delivered_at, outbox.c.next_attempt_at)
     # The same event may go to several consumers, each once.
-    Index("uq_outbox_event_event_id_destination", outbox.c.event_id, outbox.c.destination,
-          unique=True)
+    Index(
+        "uq_outbox_event_event_id_destination", outbox.c.event_id, outbox.c.destination, unique=True
+    )
     processed = Table(
         "processed_event",
         metadata,
@@ -236,7 +241,10 @@ class OutboxRelay:
                     backoff *= random.uniform(0.8, 1.2)
                     log.warning(
                         "outbox delivery to %s failed (%d events, attempt %d): %s",
-                        dest, len(seqs), attempts, error,
+                        dest,
+                        len(seqs),
+                        attempts,
+                        error,
                     )
                     await session.execute(
                         update(t)
@@ -270,7 +278,9 @@ class OutboxRelay:
         t = self.tables.outbox
         async with self.db.sessionmaker() as session:
             return int(
-                (await session.execute(
-                    select(func.count()).select_from(t).where(t.c.delivered_at.is_(None))
-                )).scalar_one()
+                (
+                    await session.execute(
+                        select(func.count()).select_from(t).where(t.c.delivered_at.is_(None))
+                    )
+                ).scalar_one()
             )

@@ -63,13 +63,19 @@ _PROHIBITED_TEXT: list[tuple[re.Pattern[str], str, str]] = [
     (re.compile(p, re.I), clause, what)
     for p, clause, what in [
         (r"\bwarrant\s*round[- ]?ups?\b", "344.4(a)5", "warrant round-ups"),
-        (r"\b(past[- ]due|unpaid|outstanding)\s+(\w+\s+)?(fines?|fees?|tolls?|tickets?)\b", "344.4(a)5",
-         "collecting fines or fees"),
+        (
+            r"\b(past[- ]due|unpaid|outstanding)\s+(\w+\s+)?(fines?|fees?|tolls?|tickets?)\b",
+            "344.4(a)5",
+            "collecting fines or fees",
+        ),
         (r"\bclass\s*c\b", "344.4(a)5", "Class C misdemeanors"),
         (r"\b(revenue|debt\s+collection|collect(ing)?\s+money)\b", "344.4(a)5", "revenue"),
         (r"\b(immigration|citizenship|alienage|deport\w*)\b", "344.4(a)6", "immigration status"),
-        (r"\b(abortion|reproductive\s+health|family\s+planning\s+clinic)\b", "344.4(a)6",
-         "reproductive health services"),
+        (
+            r"\b(abortion|reproductive\s+health|family\s+planning\s+clinic)\b",
+            "344.4(a)6",
+            "reproductive health services",
+        ),
         (r"\bpersonal\s+(use|reasons?|matter)\b", "344.4(a)3", "personal use"),
     ]
 ]

@@ -8,7 +8,9 @@ from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that must never reach production: anything a developer would paste from a README.
-PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "password", "dev", "dev-secret"})
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "secret", "password", "dev", "dev-secret"}
+)
 
 
 class BaseServiceSettings(BaseSettings):

@@ -22,8 +22,14 @@ import httpx
 
 SERVICES = ("access", "audit", "ingest", "hotlist", "sharing", "gateway")
 INTERNAL = ("access", "audit", "ingest", "hotlist", "sharing")
-DEV_PORTS = {"gateway": 8000, "access": 8001, "ingest": 8002, "hotlist": 8003,
-             "sharing": 8004, "audit": 8005}
+DEV_PORTS = {
+    "gateway": 8000,
+    "access": 8001,
+    "ingest": 8002,
+    "hotlist": 8003,
+    "sharing": 8004,
+    "audit": 8005,
+}
 
 
 def free_port() -> int:
@@ -83,9 +89,13 @@ class Suite:
         return env
 
     def _run(self, service: str, *args: str, input_text: str | None = None) -> str:
-        result = subprocess.run(
+        result = subprocess.run(  # noqa: S603 (our own interpreter and module, no shell)
             [sys.executable, "-m", f"alpr_{service}", *args],
-            env=self.env(), capture_output=True, text=True, input=input_text, check=False,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            input=input_text,
+            check=False,
         )
         if result.returncode != 0:
             raise RuntimeError(
@@ -109,9 +119,12 @@ class Suite:
         env = self.env()
         for svc in services:
             out = (logs / f"{svc}.log").open("ab")
-            self.procs[svc] = subprocess.Popen(
+            self.procs[svc] = subprocess.Popen(  # noqa: S603 (our own modules, no shell)
                 [sys.executable, "-m", f"alpr_{svc}", "serve"],
-                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     def wait_ready(self, services: tuple[str, ...] = SERVICES, timeout: float = 60.0) -> None:
@@ -122,8 +135,10 @@ class Suite:
                 svc = waiting[0]
                 proc = self.procs.get(svc)
                 if proc is not None and proc.poll() is not None:
-                    raise RuntimeError(f"{svc} exited with {proc.returncode}; see its log in "
-                                       f"{(self.log_dir or self.state_dir / 'logs') / svc}.log")
+                    raise RuntimeError(
+                        f"{svc} exited with {proc.returncode}; see its log in "
+                        f"{(self.log_dir or self.state_dir / 'logs') / svc}.log"
+                    )
                 try:
                     if client.get(f"{self.url(svc)}/readyz").status_code == 200:
                         waiting.pop(0)
@@ -183,8 +198,10 @@ def _run_command(args: argparse.Namespace) -> int:
         while all(p.poll() is None for p in suite.procs.values()):
             time.sleep(0.5)
         dead = [s for s, p in suite.procs.items() if p.poll() is not None]
-        print(f"error: {', '.join(dead)} stopped; see logs in {suite.state_dir / 'logs'}",
-              file=sys.stderr)
+        print(
+            f"error: {', '.join(dead)} stopped; see logs in {suite.state_dir / 'logs'}",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         print("\nstopping…", flush=True)

@@ -18,8 +18,12 @@ def render(root: Path, results_path: Path) -> tuple[str, bool]:
     for r in results:
         for clause in r["clauses"]:
             by_clause[clause].append(r)
-    lines = ["# General Order 344 — compliance report", "",
-             "| clause | owner | rule | tests | result |", "|---|---|---|---|---|"]
+    lines = [
+        "# General Order 344 — compliance report",
+        "",
+        "| clause | owner | rule | tests | result |",
+        "|---|---|---|---|---|",
+    ]
     ok = True
     untested = 0
     for c in clauses:

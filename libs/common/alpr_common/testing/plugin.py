@@ -118,7 +118,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if not clauses:
         return
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-        outcome = report.outcome
+        outcome: str = report.outcome
         if report.when == "setup" and outcome == "failed":
             outcome = "error"
         _results.append({"nodeid": report.nodeid, "clauses": clauses, "outcome": outcome})
@@ -201,9 +201,9 @@ class DatabaseFactory:
 
 
 @pytest.fixture(scope="session")
-async def database_factory(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
-    DatabaseFactory
-]:
+async def database_factory(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[DatabaseFactory]:
     factory = DatabaseFactory(tmp_path_factory.mktemp("db"))
     yield factory
     await factory.close()
@@ -262,8 +262,9 @@ class TokenFactory:
         now = datetime.now(UTC)
         if training_valid_until is None and not machine:
             training_valid_until = now + timedelta(days=200)
-        subject = subject or (f"client:{uuid.uuid4().hex[:8]}" if machine else
-                              f"user:{uuid.uuid4().hex[:8]}")
+        subject = subject or (
+            f"client:{uuid.uuid4().hex[:8]}" if machine else f"user:{uuid.uuid4().hex[:8]}"
+        )
         claims = principal_claims(
             subject=subject,
             kind="machine" if machine else "person",
@@ -273,8 +274,9 @@ class TokenFactory:
             cameras=cameras,
             agency_id=agency_id,
         )
-        return self.keyring.sign(claims, issuer=ISSUER, audience=AUDIENCE,
-                                 expires_at=now + expires_in)
+        return self.keyring.sign(
+            claims, issuer=ISSUER, audience=AUDIENCE, expires_at=now + expires_in
+        )
 
     def headers(self, *roles: str, purpose: bool = False, **kwargs: Any) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self.token(*roles, **kwargs)}"}
@@ -303,9 +305,7 @@ def purpose_headers() -> dict[str, str]:
 @pytest.fixture
 def app_settings(service_spec: ServiceSpec, migrated: _Migrated) -> BaseServiceSettings:
     """Override in a service's conftest to add that service's own settings."""
-    return service_spec.settings_cls(
-        environment="test", run_relay=False, database_url=migrated.url
-    )
+    return service_spec.settings_cls(environment="test", run_relay=False, database_url=migrated.url)
 
 
 @pytest.fixture
