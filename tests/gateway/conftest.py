@@ -11,6 +11,10 @@ from typing import Annotated, Any
 
 import httpx
 import pytest
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
 from alpr_common.auth import Principal, require
 from alpr_common.db import Database
 from alpr_common.jwt import JWKSCache, TokenVerifier
@@ -19,9 +23,6 @@ from alpr_common.roles import Role
 from alpr_common.testing.plugin import AUDIENCE, ISSUER, TokenFactory
 from alpr_gateway.main import SPEC, create_app, load_routes
 from alpr_gateway.settings import GatewaySettings
-from fastapi import FastAPI, Form, Request
-from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
 
 SERVICE_HOSTS = ("access", "ingest", "hotlist", "sharing", "audit")
 
@@ -222,8 +223,9 @@ async def app(
 @pytest.fixture
 async def logged(db: Database, app: FastAPI):
     """The transaction-log events the gateway spooled, in order (outcomes flushed first)."""
-    from alpr_gateway.models import OUTBOX
     from sqlalchemy import select
+
+    from alpr_gateway.models import OUTBOX
 
     async def read() -> list[dict[str, Any]]:
         await app.state.gateway.translog.flush()

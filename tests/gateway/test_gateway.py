@@ -4,6 +4,7 @@ import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from alpr_common.roles import Role
 from alpr_common.testing.plugin import PURPOSE_HEADERS
 
