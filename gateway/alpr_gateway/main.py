@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-from alpr_common.app import ServiceSpec, build_app
-from alpr_common.http import make_client
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
+from alpr_common.app import ServiceSpec, build_app
+from alpr_common.http import make_client
 from alpr_gateway import models
 from alpr_gateway.proxy import Gateway, KeyExchange
 from alpr_gateway.ratelimit import RateLimiter

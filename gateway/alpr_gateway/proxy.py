@@ -12,6 +12,9 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 import httpx
+from fastapi import Request
+from fastapi.responses import Response, StreamingResponse
+
 from alpr_common.auth import Principal
 from alpr_common.errors import (
     AppError,
@@ -27,9 +30,6 @@ from alpr_common.errors import (
 from alpr_common.jwt import TokenVerifier
 from alpr_common.purpose import PURPOSE_HEADERS, check_purpose
 from alpr_common.telemetry import REQUEST_ID_HEADER, outgoing_headers, request_id_var
-from fastapi import Request
-from fastapi.responses import Response, StreamingResponse
-
 from alpr_gateway.ratelimit import RateLimiter
 from alpr_gateway.routes import SERVICES, RouteRule, RouteTable, service_path
 from alpr_gateway.settings import GatewaySettings

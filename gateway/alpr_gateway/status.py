@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 import httpx
+
 from alpr_common.errors import Unauthorized, Unavailable
 
 

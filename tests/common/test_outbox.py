@@ -3,6 +3,8 @@ retried while the consumer is down, applied once."""
 
 import httpx
 import pytest
+from sqlalchemy import select
+
 from alpr_audit.main import SPEC as AUDIT
 from alpr_common.db import Database
 from alpr_common.events import Event
@@ -11,7 +13,6 @@ from alpr_common.outbox import OutboxRelay, enqueue_many
 from alpr_common.roles import Role
 from alpr_gateway.main import SPEC as GATEWAY
 from alpr_gateway.models import OUTBOX
-from sqlalchemy import select
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from alpr_common.suite import SERVICES, Suite, free_port
 from alpr_common.testing.plugin import pg_admin_url, pg_unavailable_reason
 
