@@ -248,13 +248,14 @@ _REPRODUCTIVE = re.compile(
 )
 
 
+_ENTRY_TYPE_VALUES = frozenset(t.value for t in EntryType)
+
+
 def entry_type_of(value: EntryType | str | None) -> EntryType | None:
     if value is None or isinstance(value, EntryType):
         return value
-    try:
-        return EntryType(value.strip().lower())
-    except ValueError:
-        return None
+    name = value.strip().lower()
+    return EntryType(name) if name in _ENTRY_TYPE_VALUES else None
 
 
 def check_entry(

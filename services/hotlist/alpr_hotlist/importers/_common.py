@@ -87,25 +87,36 @@ def plate_of(text: str) -> str:
     return plate
 
 
-_DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%m/%d/%Y")
+_DAY_FORMS = (
+    (re.compile(r"(\d{4})-(\d{2})-(\d{2})"), (1, 2, 3)),
+    (re.compile(r"(\d{4})(\d{2})(\d{2})"), (1, 2, 3)),
+    (re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})"), (3, 1, 2)),
+)
 
 
+# Cached: a daily extract repeats a few hundred distinct dates over thousands of rows, and this
+# runs for every one of them.
+@functools.lru_cache(maxsize=4096)
 def _parse_day_or_instant(text: str, what: str, tz: tzinfo) -> date | datetime:
     value = text.strip()
-    for fmt in _DATE_FORMATS:
+    for pattern, (y, m, d) in _DAY_FORMS:
+        if match := pattern.fullmatch(value):
+            try:
+                return date(int(match[y]), int(match[m]), int(match[d]))
+            except ValueError:
+                break
+    else:
         try:
-            return datetime.strptime(value, fmt).date()
+            instant = datetime.fromisoformat(value)
         except ValueError:
-            continue
-    try:
-        instant = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(
-            f"{what} {value!r} is not a date (YYYY-MM-DD, YYYYMMDD, MM/DD/YYYY or ISO 8601)"
-        ) from None
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=tz)
-    return instant.astimezone(UTC)
+            pass
+        else:
+            if instant.tzinfo is None:
+                instant = instant.replace(tzinfo=tz)
+            return instant.astimezone(UTC)
+    raise ValueError(
+        f"{what} {value!r} is not a date (YYYY-MM-DD, YYYYMMDD, MM/DD/YYYY or ISO 8601)"
+    )
 
 
 def entered_at_of(text: str, what: str, tz: tzinfo) -> datetime | None:
@@ -215,6 +226,8 @@ def decode(data: bytes, *, fmt: str, expected: str) -> str:
                 line=line,
                 column=column,
             ) from None
+    if not text.strip():
+        raise MalformedImport("the file is empty", fmt=fmt, expected=expected)
     if (nul := text.find("\x00")) >= 0:
         line = text.count("\n", 0, nul) + 1
         column = nul - (text.rfind("\n", 0, nul) + 1) + 1

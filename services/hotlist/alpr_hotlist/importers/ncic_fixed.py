@@ -113,12 +113,14 @@ def parse(data: bytes, *, tz: tzinfo | None = None) -> ImportResult:
 
 
 def _row(out: Collector, number: int, line: str, tz: tzinfo) -> None:
-    for column, char in enumerate(line, start=1):
-        if not char.isascii() or char == "\t" or not char.isprintable():
-            raise ValueError(
-                f"character {char!r} at column {column} would shift the fixed columns "
-                "(records are plain ASCII, spaces only)"
-            )
+    if not (line.isascii() and line.isprintable()):
+        column, char = next(
+            (i, c) for i, c in enumerate(line, start=1) if not (c.isascii() and c.isprintable())
+        )
+        raise ValueError(
+            f"character {char!r} at column {column} would shift the fixed columns "
+            "(records are plain ASCII, spaces only)"
+        )
     if len(line) < MIN_LENGTH:
         raise ValueError(
             f"record is {len(line)} characters; it must reach the plate state (columns 38-39)"
