@@ -162,9 +162,9 @@ MANUAL_REASON_ENTRY_TYPES: dict[ManualEntryReason, frozenset[EntryType]] = {
 # A BOLO is a broadcast about a current incident: after two weeks it must be renewed with a fresh
 # justification (the canonical example's agency BOLO runs exactly 14 days).
 BOLO_MAX_LIFETIME = timedelta(days=14)
-# A manual entry lives at most 30 days, the 344.4(d) retention horizon: it never outlasts the
-# reads it was checked against, and each quarterly 344.6(b)7 audit sees every manual entry
-# re-justified at least three times.
+# A manual entry lives at most 30 days, the 344.4(d) retention horizon: it is re-entered with a
+# fresh reason code at least monthly, so the quarterly 344.6(b)7 count by reason rests on
+# justifications no older than a month.
 MANUAL_ENTRY_MAX_LIFETIME = timedelta(days=30)
 
 MANUAL_SOURCE = "manual"
