@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pyotp
+
 from alpr_access.security import totp_step
 
 STRONG_PASSWORD = "violet-harbor-lantern-42"

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from alpr_common.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from alpr_common.errors import AppError, Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 
 
-class RecordedFailure:
-    """Mixin: the request's transaction is committed before this error is answered, so the login
-    attempt (and any lockout) it recorded survives the refusal (344.4(d))."""
+class RecordedFailure(AppError):
+    """A refusal answered only after its transaction commits, so the login attempt (and any
+    lockout) it recorded survives the refusal (344.4(d))."""
 
 
 class InvalidCredentials(RecordedFailure, Unauthorized):

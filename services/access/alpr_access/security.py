@@ -18,7 +18,13 @@ from typing import Any
 
 import pyotp
 from alpr_common.auth import principal_claims
-from alpr_common.jwt import LEEWAY_SECONDS, MAX_TOKEN_LIFETIME, JWKSCache, KeyRing
+from alpr_common.jwt import (
+    LEEWAY_SECONDS,
+    MAX_TOKEN_LIFETIME,
+    JWKSCache,
+    KeyRing,
+    generate_private_pem,
+)
 from alpr_common.roles import Role
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -50,6 +56,7 @@ BANNED_PASSWORDS = frozenset(
     """.split()
 )
 
+_LONG_BANNED = tuple(sorted((w for w in BANNED_PASSWORDS if len(w) >= 6), key=len, reverse=True))
 _TRAILING_JUNK = re.compile(r"[\d\W_]+$")
 _LEADING_JUNK = re.compile(r"^[\d\W_]+")
 _LEET = str.maketrans(
@@ -73,8 +80,14 @@ def check_password_rules(password: str, *, username: str, full_name: str) -> Non
         lowered.translate(_LEET),
         _TRAILING_JUNK.sub("", lowered).translate(_LEET),
     }
-    if candidates & BANNED_PASSWORDS:
+    common_stem = any(
+        lowered.startswith(word) and not _TRAILING_JUNK.sub("", lowered[len(word) :])
+        for word in _LONG_BANNED
+    )
+    if candidates & BANNED_PASSWORDS or common_stem:
         raise WeakPassword("the password is on the list of common passwords; choose another")
+    if lowered.isdigit():
+        raise WeakPassword("the password must not be digits only")
     compact = re.sub(r"[\W_]+", "", lowered)
     personal = [username.lower(), *re.split(r"[\W_]+", full_name.lower())]
     for part in personal:
@@ -270,9 +283,20 @@ class LocalJWKS(JWKSCache):
 RETIRE_AFTER = MAX_TOKEN_LIFETIME + timedelta(seconds=LEEWAY_SECONDS) + timedelta(minutes=1)
 
 
-def rotate_key(directory: Path) -> str:
+def rotate_key(directory: Path, *, now: datetime | None = None) -> str:
+    """Write a new signing key that sorts after every existing one, so it becomes the active key.
+    (The kernel's `KeyRing.write_new_key` names keys to the second, so two keys made within one
+    second could sort either way; these names carry microseconds.)"""
     directory.mkdir(parents=True, exist_ok=True)
-    return KeyRing.write_new_key(directory).stem
+    now = now or datetime.now(UTC)
+    kid = f"{now:%Y%m%dT%H%M%S%f}-{secrets.token_hex(4)}"
+    existing = sorted(p.stem for p in directory.glob("*.pem"))
+    if existing and kid <= existing[-1]:
+        kid = f"{existing[-1]}-{secrets.token_hex(4)}"
+    path = directory / f"{kid}.pem"
+    path.write_bytes(generate_private_pem())
+    path.chmod(0o600)
+    return kid
 
 
 def retirable_keys(directory: Path, *, now: datetime | None = None) -> list[Path]:
