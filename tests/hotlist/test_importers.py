@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from alpr_common.errors import Unprocessable
 from alpr_hotlist.importers import (
     FORMATS,

@@ -1,6 +1,9 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from alpr_hotlist.matching import (
     CONFUSABLE_CLASSES,
     MAX_CONFUSIONS,
@@ -9,8 +12,6 @@ from alpr_hotlist.matching import (
     PlateIndex,
     canonical,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=1)

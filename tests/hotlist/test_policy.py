@@ -2,6 +2,7 @@ import pickle
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from alpr_hotlist.policy import (
     BOLO_MAX_LIFETIME,
     MANUAL_ENTRY_MAX_LIFETIME,
