@@ -3,10 +3,12 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from datetime import datetime
-from typing import Annotated, Any, Literal
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -259,3 +261,371 @@ class ReadBatchIn(BaseModel):
         description="true: store all reads or none (any invalid read fails the batch); "
         "false: store the valid reads and report the rejected ones by index.",
     )
+
+
+# --- API models: cameras, health, problems, read results, search, holds, exports ---------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _no_control(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+def _text(max_length: int, min_length: int = 1) -> Any:
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        AfterValidator(_no_control),
+    ]
+
+
+CAMERA_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+CASE_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,63}$"
+CameraId = Annotated[str, StringConstraints(pattern=CAMERA_ID_PATTERN)]
+CaseNumber = Annotated[str, StringConstraints(pattern=CASE_NUMBER_PATTERN)]
+VendorKey = _text(128)
+Name = _text(200)
+Note = _text(4000)
+Explanation = _text(4000, min_length=10)
+ZipCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,15}$")]
+Sector = _text(64)
+CameraType = Literal["fixed", "trailer", "vehicle"]
+CameraStatus = Literal["pending", "active", "inactive", "retired"]
+VendorName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,32}$")]
+HoldCategory = Literal["criminal_investigation", "missing_person", "endangered_person"]
+ProblemCategory = Literal[
+    "camera_offline", "misreads", "image_quality", "clock", "software", "network", "damage", "other"
+]
+T = TypeVar("T")
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int = Field(description="How many items match, across all pages.")
+    limit: int
+    offset: int
+
+
+class PlacementReviewCreate(Input):
+    """344.3.2(c): who reviewed a permanent camera's site, when, and what they found."""
+
+    reviewer: Name = Field(description="Who reviewed the placement (name and unit).")
+    reviewed_on: date = Field(description="The date of the review.")
+    approved: bool = Field(
+        default=True, description="false records a review that refused the site."
+    )
+    notes: Explanation = Field(
+        description="Why the site does not target any group or segment of the community "
+        "disproportionately (or why it was refused)."
+    )
+
+
+class PlacementReviewRead(BaseModel):
+    id: str
+    camera_id: str
+    reviewer: str
+    reviewed_on: date
+    approved: bool
+    notes: str
+    location: Position | None
+    zip_code: str | None
+    sector: str | None
+    recorded_at: datetime
+    recorded_by: str
+
+
+class CameraCreate(Input):
+    """A camera to register. Fixed cameras start `pending` until an approved placement review is
+    recorded (344.3.2(c)); trailer and vehicle-mounted cameras start `active`."""
+
+    id: CameraId | None = Field(
+        default=None, description="Our id for the camera; generated when omitted."
+    )
+    name: Name
+    vendor: VendorName = Field(
+        description="The wire format it posts in (`openalpr`, `hikvision`, ...) or `other`."
+    )
+    camera_type: CameraType = Field(description="fixed, trailer or vehicle (344.2(a)).")
+    location: Position | None = Field(
+        default=None, description="Required for fixed and trailer cameras."
+    )
+    address: _text(300) | None = None  # type: ignore[valid-type]
+    zip_code: ZipCode | None = Field(
+        default=None,
+        description="Fixed and trailer cameras: taken from the boundary file when omitted.",
+    )
+    sector: Sector | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description="Fixed and trailer cameras: taken from the boundary file when omitted.",
+    )
+    vendor_keys: list[VendorKey] = Field(  # type: ignore[valid-type]
+        default_factory=list,
+        max_length=50,
+        description="The vendor's own identities for this camera (OpenALPR "
+        "`<agent_uid>-<camera_id>`, Axis serial, Hikvision `<mac>-ch<n>`, Dahua MachineName).",
+    )
+    notes: Note | None = None  # type: ignore[valid-type]
+    placement_review: PlacementReviewCreate | None = Field(
+        default=None, description="Fixed cameras: an approved review activates the camera."
+    )
+
+
+class CameraUpdate(Input):
+    """Fields to change. Moving a fixed camera sends it back to `pending` for a new review."""
+
+    name: Name | None = None  # type: ignore[valid-type]
+    location: Position | None = None
+    address: _text(300) | None = None  # type: ignore[valid-type]
+    zip_code: ZipCode | None = None
+    sector: Sector | None = None  # type: ignore[valid-type]
+    vendor_keys: list[VendorKey] | None = Field(  # type: ignore[valid-type]
+        default=None, max_length=50, description="Replaces the camera's vendor keys."
+    )
+    notes: Note | None = None  # type: ignore[valid-type]
+    status: Literal["active", "inactive"] | None = Field(
+        default=None,
+        description="Take a camera out of service or back in (a fixed camera needs an "
+        "approved placement review to be active).",
+    )
+
+
+class CameraRead(BaseModel):
+    id: str
+    name: str
+    vendor: str
+    camera_type: CameraType
+    status: CameraStatus
+    location: Position | None
+    address: str | None
+    zip_code: str | None
+    sector: str | None
+    vendor_keys: list[str]
+    notes: str | None
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    updated_by: str
+    activated_at: datetime | None
+    retired_at: datetime | None
+    last_heartbeat_at: datetime | None
+    streaming: bool | None
+    placement_review: PlacementReviewRead | None = Field(
+        description="The latest placement review, if any."
+    )
+
+
+class CameraStatusRead(BaseModel):
+    """344.3.1(b): a camera's health."""
+
+    camera_id: str
+    name: str
+    camera_type: CameraType
+    status: CameraStatus
+    last_read_at: datetime | None
+    last_heartbeat_at: datetime | None
+    streaming: bool | None
+    stale: bool = Field(
+        description="Active, and no read or heartbeat within the configured interval."
+    )
+
+
+class EquipmentProblemCreate(Input):
+    """344.3.1(b): a problem with ALPR equipment or programs, for the Chief Security Officer."""
+
+    camera_id: CameraId | None = Field(default=None, description="The camera, if one is at fault.")
+    category: ProblemCategory
+    description: Explanation
+
+
+class EquipmentProblemUpdate(Input):
+    status: Literal["acknowledged", "resolved"]
+    resolution: Note | None = Field(  # type: ignore[valid-type]
+        default=None, description="What was done (required to resolve)."
+    )
+
+
+class EquipmentProblemRead(BaseModel):
+    id: str
+    camera_id: str | None
+    category: str
+    description: str
+    status: Literal["open", "acknowledged", "resolved"]
+    reported_at: datetime
+    reported_by: str
+    reported_by_name: str
+    updated_at: datetime
+    updated_by: str | None
+    resolution: str | None
+
+
+class ReadOutcome(BaseModel):
+    read_id: uuid.UUID
+    status: Literal["stored", "updated", "duplicate"] = Field(
+        description="`updated`: a later message about the same vehicle (final group, AXIS "
+        "lost) replaced the earlier read in place, keeping its id."
+    )
+    camera_id: str
+    vendor_read_id: str | None
+    clock_flagged: bool = Field(description="The camera clock is far from ours for this read.")
+
+
+class RejectionRead(BaseModel):
+    index: int | None = Field(description="Position of the read in the message, when known.")
+    vendor_read_id: str | None
+    field: str = Field(description="The field (vendor name) that is wrong.")
+    reason: str
+
+
+class ReadBatchResult(BaseModel):
+    """What happened to each read; answered only after the stored reads are committed."""
+
+    stored: int
+    updated: int
+    duplicate: int
+    rejected: int
+    ignored: int = Field(description="Messages that carry no read by design (pings, parked).")
+    heartbeats: int = Field(description="Camera-health records applied.")
+    reads: list[ReadOutcome]
+    rejections: list[RejectionRead]
+    notes: list[str] = Field(description="Why ignored messages were ignored.")
+
+
+class DahuaAck(BaseModel):
+    """Dahua ITSAPI's acknowledgement: the camera re-sends until it gets exactly this."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    Result: bool
+
+
+class CandidateRead(BaseModel):
+    plate: str
+    confidence: float | None = None
+
+
+class ReadOut(BaseModel):
+    """A stored read (344.2(a))."""
+
+    read_id: uuid.UUID
+    plate: str
+    plate_raw: str | None
+    region: str | None
+    captured_at: datetime
+    received_at: datetime
+    device_time: str | None
+    clock_skew_seconds: float
+    clock_flagged: bool
+    camera_id: str
+    camera_type: CameraType
+    zip_code: str | None
+    sector: str | None
+    position: Position | None
+    confidence: float | None
+    candidates: list[CandidateRead]
+    vehicle: dict[str, Any] | None
+    image_sha256: str | None
+    source: str
+    vendor_read_id: str | None
+    group_state: str | None
+
+
+class SearchPage(Page[ReadOut]):
+    since: datetime = Field(description="The start of the window searched.")
+    until: datetime = Field(description="The end of the window searched.")
+
+
+PlateText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 .-]{1,20}$")]
+
+
+class BackMatchIn(Input):
+    """Plates newly listed on a hot list, to find their recent reads."""
+
+    plates: list[PlateText] = Field(min_length=1, max_length=1000)
+    since: AwareDatetime = Field(description="Earliest capture time to consider.")
+    confusable: bool = Field(
+        default=False,
+        description="Also match OCR-confusable spellings (0/O/D/Q, 1/I, 2/Z, 5/S, 8/B, 6/G).",
+    )
+
+
+class BackMatchOut(BaseModel):
+    reads: list[ReadOut]
+    truncated: bool = Field(description="More reads matched than the configured maximum.")
+
+
+class HoldCreate(Input):
+    """344.4(e), (f): keep specific reads for a case past the 30-day purge."""
+
+    case_number: CaseNumber
+    category: HoldCategory
+    reason: Explanation
+    retention_until: date = Field(
+        description="The last day the held reads are kept (the records-retention schedule)."
+    )
+    read_ids: list[uuid.UUID] = Field(min_length=1, max_length=5000)
+
+
+class HoldReadsAdd(Input):
+    read_ids: list[uuid.UUID] = Field(min_length=1, max_length=5000)
+
+
+class HoldReview(Input):
+    notes: Explanation
+    retention_until: date | None = Field(
+        default=None, description="A new retention end, if the review changes it."
+    )
+
+
+class HoldRelease(Input):
+    reason: Explanation
+
+
+class HoldRead(BaseModel):
+    id: str
+    case_number: str
+    category: HoldCategory
+    reason: str
+    retention_until: date
+    status: Literal["active", "released", "expired"]
+    created_at: datetime
+    created_by: str
+    created_by_name: str
+    reviewed_at: datetime | None
+    reviewed_by: str | None
+    review_notes: str | None
+    released_at: datetime | None
+    released_by: str | None
+    release_reason: str | None
+    read_count: int
+
+
+class HoldDetail(HoldRead):
+    reads: list[ReadOut] = Field(description="The held reads, from the hold store.")
+
+
+class ExportCreate(Input):
+    reason: Explanation = Field(description="Why the case file is exported (chain of custody).")
+
+
+class ExportRead(BaseModel):
+    id: str
+    hold_id: str
+    case_number: str
+    reason: str
+    exported_at: datetime
+    exported_by: str
+    exported_by_name: str
+    read_count: int
+    image_count: int
+    file_name: str
+    bundle_sha256: str = Field(description="SHA-256 of the zip bundle as downloaded.")
+    bundle_bytes: int
+    manifest: dict[str, Any] = Field(description="SHA-256 of every file in the bundle.")
+    custody: list[dict[str, Any]] = Field(description="Chain of custody: who, when, why.")

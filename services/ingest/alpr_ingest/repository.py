@@ -1,0 +1,526 @@
+"""Every query of the ingest service, including the bulk path (COPY into a staging table, then
+INSERT ... ON CONFLICT DO NOTHING RETURNING) on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alpr_common.db import UTCDateTime
+from alpr_ingest import partitions
+from alpr_ingest.models import (
+    READ_TABLE,
+    Camera,
+    CameraKey,
+    CaseExport,
+    EquipmentProblem,
+    HeldRead,
+    HoldItem,
+    PlacementReview,
+    PlateRead,
+    ReadHold,
+)
+
+READS = PlateRead.__table__  # type: ignore[attr-defined]
+HELD = HeldRead.__table__  # type: ignore[attr-defined]
+READ_COLUMNS: tuple[str, ...] = tuple(c.name for c in READS.columns)
+_JSON_COLUMNS = frozenset({"candidates", "vehicle"})
+_STAGING = f"{READ_TABLE}_staging"
+
+
+# --- cameras ------------------------------------------------------------------------------------
+
+
+async def get_camera(session: AsyncSession, camera_id: str) -> Camera | None:
+    return await session.get(Camera, camera_id)
+
+
+async def list_cameras(
+    session: AsyncSession,
+    *,
+    status: str | None,
+    camera_type: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Camera], int]:
+    conditions: list[ColumnElement[bool]] = []
+    if status is not None:
+        conditions.append(Camera.status == status)  # type: ignore[arg-type]
+    if camera_type is not None:
+        conditions.append(Camera.camera_type == camera_type)  # type: ignore[arg-type]
+    total = (
+        await session.execute(select(func.count()).select_from(Camera).where(*conditions))
+    ).scalar_one()
+    rows = (
+        await session.execute(
+            select(Camera).where(*conditions).order_by(Camera.id).limit(limit).offset(offset)
+        )
+    ).scalars()
+    return list(rows), int(total)
+
+
+async def camera_keys(session: AsyncSession, camera_ids: Iterable[str]) -> dict[str, list[str]]:
+    ids = list(camera_ids)
+    out: dict[str, list[str]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    rows = await session.execute(
+        select(CameraKey.camera_id, CameraKey.key)
+        .where(CameraKey.camera_id.in_(ids))  # type: ignore[attr-defined]
+        .order_by(CameraKey.key)
+    )
+    for camera_id, key in rows:
+        out[camera_id].append(key)
+    return out
+
+
+async def keys_taken(
+    session: AsyncSession, keys: Sequence[str], *, exclude_camera: str | None
+) -> list[tuple[str, str]]:
+    """(key, camera_id) for keys already mapped to another camera, or equal to a camera id."""
+    if not keys:
+        return []
+    rows = await session.execute(
+        select(CameraKey.key, CameraKey.camera_id).where(
+            CameraKey.key.in_(keys)  # type: ignore[attr-defined]
+        )
+    )
+    taken = [(k, c) for k, c in rows if c != exclude_camera]
+    ids = await session.execute(
+        select(Camera.id).where(Camera.id.in_(keys))  # type: ignore[attr-defined]
+    )
+    taken += [(i, i) for (i,) in ids if i != exclude_camera]
+    return taken
+
+
+async def replace_keys(
+    session: AsyncSession, camera_id: str, keys: Sequence[str], now: datetime
+) -> None:
+    await session.execute(delete(CameraKey).where(CameraKey.camera_id == camera_id))  # type: ignore[arg-type]
+    for key in dict.fromkeys(keys):
+        session.add(CameraKey(key=key, camera_id=camera_id, created_at=now))
+    await session.flush()
+
+
+async def latest_reviews(
+    session: AsyncSession, camera_ids: Iterable[str]
+) -> dict[str, PlacementReview]:
+    ids = list(camera_ids)
+    if not ids:
+        return {}
+    rows = (
+        await session.execute(
+            select(PlacementReview)
+            .where(PlacementReview.camera_id.in_(ids))  # type: ignore[attr-defined]
+            .order_by(PlacementReview.recorded_at, PlacementReview.id)
+        )
+    ).scalars()
+    return {r.camera_id: r for r in rows}
+
+
+async def list_reviews(session: AsyncSession, camera_id: str) -> list[PlacementReview]:
+    rows = await session.execute(
+        select(PlacementReview)
+        .where(PlacementReview.camera_id == camera_id)  # type: ignore[arg-type]
+        .order_by(PlacementReview.recorded_at.desc(), PlacementReview.id)  # type: ignore[attr-defined]
+    )
+    return list(rows.scalars())
+
+
+async def resolve_cameras(session: AsyncSession, refs: Iterable[str]) -> dict[str, Camera]:
+    """Camera references (our ids or vendor keys) to cameras; unknown references are absent."""
+    wanted = list(set(refs))
+    if not wanted:
+        return {}
+    found: dict[str, Camera] = {}
+    for camera in (
+        await session.execute(select(Camera).where(Camera.id.in_(wanted)))  # type: ignore[attr-defined]
+    ).scalars():
+        found[camera.id] = camera
+    rest = [r for r in wanted if r not in found]
+    if rest:
+        rows = await session.execute(
+            select(CameraKey.key, Camera)
+            .join(Camera, Camera.id == CameraKey.camera_id)  # type: ignore[arg-type]
+            .where(CameraKey.key.in_(rest))  # type: ignore[attr-defined]
+        )
+        for key, camera in rows:
+            found[key] = camera
+    return found
+
+
+async def last_read_times(
+    session: AsyncSession, camera_ids: Sequence[str], *, since: datetime
+) -> dict[str, datetime]:
+    if not camera_ids:
+        return {}
+    rows = await session.execute(
+        select(READS.c.camera_id, func.max(READS.c.captured_at))
+        .where(READS.c.camera_id.in_(camera_ids), READS.c.captured_at >= since)
+        .group_by(READS.c.camera_id)
+    )
+    return {camera_id: at for camera_id, at in rows if at is not None}
+
+
+# --- equipment problems -------------------------------------------------------------------------
+
+
+async def list_problems(
+    session: AsyncSession, *, status: str | None, limit: int, offset: int
+) -> tuple[list[EquipmentProblem], int]:
+    conditions = [EquipmentProblem.status == status] if status else []  # type: ignore[comparison-overlap]
+    total = (
+        await session.execute(
+            select(func.count()).select_from(EquipmentProblem).where(*conditions)  # type: ignore[arg-type]
+        )
+    ).scalar_one()
+    rows = await session.execute(
+        select(EquipmentProblem)
+        .where(*conditions)  # type: ignore[arg-type]
+        .order_by(EquipmentProblem.reported_at.desc(), EquipmentProblem.id)  # type: ignore[attr-defined]
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows.scalars()), int(total)
+
+
+# --- reads: the write path ----------------------------------------------------------------------
+
+
+async def find_by_dedup_keys(
+    session: AsyncSession, keys: Sequence[str], *, lo: datetime, hi: datetime
+) -> list[Any]:
+    """Stored reads whose dedup key is one of `keys`, captured between lo and hi."""
+    if not keys:
+        return []
+    c = READS.c
+    rows = await session.execute(
+        select(
+            c.read_id,
+            c.captured_at,
+            c.dedup_key,
+            c.group_state,
+            c.related_count,
+            c.confidence,
+            c.camera_id,
+            c.vendor_read_id,
+        ).where(c.dedup_key.in_(list(keys)), c.captured_at >= lo, c.captured_at <= hi)
+    )
+    return list(rows)
+
+
+async def insert_reads(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+    """Insert reads, skipping any whose (dedup_key, captured_at) is already stored; return the ids
+    actually inserted. PostgreSQL: binary COPY into a session-local staging table, then one
+    INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING, all in the caller's transaction."""
+    if not rows:
+        return set()
+    if not partitions.is_postgresql(session):
+        await session.execute(insert(READS), list(rows))
+        return {r["read_id"] for r in rows}
+    conn = await (await session.connection()).get_raw_connection()
+    raw = conn.driver_connection
+    assert raw is not None
+    await raw.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} "
+        f"(LIKE {READ_TABLE} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    )
+    records = [
+        tuple(
+            json.dumps(r[col]) if col in _JSON_COLUMNS and r[col] is not None else r[col]
+            for col in READ_COLUMNS
+        )
+        for r in rows
+    ]
+    await raw.copy_records_to_table(_STAGING, records=records, columns=list(READ_COLUMNS))
+    cols = ", ".join(READ_COLUMNS)
+    inserted = await raw.fetch(
+        f"INSERT INTO {READ_TABLE} ({cols}) SELECT {cols} FROM {_STAGING} "  # noqa: S608
+        "ON CONFLICT DO NOTHING RETURNING read_id"
+    )
+    # The staging rows would go at commit; clear them now for a next batch in this transaction.
+    await raw.execute(f"DELETE FROM {_STAGING}")  # noqa: S608 (constant names)
+    return {r["read_id"] for r in inserted}
+
+
+async def update_read(
+    session: AsyncSession, *, read_id: uuid.UUID, captured_at: datetime, values: dict[str, Any]
+) -> None:
+    await session.execute(
+        update(READS)
+        .where(READS.c.read_id == read_id, READS.c.captured_at == captured_at)
+        .values(**values)
+    )
+
+
+# --- reads: the read path -----------------------------------------------------------------------
+
+
+async def search_reads(
+    session: AsyncSession,
+    *,
+    conditions: Sequence[ColumnElement[bool]],
+    limit: int,
+    offset: int,
+) -> tuple[list[Any], int]:
+    total = (
+        await session.execute(select(func.count()).select_from(READS).where(*conditions))
+    ).scalar_one()
+    rows = await session.execute(
+        select(READS)
+        .where(*conditions)
+        .order_by(READS.c.captured_at.desc(), READS.c.read_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), int(total)
+
+
+async def get_read(session: AsyncSession, read_id: uuid.UUID, *, since: datetime) -> Any | None:
+    row = await session.execute(
+        select(READS).where(READS.c.read_id == read_id, READS.c.captured_at >= since)
+    )
+    return row.first()
+
+
+async def reads_by_ids(
+    session: AsyncSession, read_ids: Sequence[uuid.UUID], *, since: datetime
+) -> list[Any]:
+    if not read_ids:
+        return []
+    rows = await session.execute(
+        select(READS).where(READS.c.read_id.in_(list(read_ids)), READS.c.captured_at >= since)
+    )
+    return list(rows)
+
+
+async def back_match(
+    session: AsyncSession,
+    *,
+    plates: Sequence[str],
+    keys: Sequence[str],
+    since: datetime,
+    limit: int,
+) -> list[Any]:
+    c = READS.c
+    match = []
+    if plates:
+        match.append(c.plate.in_(list(plates)))
+    if keys:
+        match.append(c.plate_key.in_(list(keys)))
+    rows = await session.execute(
+        select(READS)
+        .where(or_(*match), c.captured_at >= since)
+        .order_by(c.captured_at.desc(), c.read_id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+# --- holds --------------------------------------------------------------------------------------
+
+
+async def list_holds(
+    session: AsyncSession,
+    *,
+    status: str | None,
+    case_number: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[ReadHold], int]:
+    conditions: list[Any] = []
+    if status:
+        conditions.append(ReadHold.status == status)
+    if case_number:
+        conditions.append(ReadHold.case_number == case_number)
+    total = (
+        await session.execute(select(func.count()).select_from(ReadHold).where(*conditions))
+    ).scalar_one()
+    rows = await session.execute(
+        select(ReadHold)
+        .where(*conditions)
+        .order_by(ReadHold.created_at.desc(), ReadHold.id)  # type: ignore[attr-defined]
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows.scalars()), int(total)
+
+
+async def hold_counts(session: AsyncSession, hold_ids: Sequence[str]) -> dict[str, int]:
+    if not hold_ids:
+        return {}
+    rows = await session.execute(
+        select(HoldItem.hold_id, func.count())
+        .where(HoldItem.hold_id.in_(list(hold_ids)))  # type: ignore[attr-defined]
+        .group_by(HoldItem.hold_id)
+    )
+    return {hold_id: int(n) for hold_id, n in rows}
+
+
+async def hold_read_ids(session: AsyncSession, hold_id: str) -> set[uuid.UUID]:
+    rows = await session.execute(
+        select(HoldItem.read_id).where(HoldItem.hold_id == hold_id)  # type: ignore[arg-type]
+    )
+    return {r for (r,) in rows}
+
+
+async def add_hold_items(
+    session: AsyncSession, hold_id: str, read_rows: Sequence[Any], now: datetime
+) -> None:
+    """Reference the reads from the hold and copy them into the hold store (once per read)."""
+    if not read_rows:
+        return
+    await session.execute(
+        insert(HoldItem.__table__),  # type: ignore[attr-defined]
+        [{"hold_id": hold_id, "read_id": r.read_id, "added_at": now} for r in read_rows],
+    )
+    ids = [r.read_id for r in read_rows]
+    present = {
+        r for (r,) in await session.execute(select(HELD.c.read_id).where(HELD.c.read_id.in_(ids)))
+    }
+    copies = [
+        {**{col: getattr(r, col) for col in READ_COLUMNS}, "copied_at": now}
+        for r in read_rows
+        if r.read_id not in present
+    ]
+    if copies:
+        await session.execute(insert(HELD), copies)
+
+
+async def held_reads(session: AsyncSession, hold_id: str) -> list[Any]:
+    rows = await session.execute(
+        select(HELD)
+        .join(HoldItem.__table__, HoldItem.read_id == HELD.c.read_id)  # type: ignore[attr-defined]
+        .where(HoldItem.hold_id == hold_id)  # type: ignore[arg-type]
+        .order_by(HELD.c.captured_at, HELD.c.read_id)
+    )
+    return list(rows)
+
+
+async def list_exports(session: AsyncSession, hold_id: str) -> list[CaseExport]:
+    rows = await session.execute(
+        select(CaseExport)
+        .where(CaseExport.hold_id == hold_id)  # type: ignore[arg-type]
+        .order_by(CaseExport.exported_at, CaseExport.id)
+    )
+    return list(rows.scalars())
+
+
+# --- purge --------------------------------------------------------------------------------------
+
+
+def _active_hold_read_ids() -> Any:
+    return (
+        select(HoldItem.read_id)
+        .join(ReadHold, ReadHold.id == HoldItem.hold_id)  # type: ignore[arg-type]
+        .where(ReadHold.status == "active")  # type: ignore[arg-type]
+    )
+
+
+async def copy_held_from(
+    session: AsyncSession, *, lo: datetime, hi: datetime, now: datetime
+) -> int:
+    """Copy reads captured in [lo, hi) that an active hold keeps into the hold store, if not there
+    yet: the purge does this before it drops anything. On PostgreSQL the time range prunes the
+    scan to the day's partition."""
+    c = READS.c
+    source = select(*[c[name] for name in READ_COLUMNS], literal(now, UTCDateTime())).where(
+        c.captured_at >= lo,
+        c.captured_at < hi,
+        c.read_id.in_(_active_hold_read_ids()),
+        ~exists().where(HELD.c.read_id == c.read_id),
+    )
+    result = await session.execute(insert(HELD).from_select([*READ_COLUMNS, "copied_at"], source))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def image_hashes_between(session: AsyncSession, *, lo: datetime, hi: datetime) -> set[str]:
+    c = READS.c
+    rows = await session.execute(
+        select(c.image_sha256)
+        .where(c.image_sha256.is_not(None), c.captured_at >= lo, c.captured_at < hi)
+        .distinct()
+    )
+    return {h for (h,) in rows}
+
+
+async def delete_reads_before(session: AsyncSession, cutoff: datetime) -> int:
+    """SQLite only: the embedded store has no partitions, so it deletes by capture day."""
+    result = await session.execute(delete(READS).where(READS.c.captured_at < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def count_reads_between(session: AsyncSession, lo: datetime, hi: datetime) -> int:
+    return int(
+        (
+            await session.execute(
+                select(func.count())
+                .select_from(READS)
+                .where(READS.c.captured_at >= lo, READS.c.captured_at < hi)
+            )
+        ).scalar_one()
+    )
+
+
+async def expire_holds(session: AsyncSession, *, today: date) -> list[str]:
+    """Holds whose retention schedule has ended become `expired`; return their ids."""
+    ids = [
+        i
+        for (i,) in await session.execute(
+            select(ReadHold.id).where(
+                ReadHold.status == "active",  # type: ignore[arg-type]
+                ReadHold.retention_until < today,  # type: ignore[arg-type]
+            )
+        )
+    ]
+    if ids:
+        await session.execute(
+            update(ReadHold)
+            .where(ReadHold.id.in_(ids))  # type: ignore[attr-defined]
+            .values(status="expired")
+        )
+    return ids
+
+
+async def release_unheld_copies(session: AsyncSession, *, cutoff: datetime) -> tuple[int, set[str]]:
+    """Delete hold-store copies past the retention window that no active hold keeps; return how
+    many and their image hashes."""
+    stale = and_(HELD.c.captured_at < cutoff, HELD.c.read_id.not_in(_active_hold_read_ids()))
+    images = {
+        h
+        for (h,) in await session.execute(
+            select(HELD.c.image_sha256).where(stale, HELD.c.image_sha256.is_not(None)).distinct()
+        )
+    }
+    result = await session.execute(delete(HELD).where(stale))
+    return int(result.rowcount or 0), images  # type: ignore[attr-defined]
+
+
+async def images_still_referenced(session: AsyncSession, hashes: Iterable[str]) -> set[str]:
+    wanted = list(hashes)
+    if not wanted:
+        return set()
+    live = await session.execute(
+        select(READS.c.image_sha256).where(READS.c.image_sha256.in_(wanted)).distinct()
+    )
+    held = await session.execute(
+        select(HELD.c.image_sha256).where(HELD.c.image_sha256.in_(wanted)).distinct()
+    )
+    return {h for (h,) in live} | {h for (h,) in held}
