@@ -53,6 +53,10 @@ class ProblemNotFound(NotFound):
     """No equipment-problem report with that id."""
 
 
+class InvalidProblem(Unprocessable):
+    """The equipment-problem update is incomplete (a resolution needs a description)."""
+
+
 class HoldNotFound(NotFound):
     """No hold with that id."""
 
@@ -85,6 +89,7 @@ __all__ = [
     "HoldNotFound",
     "InvalidCamera",
     "InvalidHold",
+    "InvalidProblem",
     "InvalidQuery",
     "InvalidSearch",
     "MalformedPayload",

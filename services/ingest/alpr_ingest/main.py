@@ -1,30 +1,99 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alpr_ingest import models
-from alpr_ingest.settings import IngestSettings
 from alpr_common.app import ServiceSpec, build_app
+from alpr_common.db import Database
 from alpr_common.events import Event
+from alpr_ingest import models, purge
+from alpr_ingest.api import ROUTERS
+from alpr_ingest.deps import Runtime
+from alpr_ingest.schemas import ReadBatchIn
+from alpr_ingest.settings import IngestSettings
+
+log = logging.getLogger("alpr.ingest")
 
 
 async def handle_event(session: AsyncSession, event: Event) -> None:
-    return None
+    """Ingest consumes no other service's events today; any that arrive are acknowledged."""
+    log.debug("event ignored", extra={"event_id": event.id, "event_type": event.type})
+
+
+@contextlib.asynccontextmanager
+async def maintenance(app: FastAPI) -> AsyncIterator[None]:
+    """Partitions ahead at startup (PostgreSQL); in dev, also the daily purge, in process (a
+    Kubernetes CronJob runs `python -m alpr_ingest purge` in production)."""
+    db: Database = app.state.db
+    rt: Runtime = app.state.runtime
+    try:
+        await purge.run_maintenance(db, rt)
+    except Exception:
+        log.exception("creating partitions at startup failed; reads will create them on demand")
+    task = None
+    if rt.settings.maintenance_enabled:
+        task = asyncio.create_task(_maintenance_loop(db, rt), name="ingest-maintenance")
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _maintenance_loop(db: Database, rt: Runtime) -> None:
+    while True:
+        try:
+            await purge.run_purge(db, rt)
+        except Exception:
+            log.exception("scheduled purge failed; retrying at the next interval")
+        await asyncio.sleep(rt.settings.maintenance_interval_seconds)
+
+
+def _with_body_schemas(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """Routes that read their body themselves (to reject reads one by one) document it here."""
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = base()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        model = ReadBatchIn.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in model.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components["ReadBatchIn"] = model
+        return schema
+
+    return openapi
 
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
     settings = settings or IngestSettings()
-    return build_app(
+    app = build_app(
         settings,
         title="ALPR ingest",
-        description="Cameras, plate reads, search, retention purge, holds and case exports (GO 344.2(a), 344.4(d)-(f)).",
-        routers=[],
+        description=(
+            "Cameras, plate reads from every supported vendor, search with a declared purpose, "
+            "the 30-day purge, investigation holds and case-file exports "
+            "(GO 344.2(a), 344.3.1(b), 344.3.2(c), 344.4(a), 344.4(d)-(f))."
+        ),
+        routers=list(ROUTERS),
         outbox=models.OUTBOX,
         event_handler=handle_event,
+        hooks=[maintenance],
     )
+    app.state.runtime = Runtime.from_settings(settings)
+    app.openapi = _with_body_schemas(app)  # type: ignore[method-assign]
+    return app
 
 
 SPEC = ServiceSpec(

@@ -371,13 +371,17 @@ def localize(
     parsed: datetime, *, tz: tzinfo | None = None, received_at: datetime | None = None
 ) -> datetime:
     """An aware UTC datetime from a possibly naive one (see `to_utc` for the rules)."""
-    if parsed.tzinfo is not None and parsed.utcoffset() is not None:
-        return parsed.astimezone(UTC)
-    if tz is not None:
-        # fold=0 picks the first of two ambiguous wall-clock times at the end of DST.
-        return parsed.replace(tzinfo=tz).astimezone(UTC)
-    if received_at is not None:
-        return (parsed - infer_utc_offset(parsed, received_at)).replace(tzinfo=UTC)
+    try:
+        if parsed.tzinfo is not None and parsed.utcoffset() is not None:
+            return parsed.astimezone(UTC)
+        if tz is not None:
+            # fold=0 picks the first of two ambiguous wall-clock times at the end of DST.
+            return parsed.replace(tzinfo=tz).astimezone(UTC)
+        if received_at is not None:
+            return (parsed - infer_utc_offset(parsed, received_at)).replace(tzinfo=UTC)
+    except OverflowError:
+        # Year 1 or 9999 shifted by its offset falls outside what a datetime can hold.
+        raise ValueError(f"timestamp {parsed.isoformat()!r} is out of range") from None
     raise ValueError(
         f"timestamp {parsed.isoformat()!r} has no UTC offset; send one (e.g. 'Z' or '-05:00')"
     )

@@ -4,7 +4,7 @@ import base64
 import binascii
 import re
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
@@ -234,6 +234,18 @@ class ReadIn(BaseModel):
     def _utc(cls, value: datetime) -> datetime:
         return to_utc(value)
 
+    @model_validator(mode="after")
+    def _no_nul(self) -> ReadIn:
+        # PostgreSQL text cannot hold NUL; refuse it here rather than fail at the database.
+        texts = [self.camera, self.camera_label, self.vendor_read_id, self.device_time]
+        texts += self.related_ids
+        if self.vehicle is not None:
+            v = self.vehicle
+            texts += [v.make, v.model, v.color, v.type, v.direction]
+        if any(t is not None and "\x00" in t for t in texts):
+            raise ValueError("text fields must not contain NUL characters")
+        return self
+
     @field_validator("image")
     @classmethod
     def _jpeg(cls, value: str | None) -> str | None:
@@ -282,6 +294,18 @@ def _text(max_length: int, min_length: int = 1) -> Any:
     ]
 
 
+def _api_time(value: datetime) -> datetime:
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("time is out of range") from None
+    if not 1970 <= value.year <= 2999:
+        raise ValueError("time must be between the years 1970 and 2999")
+    return value
+
+
+# A time in a query or request: with a UTC offset, within a sane range, returned in UTC.
+ApiTime = Annotated[AwareDatetime, AfterValidator(_api_time)]
 CAMERA_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 CASE_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,63}$"
 CameraId = Annotated[str, StringConstraints(pattern=CAMERA_ID_PATTERN)]
@@ -548,7 +572,7 @@ class BackMatchIn(Input):
     """Plates newly listed on a hot list, to find their recent reads."""
 
     plates: list[PlateText] = Field(min_length=1, max_length=1000)
-    since: AwareDatetime = Field(description="Earliest capture time to consider.")
+    since: ApiTime = Field(description="Earliest capture time to consider.")
     confusable: bool = Field(
         default=False,
         description="Also match OCR-confusable spellings (0/O/D/Q, 1/I, 2/Z, 5/S, 8/B, 6/G).",

@@ -1,0 +1,277 @@
+"""Reads in (native batches and vendor messages), search out, and the hot list's back-match."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from enum import StrEnum
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from alpr_common.db import SessionDep
+from alpr_common.errors import responses
+from alpr_common.purpose import PurposeDep
+from alpr_ingest import adapters, reads, search
+from alpr_ingest.auth import ReadPoster, Searcher, Service
+from alpr_ingest.deps import Runtime, RuntimeDep
+from alpr_ingest.errors import (
+    BatchRefused,
+    BodyTooLarge,
+    CameraNotBound,
+    InvalidQuery,
+    InvalidSearch,
+    MalformedPayload,
+    ReadNotFound,
+    UnknownFormat,
+    UnsupportedContentType,
+)
+from alpr_ingest.schemas import (
+    CAMERA_ID_PATTERN,
+    ApiTime,
+    BackMatchIn,
+    BackMatchOut,
+    DahuaAck,
+    ReadBatchResult,
+    ReadOut,
+    SearchPage,
+)
+
+router = APIRouter(prefix="/v1")
+
+VendorFormat = StrEnum(  # type: ignore[misc]
+    "VendorFormat", {name.upper(): name for name in sorted(adapters.FORMATS)}
+)
+_VENDOR_MEDIA = {
+    "application/json": {"schema": {}},
+    "application/xml": {"schema": {"type": "string"}},
+    "text/xml": {"schema": {"type": "string"}},
+    "multipart/form-data": {"schema": {"type": "object"}},
+    "multipart/mixed": {"schema": {"type": "string"}},
+    "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+}
+_INGEST_ERRORS = (
+    BodyTooLarge,
+    UnsupportedContentType,
+    MalformedPayload,
+    CameraNotBound,
+)
+
+
+async def _body(request: Request, rt: Runtime) -> bytes:
+    limit = rt.settings.max_body_bytes
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise BodyTooLarge(f"body of {length} bytes exceeds the {limit}-byte limit")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"body exceeds the {limit}-byte limit; send fewer reads per call")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/reads",
+    response_model=ReadBatchResult,
+    tags=["reads"],
+    description=(
+        "`atomic: false` (the default) stores the valid reads and lists each rejected one with "
+        "its index and reason; `atomic: true` stores all of them or none (422 listing every "
+        "problem). Posting the same read again stores nothing new: it counts as a duplicate. "
+        "The answer is sent only after the stored reads are committed."
+    ),
+    responses=responses(BatchRefused, *_INGEST_ERRORS),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ReadBatchIn"}}
+            },
+        }
+    },
+)
+async def post_reads(
+    request: Request, principal: ReadPoster, session: SessionDep, rt: RuntimeDep
+) -> ReadBatchResult:
+    """Store a batch of 1 to 1,000 native reads; answered only once they are committed."""
+    body = await _body(request, rt)
+    result = adapters.parse(
+        "native",
+        content_type=request.headers.get("content-type", ""),
+        body=body,
+        received_at=rt.now(),
+    )
+    atomic = b'"atomic"' in body and _atomic(body)
+    return await reads.ingest(session, rt=rt, principal=principal, result=result, atomic=atomic)
+
+
+def _atomic(body: bytes) -> bool:
+    # The adapter validated the envelope; only a batch object can say atomic.
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(doc, dict) and doc.get("atomic") is True
+
+
+@router.post(
+    "/vendor-reads/{vendor_format}",
+    response_model=ReadBatchResult | DahuaAck,
+    tags=["reads"],
+    description=(
+        "Formats: openalpr (alpr_results, alpr_group preview then final, alpr_alert, "
+        "heartbeat), platerecognizer (JSON, form, multipart), genetec (JSON, XML), hikvision "
+        "(XML, multipart), axis (JSON, multipart), verkada, dahua (answered "
+        '`{"Result": true}`), frigate, native. Answered only once the reads are committed.'
+    ),
+    responses=responses(UnknownFormat, InvalidQuery, *_INGEST_ERRORS),
+    openapi_extra={"requestBody": {"required": True, "content": _VENDOR_MEDIA}},
+)
+async def post_vendor_reads(
+    vendor_format: VendorFormat,
+    request: Request,
+    principal: ReadPoster,
+    session: SessionDep,
+    rt: RuntimeDep,
+    camera: Annotated[
+        str | None,
+        Query(
+            pattern=CAMERA_ID_PATTERN,
+            description="The camera, for messages that carry no camera identity (Dahua ITSAPI, "
+            "a Plate Recognizer Snapshot without camera_id). Default: the client's only camera.",
+        ),
+    ] = None,
+    tz: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="IANA time zone of cameras that send local time without an offset.",
+        ),
+    ] = None,
+    date_order: Annotated[
+        Literal["MDY", "DMY", "YMD"], Query(description="Genetec's locale date order.")
+    ] = "MDY",
+) -> ReadBatchResult | JSONResponse:
+    """Store the reads of one vendor message, in the vendor's own format and transport."""
+    local_tz = None
+    if tz is not None:
+        try:
+            local_tz = ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidQuery(f"unknown time zone {tz!r}; use an IANA name") from None
+    camera_key = camera or (principal.cameras[0] if len(principal.cameras) == 1 else None)
+    body = await _body(request, rt)
+    result = adapters.parse(
+        str(vendor_format),
+        content_type=request.headers.get("content-type", ""),
+        body=body,
+        received_at=rt.now(),
+        options=adapters.ParseOptions(
+            local_tz=local_tz, date_order=date_order, camera_key=camera_key
+        ),
+    )
+    outcome = await reads.ingest(session, rt=rt, principal=principal, result=result)
+    if result.ack is not None:
+        return JSONResponse(result.ack)
+    return outcome
+
+
+Plate = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=32,
+        description="Exact plate, or a partial one with `?` (one character) and `*` (any run).",
+    ),
+]
+Coordinate = Annotated[float | None, Query(ge=-180, le=180)]
+Latitude = Annotated[float | None, Query(ge=-90, le=90)]
+Longitude = Annotated[float | None, Query(ge=-180, le=180)]
+
+
+@router.get(
+    "/reads",
+    response_model=SearchPage,
+    tags=["search"],
+    responses=responses(InvalidSearch),
+)
+async def search_reads(
+    principal: Searcher,
+    purpose: PurposeDep,
+    session: SessionDep,
+    rt: RuntimeDep,
+    plate: Plate = None,
+    confusable: Annotated[
+        bool,
+        Query(
+            description="Also match OCR-confusable spellings (0/O/D/Q, 1/I, 2/Z, 5/S, 8/B, 6/G)."
+        ),
+    ] = False,
+    since: Annotated[ApiTime | None, Query(description="Window start (with offset).")] = None,
+    until: Annotated[ApiTime | None, Query(description="Window end (default now).")] = None,
+    camera_id: Annotated[str | None, Query(pattern=CAMERA_ID_PATTERN)] = None,
+    min_lat: Latitude = None,
+    min_lon: Longitude = None,
+    max_lat: Latitude = None,
+    max_lon: Longitude = None,
+    lat: Latitude = None,
+    lon: Longitude = None,
+    radius_m: Annotated[float | None, Query(gt=0, le=50_000)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> SearchPage:
+    """Search reads by plate (exact, partial, confusable), time, camera and area; audited."""
+    criteria = search.Criteria(
+        plate=plate,
+        confusable=confusable,
+        since=since,
+        until=until,
+        camera_id=camera_id,
+        min_lat=min_lat,
+        min_lon=min_lon,
+        max_lat=max_lat,
+        max_lon=max_lon,
+        lat=lat,
+        lon=lon,
+        radius_m=radius_m,
+        limit=min(limit, rt.settings.search_max_page_size),
+        offset=offset,
+    )
+    return await search.search(session, rt=rt, principal=principal, purpose=purpose, c=criteria)
+
+
+@router.get(
+    "/reads/{read_id}",
+    response_model=ReadOut,
+    tags=["search"],
+    responses=responses(ReadNotFound),
+)
+async def read_read(
+    read_id: uuid.UUID,
+    principal: Searcher,
+    purpose: PurposeDep,
+    session: SessionDep,
+    rt: RuntimeDep,
+) -> ReadOut:
+    """One read by id, within the retention window; audited like a search."""
+    return await search.get_read(
+        session, rt=rt, principal=principal, purpose=purpose, read_id=read_id
+    )
+
+
+@router.post(
+    "/reads/back-match",
+    response_model=BackMatchOut,
+    tags=["internal"],
+    responses=responses(InvalidSearch),
+)
+async def back_match(
+    data: BackMatchIn, _service: Service, session: SessionDep, rt: RuntimeDep
+) -> BackMatchOut:
+    """Internal (hotlist): recent reads of newly listed plates, exact or confusable."""
+    return await search.back_match(session, rt=rt, data=data)

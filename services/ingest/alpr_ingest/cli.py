@@ -1,0 +1,56 @@
+"""Ingest's own commands: `purge` (344.4(d), run daily by a CronJob) and `partitions`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+
+from alpr_common.cli import Command, Registrar
+from alpr_common.db import Database
+from alpr_ingest import purge
+from alpr_ingest.deps import Runtime
+from alpr_ingest.settings import IngestSettings
+
+
+async def _purge() -> dict[str, object]:
+    settings = IngestSettings()
+    db = Database.from_url(settings.database_url)
+    try:
+        return await purge.run_purge(db, Runtime.from_settings(settings))
+    finally:
+        await db.dispose()
+
+
+async def _partitions() -> list[str]:
+    settings = IngestSettings()
+    db = Database.from_url(settings.database_url)
+    try:
+        return await purge.run_maintenance(db, Runtime.from_settings(settings))
+    finally:
+        await db.dispose()
+
+
+def _run_purge(_: argparse.Namespace) -> int:
+    print(json.dumps(asyncio.run(_purge()), indent=1, sort_keys=True), flush=True)
+    return 0
+
+
+def _run_partitions(_: argparse.Namespace) -> int:
+    created = asyncio.run(_partitions())
+    print(json.dumps({"partitions_created": created}), flush=True)
+    return 0
+
+
+COMMANDS: dict[str, tuple[str, Registrar | None, Command]] = {
+    "purge": (
+        "purge reads past the retention window (drops day partitions), keeping held reads",
+        None,
+        _run_purge,
+    ),
+    "partitions": (
+        "create the reads table's day partitions ahead (PostgreSQL)",
+        None,
+        _run_partitions,
+    ),
+}

@@ -1,0 +1,43 @@
+"""The ingest's request dependencies: its runtime (settings, boundaries, image store, clock)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from alpr_common.db import utcnow
+from alpr_ingest.geo import BoundaryIndex
+from alpr_ingest.images import ImageStore
+from alpr_ingest.settings import IngestSettings
+
+
+@dataclass
+class Runtime:
+    settings: IngestSettings
+    boundaries: BoundaryIndex
+    images: ImageStore
+    # Injected so tests can replay vendor captures at the time they were taken.
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    @classmethod
+    def from_settings(cls, settings: IngestSettings) -> Runtime:
+        return cls(
+            settings=settings,
+            boundaries=BoundaryIndex.load(settings.boundary_file),
+            images=ImageStore(settings.image_dir),
+        )
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -1,0 +1,120 @@
+"""Retention (344.4(d), (f)): purge reads older than the retention window, keeping held ones.
+
+On PostgreSQL whole day partitions are dropped (never DELETE at scale), after the reads an active
+hold keeps have been copied to the hold store; on SQLite, rows are deleted by capture day. A day
+is purged as soon as its earliest possible read is `retention_days` old, so no read is ever kept
+longer than that. Hold-store copies go once no active hold keeps them; images go with the last
+read or copy that references them. A purge report goes to audit. The scan counters audit already
+holds (events `ingest.scan_counts`) are untouched, so past quarters' figures survive.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alpr_common.db import Database
+from alpr_ingest import partitions
+from alpr_ingest import repository as repo
+from alpr_ingest.deps import Runtime
+from alpr_ingest.events import emit
+
+log = logging.getLogger("alpr.ingest.purge")
+
+
+def purge_cutoff(rt: Runtime, now: datetime) -> datetime:
+    """Reads captured before this instant are purged: the end of the UTC day that contains
+    `now - retention_days`."""
+    oldest_allowed_day = (now - timedelta(days=rt.settings.retention_days)).astimezone(UTC).date()
+    return datetime.combine(oldest_allowed_day + timedelta(days=1), time(0), tzinfo=UTC)
+
+
+async def purge(session: AsyncSession, *, rt: Runtime) -> tuple[dict[str, Any], set[str]]:
+    """Purge in the caller's transaction; return the report and the image hashes no longer
+    referenced (the caller deletes the files after committing)."""
+    now = rt.now()
+    cutoff = purge_cutoff(rt, now)
+    days: list[dict[str, Any]] = []
+    held_copied = 0
+    images: set[str] = set()
+    if partitions.is_postgresql(session):
+        for day, name in sorted((await partitions.existing(session)).items()):
+            lo = datetime.combine(day, time(0), tzinfo=UTC)
+            hi = lo + timedelta(days=1)
+            if hi > cutoff:
+                continue
+            # 344.4(f): held reads are copied to the hold store before the day goes.
+            held_copied += await repo.copy_held_from(session, lo=lo, hi=hi, now=now)
+            images |= await repo.image_hashes_between(session, lo=lo, hi=hi)
+            estimate = await partitions.estimated_rows(session, name)
+            await partitions.drop(session, name)
+            days.append({"day": day.isoformat(), "partition": name, "estimated_reads": estimate})
+        purged: int | None = None
+    else:
+        lo = datetime(1970, 1, 1, tzinfo=UTC)
+        held_copied = await repo.copy_held_from(session, lo=lo, hi=cutoff, now=now)
+        images |= await repo.image_hashes_between(session, lo=lo, hi=cutoff)
+        purged = await repo.delete_reads_before(session, cutoff)
+    expired = await repo.expire_holds(session, today=now.astimezone(UTC).date())
+    released, held_images = await repo.release_unheld_copies(session, cutoff=cutoff)
+    images |= held_images
+    unreferenced = images - await repo.images_still_referenced(session, images)
+    report = {
+        "ran_at": now.isoformat(),
+        "retention_days": rt.settings.retention_days,
+        "cutoff": cutoff.isoformat(),
+        "method": "drop_partitions" if purged is None else "delete_rows",
+        "days": days,
+        "reads_purged": purged,
+        "held_reads_copied": held_copied,
+        "hold_store_reads_released": released,
+        "holds_expired": expired,
+        "images_deleted": len(unreferenced),
+    }
+    await emit(session, "ingest.purge", subject="system:ingest-purge", data=report)
+    return report, unreferenced
+
+
+async def maintain(session: AsyncSession, *, rt: Runtime) -> list[str]:
+    """Create the day partitions for the retention window and the days ahead (PostgreSQL)."""
+    if not partitions.is_postgresql(session):
+        return []
+    today = rt.now().astimezone(UTC).date()
+    created = await partitions.ensure_window(
+        session,
+        today=today,
+        back_days=rt.settings.retention_days - 1,
+        ahead_days=rt.settings.partitions_ahead_days,
+    )
+    return [partitions.partition_name(d) for d in created]
+
+
+async def run_purge(db: Database, rt: Runtime) -> dict[str, Any]:
+    """One purge in its own transaction; image files are deleted only after it commits."""
+    async with db.sessionmaker() as session:
+        report, unreferenced = await purge(session, rt=rt)
+        created = await maintain(session, rt=rt)
+        await session.commit()
+    for sha in unreferenced:
+        rt.images.delete(sha)
+    report["partitions_created"] = created
+    log.info(
+        "purge done",
+        extra={
+            "cutoff": report["cutoff"],
+            "days": len(report["days"]),
+            "reads_purged": report["reads_purged"],
+            "held_reads_copied": report["held_reads_copied"],
+        },
+    )
+    return report
+
+
+async def run_maintenance(db: Database, rt: Runtime) -> list[str]:
+    async with db.sessionmaker() as session:
+        created = await maintain(session, rt=rt)
+        await session.commit()
+    return created

@@ -1,0 +1,523 @@
+"""The read write path: camera checks, normalisation to stored rows, de-duplication and the
+preview-then-final upsert, bulk storage, camera health from heartbeats, and the events.
+
+A read is acknowledged only after the request's transaction commits (SessionDep commits before
+the response), so a camera that got a 2xx may forget the read and one that got an error retries;
+retries are harmless because the same read is stored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alpr_common.auth import Principal
+from alpr_common.roles import Role
+from alpr_ingest import partitions
+from alpr_ingest import repository as repo
+from alpr_ingest.adapters import AdapterResult, Heartbeat
+from alpr_ingest.deps import Runtime
+from alpr_ingest.errors import BatchRefused, CameraNotBound
+from alpr_ingest.events import HOTLIST, emit
+from alpr_ingest.models import Camera
+from alpr_ingest.normalize import clock_skew
+from alpr_ingest.plates import fold_confusable
+from alpr_ingest.schemas import ReadBatchResult, ReadIn, ReadOutcome, RejectionRead
+
+log = logging.getLogger("alpr.ingest")
+
+_STATE_RANK = {"preview": 1, "final": 2, None: 2}
+# A vendor id posted again within this window of the first capture time is the same read.
+_DEDUP_WINDOW = timedelta(days=2)
+
+
+def dedup_key(camera_id: str, read: ReadIn) -> str:
+    """The identity of a read: the vendor's id on that camera, else camera + plate + time."""
+    if read.vendor_read_id:
+        basis = f"v\x1f{camera_id}\x1f{read.vendor_read_id}"
+    else:
+        basis = f"p\x1f{camera_id}\x1f{read.plate}\x1f{read.captured_at.isoformat()}"
+    return hashlib.sha256(basis.encode("utf-8")).hexdigest()
+
+
+def _alias_keys(camera_id: str, read: ReadIn) -> list[str]:
+    # OpenALPR: a final group's uuids include its preview's first uuid, which keyed the preview.
+    keys = [dedup_key(camera_id, read)]
+    for rid in read.related_ids:
+        basis = f"v\x1f{camera_id}\x1f{rid}"
+        keys.append(hashlib.sha256(basis.encode("utf-8")).hexdigest())
+    return list(dict.fromkeys(keys))
+
+
+def _rank(
+    group_state: str | None, related_count: int, confidence: float | None
+) -> tuple[int, int, float]:
+    return (_STATE_RANK.get(group_state, 2), related_count, confidence or 0.0)
+
+
+@dataclass
+class _Pending:
+    row: dict[str, Any]
+    status: str  # stored | updated
+    image: str | None = None
+    previous_captured_at: datetime | None = None
+
+
+@dataclass
+class _Outcomes:
+    reads: list[ReadOutcome] = field(default_factory=list)
+    rejections: list[RejectionRead] = field(default_factory=list)
+    unbound: int = 0
+
+
+def _reject(out: _Outcomes, index: int | None, read: ReadIn | None, where: str, why: str) -> None:
+    out.rejections.append(
+        RejectionRead(
+            index=index,
+            vendor_read_id=read.vendor_read_id if read else None,
+            field=where,
+            reason=why,
+        )
+    )
+
+
+def _bound(principal: Principal, camera: Camera, ref: str) -> bool:
+    """A camera client posts only for its own cameras (by our id or the key it posts under)."""
+    if Role.CAMERA not in principal.roles or principal.kind != "machine":
+        return True
+    allowed = principal.cameras
+    return camera.id in allowed or ref in allowed
+
+
+def _indices(result: AdapterResult) -> list[int | None]:
+    """Position in the message of each accepted read, for formats whose items are a list."""
+    if result.format not in ("native", "genetec"):
+        return [None] * len(result.reads)
+    taken = {r.index for r in result.rejected if r.index is not None}
+    out: list[int | None] = []
+    i = 0
+    for _ in result.reads:
+        while i in taken:
+            i += 1
+        out.append(i)
+        i += 1
+    return out
+
+
+def _row(
+    read: ReadIn,
+    camera: Camera,
+    *,
+    rt: Runtime,
+    principal: Principal,
+    received_at: datetime,
+    key: str,
+) -> dict[str, Any]:
+    if camera.camera_type == "vehicle":
+        assert read.position is not None
+        lat, lon = read.position.lat, read.position.lon
+        zip_code, sector = rt.boundaries.locate(lat, lon)
+    else:
+        # Fixed and trailer cameras: the registered (and, for fixed, reviewed) site.
+        lat, lon = camera.lat, camera.lon
+        zip_code, sector = camera.zip_code, camera.sector
+    skew = clock_skew(
+        read.captured_at,
+        received_at,
+        threshold=timedelta(seconds=rt.settings.clock_skew_seconds),
+    )
+    return {
+        "read_id": uuid.uuid4(),
+        "captured_at": read.captured_at,
+        "received_at": received_at,
+        "plate": read.plate,
+        "plate_key": fold_confusable(read.plate),
+        "plate_raw": read.plate_raw,
+        "region": read.region,
+        "confidence": read.confidence,
+        "candidates": [c.model_dump() for c in read.candidates],
+        "camera_id": camera.id,
+        "camera_type": camera.camera_type,
+        "zip_code": zip_code,
+        "sector": sector,
+        "lat": lat,
+        "lon": lon,
+        "vehicle": read.vehicle.model_dump(exclude_none=True) if read.vehicle else None,
+        "image_sha256": None,
+        "source": read.source,
+        "vendor_read_id": read.vendor_read_id,
+        "group_state": read.group_state,
+        "related_count": len(read.related_ids),
+        "dedup_key": key,
+        "device_time": read.device_time or read.captured_at.isoformat(),
+        "clock_skew_seconds": round(skew.seconds, 3),
+        "clock_flagged": skew.flagged,
+        "posted_by": principal.subject,
+    }
+
+
+def _problem(read: ReadIn, camera: Camera, *, rt: Runtime, now: datetime) -> tuple[str, str] | None:
+    """Why a well-formed read cannot be stored, as (field, reason), or None."""
+    if camera.status != "active":
+        return "camera", f"camera {camera.id!r} is {camera.status}, not active"
+    ahead = read.captured_at - now
+    if ahead > timedelta(seconds=rt.settings.max_future_skew_seconds):
+        return (
+            "captured_at",
+            f"capture time is {int(ahead.total_seconds())} s in the future, beyond the allowed "
+            f"{rt.settings.max_future_skew_seconds} s clock skew; fix the camera clock",
+        )
+    if read.captured_at < now - timedelta(days=rt.settings.retention_days):
+        return (
+            "captured_at",
+            f"captured more than {rt.settings.retention_days} days ago, past the retention "
+            "window (344.4(d)); it would be purged at once",
+        )
+    if camera.camera_type == "vehicle" and read.position is None:
+        return "position", "a vehicle-mounted camera's read must carry its GPS position (344.2(a))"
+    return None
+
+
+async def ingest(
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    principal: Principal,
+    result: AdapterResult,
+    atomic: bool = False,
+) -> ReadBatchResult:
+    """Store what one message carried; see the module docstring for the guarantees."""
+    received_at = result.received_at
+    out = _Outcomes()
+    for r in result.rejected:
+        out.rejections.append(
+            RejectionRead(index=r.index, vendor_read_id=r.vendor_id, field=r.field, reason=r.reason)
+        )
+    notes = list(result.ignored)
+    heartbeats = await _apply_heartbeats(session, principal, result.heartbeats, notes)
+
+    cameras = await repo.resolve_cameras(session, {r.camera for r in result.reads})
+    accepted: list[tuple[int | None, ReadIn, Camera]] = []
+    for index, read in zip(_indices(result), result.reads, strict=True):
+        camera = cameras.get(read.camera)
+        if camera is None:
+            _reject(
+                out,
+                index,
+                read,
+                "camera",
+                f"unknown camera {read.camera!r}: register it or map this vendor key to a "
+                "camera (POST /v1/cameras)",
+            )
+            continue
+        if not _bound(principal, camera, read.camera):
+            out.unbound += 1
+            _reject(out, index, read, "camera", f"this client is not bound to camera {camera.id!r}")
+            continue
+        problem = _problem(read, camera, rt=rt, now=received_at)
+        if problem is not None:
+            _reject(out, index, read, *problem)
+            continue
+        accepted.append((index, read, camera))
+
+    if atomic and out.rejections:
+        raise BatchRefused(
+            "atomic batch refused, nothing was stored: fix every listed read and resend",
+            extra={"rejections": [r.model_dump() for r in out.rejections]},
+        )
+    if out.unbound and not accepted and out.unbound == len(out.rejections):
+        raise CameraNotBound(
+            "this camera client is not bound to the camera(s) it posted for; ask the Chief "
+            "Security Officer to bind them"
+        )
+
+    planned = await _plan(
+        session, rt=rt, principal=principal, accepted=accepted, received_at=received_at, out=out
+    )
+    stored, updated = await _store(session, rt=rt, planned=planned, out=out)
+    await _events(session, principal, stored, updated)
+
+    counts = Counter(o.status for o in out.reads)
+    if result.reads:
+        log.info(
+            "reads ingested",
+            extra={
+                "format": result.format,
+                "stored": counts["stored"],
+                "updated": counts["updated"],
+                "duplicate": counts["duplicate"],
+                "rejected": len(out.rejections),
+                "subject": principal.subject,
+            },
+        )
+    return ReadBatchResult(
+        stored=counts["stored"],
+        updated=counts["updated"],
+        duplicate=counts["duplicate"],
+        rejected=len(out.rejections),
+        ignored=len(result.ignored),
+        heartbeats=heartbeats,
+        reads=out.reads,
+        rejections=out.rejections,
+        notes=notes,
+    )
+
+
+def _outcome(row: dict[str, Any], status: str) -> ReadOutcome:
+    return ReadOutcome(
+        read_id=row["read_id"],
+        status=status,  # type: ignore[arg-type]
+        camera_id=row["camera_id"],
+        vendor_read_id=row["vendor_read_id"],
+        clock_flagged=row["clock_flagged"],
+    )
+
+
+async def _plan(
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    principal: Principal,
+    accepted: list[tuple[int | None, ReadIn, Camera]],
+    received_at: datetime,
+    out: _Outcomes,
+) -> list[_Pending]:
+    """Decide, read by read, stored / updated / duplicate against the store and the batch.
+
+    A read replaces an earlier one with the same identity only if it says more about the vehicle
+    (final over preview, more frames, higher confidence), so replaying any message, or an older
+    preview arriving late, changes nothing.
+    """
+    if not accepted:
+        return []
+    aliases = [_alias_keys(camera.id, read) for _, read, camera in accepted]
+    times = [read.captured_at for _, read, _ in accepted]
+    existing = await repo.find_by_dedup_keys(
+        session,
+        sorted({k for keys in aliases for k in keys}),
+        lo=min(times) - _DEDUP_WINDOW,
+        hi=max(times) + _DEDUP_WINDOW,
+    )
+    stored_by_key = {row.dedup_key: row for row in existing}
+    batch_by_key: dict[str, _Pending] = {}
+    planned: list[_Pending] = []
+
+    def build(read: ReadIn, camera: Camera, key: str) -> dict[str, Any]:
+        return _row(read, camera, rt=rt, principal=principal, received_at=received_at, key=key)
+
+    for (_, read, camera), keys in zip(accepted, aliases, strict=True):
+        rank = _rank(read.group_state, len(read.related_ids), read.confidence)
+        target = next((batch_by_key[k] for k in keys if k in batch_by_key), None)
+        if target is not None:
+            current = target.row
+            if rank <= _rank(
+                current["group_state"], current["related_count"], current["confidence"]
+            ):
+                out.reads.append(_outcome(current, "duplicate"))
+                continue
+            row = build(read, camera, current["dedup_key"])
+            row["read_id"] = current["read_id"]
+            target.row, target.image = row, read.image
+            status = "updated"
+        else:
+            previous = next((stored_by_key[k] for k in keys if k in stored_by_key), None)
+            if previous is not None:
+                if rank <= _rank(previous.group_state, previous.related_count, previous.confidence):
+                    out.reads.append(
+                        ReadOutcome(
+                            read_id=previous.read_id,
+                            status="duplicate",
+                            camera_id=previous.camera_id,
+                            vendor_read_id=previous.vendor_read_id,
+                            clock_flagged=False,
+                        )
+                    )
+                    continue
+                row = build(read, camera, previous.dedup_key)
+                row["read_id"] = previous.read_id
+                target = _Pending(row, "updated", read.image, previous.captured_at)
+                status = "updated"
+            else:
+                row = build(read, camera, keys[0])
+                target = _Pending(row, "stored", read.image)
+                status = "stored"
+            planned.append(target)
+        for k in keys:
+            batch_by_key.setdefault(k, target)
+        out.reads.append(_outcome(row, status))
+    return planned
+
+
+async def _store(
+    session: AsyncSession, *, rt: Runtime, planned: list[_Pending], out: _Outcomes
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Write the planned rows; return the rows actually inserted and those updated."""
+    if not planned:
+        return [], []
+    for item in planned:
+        if item.image is not None:
+            item.row["image_sha256"] = rt.images.put_base64(item.image)
+    if partitions.is_postgresql(session):
+        await partitions.ensure(
+            session, {p.row["captured_at"].astimezone(UTC).date() for p in planned}
+        )
+    inserts = [p.row for p in planned if p.status == "stored"]
+    inserted_ids = await repo.insert_reads(session, inserts)
+    stored = [r for r in inserts if r["read_id"] in inserted_ids]
+    lost = [r for r in inserts if r["read_id"] not in inserted_ids]
+    if lost:
+        # A concurrent request stored the same read first: report it as the duplicate it is.
+        winners = await repo.find_by_dedup_keys(
+            session,
+            [r["dedup_key"] for r in lost],
+            lo=min(r["captured_at"] for r in lost),
+            hi=max(r["captured_at"] for r in lost),
+        )
+        by_key = {w.dedup_key: w.read_id for w in winners}
+        ids = {r["read_id"]: by_key.get(r["dedup_key"], r["read_id"]) for r in lost}
+        for outcome in out.reads:
+            if outcome.read_id in ids:
+                outcome.read_id = ids[outcome.read_id]
+                outcome.status = "duplicate"
+    updated = []
+    for item in planned:
+        if item.status != "updated":
+            continue
+        assert item.previous_captured_at is not None
+        values = {k: v for k, v in item.row.items() if k not in ("read_id", "dedup_key")}
+        await repo.update_read(
+            session,
+            read_id=item.row["read_id"],
+            captured_at=item.previous_captured_at,
+            values=values,
+        )
+        updated.append(item.row)
+    return stored, updated
+
+
+def _event_read(row: dict[str, Any], *, updated: bool) -> dict[str, Any]:
+    return {
+        "read_id": str(row["read_id"]),
+        "plate": row["plate"],
+        "region": row["region"],
+        "captured_at": row["captured_at"].isoformat(),
+        "camera_id": row["camera_id"],
+        "camera_type": row["camera_type"],
+        "zip_code": row["zip_code"],
+        "sector": row["sector"],
+        "lat": row["lat"],
+        "lon": row["lon"],
+        "confidence": row["confidence"],
+        "candidates": [c["plate"] for c in row["candidates"]],
+        "updated": updated,
+    }
+
+
+def scan_counts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Reads per (UTC day, camera type, zip code, sector, camera): audit items 1 and 9."""
+    counter: Counter[tuple[str, str, str | None, str | None, str]] = Counter(
+        (
+            r["captured_at"].astimezone(UTC).date().isoformat(),
+            r["camera_type"],
+            r["zip_code"],
+            r["sector"],
+            r["camera_id"],
+        )
+        for r in rows
+    )
+    return [
+        {
+            "day": day,
+            "camera_type": camera_type,
+            "zip_code": zip_code,
+            "sector": sector,
+            "camera_id": camera_id,
+            "reads": n,
+        }
+        for (day, camera_type, zip_code, sector, camera_id), n in sorted(
+            counter.items(), key=lambda kv: tuple(str(x) for x in kv[0])
+        )
+    ]
+
+
+async def _events(
+    session: AsyncSession,
+    principal: Principal,
+    stored: list[dict[str, Any]],
+    updated: list[dict[str, Any]],
+) -> None:
+    if not stored and not updated:
+        return
+    batch_id = uuid.uuid4().hex
+    # To hotlist for matching: new reads, and reads a final message replaced (their plate may
+    # differ from the preview's); the hotlist alerts once per read id.
+    await emit(
+        session,
+        "ingest.reads",
+        subject=principal.subject,
+        destination=HOTLIST,
+        sanitize=False,
+        data={
+            "batch_id": batch_id,
+            "reads": [_event_read(r, updated=False) for r in stored]
+            + [_event_read(r, updated=True) for r in updated],
+        },
+    )
+    if stored:
+        # To audit: counters survive the 30-day purge (344.6(b)1 and 9); updates are not new scans.
+        await emit(
+            session,
+            "ingest.scan_counts",
+            subject=principal.subject,
+            sanitize=False,
+            data={"batch_id": batch_id, "counts": scan_counts(stored)},
+        )
+
+
+async def _apply_heartbeats(
+    session: AsyncSession, principal: Principal, beats: list[Heartbeat], notes: list[str]
+) -> int:
+    """344.3.1(b): OpenALPR heartbeats (and Hikvision keep-alives) update camera health."""
+    if not beats:
+        return 0
+    cameras = await repo.resolve_cameras(session, {b.camera for b in beats})
+    applied = 0
+    for beat in beats:
+        camera = cameras.get(beat.camera)
+        if camera is None or not _bound(principal, camera, beat.camera):
+            notes.append(f"heartbeat for camera key {beat.camera!r} that is not registered here")
+            continue
+        if camera.last_heartbeat_at is None or beat.at >= camera.last_heartbeat_at:
+            camera.last_heartbeat_at = beat.at
+            camera.streaming = beat.streaming
+            camera.heartbeat = _clean_json(
+                {
+                    "source": beat.source,
+                    "at": beat.at.isoformat(),
+                    "camera_key": beat.camera,
+                    "camera_label": beat.camera_label,
+                    "fields": beat.fields,
+                }
+            )
+        applied += 1
+    await session.flush()
+    return applied
+
+
+def _clean_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {str(k): _clean_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_json(v) for v in value]
+    if isinstance(value, float) and value != value:
+        return None
+    return value
