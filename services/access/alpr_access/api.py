@@ -3,9 +3,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from alpr_common.db import SessionDep
-from alpr_common.errors import Unprocessable, responses
-from alpr_common.roles import Role
 from fastapi import APIRouter, Form, Path, Query, Response
 from pydantic import BaseModel
 
@@ -36,6 +33,7 @@ from alpr_access.errors import (
     InvalidCredentials,
     LastChiefSecurityOfficer,
     LockoutNotFound,
+    MalformedBody,
     NotAPerson,
     PrincipalNotFound,
     SelfRecordingRefused,
@@ -79,6 +77,9 @@ from alpr_access.schemas import (
     UserRead,
     UserUpdate,
 )
+from alpr_common.db import SessionDep
+from alpr_common.errors import Unprocessable, responses
+from alpr_common.roles import Role
 
 router = APIRouter(prefix="/v1")
 jwks_router = APIRouter(tags=["tokens"])
@@ -102,7 +103,7 @@ class JWKSet(BaseModel):
     "/token",
     response_model=TokenResponse,
     tags=["tokens"],
-    responses=responses(InvalidCredentials),
+    responses=responses(MalformedBody, InvalidCredentials),
 )
 async def issue_token(
     form: Annotated[TokenRequest, Form()],
@@ -146,7 +147,7 @@ async def issue_token(
     response_model=Enrolled,
     status_code=201,
     tags=["users"],
-    responses=responses(InvalidCredentials, WeakPassword),
+    responses=responses(MalformedBody, InvalidCredentials, WeakPassword),
 )
 async def enrol(
     body: EnrolmentRequest,
@@ -183,7 +184,7 @@ async def jwks(keys: KeysDep, response: Response) -> JWKSet:
     "/ingest-keys/exchange",
     response_model=TokenResponse,
     tags=["ingest keys"],
-    responses=responses(InvalidCredentials),
+    responses=responses(MalformedBody, InvalidCredentials),
 )
 async def exchange_ingest_key(
     body: IngestKeyExchange,
@@ -230,7 +231,7 @@ async def read_me(principal: Person, session: SessionDep) -> UserRead:
     "/users/me/password",
     status_code=204,
     tags=["users"],
-    responses=responses(CredentialsRefused, UserNotFound, WeakPassword),
+    responses=responses(MalformedBody, CredentialsRefused, UserNotFound, WeakPassword),
 )
 async def change_password(
     body: PasswordChange,
@@ -256,7 +257,7 @@ async def change_password(
     response_model=UserCreated,
     status_code=201,
     tags=["users"],
-    responses=responses(UsernameTaken),
+    responses=responses(MalformedBody, UsernameTaken),
 )
 async def create_user(
     body: UserCreate, principal: ChiefSecurityOfficer, session: SessionDep, settings: SettingsDep
@@ -290,7 +291,7 @@ async def read_user(user_id: UserId, _reader: PersonnelReader, session: SessionD
     "/users/{user_id}",
     response_model=UserRead,
     tags=["users"],
-    responses=responses(UserNotFound, LastChiefSecurityOfficer),
+    responses=responses(MalformedBody, UserNotFound, LastChiefSecurityOfficer),
 )
 async def update_user(
     user_id: UserId, body: UserUpdate, principal: ChiefSecurityOfficer, session: SessionDep
@@ -304,7 +305,7 @@ async def update_user(
     response_model=RoleGrantRead,
     status_code=201,
     tags=["users"],
-    responses=responses(UserNotFound, LastChiefSecurityOfficer),
+    responses=responses(MalformedBody, UserNotFound, LastChiefSecurityOfficer),
 )
 async def grant_role(
     user_id: UserId, body: RoleGrantCreate, principal: ChiefSecurityOfficer, session: SessionDep
@@ -352,7 +353,7 @@ async def issue_enrolment_code(
     response_model=TrainingRecordRead,
     status_code=201,
     tags=["training"],
-    responses=responses(UserNotFound, SelfRecordingRefused, IncompleteTraining),
+    responses=responses(MalformedBody, UserNotFound, SelfRecordingRefused, IncompleteTraining),
 )
 async def record_training(
     body: TrainingRecordCreate, principal: TrainingRecorder, session: SessionDep
@@ -396,7 +397,7 @@ async def list_lockouts(
     response_model=LockoutRead,
     status_code=201,
     tags=["lockouts"],
-    responses=responses(UserNotFound, LockoutNotFound),
+    responses=responses(MalformedBody, UserNotFound, LockoutNotFound),
 )
 async def release_lockout(
     body: LockoutReleaseCreate, principal: ChiefSecurityOfficer, session: SessionDep
@@ -415,7 +416,7 @@ async def release_lockout(
     response_model=ClientSecret,
     status_code=201,
     tags=["clients"],
-    responses=responses(InvalidBinding),
+    responses=responses(MalformedBody, InvalidBinding),
 )
 async def create_client(
     body: ClientCreate,
@@ -461,7 +462,7 @@ async def read_client(
     "/clients/{client_id}",
     response_model=ClientRead,
     tags=["clients"],
-    responses=responses(ClientNotFound, ClientConflict, InvalidBinding),
+    responses=responses(MalformedBody, ClientNotFound, ClientConflict, InvalidBinding),
 )
 async def update_client(
     client_id: ClientIdPath,
@@ -512,7 +513,7 @@ async def rotate_client_secret(
     response_model=IngestKeyCreated,
     status_code=201,
     tags=["ingest keys"],
-    responses=responses(ClientNotFound, ClientConflict, InvalidBinding),
+    responses=responses(MalformedBody, ClientNotFound, ClientConflict, InvalidBinding),
 )
 async def create_ingest_key(
     body: IngestKeyCreate, principal: ChiefSecurityOfficer, session: SessionDep

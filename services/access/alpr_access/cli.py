@@ -8,13 +8,12 @@ import getpass
 import json
 import sys
 
-from alpr_common.cli import Command, Registrar
-from alpr_common.db import Database
-from alpr_common.errors import AppError
-
 from alpr_access import service
 from alpr_access.security import Passwords, retirable_keys, rotate_key
 from alpr_access.settings import AccessSettings
+from alpr_common.cli import Command, Registrar
+from alpr_common.db import Database
+from alpr_common.errors import AppError
 
 
 def _register_create_cso(parser: argparse.ArgumentParser) -> None:

@@ -6,13 +6,13 @@ import ipaddress
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from alpr_common.db import Database
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_access.errors import RecordedFailure
 from alpr_access.security import KeyStore, Passwords
 from alpr_access.settings import AccessSettings
+from alpr_common.db import Database
 
 
 def get_settings(request: Request) -> AccessSettings:

@@ -1,6 +1,14 @@
 from __future__ import annotations
 
-from alpr_common.errors import AppError, Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from alpr_common.errors import (
+    AppError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    Unprocessable,
+)
 
 
 class RecordedFailure(AppError):
@@ -77,3 +85,7 @@ class NotAPerson(Forbidden):
 
 class SelfRecordingRefused(Forbidden):
     """A training coordinator cannot record their own training."""
+
+
+class MalformedBody(BadRequest):
+    """The body could not be parsed (for example, not valid UTF-8)."""

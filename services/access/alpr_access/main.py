@@ -5,15 +5,15 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from alpr_common.app import ServiceSpec, build_app
-from alpr_common.db import Database
-from alpr_common.jwt import TokenVerifier
 from fastapi import FastAPI
 
 from alpr_access import models, service
 from alpr_access.api import jwks_router, router
 from alpr_access.security import KeyStore, LocalJWKS, LocalServiceTokens, Passwords
 from alpr_access.settings import AccessSettings
+from alpr_common.app import ServiceSpec, build_app
+from alpr_common.db import Database
+from alpr_common.jwt import TokenVerifier
 
 log = logging.getLogger("alpr.access")
 

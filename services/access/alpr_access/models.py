@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from alpr_common.db import JSONType, UTCDateTime, make_base, service_registry
-from alpr_common.outbox import outbox_tables
 from sqlalchemy import Column, ForeignKey, Index, String
 from sqlmodel import Field
+
+from alpr_common.db import JSONType, UTCDateTime, make_base, service_registry
+from alpr_common.outbox import outbox_tables
 
 registry = service_registry()
 metadata = registry.metadata

@@ -4,7 +4,6 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Generic, Literal, TypeVar
 
-from alpr_common.roles import PERSON_ROLES, Role
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -16,6 +15,7 @@ from pydantic import (
 
 from alpr_access.security import MAX_PASSWORD_CHARS
 from alpr_access.settings import CLIENT_ID_PATTERN
+from alpr_common.roles import PERSON_ROLES, Role
 
 # One line of text: no control characters (PostgreSQL refuses NUL, logs dislike the rest).
 LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"

@@ -17,6 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from alpr_access.errors import WeakPassword
+from alpr_access.settings import AccessSettings
 from alpr_common.auth import principal_claims
 from alpr_common.jwt import (
     LEEWAY_SECONDS,
@@ -26,11 +31,6 @@ from alpr_common.jwt import (
     generate_private_pem,
 )
 from alpr_common.roles import Role
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-
-from alpr_access.errors import WeakPassword
-from alpr_access.settings import AccessSettings
 
 MIN_PASSWORD_CHARS = 12
 MAX_PASSWORD_CHARS = 256

@@ -10,12 +10,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from alpr_common.auth import Principal, principal_claims
-from alpr_common.db import utcnow
-from alpr_common.errors import Unprocessable
-from alpr_common.events import Event
-from alpr_common.outbox import enqueue, insert_ignore
-from alpr_common.roles import Role
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_access import repository as repo
@@ -91,6 +85,12 @@ from alpr_access.security import (
     totp_uri,
 )
 from alpr_access.settings import AccessSettings
+from alpr_common.auth import Principal, principal_claims
+from alpr_common.db import utcnow
+from alpr_common.errors import Unprocessable
+from alpr_common.events import Event
+from alpr_common.outbox import enqueue, insert_ignore
+from alpr_common.roles import Role
 
 log = logging.getLogger("alpr.access")
 

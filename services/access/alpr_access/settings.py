@@ -5,8 +5,9 @@ from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from alpr_common.settings import BaseServiceSettings, service_config
 from pydantic import Field, SecretStr, field_validator, model_validator
+
+from alpr_common.settings import BaseServiceSettings, service_config
 
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _CLIENT_ID = re.compile(CLIENT_ID_PATTERN)
