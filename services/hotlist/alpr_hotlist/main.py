@@ -1,30 +1,74 @@
+"""The hotlist service: hot lists and entries, imports, the matching index, alerts and their
+verification workflow, the live RTCC stream and wrong-vehicle incidents (GO 344.2(c), 344.3.2,
+344.4(g))."""
+
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alpr_hotlist import models
-from alpr_hotlist.settings import HotlistSettings
 from alpr_common.app import ServiceSpec, build_app
 from alpr_common.events import Event
+from alpr_common.outbox import EventHandler
+from alpr_hotlist import alerts, models
+from alpr_hotlist.api import ROUTERS
+from alpr_hotlist.backmatch import back_match_lifespan
+from alpr_hotlist.index import IndexKeeper, index_lifespan
+from alpr_hotlist.settings import HotlistSettings
+from alpr_hotlist.stream import AlertBroadcaster
+
+log = logging.getLogger("alpr.hotlist")
+
+READS_EVENT = "ingest.reads"
 
 
-async def handle_event(session: AsyncSession, event: Event) -> None:
-    return None
+async def handle_event(app: FastAPI, session: AsyncSession, event: Event) -> None:
+    """Called once per event id (the kernel dedupes); alerts are idempotent per read+entry."""
+    if event.type != READS_EVENT:
+        log.debug("event type not consumed here", extra={"event_type": event.type})
+        return
+    reads = event.data.get("reads")
+    if not isinstance(reads, list):
+        log.warning("ingest.reads event without a reads list", extra={"event_id": event.id})
+        return
+    await alerts.match_reads(session, app, reads, origin="live")
 
 
-def create_app(settings: HotlistSettings | None = None) -> FastAPI:
+def _handler(holder: dict[str, FastAPI]) -> EventHandler:
+    async def handle(session: AsyncSession, event: Event) -> None:
+        await handle_event(holder["app"], session, event)
+
+    return handle
+
+
+def create_app(
+    settings: HotlistSettings | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
     settings = settings or HotlistSettings()
-    return build_app(
+    holder: dict[str, FastAPI] = {}
+    app = build_app(
         settings,
         title="ALPR hotlist",
-        description="Hot lists, matching, alerts and their verification workflow (GO 344.2(c), 344.3.2).",
-        routers=[],
+        description=(
+            "Hot lists, matching, alerts and their verification workflow, the RTCC stream and "
+            "wrong-vehicle incidents (GO 344.2(c), 344.3.2, 344.4(g))."
+        ),
+        routers=ROUTERS,
         outbox=models.OUTBOX,
-        event_handler=handle_event,
+        event_handler=_handler(holder),
+        hooks=[index_lifespan, back_match_lifespan],
+        transport=transport,
     )
+    holder["app"] = app
+    app.state.index_keeper = IndexKeeper(settings)
+    app.state.broadcaster = AlertBroadcaster(settings.stream_queue_size)
+    return app
 
 
 SPEC = ServiceSpec(

@@ -1,0 +1,98 @@
+"""Hot-list imports: a file in one of the importer formats replaces a source list."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from alpr_common.db import SessionDep
+from alpr_hotlist import service
+from alpr_hotlist.api.deps import ImportIdPath, SettingsDep, errors
+from alpr_hotlist.auth import HotlistManager, ListReader
+from alpr_hotlist.errors import HotlistNotFound, HotlistRetired, ImportNotFound, ImportTooLarge
+from alpr_hotlist.schemas import ImportFormat, ImportQuery, ImportRead, Page
+
+router = APIRouter(prefix="/v1", tags=["hotlist imports"])
+
+
+class ImportParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hotlist_id: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
+    format: ImportFormat | None = Field(None, description="Else the list's import_format")
+    timezone: str | None = Field(
+        None,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_+\-/]+$",
+        description="IANA zone of the file's bare dates; else the agency's",
+    )
+
+
+_FILE_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "The file as exported by its source, unchanged",
+        "content": {
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "text/plain": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ImportTooLarge(f"the file exceeds the {limit}-byte import limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/hotlist-imports",
+    status_code=201,
+    response_model=ImportRead,
+    responses=errors(HotlistNotFound, HotlistRetired, ImportTooLarge),
+    openapi_extra=_FILE_BODY,
+)
+async def create_import(
+    request: Request,
+    session: SessionDep,
+    principal: HotlistManager,
+    settings: SettingsDep,
+    params: Annotated[ImportParams, Query()],
+) -> ImportRead:
+    """Import a file: the list's next version; reports added, removed, held and bad rows."""
+    data = await _body(request, settings.max_import_bytes)
+    return await service.import_file(
+        session,
+        settings=settings,
+        principal=principal,
+        hotlist_id=params.hotlist_id,
+        fmt=params.format,
+        timezone=params.timezone,
+        data=data,
+    )
+
+
+@router.get("/hotlist-imports", response_model=Page[ImportRead], responses=errors())
+async def list_imports(
+    session: SessionDep, _reader: ListReader, query: Annotated[ImportQuery, Query()]
+) -> Page[ImportRead]:
+    """Imports, newest first, with their counts and bad rows."""
+    return await service.list_imports(session, query=query)
+
+
+@router.get(
+    "/hotlist-imports/{import_id}", response_model=ImportRead, responses=errors(ImportNotFound)
+)
+async def get_import(
+    session: SessionDep, _reader: ListReader, import_id: ImportIdPath
+) -> ImportRead:
+    """One import and its report."""
+    return await service.get_import(session, import_id=import_id)

@@ -1,0 +1,487 @@
+"""Every query of the hotlist service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alpr_hotlist.models import (
+    Alert,
+    AlertHit,
+    AlertStep,
+    BackMatchJob,
+    Counter,
+    Hotlist,
+    HotlistEntry,
+    HotlistImport,
+    InboxMessage,
+    WrongVehicleIncident,
+)
+
+M = TypeVar("M")
+
+INDEX_COUNTER = "index"
+ALERT_COUNTER = "alert"
+# SQLite allows 32,766 bound parameters; stay well under it on both backends.
+CHUNK = 5_000
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+async def add(session: AsyncSession, obj: M) -> M:
+    session.add(obj)
+    await session.flush()
+    return obj
+
+
+async def page(
+    session: AsyncSession, stmt: Select[Any], *, page: int, page_size: int
+) -> tuple[list[Any], int]:
+    total = (
+        await session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    ).scalar_one()
+    offset = (page - 1) * page_size
+    rows = (await session.execute(stmt.limit(page_size).offset(offset))).scalars().all()
+    return list(rows), int(total)
+
+
+# ---------------------------------------------------------------------------- counters
+
+
+async def bump_counter(session: AsyncSession, name: str, by: int = 1) -> int:
+    """Increment a counter and return its new value; the row stays locked until commit."""
+    result = await session.execute(
+        update(Counter)
+        .where(Counter.name == name)  # type: ignore[arg-type]
+        .values(value=Counter.value + by)
+        .returning(Counter.value)
+    )
+    return int(result.scalar_one())
+
+
+async def read_counter(session: AsyncSession, name: str) -> int:
+    return int(
+        (
+            await session.execute(select(Counter.value).where(Counter.name == name))  # type: ignore[arg-type]
+        ).scalar_one()
+    )
+
+
+async def lock_counter(session: AsyncSession, name: str) -> int:
+    """Take the counter's row lock (PostgreSQL) for the rest of the transaction; SQLite's
+    writers are serialised by BEGIN IMMEDIATE already."""
+    stmt = select(Counter.value).where(Counter.name == name)  # type: ignore[arg-type]
+    if _dialect(session) == "postgresql":
+        stmt = stmt.with_for_update()
+    return int((await session.execute(stmt)).scalar_one())
+
+
+# ---------------------------------------------------------------------------- lists
+
+
+async def get_hotlist(
+    session: AsyncSession, hotlist_id: str, *, for_update: bool = False
+) -> Hotlist | None:
+    stmt = select(Hotlist).where(Hotlist.id == hotlist_id)  # type: ignore[arg-type]
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_hotlist_by_name(session: AsyncSession, name: str) -> Hotlist | None:
+    stmt = select(Hotlist).where(func.lower(Hotlist.name) == name.lower())
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def hotlists_stmt(*, status: str | None, source: str | None) -> Select[Any]:
+    stmt = select(Hotlist)
+    if status is not None:
+        stmt = stmt.where(Hotlist.status == status)  # type: ignore[arg-type]
+    if source is not None:
+        stmt = stmt.where(Hotlist.source == source)  # type: ignore[arg-type]
+    return stmt.order_by(Hotlist.created_at.desc(), Hotlist.id)  # type: ignore[attr-defined]
+
+
+async def entry_counts(
+    session: AsyncSession, hotlist_ids: Sequence[str]
+) -> dict[tuple[str, str], int]:
+    if not hotlist_ids:
+        return {}
+    stmt = (
+        select(HotlistEntry.hotlist_id, HotlistEntry.status, func.count())
+        .where(
+            HotlistEntry.hotlist_id.in_(hotlist_ids),  # type: ignore[attr-defined]
+            HotlistEntry.status.in_(("active", "held")),  # type: ignore[attr-defined]
+        )
+        .group_by(HotlistEntry.hotlist_id, HotlistEntry.status)
+    )
+    return {(h, s): int(n) for h, s, n in (await session.execute(stmt)).all()}
+
+
+# ---------------------------------------------------------------------------- entries
+
+
+async def get_entry(
+    session: AsyncSession, entry_id: int, *, for_update: bool = False
+) -> HotlistEntry | None:
+    stmt = select(HotlistEntry).where(HotlistEntry.id == entry_id)  # type: ignore[arg-type]
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_entries(session: AsyncSession, entry_ids: Iterable[int]) -> dict[int, HotlistEntry]:
+    ids = list(set(entry_ids))
+    out: dict[int, HotlistEntry] = {}
+    for i in range(0, len(ids), CHUNK):
+        stmt = select(HotlistEntry).where(HotlistEntry.id.in_(ids[i : i + CHUNK]))  # type: ignore[union-attr]
+        for entry in (await session.execute(stmt)).scalars():
+            assert entry.id is not None
+            out[entry.id] = entry
+    return out
+
+
+def entries_stmt(
+    *,
+    hotlist_id: str | None = None,
+    plate: str | None = None,
+    status: str | None = None,
+    entry_type: str | None = None,
+    origin: str | None = None,
+    import_id: str | None = None,
+) -> Select[Any]:
+    stmt = select(HotlistEntry)
+    conditions = [
+        (HotlistEntry.hotlist_id, hotlist_id),
+        (HotlistEntry.plate, plate),
+        (HotlistEntry.status, status),
+        (HotlistEntry.entry_type, entry_type),
+        (HotlistEntry.origin, origin),
+        (HotlistEntry.import_id, import_id),
+    ]
+    for column, value in conditions:
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt.order_by(HotlistEntry.id.desc())  # type: ignore[union-attr]
+
+
+async def import_entry_fingerprints(session: AsyncSession, hotlist_id: str) -> dict[str, list[int]]:
+    """The active imported entries of a list, by fingerprint (the diff an import makes)."""
+    stmt = select(HotlistEntry.fingerprint, HotlistEntry.id).where(
+        HotlistEntry.hotlist_id == hotlist_id,  # type: ignore[arg-type]
+        HotlistEntry.status == "active",  # type: ignore[arg-type]
+        HotlistEntry.origin == "import",  # type: ignore[arg-type]
+    )
+    out: dict[str, list[int]] = {}
+    for fingerprint, entry_id in (await session.execute(stmt)).all():
+        out.setdefault(fingerprint, []).append(int(entry_id))
+    return out
+
+
+async def held_import_entry_ids(session: AsyncSession, hotlist_id: str) -> list[int]:
+    stmt = select(HotlistEntry.id).where(
+        HotlistEntry.hotlist_id == hotlist_id,  # type: ignore[arg-type]
+        HotlistEntry.status == "held",  # type: ignore[arg-type]
+        HotlistEntry.origin == "import",  # type: ignore[arg-type]
+    )
+    return [int(i) for i in (await session.execute(stmt)).scalars()]
+
+
+async def active_entry_ids(session: AsyncSession, hotlist_id: str) -> list[int]:
+    stmt = select(HotlistEntry.id).where(
+        HotlistEntry.hotlist_id == hotlist_id,  # type: ignore[arg-type]
+        HotlistEntry.status.in_(("active", "held")),  # type: ignore[attr-defined]
+    )
+    return [int(i) for i in (await session.execute(stmt)).scalars()]
+
+
+async def insert_entries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    table = HotlistEntry.__table__  # type: ignore[attr-defined]
+    for i in range(0, len(rows), CHUNK // 10):
+        await session.execute(table.insert(), list(rows[i : i + CHUNK // 10]))
+
+
+async def update_entries(session: AsyncSession, ids: Sequence[int], values: dict[str, Any]) -> None:
+    for i in range(0, len(ids), CHUNK):
+        await session.execute(
+            update(HotlistEntry)
+            .where(HotlistEntry.id.in_(ids[i : i + CHUNK]))  # type: ignore[union-attr]
+            .values(**values)
+        )
+
+
+async def import_entries(
+    session: AsyncSession, import_id: str, *, status: str, now: datetime
+) -> list[tuple[int, str]]:
+    """(id, plate) of an import's entries in `status` that have not expired at `now`."""
+    stmt = select(HotlistEntry.id, HotlistEntry.plate).where(
+        HotlistEntry.import_id == import_id,  # type: ignore[arg-type]
+        HotlistEntry.status == status,  # type: ignore[arg-type]
+        or_(HotlistEntry.expires_at.is_(None), HotlistEntry.expires_at > now),  # type: ignore[union-attr, operator]
+    )
+    return [(int(i), p) for i, p in (await session.execute(stmt)).all()]
+
+
+_INDEX_COLUMNS = (
+    HotlistEntry.id,
+    HotlistEntry.plate,
+    HotlistEntry.region,
+    HotlistEntry.expires_at,
+)
+
+
+def _matching(now: datetime) -> Any:
+    return and_(
+        HotlistEntry.status == "active",  # type: ignore[arg-type]
+        Hotlist.status == "active",  # type: ignore[arg-type]
+        or_(HotlistEntry.expires_at.is_(None), HotlistEntry.expires_at > now),  # type: ignore[union-attr, operator]
+    )
+
+
+async def stream_matching_entries(
+    session: AsyncSession, now: datetime, *, chunk: int = 50_000
+) -> AsyncIterator[Sequence[Any]]:
+    """Every entry that can match at `now`, as (id, plate, region, expires_at), in chunks."""
+    stmt = (
+        select(*_INDEX_COLUMNS)
+        .join(Hotlist, Hotlist.id == HotlistEntry.hotlist_id)  # type: ignore[arg-type]
+        .where(_matching(now))
+        .execution_options(yield_per=chunk)
+    )
+    result = await session.stream(stmt)
+    async for part in result.partitions(chunk):
+        yield part
+
+
+async def changed_entries(
+    session: AsyncSession, after: int, upto: int, now: datetime
+) -> list[tuple[int, str, str | None, datetime | None, bool]]:
+    """Entries changed in versions (after, upto]: (id, plate, region, expires_at, matching)."""
+    matching = _matching(now)
+    stmt = (
+        select(*_INDEX_COLUMNS, matching)
+        .join(Hotlist, Hotlist.id == HotlistEntry.hotlist_id)  # type: ignore[arg-type]
+        .where(HotlistEntry.index_version > after, HotlistEntry.index_version <= upto)  # type: ignore[arg-type, operator]
+    )
+    return [(int(r[0]), r[1], r[2], r[3], bool(r[4])) for r in (await session.execute(stmt)).all()]
+
+
+async def count_changed_entries(session: AsyncSession, after: int, upto: int) -> int:
+    stmt = select(func.count()).where(
+        HotlistEntry.index_version > after,  # type: ignore[arg-type, operator]
+        HotlistEntry.index_version <= upto,  # type: ignore[arg-type, operator]
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+# ---------------------------------------------------------------------------- imports
+
+
+async def get_import(session: AsyncSession, import_id: str) -> HotlistImport | None:
+    stmt = select(HotlistImport).where(HotlistImport.id == import_id)  # type: ignore[arg-type]
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def imports_stmt(*, hotlist_id: str | None) -> Select[Any]:
+    stmt = select(HotlistImport)
+    if hotlist_id is not None:
+        stmt = stmt.where(HotlistImport.hotlist_id == hotlist_id)  # type: ignore[arg-type]
+    return stmt.order_by(HotlistImport.created_at.desc(), HotlistImport.id)  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------------- alerts
+
+
+async def hit_exists(session: AsyncSession, read_id: str, entry_id: int) -> bool:
+    stmt = select(AlertHit.alert_id).where(
+        AlertHit.read_id == read_id,  # type: ignore[arg-type]
+        AlertHit.entry_id == entry_id,  # type: ignore[arg-type]
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def open_alert(
+    session: AsyncSession,
+    *,
+    entry_id: int,
+    camera_id: str,
+    captured_at: datetime,
+    window: timedelta,
+) -> Alert | None:
+    """The alert a hit joins: same entry and camera, within the window of its reads."""
+    stmt = (
+        select(Alert)
+        .where(
+            Alert.entry_id == entry_id,  # type: ignore[arg-type]
+            Alert.camera_id == camera_id,  # type: ignore[arg-type]
+            Alert.last_read_at >= captured_at - window,  # type: ignore[arg-type, operator]
+            Alert.first_read_at <= captured_at + window,  # type: ignore[arg-type, operator]
+        )
+        .order_by(Alert.seq.desc())  # type: ignore[attr-defined]
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_alert(
+    session: AsyncSession, alert_id: str, *, for_update: bool = False
+) -> Alert | None:
+    stmt = select(Alert).where(Alert.id == alert_id)  # type: ignore[arg-type]
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def alerts_stmt(
+    *,
+    status: str | None = None,
+    hotlist_id: str | None = None,
+    entry_id: int | None = None,
+    camera_id: str | None = None,
+    plate: str | None = None,
+    match_type: str | None = None,
+    origin: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after_seq: int | None = None,
+) -> Select[Any]:
+    stmt = select(Alert)
+    for column, value in (
+        (Alert.status, status),
+        (Alert.hotlist_id, hotlist_id),
+        (Alert.entry_id, entry_id),
+        (Alert.camera_id, camera_id),
+        (Alert.plate, plate),
+        (Alert.match_type, match_type),
+        (Alert.origin, origin),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if since is not None:
+        stmt = stmt.where(Alert.created_at >= since)  # type: ignore[arg-type, operator]
+    if until is not None:
+        stmt = stmt.where(Alert.created_at < until)  # type: ignore[arg-type, operator]
+    if after_seq is not None:
+        stmt = stmt.where(Alert.seq > after_seq)  # type: ignore[arg-type, operator]
+        return stmt.order_by(Alert.seq)  # type: ignore[arg-type]
+    return stmt.order_by(Alert.seq.desc())  # type: ignore[attr-defined]
+
+
+async def alerts_after(session: AsyncSession, seq: int, limit: int) -> list[Alert]:
+    stmt = select(Alert).where(Alert.seq > seq).order_by(Alert.seq).limit(limit)  # type: ignore[arg-type, operator]
+    return list((await session.execute(stmt)).scalars())
+
+
+async def last_alert_seq(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.coalesce(func.max(Alert.seq), 0)))).scalar_one())
+
+
+async def hits_of(session: AsyncSession, alert_id: str) -> list[AlertHit]:
+    stmt = (
+        select(AlertHit)
+        .where(AlertHit.alert_id == alert_id)  # type: ignore[arg-type]
+        .order_by(AlertHit.captured_at, AlertHit.read_id)  # type: ignore[arg-type]
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def steps_of(session: AsyncSession, alert_id: str) -> list[AlertStep]:
+    stmt = (
+        select(AlertStep)
+        .where(AlertStep.alert_id == alert_id)  # type: ignore[arg-type]
+        .order_by(AlertStep.at, AlertStep.id)  # type: ignore[arg-type]
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+# ---------------------------------------------------------------------------- back-match jobs
+
+
+async def due_jobs(session: AsyncSession, now: datetime, limit: int) -> list[BackMatchJob]:
+    stmt = (
+        select(BackMatchJob)
+        .where(BackMatchJob.done_at.is_(None), BackMatchJob.next_attempt_at <= now)  # type: ignore[union-attr, arg-type, operator]
+        .order_by(BackMatchJob.next_attempt_at)  # type: ignore[arg-type]
+        .limit(limit)
+    )
+    if _dialect(session) == "postgresql":
+        # Replicas share the jobs: each takes its own.
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def pending_job_count(session: AsyncSession) -> int:
+    stmt = select(func.count()).where(BackMatchJob.done_at.is_(None))  # type: ignore[union-attr]
+    return int((await session.execute(stmt)).scalar_one())
+
+
+# ---------------------------------------------------------------------------- incidents, inbox
+
+
+async def get_incident(session: AsyncSession, incident_id: str) -> WrongVehicleIncident | None:
+    stmt = select(WrongVehicleIncident).where(WrongVehicleIncident.id == incident_id)  # type: ignore[arg-type]
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def incident_for_alert(session: AsyncSession, alert_id: str) -> WrongVehicleIncident | None:
+    stmt = select(WrongVehicleIncident).where(WrongVehicleIncident.alert_id == alert_id)  # type: ignore[arg-type]
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def incidents_stmt(
+    *,
+    reporter: str | None,
+    late: bool | None,
+    cause: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> Select[Any]:
+    t = WrongVehicleIncident
+    stmt = select(t)
+    if reporter is not None:
+        stmt = stmt.where(t.reported_by == reporter)  # type: ignore[arg-type]
+    if late is not None:
+        stmt = stmt.where(t.late == late)  # type: ignore[arg-type]
+    if cause is not None:
+        stmt = stmt.where(t.cause == cause)  # type: ignore[arg-type]
+    if since is not None:
+        stmt = stmt.where(t.reported_at >= since)  # type: ignore[arg-type, operator]
+    if until is not None:
+        stmt = stmt.where(t.reported_at < until)  # type: ignore[arg-type, operator]
+    return stmt.order_by(t.reported_at.desc(), t.id)  # type: ignore[attr-defined]
+
+
+def inbox_filter(roles: Iterable[str], subject: str) -> Any:
+    """Messages for any of the caller's roles, addressed to the role or to the caller."""
+    return and_(
+        InboxMessage.recipient_role.in_(list(roles)),  # type: ignore[attr-defined]
+        or_(
+            InboxMessage.recipient_subject.is_(None),  # type: ignore[union-attr]
+            InboxMessage.recipient_subject == subject,  # type: ignore[arg-type]
+        ),
+    )
+
+
+def inbox_stmt(*, roles: Iterable[str], subject: str, unacknowledged: bool | None) -> Select[Any]:
+    stmt = select(InboxMessage).where(inbox_filter(roles, subject))
+    if unacknowledged is True:
+        stmt = stmt.where(InboxMessage.acknowledged_at.is_(None))  # type: ignore[union-attr]
+    elif unacknowledged is False:
+        stmt = stmt.where(InboxMessage.acknowledged_at.is_not(None))  # type: ignore[union-attr]
+    return stmt.order_by(InboxMessage.created_at.desc(), InboxMessage.id)  # type: ignore[attr-defined]
+
+
+async def get_message(
+    session: AsyncSession, message_id: str, *, roles: Iterable[str], subject: str
+) -> InboxMessage | None:
+    stmt = select(InboxMessage).where(
+        InboxMessage.id == message_id,  # type: ignore[arg-type]
+        inbox_filter(roles, subject),
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
