@@ -1,8 +1,46 @@
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
 import pytest
 
+# Helpers shared by the ingest test modules (imported by name under --import-mode=importlib).
+sys.path.insert(0, str(Path(__file__).parent))
+
 from alpr_ingest.main import SPEC
+from alpr_ingest.settings import IngestSettings
+from ingest_helpers import NOW, Clock, Ingest
 
 
 @pytest.fixture
 def service_spec():
     return SPEC
+
+
+@pytest.fixture
+def app_settings(migrated, tmp_path) -> IngestSettings:
+    return IngestSettings(
+        environment="test",
+        run_relay=False,
+        database_url=migrated.url,
+        image_dir=tmp_path / "images",
+        export_dir=tmp_path / "exports",
+    )
+
+
+@pytest.fixture
+def clock(app) -> Clock:
+    """The service's clock, fixed at the time the vendor fixtures were captured."""
+    c = Clock(NOW)
+    app.state.runtime.clock = c
+    return c
+
+
+@pytest.fixture
+def ingest(app, client, tokens, db, clock, purpose_headers) -> Ingest:
+    return Ingest(app=app, client=client, tokens=tokens, db=db, clock=clock)
+
+
+__all__ = ["UTC", "datetime"]
