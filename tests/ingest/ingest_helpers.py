@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
+
 from alpr_common.db import Database
 from alpr_common.testing.plugin import PURPOSE_HEADERS, TokenFactory
 from alpr_ingest.models import OUTBOX
-from fastapi import FastAPI
-from sqlalchemy import select
 
 # The instant the shared vendor examples were captured (FORMATS.md examples, 2025-03-14).
 NOW = datetime(2025, 3, 14, 18, 31, 13, tzinfo=UTC)
@@ -117,7 +118,9 @@ class Ingest:
     async def events(self, event_type: str | None = None, destination: str | None = None) -> list:
         t = OUTBOX.outbox
         async with self.db.sessionmaker() as session:
-            rows = (await session.execute(select(t.c.destination, t.c.envelope).order_by(t.c.seq))).all()
+            rows = (
+                await session.execute(select(t.c.destination, t.c.envelope).order_by(t.c.seq))
+            ).all()
         out = []
         for dest, env in rows:
             if event_type is not None and env["type"] != event_type:

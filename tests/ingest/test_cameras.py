@@ -116,7 +116,9 @@ async def test_moving_a_fixed_camera_needs_a_new_review(ingest):
 async def test_camera_registry_is_admin_only_and_readable_by_authorised_roles(ingest):
     body = {"name": "x", "vendor": "native", "camera_type": "vehicle"}
     for role in ("investigator", "chief_security_officer", "camera"):
-        resp = await ingest.client.post("/v1/cameras", json=body, headers=ingest.tokens.headers(role))
+        resp = await ingest.client.post(
+            "/v1/cameras", json=body, headers=ingest.tokens.headers(role)
+        )
         assert resp.status_code == 403, role
     await ingest.camera("cam-r")
     for role in ("investigator", "rtcc_operator", "chief_security_officer", "city_auditor"):
@@ -164,14 +166,16 @@ async def test_retiring_a_camera_refuses_its_reads_and_frees_its_keys(ingest):
     assert resp.json()["reads"][0]["camera_id"] == "cam-new"
     events = await ingest.events("ingest.camera_retired", "audit")
     assert events[0]["data"]["vendor_keys"] == ["KEY-OLD"]
-    assert (await ingest.client.patch(
-        "/v1/cameras/cam-old", json={"name": "y"}, headers=ingest.admin()
-    )).status_code == 409
+    assert (
+        await ingest.client.patch("/v1/cameras/cam-old", json={"name": "y"}, headers=ingest.admin())
+    ).status_code == 409
 
 
 async def test_camera_changes_go_to_audit(ingest):
     await ingest.camera("cam-ev")
-    await ingest.client.patch("/v1/cameras/cam-ev", json={"name": "renamed"}, headers=ingest.admin())
+    await ingest.client.patch(
+        "/v1/cameras/cam-ev", json={"name": "renamed"}, headers=ingest.admin()
+    )
     registered = await ingest.events("ingest.camera_registered", "audit")
     assert registered[0]["data"]["camera_id"] == "cam-ev"
     assert registered[0]["data"]["camera_type"] == "trailer"

@@ -7,9 +7,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from alpr_ingest.models import PlateRead
 from ingest_helpers import NOW
 from sqlalchemy import func, select
+
+from alpr_ingest.models import PlateRead
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY_JPEG = (FIXTURES / "tiny.jpg").read_bytes()
@@ -55,10 +56,7 @@ async def test_vehicle_camera_reads_carry_their_gps_and_get_zip_and_sector_from_
     assert body["stored"] == 3 and body["rejected"] == 1
     assert body["rejections"][0]["index"] == 3
     assert body["rejections"][0]["field"] == "position"
-    items = {
-        r["plate"]: r
-        for r in (await ingest.search(camera_id="patrol-1")).json()["items"]
-    }
+    items = {r["plate"]: r for r in (await ingest.search(camera_id="patrol-1")).json()["items"]}
     assert (items["VEH001"]["zip_code"], items["VEH001"]["sector"]) == ("78704", "David")
     assert (items["VEH002"]["zip_code"], items["VEH002"]["sector"]) == (None, "Henry")
     assert (items["VEH003"]["zip_code"], items["VEH003"]["sector"]) == (None, None)
@@ -332,8 +330,9 @@ async def test_unknown_vendor_format_is_refused(ingest):
 
 
 async def test_unknown_time_zone_is_a_bad_request(ingest):
-    resp = await post_vendor(ingest, "hikvision", "hikvision_anpr_no_offset.xml",
-                             "application/xml", tz="Mars/Olympus")
+    resp = await post_vendor(
+        ingest, "hikvision", "hikvision_anpr_no_offset.xml", "application/xml", tz="Mars/Olympus"
+    )
     assert resp.status_code == 400
 
 
@@ -347,7 +346,10 @@ async def test_dahua_gets_result_true_and_its_camera_from_the_client_or_query(in
     assert (await ingest.search(camera_id="dahua-gate-1")).json()["total"] == 1
     # Retries (the camera re-sends until it sees Result true) store nothing new.
     resp = await post_vendor(
-        ingest, "dahua", name, headers=ingest.camera_client("dahua-gate-1", "other"),
+        ingest,
+        "dahua",
+        name,
+        headers=ingest.camera_client("dahua-gate-1", "other"),
         camera="dahua-gate-1",
     )
     assert resp.json() == {"Result": True}
@@ -362,8 +364,7 @@ async def test_hikvision_multipart_xml_and_platerecognizer_form_transports(inges
 
     cases = [
         ("hikvision", "hikvision_anpr_multipart.bin", None),
-        ("platerecognizer", "platerecognizer_stream_form.txt",
-         "application/x-www-form-urlencoded"),
+        ("platerecognizer", "platerecognizer_stream_form.txt", "application/x-www-form-urlencoded"),
         ("genetec", "genetec_sharpv_http.xml", "application/xml"),
     ]
     for fmt, name, content_type in cases:
