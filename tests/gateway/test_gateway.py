@@ -377,3 +377,13 @@ async def test_forged_tokens_are_401_at_the_gateway(
     assert r.status_code == 401 and r.json()["error"] in ("InvalidToken", "Unauthorized")
     assert upstream.state.calls == []
     assert (await logged())[-1]["data"]["status"] == 401
+
+
+async def test_callers_trace_continues_to_the_service(client, tokens, directory, upstream):
+    _, auth = directory.person(tokens, Role.INVESTIGATOR)
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    parent = f"00-{trace_id}-00f067aa0ba902b7-01"
+    await client.get("/v1/ingest/reads", headers=auth | PURPOSE_HEADERS | {"traceparent": parent})
+    _, seen = upstream.state.calls[-1]
+    version, forwarded_trace, span, _flags = seen["traceparent"].split("-")
+    assert forwarded_trace == trace_id and span != "00f067aa0ba902b7"

@@ -7,15 +7,18 @@ import contextvars
 import json
 import logging
 import os
+import random
 import sys
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry import propagate, trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 REQUEST_ID_HEADER = "X-Request-ID"
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -80,6 +83,29 @@ def configure_tracing(service: str) -> None:
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
+
+
+def tracing_exported() -> bool:
+    return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+
+
+_random = random.SystemRandom()
+
+
+def continue_trace(carrier: dict[str, str]) -> Context:
+    """A context carrying the caller's trace (a new span id in it), or a new trace, without
+    recording spans: enough for `traceparent` to flow and for logs to name the trace."""
+    parent = trace.get_current_span(propagate.extract(carrier)).get_span_context()
+    trace_id = parent.trace_id if parent.is_valid else _random.getrandbits(128)
+    span = NonRecordingSpan(
+        SpanContext(
+            trace_id=trace_id,
+            span_id=_random.getrandbits(64),
+            is_remote=False,
+            trace_flags=parent.trace_flags if parent.is_valid else TraceFlags(TraceFlags.SAMPLED),
+        )
+    )
+    return trace.set_span_in_context(span)
 
 
 def new_request_id() -> str:
