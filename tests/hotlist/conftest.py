@@ -5,6 +5,7 @@ ingest's outbox relay would, a stub for ingest's back-match, and the audit event
 
 from __future__ import annotations
 
+import asyncio
 import json
 import types
 import uuid
@@ -17,6 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from alpr_hotlist.main import SPEC
+from alpr_hotlist.matching import canonical
 from alpr_hotlist.models import OUTBOX
 from alpr_hotlist.settings import HotlistSettings
 
@@ -39,7 +41,9 @@ def app_settings(migrated) -> HotlistSettings:
         run_workers=False,
         database_url=migrated.url,
         stream_heartbeat_seconds=0.3,
-        stream_poll_seconds=0.2,
+        # The test database is one connection: the stream must not poll it while a request
+        # runs, so tests that need the poll (another replica's alerts) shorten it themselves.
+        stream_poll_seconds=60,
     )
 
 
@@ -187,11 +191,12 @@ class IngestStub:
         if self.fail:
             return httpx.Response(503, json={"error": "Unavailable", "detail": "down"})
         since = datetime.fromisoformat(body["since"])
-        plates = set(body["plates"])
+        fold = canonical if body.get("confusable") else str
+        keys = {fold(p) for p in body["plates"]}
         found = [
             r
             for r in self.reads
-            if r["plate"] in plates and datetime.fromisoformat(r["captured_at"]) >= since
+            if fold(r["plate"]) in keys and datetime.fromisoformat(r["captured_at"]) >= since
         ]
         return httpx.Response(200, json={"reads": found})
 
@@ -208,3 +213,95 @@ def ingest(app) -> IngestStub:
 @pytest.fixture
 def fixtures() -> types.SimpleNamespace:
     return types.SimpleNamespace(path=FIXTURES, read=lambda name: (FIXTURES / name).read_bytes())
+
+
+class SSE:
+    """Drives the app's stream route as an ASGI server would, so a test can read events while
+    the response is still open (httpx's ASGI transport waits for the whole body)."""
+
+    def __init__(self, app: Any, path: str, headers: dict[str, str], query: str = "") -> None:
+        self.app = app
+        self.scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+            "client": ("127.0.0.1", 5000),
+            "server": ("test", 80),
+        }
+        self.chunks: asyncio.Queue[bytes] = asyncio.Queue()
+        self.disconnect = asyncio.Event()
+        self.status: int | None = None
+        self.headers: dict[str, str] = {}
+        self.buffer = ""
+        self.started = asyncio.Event()
+        self._sent = False
+        self.task: asyncio.Task[None] | None = None
+
+    async def _receive(self) -> dict[str, Any]:
+        if not self._sent:
+            self._sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await self.disconnect.wait()
+        return {"type": "http.disconnect"}
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.headers = {k.decode(): v.decode() for k, v in message.get("headers", [])}
+            self.started.set()
+        elif message["type"] == "http.response.body":
+            await self.chunks.put(message.get("body", b""))
+            if not message.get("more_body", False):
+                await self.chunks.put(b"")
+
+    async def __aenter__(self) -> SSE:
+        self.task = asyncio.create_task(self.app(self.scope, self._receive, self._send))
+        await asyncio.wait_for(self.started.wait(), 5)
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.disconnect.set()
+        assert self.task is not None
+        try:
+            await asyncio.wait_for(self.task, 5)
+        except (asyncio.CancelledError, TimeoutError):
+            self.task.cancel()
+
+    async def message(self, timeout: float = 5.0) -> dict[str, str]:
+        """The next SSE message (comments included as {"comment": ...})."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while "\n\n" not in self.buffer:
+            left = deadline - asyncio.get_running_loop().time()
+            chunk = await asyncio.wait_for(self.chunks.get(), max(left, 0.001))
+            if chunk == b"" and self.task is not None and self.task.done():
+                raise EOFError("stream closed")
+            self.buffer += chunk.decode()
+        raw, self.buffer = self.buffer.split("\n\n", 1)
+        fields: dict[str, str] = {}
+        for line in raw.split("\n"):
+            name, _, value = line.partition(":")
+            key = name or "comment"
+            fields[key] = (fields[key] + "\n" if key in fields else "") + value.lstrip(" ")
+        return fields
+
+    async def alert(self, timeout: float = 5.0) -> dict[str, Any]:
+        """The next alert event, skipping comments and heartbeats."""
+        while True:
+            fields = await self.message(timeout)
+            if fields.get("event") == "alert":
+                return {"id": int(fields["id"]), **json.loads(fields["data"])}
+
+
+@pytest.fixture
+def sse(app):
+    def open_stream(headers: dict[str, str], query: str = "", target: Any = None) -> SSE:
+        return SSE(target or app, "/v1/alerts/stream", headers, query)
+
+    return open_stream

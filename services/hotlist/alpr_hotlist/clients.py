@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,8 @@ from fastapi import FastAPI
 
 from alpr_common.errors import AppError, UpstreamError
 from alpr_hotlist.settings import HotlistSettings
+
+log = logging.getLogger("alpr.hotlist.clients")
 
 
 class BackMatchUnavailable(UpstreamError):
@@ -24,7 +27,7 @@ async def back_match(app: FastAPI, *, plates: list[str], since: datetime) -> lis
         token = await app.state.tokens.get()
         resp = await http.post(
             f"{settings.url_of('ingest')}/v1/reads/back-match",
-            json={"plates": plates, "since": since.isoformat()},
+            json={"plates": plates, "since": since.isoformat(), "confusable": True},
             headers={"Authorization": f"Bearer {token}"},
         )
     except httpx.HTTPError as exc:
@@ -37,7 +40,9 @@ async def back_match(app: FastAPI, *, plates: list[str], since: datetime) -> lis
         body = resp.json()
     except ValueError as exc:
         raise BackMatchUnavailable("ingest answered something other than JSON") from exc
-    reads = body.get("reads", body.get("items")) if isinstance(body, dict) else body
+    reads = body.get("reads") if isinstance(body, dict) else None
     if not isinstance(reads, list):
         raise BackMatchUnavailable("ingest's back-match answer has no list of reads")
+    if body.get("truncated"):
+        log.warning("back-match answer truncated by ingest", extra={"plates": len(plates)})
     return [r for r in reads if isinstance(r, dict)]

@@ -43,6 +43,7 @@ from alpr_hotlist.policy import (
     EntryType,
     ManualEntryReason,
     OffenseClass,
+    cap_expiry,
     check_entry,
     entry_type_of,
     max_lifetime,
@@ -631,6 +632,14 @@ async def reject_held(
 
 
 def _import_values(e: ImportedEntry, now: datetime) -> dict[str, Any]:
+    entered_at = e.entered_at or now
+    # A file without dates still gets the BOLO and manual lifetime limits, from today.
+    expires_at = cap_expiry(
+        e.entry_type,
+        manual=e.source == MANUAL_SOURCE,
+        entered_at=entered_at,
+        expires_at=e.expires_at,
+    )
     return {
         "plate": e.plate,
         "region": e.region,
@@ -643,8 +652,8 @@ def _import_values(e: ImportedEntry, now: datetime) -> dict[str, Any]:
         "source": e.source,
         "record_id": e.record_id[:64] if e.record_id else None,
         "ori": e.ori[:32] if e.ori else None,
-        "entered_at": e.entered_at or now,
-        "expires_at": e.expires_at,
+        "entered_at": entered_at,
+        "expires_at": expires_at,
         "manual_reason": e.manual_reason.value if e.manual_reason else None,
     }
 
