@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 # Helpers shared by the access test modules (imported by name under --import-mode=importlib).
 sys.path.insert(0, str(Path(__file__).parent))
@@ -40,6 +41,24 @@ def app_settings(migrated, keyring_dir) -> AccessSettings:
         argon2_memory_kib=1024,
         argon2_parallelism=1,
     )
+
+
+# One app per database (i.e. per backend) for the whole run: FastAPI builds its route state on
+# the first request, which costs far more than the requests of most tests.
+_APPS: dict[str, FastAPI] = {}
+
+
+@pytest.fixture
+def app(service_spec, app_settings: AccessSettings, db: Database) -> Iterator[FastAPI]:
+    """The plugin's `app`, reused across tests; access verifies with its own keys (owns_keys)."""
+    application = _APPS.get(app_settings.database_url)
+    if application is None:
+        application = _APPS[app_settings.database_url] = service_spec.app_factory(app_settings)
+    application.state.settings = app_settings
+    application.state.db = db
+    if application.state.relay is not None:
+        application.state.relay.db = db
+    yield application
 
 
 @pytest.fixture
