@@ -274,9 +274,9 @@ class SSE:
         except (asyncio.CancelledError, TimeoutError):
             self.task.cancel()
 
-    async def message(self, timeout: float = 5.0) -> dict[str, str]:
+    async def message(self, wait: float = 5.0) -> dict[str, str]:
         """The next SSE message (comments included as {"comment": ...})."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + wait
         while "\n\n" not in self.buffer:
             left = deadline - asyncio.get_running_loop().time()
             chunk = await asyncio.wait_for(self.chunks.get(), max(left, 0.001))
@@ -291,12 +291,12 @@ class SSE:
             fields[key] = (fields[key] + "\n" if key in fields else "") + value.lstrip(" ")
         return fields
 
-    async def alert(self, timeout: float = 5.0) -> dict[str, Any]:
+    async def alert(self, wait: float = 5.0) -> dict[str, Any]:
         """The next alert event, skipping comments and heartbeats."""
         while True:
-            fields = await self.message(timeout)
+            fields = await self.message(wait)
             if fields.get("event") == "alert":
-                return {"id": int(fields["id"]), **json.loads(fields["data"])}
+                return {"event_id": int(fields["id"]), **json.loads(fields["data"])}
 
 
 @pytest.fixture
