@@ -9,7 +9,13 @@ from access_helpers import STRONG_PASSWORD
 from jose import jwt
 
 from alpr_access.main import create_app
-from alpr_access.security import KeyStore, retirable_keys, rotate_key
+from alpr_access.security import (
+    PUBLISH_LEAD,
+    RETIRE_AFTER,
+    KeyStore,
+    retirable_keys,
+    rotate_key,
+)
 from alpr_common.jwt import MAX_TOKEN_LIFETIME, JWKSCache, KeyRing, TokenVerifier
 
 GENERIC_REFUSAL = "invalid credentials"
@@ -180,33 +186,46 @@ async def test_key_rotation_keeps_old_tokens_valid_and_publishes_both(tmp_path, 
     key_dir = tmp_path / "keys"
     app = create_app(app_settings.model_copy(update={"signing_key_dir": key_dir}))
     store: KeyStore = app.state.keys
-    old_kid = store.ring.active.kid
-    old_token = store.ring.sign(
-        {"sub": "user:x", "knd": "person", "name": "x", "roles": ["officer"]},
-        issuer="alpr-access",
-        audience="alpr",
-        expires_at=datetime.now(UTC) + timedelta(minutes=10),
-    )
+    now = datetime.now(UTC)
+    old_kid = store.signing_ring(now).active.kid
+    old_token = sign(store, now, "user:x")
 
     new_kid = rotate_key(key_dir)
     store.reload(force=True)
 
-    assert {k["kid"] for k in store.jwks()["keys"]} == {old_kid, new_kid}
-    assert store.ring.active.kid == new_kid
-    new_token = store.ring.sign(
-        {"sub": "user:y", "knd": "person", "name": "y", "roles": ["officer"]},
-        issuer="alpr-access",
-        audience="alpr",
-        expires_at=datetime.now(UTC) + timedelta(minutes=10),
-    )
+    assert {k["kid"] for k in (await app_jwks(app))["keys"]} == {old_kid, new_kid}
+    # Published at once, signing only after the lead: verifiers learn the key first.
+    assert store.signing_ring(now).active.kid == old_kid
+    later = now + PUBLISH_LEAD + timedelta(seconds=1)
+    assert store.signing_ring(later).active.kid == new_kid
+    new_token = sign(store, later, "user:y")
     assert jwt.get_unverified_header(new_token)["kid"] == new_kid
     verifier = app.state.verifier
     assert (await verifier.verify(old_token))["sub"] == "user:x"
     assert (await verifier.verify(new_token))["sub"] == "user:y"
-    # Right after the rotation the old key cannot be retired: its tokens may still be live.
+    # The old key cannot be retired while tokens it signed may still be live.
     assert retirable_keys(key_dir) == []
-    later = datetime.now(UTC) + MAX_TOKEN_LIFETIME + timedelta(minutes=2)
-    assert [p.stem for p in retirable_keys(key_dir, now=later)] == [old_kid]
+    much_later = now + RETIRE_AFTER + timedelta(minutes=1)
+    assert [p.stem for p in retirable_keys(key_dir, now=much_later)] == [old_kid]
+
+
+def sign(store: KeyStore, now: datetime, subject: str) -> str:
+    return store.signing_ring(now).sign(
+        {"sub": subject, "knd": "person", "name": "x", "roles": ["officer"]},
+        issuer="alpr-access",
+        audience="alpr",
+        expires_at=datetime.now(UTC) + timedelta(minutes=10),
+        now=datetime.now(UTC),
+    )
+
+
+async def app_jwks(app) -> dict:
+    import httpx
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as c:
+        return (await c.get("/.well-known/jwks.json")).json()
 
 
 async def test_prod_refuses_to_start_without_provisioned_keys(tmp_path, app_settings):

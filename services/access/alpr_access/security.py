@@ -212,25 +212,43 @@ def match_totp(secret: str, code: str, *, now: datetime, last_step: int | None) 
 # ------------------------------------------------------------------------------------ keys
 
 
+# A new key is published at once but signs only after this lead, so every verifier's JWKS cache
+# (which refreshes at most every 10 s on an unknown kid) can know it before the first token.
+PUBLISH_LEAD = timedelta(seconds=30)
+
+
 class KeyStore:
     """The keyring in `signing_key_dir`, reloaded (at most once a second) when its files change,
-    so `rotate-key` takes effect without a restart."""
+    so `rotate-key` takes effect without a restart. All keys are published; the newest key that
+    has been published for PUBLISH_LEAD signs (the oldest while none has)."""
 
-    def __init__(self, directory: Path, *, create: bool, check_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        create: bool,
+        check_interval: float = 1.0,
+        publish_lead: timedelta = PUBLISH_LEAD,
+    ) -> None:
         self.directory = directory
         self.check_interval = check_interval
-        self._ring = KeyRing.from_dir(directory, create=create)
-        self._fingerprint = self._scan()
-        self._jwks = self._ring.jwks()
-        self._by_kid = {k["kid"]: k for k in self._jwks["keys"]}
+        self.publish_lead = publish_lead
+        self._install(KeyRing.from_dir(directory, create=create), self._scan())
         self._checked = time.monotonic()
 
     def _scan(self) -> tuple[tuple[str, int], ...]:
         try:
             pems = self.directory.glob("*.pem")
-            return tuple(sorted((p.name, p.stat().st_mtime_ns) for p in pems))
+            return tuple(sorted((p.stem, p.stat().st_mtime_ns) for p in pems))
         except OSError:
             return ()
+
+    def _install(self, ring: KeyRing, fingerprint: tuple[tuple[str, int], ...]) -> None:
+        self._ring = ring
+        self._fingerprint = fingerprint
+        self._published = {kid: datetime.fromtimestamp(ns / 1e9, UTC) for kid, ns in fingerprint}
+        self._jwks = ring.jwks()
+        self._by_kid = {k["kid"]: k for k in self._jwks["keys"]}
 
     def reload(self, *, force: bool = False) -> None:
         now = time.monotonic()
@@ -245,15 +263,27 @@ class KeyStore:
         except (FileNotFoundError, OSError, ValueError):
             # A directory caught mid-rotation or emptied by mistake: keep signing with what we have.
             return
-        self._ring = ring
-        self._fingerprint = fingerprint
-        self._jwks = ring.jwks()
-        self._by_kid = {k["kid"]: k for k in self._jwks["keys"]}
+        self._install(ring, fingerprint)
 
     @property
     def ring(self) -> KeyRing:
+        """Every published key, newest last."""
         self.reload()
         return self._ring
+
+    def signing_ring(self, now: datetime | None = None) -> KeyRing:
+        """The keys up to the one that signs now (its `active`)."""
+        self.reload()
+        now = now or datetime.now(UTC)
+        keys = self._ring.keys
+        epoch = datetime.fromtimestamp(0, UTC)
+        ready = [
+            i
+            for i, key in enumerate(keys)
+            if now - self._published.get(key.kid, epoch) >= self.publish_lead
+        ]
+        last = ready[-1] if ready else 0
+        return KeyRing(keys[: last + 1])
 
     def jwks(self) -> dict[str, Any]:
         self.reload()
@@ -278,13 +308,16 @@ class LocalJWKS(JWKSCache):
         return self.store.public_key(kid)
 
 
-# Older keys stay published this long after a newer one appears: the longest token lifetime, the
-# verifiers' clock leeway, and a minute for every replica to pick up the new key.
-RETIRE_AFTER = MAX_TOKEN_LIFETIME + timedelta(seconds=LEEWAY_SECONDS) + timedelta(minutes=1)
+# Older keys stay published this long after a newer one appears: its publication lead, the longest
+# token lifetime, the verifiers' clock leeway, and a minute for every replica to pick it up.
+RETIRE_AFTER = (
+    PUBLISH_LEAD + MAX_TOKEN_LIFETIME + timedelta(seconds=LEEWAY_SECONDS) + timedelta(minutes=1)
+)
 
 
 def rotate_key(directory: Path, *, now: datetime | None = None) -> str:
-    """Write a new signing key that sorts after every existing one, so it becomes the active key.
+    """Write a new signing key that sorts after every existing one; it is published at once and
+    signs once PUBLISH_LEAD has passed.
     (The kernel's `KeyRing.write_new_key` names keys to the second, so two keys made within one
     second could sort either way; these names carry microseconds.)"""
     directory.mkdir(parents=True, exist_ok=True)
@@ -331,7 +364,7 @@ class LocalServiceTokens:
             roles=[Role.SERVICE.value],
         )
         lifetime = timedelta(seconds=self.settings.machine_token_ttl_seconds)
-        self._token = self.store.ring.sign(
+        self._token = self.store.signing_ring(now).sign(
             claims,
             issuer=self.settings.jwt_issuer,
             audience=self.settings.jwt_audience,

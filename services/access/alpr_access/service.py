@@ -280,7 +280,7 @@ async def _person_token(
         roles=roles,
         training_valid_until=valid_until if trained else None,
     )
-    token = keys.ring.sign(
+    token = keys.signing_ring(now).sign(
         claims,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
@@ -421,7 +421,7 @@ async def login_client(
         subject=f"client:{client.id}",
     )
     expires_at = now + timedelta(seconds=settings.machine_token_ttl_seconds)
-    token = keys.ring.sign(
+    token = keys.signing_ring(now).sign(
         _client_claims(client),
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
@@ -487,7 +487,7 @@ async def exchange_ingest_key(
         cameras=cameras,
     )
     expires_at = now + timedelta(seconds=settings.camera_token_ttl_seconds)
-    token = keys.ring.sign(
+    token = keys.signing_ring(now).sign(
         claims,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
