@@ -98,10 +98,30 @@ async def test_refusals_never_reveal_whether_the_name_exists(make_person, client
     assert GENERIC_REFUSAL in a["detail"]
 
 
-async def test_inactive_and_unenrolled_people_are_refused(make_person, login):
+async def test_inactive_and_unenrolled_people_are_refused(make_person, login, client, tokens):
     inactive = await make_person("officer", active=False)
+    created = await client.post(
+        "/v1/users",
+        json={"username": "newbie", "full_name": "New Bie", "badge": "77"},
+        headers=tokens.headers("chief_security_officer"),
+    )
+    assert created.status_code == 201
 
     assert (await login(inactive)).status_code == 401
+    unenrolled = await client.post(
+        "/v1/token",
+        data={
+            "grant_type": "password",
+            "username": "newbie",
+            "password": STRONG_PASSWORD,
+            "totp": "123456",
+        },
+    )
+    assert unenrolled.status_code == 401
+    attempts = await client.get(
+        "/v1/login-attempts", headers=tokens.headers("chief_security_officer")
+    )
+    assert sorted(a["reason"] for a in attempts.json()["items"]) == ["inactive", "not_enrolled"]
 
 
 @pytest.mark.policy("344.7(b)")

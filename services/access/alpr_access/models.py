@@ -17,7 +17,7 @@ Base = make_base(registry)
 OUTBOX = outbox_tables(metadata)
 
 
-class User(Base, table=True):  # type: ignore[call-arg]
+class User(Base, table=True):
     __tablename__ = "user_account"
 
     id: str = Field(primary_key=True, max_length=32)
@@ -39,7 +39,7 @@ class User(Base, table=True):  # type: ignore[call-arg]
     deactivated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class RoleGrant(Base, table=True):  # type: ignore[call-arg]
+class RoleGrant(Base, table=True):
     __tablename__ = "role_grant"
 
     user_id: str = Field(
@@ -50,7 +50,7 @@ class RoleGrant(Base, table=True):  # type: ignore[call-arg]
     granted_by: str = Field(max_length=200)
 
 
-class EnrolmentCode(Base, table=True):  # type: ignore[call-arg]
+class EnrolmentCode(Base, table=True):
     __tablename__ = "enrolment_code"
     __table_args__ = (Index("ix_enrolment_code_user_id", "user_id"),)
 
@@ -68,7 +68,7 @@ class EnrolmentCode(Base, table=True):  # type: ignore[call-arg]
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class TrainingRecord(Base, table=True):  # type: ignore[call-arg]
+class TrainingRecord(Base, table=True):
     __tablename__ = "training_record"
     __table_args__ = (Index("ix_training_record_user_id_completed_at", "user_id", "completed_at"),)
 
@@ -84,7 +84,7 @@ class TrainingRecord(Base, table=True):  # type: ignore[call-arg]
     recorded_at: datetime = Field(sa_type=UTCDateTime)
 
 
-class LoginAttempt(Base, table=True):  # type: ignore[call-arg]
+class LoginAttempt(Base, table=True):
     __tablename__ = "login_attempt"
     __table_args__ = (
         Index("ix_login_attempt_at", "at"),
@@ -105,7 +105,7 @@ class LoginAttempt(Base, table=True):  # type: ignore[call-arg]
     source_address: str | None = Field(default=None, max_length=64)
 
 
-class Lockout(Base, table=True):  # type: ignore[call-arg]
+class Lockout(Base, table=True):
     __tablename__ = "lockout"
     __table_args__ = (Index("ix_lockout_user_id_locked_at", "user_id", "locked_at"),)
 
@@ -123,7 +123,7 @@ class Lockout(Base, table=True):  # type: ignore[call-arg]
     release_reason: str | None = Field(default=None, max_length=500)
 
 
-class Client(Base, table=True):  # type: ignore[call-arg]
+class Client(Base, table=True):
     __tablename__ = "client"
 
     id: str = Field(primary_key=True, max_length=64)
@@ -139,7 +139,7 @@ class Client(Base, table=True):  # type: ignore[call-arg]
     revoked_by: str | None = Field(default=None, max_length=200)
 
 
-class IngestKey(Base, table=True):  # type: ignore[call-arg]
+class IngestKey(Base, table=True):
     __tablename__ = "ingest_key"
     __table_args__ = (Index("ix_ingest_key_client_id", "client_id"),)
 

@@ -66,9 +66,7 @@ async def list_users(
     if active is not None:
         stmt = stmt.where(User.active == active)
     if role is not None:
-        stmt = stmt.where(
-            User.id.in_(select(RoleGrant.user_id).where(RoleGrant.role == role))  # type: ignore[attr-defined]
-        )
+        stmt = stmt.where(User.id.in_(select(RoleGrant.user_id).where(RoleGrant.role == role)))
     return await _page(session, stmt.order_by(User.username), limit=limit, offset=offset)
 
 
@@ -79,7 +77,7 @@ async def roles_of(session: AsyncSession, user_ids: Iterable[str]) -> dict[str, 
         return roles
     rows = await session.execute(
         select(RoleGrant.user_id, RoleGrant.role)
-        .where(RoleGrant.user_id.in_(ids))  # type: ignore[attr-defined]
+        .where(RoleGrant.user_id.in_(ids))
         .order_by(RoleGrant.role)
     )
     for user_id, role in rows:
@@ -102,7 +100,7 @@ async def count_active_holders(session: AsyncSession, role: str) -> int:
         select(func.count())
         .select_from(RoleGrant)
         .join(User, User.id == RoleGrant.user_id)
-        .where(RoleGrant.role == role, User.active.is_(True))  # type: ignore[attr-defined]
+        .where(RoleGrant.role == role, User.active.is_(True))
     )
     return int((await session.execute(stmt)).scalar_one())
 
@@ -116,7 +114,7 @@ async def latest_training(session: AsyncSession, user_ids: Iterable[str]) -> dic
         return {}
     rows = await session.execute(
         select(TrainingRecord.user_id, func.max(TrainingRecord.completed_at))
-        .where(TrainingRecord.user_id.in_(ids))  # type: ignore[attr-defined]
+        .where(TrainingRecord.user_id.in_(ids))
         .group_by(TrainingRecord.user_id)
     )
     return {user_id: completed for user_id, completed in rows if completed is not None}
@@ -128,7 +126,7 @@ async def list_training(
     stmt = select(TrainingRecord)
     if user_id is not None:
         stmt = stmt.where(TrainingRecord.user_id == user_id)
-    stmt = stmt.order_by(TrainingRecord.completed_at.desc(), TrainingRecord.id)  # type: ignore[attr-defined]
+    stmt = stmt.order_by(TrainingRecord.completed_at.desc(), TrainingRecord.id)
     return await _page(session, stmt, limit=limit, offset=offset)
 
 
@@ -140,8 +138,8 @@ async def cancel_open_codes(session: AsyncSession, user_id: str, *, now: datetim
         update(EnrolmentCode)
         .where(
             EnrolmentCode.user_id == user_id,
-            EnrolmentCode.used_at.is_(None),  # type: ignore[union-attr]
-            EnrolmentCode.cancelled_at.is_(None),  # type: ignore[union-attr]
+            EnrolmentCode.used_at.is_(None),
+            EnrolmentCode.cancelled_at.is_(None),
         )
         .values(cancelled_at=now)
     )
@@ -164,7 +162,7 @@ async def count_failures(
         .where(
             LoginAttempt.user_id == user_id,
             LoginAttempt.outcome == "failure",
-            LoginAttempt.reason.in_(reasons),  # type: ignore[attr-defined]
+            LoginAttempt.reason.in_(reasons),
             LoginAttempt.at > since,
         )
     )
@@ -193,7 +191,7 @@ async def list_attempts(
     session: AsyncSession, *, filters: dict[str, Any], limit: int, offset: int
 ) -> tuple[list[LoginAttempt], int]:
     stmt = _attempt_filters(select(LoginAttempt), filters).order_by(
-        LoginAttempt.at.desc(),  # type: ignore[attr-defined]
+        LoginAttempt.at.desc(),
         LoginAttempt.id,
     )
     return await _page(session, stmt, limit=limit, offset=offset)
@@ -219,9 +217,9 @@ async def addresses_seen_before(
     stmt = (
         select(LoginAttempt.username, LoginAttempt.source_address)
         .where(
-            LoginAttempt.username.in_(names),  # type: ignore[attr-defined]
+            LoginAttempt.username.in_(names),
             LoginAttempt.at < before,
-            LoginAttempt.source_address.is_not(None),  # type: ignore[union-attr]
+            LoginAttempt.source_address.is_not(None),
         )
         .group_by(LoginAttempt.username, LoginAttempt.source_address)
     )
@@ -235,7 +233,7 @@ async def latest_lockout(session: AsyncSession, user_id: str) -> Lockout | None:
     stmt = (
         select(Lockout)
         .where(Lockout.user_id == user_id)
-        .order_by(Lockout.locked_at.desc())  # type: ignore[attr-defined]
+        .order_by(Lockout.locked_at.desc())
         .limit(1)
     )
     return (await session.execute(stmt)).scalar_one_or_none()
@@ -246,10 +244,10 @@ async def active_lockout(session: AsyncSession, user_id: str, *, now: datetime) 
         select(Lockout)
         .where(
             Lockout.user_id == user_id,
-            Lockout.released_at.is_(None),  # type: ignore[union-attr]
+            Lockout.released_at.is_(None),
             Lockout.locked_until > now,
         )
-        .order_by(Lockout.locked_at.desc())  # type: ignore[attr-defined]
+        .order_by(Lockout.locked_at.desc())
         .limit(1)
     )
     return (await session.execute(stmt)).scalar_one_or_none()
@@ -260,7 +258,7 @@ async def lapsed_unreleased_lockouts(
 ) -> list[Lockout]:
     stmt = select(Lockout).where(
         Lockout.user_id == user_id,
-        Lockout.released_at.is_(None),  # type: ignore[union-attr]
+        Lockout.released_at.is_(None),
         Lockout.locked_until <= now,
     )
     return list((await session.execute(stmt)).scalars().all())
@@ -279,14 +277,12 @@ async def list_lockouts(
     if user_id is not None:
         stmt = stmt.where(Lockout.user_id == user_id)
     if active is True:
-        stmt = stmt.where(Lockout.released_at.is_(None), Lockout.locked_until > now)  # type: ignore[union-attr]
+        stmt = stmt.where(Lockout.released_at.is_(None), Lockout.locked_until > now)
     elif active is False:
-        stmt = stmt.where(
-            (Lockout.released_at.is_not(None)) | (Lockout.locked_until <= now)  # type: ignore[union-attr]
-        )
+        stmt = stmt.where((Lockout.released_at.is_not(None)) | (Lockout.locked_until <= now))
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     rows = await session.execute(
-        stmt.order_by(Lockout.locked_at.desc()).limit(limit).offset(offset)  # type: ignore[attr-defined]
+        stmt.order_by(Lockout.locked_at.desc()).limit(limit).offset(offset)
     )
     return [(lock, username) for lock, username in rows], int(total)
 
@@ -343,9 +339,9 @@ async def list_ingest_keys(
     if client_id is not None:
         stmt = stmt.where(IngestKey.client_id == client_id)
     if active is True:
-        stmt = stmt.where(IngestKey.revoked_at.is_(None))  # type: ignore[union-attr]
+        stmt = stmt.where(IngestKey.revoked_at.is_(None))
     elif active is False:
-        stmt = stmt.where(IngestKey.revoked_at.is_not(None))  # type: ignore[union-attr]
+        stmt = stmt.where(IngestKey.revoked_at.is_not(None))
     return await _page(
         session, stmt.order_by(IngestKey.created_at, IngestKey.id), limit=limit, offset=offset
     )
@@ -359,7 +355,7 @@ async def revoke_client_keys(
             await session.execute(
                 select(IngestKey.id).where(
                     IngestKey.client_id == client_id,
-                    IngestKey.revoked_at.is_(None),  # type: ignore[union-attr]
+                    IngestKey.revoked_at.is_(None),
                 )
             )
         )
@@ -368,8 +364,6 @@ async def revoke_client_keys(
     )
     if keys:
         await session.execute(
-            update(IngestKey)
-            .where(IngestKey.id.in_(keys))  # type: ignore[attr-defined]
-            .values(revoked_at=now, revoked_by=by)
+            update(IngestKey).where(IngestKey.id.in_(keys)).values(revoked_at=now, revoked_by=by)
         )
     return list(keys)

@@ -270,7 +270,7 @@ async def _person_token(
     trained = valid_until is not None and valid_until > now
     if trained:
         # 344.7(b): a token never outlives its holder's training.
-        expires_at = min(expires_at, valid_until)  # type: ignore[type-var]
+        expires_at = min(expires_at, valid_until)
     # Untrained people still get a token, without `trn`: the gateway lets them reach only this
     # service (personnel administration, their own password), never ALPR data (344.7(b)).
     claims = principal_claims(
@@ -1002,7 +1002,7 @@ def _lockout_read(lock: Lockout, username: str, now: datetime) -> LockoutRead:
         failures=lock.failures,
         active=lock.released_at is None and lock.locked_until > now,
         released_at=lock.locked_until if lapsed else lock.released_at,
-        released_how="time" if lapsed else lock.released_how,  # type: ignore[arg-type]
+        released_how="time" if lapsed else lock.released_how,
         released_by=lock.released_by,
         release_reason=lock.release_reason,
     )
@@ -1249,7 +1249,7 @@ async def seed_service_clients(
     changed: list[str] = []
     for client_id, secret in clients.items():
         inserted = await session.execute(
-            insert_ignore(session, Client.__table__)  # type: ignore[arg-type]
+            insert_ignore(session, Client.__table__)
             .values(
                 id=client_id,
                 name=client_id,
@@ -1263,7 +1263,7 @@ async def seed_service_clients(
             )
             .on_conflict_do_nothing()
         )
-        if inserted.rowcount:  # type: ignore[attr-defined]
+        if inserted.rowcount:
             changed.append(client_id)
             await _emit(
                 session,
