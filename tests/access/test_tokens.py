@@ -264,3 +264,16 @@ async def test_prod_uses_provisioned_keys(tmp_path, app_settings):
     app = create_app(settings)
 
     assert app.state.keys.ring.active.kid == KeyRing.from_dir(tmp_path).active.kid
+
+
+async def test_access_mints_its_own_service_token_for_its_relay(app):
+    token = await app.state.tokens.get()
+
+    claims = await app.state.verifier.verify(token)
+
+    assert (claims["sub"], claims["roles"], claims["knd"]) == (
+        "client:access",
+        ["service"],
+        "machine",
+    )
+    assert app.state.relay.token == app.state.tokens.get
