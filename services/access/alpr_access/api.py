@@ -569,7 +569,7 @@ async def list_login_attempts(
 ) -> Page[LoginAttemptRead]:
     """Every login attempt (344.4(d)), newest first, filtered."""
     filters = {
-        "username": username.strip().lower() if username else None,
+        "username": username.strip() if username else None,
         "user_id": user_id,
         "outcome": outcome.value if outcome else None,
         "method": method,

@@ -177,9 +177,13 @@ async def last_success_at(session: AsyncSession, user_id: str) -> datetime | Non
 
 
 def _attempt_filters(stmt: Select[Any], filters: dict[str, Any]) -> Select[Any]:
-    for name in ("username", "user_id", "outcome", "method", "source_address"):
+    for name in ("user_id", "outcome", "method", "source_address"):
         if filters.get(name) is not None:
             stmt = stmt.where(getattr(LoginAttempt, name) == filters[name])
+    if filters.get("username") is not None:
+        # People's names are stored lower-cased, client ids as they are.
+        name = filters["username"]
+        stmt = stmt.where(LoginAttempt.username.in_({name, name.lower()}))
     if filters.get("since") is not None:
         stmt = stmt.where(LoginAttempt.at >= filters["since"])
     if filters.get("until") is not None:
