@@ -12,10 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from alpr_audit.main import SPEC
-from alpr_audit.settings import AuditSettings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from alpr_audit.main import SPEC
+from alpr_audit.settings import AuditSettings
 
 AUDIT_PURPOSE = {
     "X-ALPR-Purpose": "audit_review",

@@ -6,11 +6,12 @@ import itertools
 import math
 
 import pytest
+from sqlalchemy import func, select
+
 from alpr_audit.chain import GENESIS_HASH, entry_hash
 from alpr_audit.models import LogEntry
 from alpr_audit.service import record_event
 from alpr_common.events import Event
-from sqlalchemy import func, select
 
 pytestmark = pytest.mark.policy("344.4(d)")
 
@@ -54,6 +55,26 @@ async def test_duplicate_event_ids_are_stored_once(db, ev, send):
         assert await record_event(session, event=Event.model_validate(request)) is None
         count = (await session.execute(select(func.count()).select_from(LogEntry))).scalar_one()
     assert count == 2
+
+
+async def test_an_event_repeated_within_a_batch_is_stored_once(db, ev, send):
+    request, response = ev.gateway_pair()
+    result = await send([request, response, request, dict(request, data={"forged": True})])
+    assert result == {"accepted": 2, "duplicates": 2, "rejected": 0}
+    entries = await _entries(db)
+    assert [e["event_id"] for e in entries] == [request["id"], response["id"]]
+    assert entries[0]["data"] == request["data"]
+
+
+async def test_an_event_already_in_the_log_is_not_appended_again(db, ev, send):
+    """Recorded once outside the batch intake (the kernel's consume path), then redelivered."""
+    request, response = ev.gateway_pair()
+    async with db.sessionmaker() as session:
+        await record_event(session, event=Event.model_validate(request))
+        await session.commit()
+    result = await send([request, response])
+    assert result == {"accepted": 1, "duplicates": 1, "rejected": 0}
+    assert [e["seq"] for e in await _entries(db)] == [1, 2]
 
 
 async def test_unknown_event_types_are_kept_as_they_come(db, ev, send):

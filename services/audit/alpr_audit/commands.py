@@ -7,13 +7,12 @@ import asyncio
 import json
 import sys
 
-from alpr_common.cli import Command, Registrar
-from alpr_common.db import Database
-
 from alpr_audit import service
 from alpr_audit.checkpoints import CheckpointStore, key_id, public_pem, write_new_key
 from alpr_audit.errors import ChainBroken, CheckpointKeyUnavailable
 from alpr_audit.settings import AuditSettings
+from alpr_common.cli import Command, Registrar
+from alpr_common.db import Database
 
 
 def _verify_args(parser: argparse.ArgumentParser) -> None:

@@ -9,24 +9,18 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from alpr_common.app import ServiceSpec, build_app
-from alpr_common.db import Database
-from alpr_common.events import Event
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_audit import models, service
-from alpr_audit.api import router
+from alpr_audit.api import events_router, router
 from alpr_audit.checkpoints import CheckpointStore
 from alpr_audit.errors import ChainBroken
+from alpr_audit.service import handle_event
 from alpr_audit.settings import AuditSettings
+from alpr_common.app import ServiceSpec, build_app
+from alpr_common.db import Database
 
 log = logging.getLogger("alpr.audit")
-
-
-async def handle_event(session: AsyncSession, event: Event) -> None:
-    """Every event, of any type, is appended to the transaction log (344.4(d))."""
-    await service.record_event(session, event=event)
 
 
 async def checkpoint_once(app: FastAPI) -> None:
@@ -76,14 +70,16 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
         settings,
         title="ALPR audit",
         description="Hash-chained transaction log, audit metrics and reports (GO 344.4(d), 344.6).",
-        routers=[router],
+        # The event intake is audit's own copy of the kernel's route (see api.receive_events).
+        routers=[router, events_router],
         outbox=models.OUTBOX,
-        event_handler=handle_event,
         hooks=[checkpoint_writer],
     )
     app.state.checkpoints = CheckpointStore(settings)
     return app
 
+
+__all__ = ["SPEC", "create_app", "handle_event"]
 
 SPEC = ServiceSpec(
     name="audit",

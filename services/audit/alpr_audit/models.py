@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from alpr_common.db import JSONType, UTCDateTime, make_base, service_registry
-from alpr_common.outbox import outbox_tables
 from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Integer, String, Text
 from sqlmodel import Field
+
+from alpr_common.db import JSONType, UTCDateTime, make_base, service_registry
+from alpr_common.outbox import outbox_tables
 
 registry = service_registry()
 metadata = registry.metadata

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
 from typing import Any
 
-from alpr_common.db import utcnow
-from alpr_common.outbox import insert_ignore
-from sqlalchemy import ColumnElement, Select, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, insert, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from alpr_audit.chain import GENESIS_HASH
-from alpr_audit.models import ChainHead, LogEntry
+from alpr_audit.models import OUTBOX, ChainHead, LogEntry
 from alpr_audit.schemas import LogEntryQuery, TransactionQuery, _ListQuery
+from alpr_common.db import utcnow
+from alpr_common.events import Event
+from alpr_common.outbox import insert_ignore
 
 ENTRY = LogEntry.__table__  # type: ignore[attr-defined]
 HEAD = ChainHead.__table__  # type: ignore[attr-defined]
 GATEWAY_REQUEST = "gateway.request"
 GATEWAY_RESPONSE = "gateway.response"
+# Rows per statement in bulk paths: well under SQLite's and asyncpg's bind-parameter limits.
+_CHUNK = 1000
 
 
 # ----------------------------------------------------------------------------- appending
@@ -47,19 +49,57 @@ async def lock_head(session: AsyncSession) -> tuple[int, str]:
     return int(row.seq), str(row.hash)
 
 
-async def set_head(session: AsyncSession, *, seq: int, hash: str, at: datetime) -> None:
-    await session.execute(
-        update(HEAD).where(HEAD.c.id == 1).values(seq=seq, hash=hash, updated_at=at)
+async def insert_entry(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Append an entry; False (and nothing written) if its event id is already in the log."""
+    stmt = (
+        insert_ignore(session, ENTRY)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["event_id"])
     )
+    result = await session.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def entry_exists(session: AsyncSession, event_id: str) -> bool:
-    query = select(ENTRY.c.seq).where(ENTRY.c.event_id == event_id)
-    return (await session.execute(query)).first() is not None
+async def claim_event_ids(session: AsyncSession, events: Sequence[Event]) -> set[str]:
+    """Mark events processed (the kernel's processed_event); return the ids not seen before.
+    A concurrent transaction claiming the same id waits here until the first one ends."""
+    processed = OUTBOX.processed
+    now = utcnow()
+    claimed: set[str] = set()
+    for start in range(0, len(events), _CHUNK):
+        rows = [
+            {
+                "event_id": e.id,
+                "source": e.source,
+                "type": e.type,
+                "processed_at": now,
+                "outcome": "accepted",
+            }
+            for e in events[start : start + _CHUNK]
+        ]
+        stmt = (
+            insert_ignore(session, processed)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(processed.c.event_id)
+        )
+        claimed.update((await session.execute(stmt)).scalars())
+    return claimed
 
 
-async def insert_entry(session: AsyncSession, values: dict[str, Any]) -> None:
-    await session.execute(insert(ENTRY).values(**values))
+async def logged_event_ids(session: AsyncSession, event_ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(event_ids), _CHUNK):
+        query = select(ENTRY.c.event_id).where(
+            ENTRY.c.event_id.in_(event_ids[start : start + _CHUNK])
+        )
+        found.update((await session.execute(query)).scalars())
+    return found
+
+
+async def insert_entries(session: AsyncSession, entries: Sequence[dict[str, Any]]) -> None:
+    for start in range(0, len(entries), _CHUNK):
+        await session.execute(insert(ENTRY), list(entries[start : start + _CHUNK]))
 
 
 # ----------------------------------------------------------------------------- the chain

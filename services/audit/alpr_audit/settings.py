@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alpr_common.settings import BaseServiceSettings, service_config
 from pydantic import Field, model_validator
+
+from alpr_common.settings import BaseServiceSettings, service_config
 
 DEV_CHECKPOINT_KEY_FILE = Path("var/keys/audit-checkpoint.pem")
 
