@@ -260,7 +260,7 @@ class ChainVerifier:
         }[kind]
         self.anchor_problems.append(AnchorProblem(anchor, kind, detail))
 
-    def feed(self, entry: Mapping[str, Any]) -> None:
+    def feed(self, entry: Mapping[Any, Any]) -> None:
         seq = int(entry["seq"])
         event_id = str(entry["event_id"])
         stored_hash = str(entry["hash"])

@@ -23,7 +23,7 @@ OUTBOX = outbox_tables(metadata)
 SeqType = BigInteger().with_variant(Integer(), "sqlite")
 
 
-class LogEntry(Base, table=True):  # type: ignore[call-arg]
+class LogEntry(Base, table=True):
     __tablename__ = "log_entry"
     __table_args__ = (
         Index("ix_log_entry_type_seq", "type", "seq"),
@@ -50,7 +50,7 @@ class LogEntry(Base, table=True):  # type: ignore[call-arg]
     hash: str = Field(sa_column=Column(String(64), nullable=False))
 
 
-class ChainHead(Base, table=True):  # type: ignore[call-arg]
+class ChainHead(Base, table=True):
     __tablename__ = "chain_head"
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, insert, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from alpr_audit.chain import GENESIS_HASH
 from alpr_audit.models import OUTBOX, ChainHead, LogEntry
@@ -17,8 +16,8 @@ from alpr_common.db import utcnow
 from alpr_common.events import Event
 from alpr_common.outbox import insert_ignore
 
-ENTRY = LogEntry.__table__  # type: ignore[attr-defined]
-HEAD = ChainHead.__table__  # type: ignore[attr-defined]
+ENTRY = LogEntry.__table__
+HEAD = ChainHead.__table__
 GATEWAY_REQUEST = "gateway.request"
 GATEWAY_RESPONSE = "gateway.response"
 # Rows per statement in bulk paths: well under SQLite's and asyncpg's bind-parameter limits.
@@ -199,10 +198,10 @@ async def list_transactions(
     Rows carry the request's columns and `resp_seq`, `resp_status`, `resp_data`."""
     req = ENTRY.alias("req")
     resp = ENTRY.alias("resp")
-    later = aliased(LogEntry, name="later")
+    later = ENTRY.alias("later")
     first_response = (
-        select(func.min(later.seq))
-        .where(later.type == GATEWAY_RESPONSE, later.request_id == req.c.request_id)
+        select(func.min(later.c.seq))
+        .where(later.c.type == GATEWAY_RESPONSE, later.c.request_id == req.c.request_id)
         .scalar_subquery()
     )
     where = [req.c.type == GATEWAY_REQUEST, req.c.request_id.is_not(None), *_common_filters(req, q)]

@@ -511,7 +511,7 @@ def _int(data: Mapping[str, Any], key: str) -> int | None:
 
 def _float(data: Mapping[str, Any], key: str) -> float | None:
     value = data.get(key)
-    if type(value) not in (int, float):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     try:
         number = float(value)
