@@ -9,9 +9,10 @@ import pytest
 # Helpers shared by the ingest test modules (imported by name under --import-mode=importlib).
 sys.path.insert(0, str(Path(__file__).parent))
 
+from ingest_helpers import NOW, Clock, Ingest
+
 from alpr_ingest.main import SPEC
 from alpr_ingest.settings import IngestSettings
-from ingest_helpers import NOW, Clock, Ingest
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from alpr_common.errors import NotFound, Unprocessable, UnsupportedMediaType
 from alpr_ingest.adapters import (
     FORMATS,

@@ -1,9 +1,10 @@
 import json
 
 import pytest
-from alpr_ingest.geo import SAMPLE_BOUNDARIES, BoundaryIndex
 from hypothesis import given
 from hypothesis import strategies as st
+
+from alpr_ingest.geo import SAMPLE_BOUNDARIES, BoundaryIndex
 
 
 def square(lon0, lat0, lon1, lat1):

@@ -281,7 +281,7 @@ async def test_purge_is_day_by_day_and_recent_reads_stay(ingest, app):
 
 @pytest.mark.policy("344.4(d)")
 def test_retention_above_thirty_days_is_refused():
-    with pytest.raises(ValidationError, match="344.4"):
+    with pytest.raises(ValidationError, match=r"344\.4"):
         IngestSettings(retention_days=31)
     assert IngestSettings(retention_days=7).retention_days == 7
     assert IngestSettings().retention_days == 30

@@ -2,6 +2,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from alpr_ingest.normalize import (
     MAX_PLATE_LENGTH,
     clock_skew,
@@ -15,8 +18,6 @@ from alpr_ingest.normalize import (
     parse_split_date,
     to_utc,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 CHICAGO = ZoneInfo("America/Chicago")
 

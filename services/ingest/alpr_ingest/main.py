@@ -7,12 +7,15 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.app import ServiceSpec, build_app
-from alpr_common.db import Database
-from alpr_common.events import Event
+from alpr_common.auth import ServiceCaller
+from alpr_common.db import Database, SessionDep
+from alpr_common.errors import Unprocessable, responses
+from alpr_common.events import Event, EventBatch, EventBatchResult
+from alpr_common.outbox import consume
 from alpr_ingest import models, purge
 from alpr_ingest.api import ROUTERS
 from alpr_ingest.deps import Runtime
@@ -25,6 +28,23 @@ log = logging.getLogger("alpr.ingest")
 async def handle_event(session: AsyncSession, event: Event) -> None:
     """Ingest consumes no other service's events today; any that arrive are acknowledged."""
     log.debug("event ignored", extra={"event_id": event.id, "event_type": event.type})
+
+
+events_router = APIRouter(tags=["internal"])
+
+
+@events_router.post(
+    "/v1/events", response_model=EventBatchResult, responses=responses(Unprocessable)
+)
+async def receive_events(
+    batch: EventBatch, session: SessionDep, _caller: ServiceCaller
+) -> EventBatchResult:
+    """Internal: accept a batch of events from another service's outbox, once per event id."""
+    # The kernel's event route stores the envelope's strings as they come; PostgreSQL refuses
+    # NUL in text, so refuse such an event here with a 422 instead of failing with a 500.
+    if "\\u0000" in batch.model_dump_json():
+        raise Unprocessable("event text must not contain NUL characters")
+    return await consume(session, models.OUTBOX, batch.events, handle_event)
 
 
 @contextlib.asynccontextmanager
@@ -59,7 +79,8 @@ async def _maintenance_loop(db: Database, rt: Runtime) -> None:
 
 
 def _with_body_schemas(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """Routes that read their body themselves (to reject reads one by one) document it here."""
+    """Routes that read their body themselves (to reject reads one by one) document it here, and
+    every route with a body documents the 400 FastAPI sends for one it cannot decode."""
     base = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -71,6 +92,18 @@ def _with_body_schemas(app: FastAPI) -> Callable[[], dict[str, Any]]:
         for name, definition in model.pop("$defs", {}).items():
             components.setdefault(name, definition)
         components["ReadBatchIn"] = model
+        ref = {"$ref": "#/components/schemas/ErrorBody"}
+        for ops in schema.get("paths", {}).values():
+            for op in ops.values():
+                if isinstance(op, dict) and "requestBody" in op:
+                    # FastAPI answers a body it cannot decode with 400 before any route code.
+                    op["responses"].setdefault(
+                        "400",
+                        {
+                            "description": "The body is not decodable (not JSON, wrong encoding)",
+                            "content": {"application/json": {"schema": ref}},
+                        },
+                    )
         return schema
 
     return openapi
@@ -86,9 +119,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             "the 30-day purge, investigation holds and case-file exports "
             "(GO 344.2(a), 344.3.1(b), 344.3.2(c), 344.4(a), 344.4(d)-(f))."
         ),
-        routers=list(ROUTERS),
+        routers=[*ROUTERS, events_router],
         outbox=models.OUTBOX,
-        event_handler=handle_event,
         hooks=[maintenance],
     )
     app.state.runtime = Runtime.from_settings(settings)
