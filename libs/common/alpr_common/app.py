@@ -189,6 +189,8 @@ def _custom_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
                     "description": "The request is malformed; `detail` names the field",
                     "content": {"application/json": {"schema": ref}},
                 }
+                if "requestBody" in op:
+                    resp.setdefault("400", {"description": "The body cannot be decoded"})
                 if op.get("security"):
                     resp.setdefault("401", {"description": "Missing or invalid token"})
                     resp.setdefault("403", {"description": "Role or purpose not allowed"})

@@ -9,6 +9,9 @@ class AppError(Exception):
     """A domain error that carries its HTTP status. Services raise these, never HTTPException."""
 
     status_code: ClassVar[int] = 500
+    # A refusal that is itself a record (a failed login, the lockout it causes): the request's
+    # transaction commits before the error is answered (344.4(d)).
+    commit_before_raise: ClassVar[bool] = False
 
     def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
         super().__init__(detail)

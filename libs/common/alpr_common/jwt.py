@@ -80,7 +80,7 @@ class KeyRing:
     @staticmethod
     def write_new_key(directory: Path) -> Path:
         # Names sort by creation time, so the newest key is always last.
-        kid = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        kid = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
         path = directory / f"{kid}.pem"
         path.write_bytes(generate_private_pem())
         path.chmod(0o600)

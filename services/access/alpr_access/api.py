@@ -19,7 +19,6 @@ from alpr_access.auth import (
 from alpr_access.deps import (
     KeysDep,
     PasswordsDep,
-    RecordingSessionDep,
     SettingsDep,
     SourceAddressDep,
 )
@@ -107,7 +106,7 @@ class JWKSet(BaseModel):
 )
 async def issue_token(
     form: Annotated[TokenRequest, Form()],
-    session: RecordingSessionDep,
+    session: SessionDep,
     settings: SettingsDep,
     passwords: PasswordsDep,
     keys: KeysDep,
@@ -151,7 +150,7 @@ async def issue_token(
 )
 async def enrol(
     body: EnrolmentRequest,
-    session: RecordingSessionDep,
+    session: SessionDep,
     settings: SettingsDep,
     passwords: PasswordsDep,
     source_address: SourceAddressDep,
@@ -189,7 +188,7 @@ async def jwks(keys: KeysDep, response: Response) -> JWKSet:
 async def exchange_ingest_key(
     body: IngestKeyExchange,
     _caller: Service,
-    session: RecordingSessionDep,
+    session: SessionDep,
     settings: SettingsDep,
     keys: KeysDep,
     source_address: SourceAddressDep,
@@ -236,7 +235,7 @@ async def read_me(principal: Person, session: SessionDep) -> UserRead:
 async def change_password(
     body: PasswordChange,
     principal: Person,
-    session: RecordingSessionDep,
+    session: SessionDep,
     passwords: PasswordsDep,
     source_address: SourceAddressDep,
 ) -> None:

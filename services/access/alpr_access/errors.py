@@ -15,6 +15,8 @@ class RecordedFailure(AppError):
     """A refusal answered only after its transaction commits, so the login attempt (and any
     lockout) it recorded survives the refusal (344.4(d))."""
 
+    commit_before_raise = True
+
 
 class InvalidCredentials(RecordedFailure, Unauthorized):
     """The credentials were refused; the answer never says whether the name exists."""
