@@ -274,8 +274,10 @@ async def record_events(session: AsyncSession, *, events: Sequence[Event]) -> Ev
     which are never refused, need no savepoint each."""
     envelopes = [storable_envelope(e) for e in events]
     claimed = await repository.claim_event_ids(session, envelopes)
-    head = await _head(session)
     fresh = [e for e in envelopes if e.id in claimed]
+    if not fresh:
+        return EventBatchResult(accepted=0, duplicates=len(events))
+    head = await _head(session)
     already = await repository.logged_event_ids(session, [e.id for e in fresh])
     entries: list[dict[str, Any]] = []
     seen: set[str] = set()
