@@ -59,7 +59,10 @@ HOP_BY_HOP = frozenset(
     }
 )
 BUFFER_LIMIT = 1024 * 1024
-RESPONSE_DROP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
+# The service echoes the request id the gateway gave it; the gateway adds its own once.
+RESPONSE_DROP = frozenset(
+    {"connection", "keep-alive", "transfer-encoding", "content-length", "x-request-id"}
+)
 
 # 344.4(a)1: no query of ALPR data by a protected characteristic exists; asking is refused.
 PROTECTED_ATTRIBUTES = frozenset(

@@ -1,7 +1,6 @@
 """End-to-end: the six services as real processes on loopback ports, driven over HTTP through the
 gateway. Runs on PostgreSQL when it is available (as in production and CI), else on SQLite."""
 
-import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -70,23 +69,7 @@ def _dump_logs(s: Suite) -> None:
             print(log.read_text()[-3000:])
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def gateway(suite: Suite) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=suite.url("gateway"), timeout=15.0) as client:
         yield client
-
-
-def create_cso(suite: Suite, username: str, password: str) -> dict[str, str]:
-    out = suite.command(
-        "access",
-        "create-cso",
-        "--username",
-        username,
-        "--full-name",
-        "Chief Security",
-        "--badge",
-        "9001",
-        "--password-stdin",
-        input_text=password + "\n",
-    )
-    return dict(json.loads(out))

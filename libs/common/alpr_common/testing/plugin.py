@@ -170,7 +170,9 @@ class DatabaseFactory:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.cache: dict[tuple[str, str], _Migrated] = {}
-        self.worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        # Per process, so two test runs on one machine never drop each other's databases.
+        self.worker = f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+        self.created: list[str] = []
 
     async def get(self, spec: ServiceSpec, backend: str) -> _Migrated:
         key = (spec.name, backend)
@@ -192,12 +194,22 @@ class DatabaseFactory:
             await admin.execute(f'CREATE DATABASE "{name}"')
         finally:
             await admin.close()
+        self.created.append(name)
         base = pg_admin_url().rsplit("/", 1)[0]
         return f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
 
     async def close(self) -> None:
         for migrated in self.cache.values():
             await migrated.engine.dispose()
+        if self.created:
+            import asyncpg
+
+            admin = await asyncpg.connect(pg_admin_url())
+            try:
+                for name in self.created:
+                    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                await admin.close()
 
 
 @pytest.fixture(scope="session")
@@ -331,3 +343,9 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 __all__ = ["PURPOSE_HEADERS", "Role", "TokenFactory", "in_ci", "pg_unavailable_reason"]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # schemathesis 4's lazy schemas read `node._nodeid`, which pytest 9 no longer sets.
+    if not hasattr(item, "_nodeid"):
+        item._nodeid = item.nodeid  # type: ignore[attr-defined]
