@@ -113,7 +113,6 @@ async def test_values_no_database_can_store_are_replaced_and_still_verify(
             "unicode": "Zoë ☃ 𝄞",
         },
     )
-    odd["source"] = "ven\x00dor"
     odd["time"] = "2026-11-02T14:00:00"  # no offset
     async with db.sessionmaker() as session:
         parsed = Event.model_validate(odd)
@@ -121,7 +120,6 @@ async def test_values_no_database_can_store_are_replaced_and_still_verify(
         await record_event(session, event=parsed)
         await session.commit()
     [entry] = await _entries(db)
-    assert entry["source"] == "ven\ufffddor"
     assert entry["data"]["text"] == "a\ufffdb"
     assert entry["data"]["nan"] == "nan"
     assert "\ufffdkey" in entry["data"]

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,13 +20,21 @@ from fastapi.responses import JSONResponse
 from opentelemetry import context as otel_context
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alpr_common.auth import ServiceCaller
 from alpr_common.db import Database, SessionDep
-from alpr_common.errors import AppError
-from alpr_common.events import EventBatch, EventBatchResult
+from alpr_common.errors import (
+    AppError,
+    BadRequest,
+    Forbidden,
+    Unauthorized,
+    Unprocessable,
+    responses,
+)
+from alpr_common.events import Event, EventBatch, EventBatchResult
 from alpr_common.health import router as health_router
 from alpr_common.http import ServiceTokens, make_client
 from alpr_common.jwt import JWKSCache, TokenVerifier
@@ -203,14 +211,32 @@ def _custom_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return openapi
 
 
-def event_router(tables: OutboxTables, handler: EventHandler) -> APIRouter:
+BatchHandler = Callable[[AsyncSession, Sequence[Event]], Awaitable[EventBatchResult]]
+
+
+def event_router(
+    tables: OutboxTables,
+    handler: EventHandler | None = None,
+    *,
+    batch_handler: BatchHandler | None = None,
+) -> APIRouter:
+    """`POST /v1/events` for the service role. Most services give a per-event `handler` and the
+    kernel applies each event id once; a service that takes very many events (audit) gives a
+    `batch_handler` that does the same de-duplication in bulk."""
     router = APIRouter(tags=["internal"])
 
-    @router.post("/v1/events", response_model=EventBatchResult)
+    @router.post(
+        "/v1/events",
+        response_model=EventBatchResult,
+        responses=responses(BadRequest, Unauthorized, Forbidden, Unprocessable),
+    )
     async def receive_events(
         batch: EventBatch, session: SessionDep, _caller: ServiceCaller
     ) -> EventBatchResult:
         """Internal: accept a batch of events from another service's outbox, once per event id."""
+        if batch_handler is not None:
+            return await batch_handler(session, batch.events)
+        assert handler is not None
         return await consume(session, tables, batch.events, handler)
 
     return router
@@ -224,6 +250,7 @@ def build_app(
     routers: Sequence[APIRouter] = (),
     outbox: OutboxTables | None = None,
     event_handler: EventHandler | None = None,
+    event_batch_handler: BatchHandler | None = None,
     hooks: Sequence[LifespanHook] = (),
     verifier: TokenVerifier | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
@@ -284,8 +311,10 @@ def build_app(
     app.include_router(health_router)
     for router in routers:
         app.include_router(router)
-    if outbox is not None and event_handler is not None:
-        app.include_router(event_router(outbox, event_handler))
+    if outbox is not None and (event_handler or event_batch_handler) is not None:
+        app.include_router(
+            event_router(outbox, event_handler, batch_handler=event_batch_handler)
+        )
     app.openapi = _custom_openapi(app)  # type: ignore[method-assign]
     exporting = tracing_exported()
     if exporting:

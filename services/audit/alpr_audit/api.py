@@ -25,14 +25,11 @@ from alpr_audit.schemas import (
     TransactionRead,
 )
 from alpr_audit.settings import AuditSettings
-from alpr_common.auth import ServiceCaller
 from alpr_common.db import SessionDep
-from alpr_common.errors import BadRequest, Forbidden, Unauthorized, Unprocessable, responses
-from alpr_common.events import EventBatch, EventBatchResult
+from alpr_common.errors import Forbidden, Unauthorized, Unprocessable, responses
 from alpr_common.purpose import PurposeDep
 
 router = APIRouter(prefix="/v1", tags=["audit"])
-events_router = APIRouter(tags=["events"])
 
 
 def get_settings(request: Request) -> AuditSettings:
@@ -49,21 +46,6 @@ SettingsDep = Annotated[AuditSettings, Depends(get_settings)]
 CheckpointsDep = Annotated[CheckpointStore, Depends(get_checkpoints)]
 
 _READ_ERRORS = responses(Unauthorized, Forbidden, Unprocessable)
-
-
-@events_router.post(
-    "/v1/events",
-    response_model=EventBatchResult,
-    responses=responses(BadRequest, Unauthorized, Forbidden, Unprocessable),
-)
-async def receive_events(
-    batch: EventBatch, session: SessionDep, _caller: ServiceCaller
-) -> EventBatchResult:
-    """Internal: accept a batch of events from another service's outbox, once per event id."""
-    # Audit's own version of the kernel's intake route: the kernel's `consume` stores envelope
-    # text that PostgreSQL refuses (NUL) and spends a savepoint per event, which a log that
-    # takes every transaction of the suite cannot afford.
-    return await service.record_events(session, events=batch.events)
 
 
 @router.get("/log-entries", response_model=Page[LogEntryRead], responses=_READ_ERRORS)

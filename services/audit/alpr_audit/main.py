@@ -6,19 +6,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_audit import models, service
-from alpr_audit.api import events_router, router
+from alpr_audit.api import router
 from alpr_audit.checkpoints import CheckpointStore
 from alpr_audit.errors import ChainBroken
 from alpr_audit.service import handle_event
 from alpr_audit.settings import AuditSettings
 from alpr_common.app import ServiceSpec, build_app
 from alpr_common.db import Database
+from alpr_common.events import Event, EventBatchResult
 
 log = logging.getLogger("alpr.audit")
 
@@ -64,15 +66,20 @@ async def checkpoint_writer(app: FastAPI) -> AsyncIterator[None]:
             await task
 
 
+async def record_events(session: AsyncSession, events: Sequence[Event]) -> EventBatchResult:
+    return await service.record_events(session, events=events)
+
+
 def create_app(settings: AuditSettings | None = None) -> FastAPI:
     settings = settings or AuditSettings()
     app = build_app(
         settings,
         title="ALPR audit",
         description="Hash-chained transaction log, audit metrics and reports (GO 344.4(d), 344.6).",
-        # The event intake is audit's own copy of the kernel's route (see api.receive_events).
-        routers=[router, events_router],
+        routers=[router],
         outbox=models.OUTBOX,
+        # Every transaction of the suite lands here: claimed and chained in bulk, not per event.
+        event_batch_handler=record_events,
         hooks=[checkpoint_writer],
     )
     app.state.checkpoints = CheckpointStore(settings)
