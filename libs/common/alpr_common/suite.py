@@ -207,6 +207,8 @@ def _run_command(args: argparse.Namespace) -> int:
         print("\nstopping…", flush=True)
         return 0
     finally:
+        # A second Ctrl-C (or the one uv forwards) must not interrupt the orderly stop.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         suite.stop()
 
 
