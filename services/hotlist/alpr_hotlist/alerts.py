@@ -18,10 +18,18 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
@@ -73,22 +81,33 @@ log = logging.getLogger("alpr.hotlist.alerts")
 # ---------------------------------------------------------------------------- matching
 
 
+_NO_NUL = r"^[^\x00]*$"
+
+
 class IncomingRead(BaseModel):
     """A read as ingest sends it (`ingest.reads`, and the back-match answer)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False, str_max_length=128)
 
-    read_id: str = Field(min_length=1, max_length=64)
-    plate: str = Field(min_length=1, max_length=20)
-    region: str | None = Field(None, max_length=16)
+    read_id: str = Field(min_length=1, max_length=64, pattern=_NO_NUL)
+    plate: str = Field(min_length=1, max_length=16, pattern=_NO_NUL)
+    region: str | None = Field(None, max_length=16, pattern=_NO_NUL)
     captured_at: AwareDatetime
-    camera_id: str = Field(min_length=1, max_length=128)
-    camera_type: str | None = Field(None, max_length=16)
-    zip_code: str | None = Field(None, max_length=16)
-    sector: str | None = Field(None, max_length=64)
-    lat: float | None = None
-    lon: float | None = None
+    camera_id: str = Field(min_length=1, max_length=128, pattern=_NO_NUL)
+    camera_type: str | None = Field(None, max_length=16, pattern=_NO_NUL)
+    zip_code: str | None = Field(None, max_length=16, pattern=_NO_NUL)
+    sector: str | None = Field(None, max_length=64, pattern=_NO_NUL)
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
     confidence: float | None = None
+
+    @field_validator("captured_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        # A capture time the window arithmetic cannot overflow on; nothing real is outside it.
+        if not 1970 <= value.year <= 9000:
+            raise ValueError("capture time out of range")
+        return value.astimezone(UTC)
 
 
 _READ = TypeAdapter(IncomingRead)

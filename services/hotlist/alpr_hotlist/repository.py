@@ -95,8 +95,11 @@ async def get_hotlist(
 
 
 async def get_hotlist_by_name(session: AsyncSession, name: str) -> Hotlist | None:
-    stmt = select(Hotlist).where(func.lower(Hotlist.name) == name.lower())
-    return (await session.execute(stmt)).scalar_one_or_none()
+    # SQLite's lower() folds ASCII only: compare the exact name too.
+    stmt = select(Hotlist).where(
+        or_(Hotlist.name == name, func.lower(Hotlist.name) == name.lower())  # type: ignore[arg-type]
+    )
+    return (await session.execute(stmt.limit(1))).scalar_one_or_none()
 
 
 def hotlists_stmt(*, status: str | None, source: str | None) -> Select[Any]:

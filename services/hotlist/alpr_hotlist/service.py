@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
@@ -184,7 +185,11 @@ async def create_hotlist(
         updated_at=now,
         updated_by=principal.subject,
     )
-    await repository.add(session, hotlist)
+    try:
+        async with session.begin_nested():
+            await repository.add(session, hotlist)
+    except IntegrityError:
+        raise HotlistNameTaken(f"a hot list named {body.name!r} exists") from None
     await emit(session, "list_created", actor=principal, data=_hotlist_facts(hotlist))
     return (await _hotlist_reads(session, [hotlist]))[0]
 
@@ -221,7 +226,11 @@ async def update_hotlist(
         setattr(hotlist, key, value)
     hotlist.updated_at = utcnow()
     hotlist.updated_by = principal.subject
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise HotlistNameTaken(f"a hot list named {changes['name']!r} exists") from None
     await emit(
         session,
         "list_updated",
