@@ -143,7 +143,8 @@ class PlateRead(ReadColumns, Base, table=True):  # type: ignore[call-arg]
         Index("ix_plate_read_plate_captured_at", "plate", "captured_at"),
         Index("ix_plate_read_plate_key_captured_at", "plate_key", "captured_at"),
         Index("ix_plate_read_camera_id_captured_at", "camera_id", "captured_at"),
-        Index("ix_plate_read_captured_at", "captured_at"),
+        # No index on captured_at alone: partitions already prune by day, and such an index
+        # lures the planner away from the (dedup_key, captured_at) key on a fresh partition.
         # The purge finds a dropped day's images through this (most reads carry none).
         Index(
             "ix_plate_read_image_sha256",

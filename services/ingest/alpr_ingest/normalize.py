@@ -6,6 +6,7 @@ plate number (messages end up in responses and logs).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ _PLATE_SENTINELS = frozenset(
 # (`?`, `*`) is how some engines mark an unreadable character, so it rejects the read.
 _PLATE_SEPARATORS = frozenset(" \t-._·•")
 _PLATE_CHAR = re.compile(r"[A-Z0-9]")
+_CLEAN_PLATE = re.compile(rf"[A-Z0-9]{{1,{MAX_PLATE_LENGTH}}}")
 
 
 def normalize_plate(raw: str | None) -> str:
@@ -34,6 +36,8 @@ def normalize_plate(raw: str | None) -> str:
     Raises ValueError for a missing plate, a no-read sentinel, characters other than letters,
     digits and separators, or more than 15 characters.
     """
+    if type(raw) is str and _CLEAN_PLATE.fullmatch(raw) and raw.lower() not in _PLATE_SENTINELS:
+        return raw  # already canonical: the common case, kept cheap
     if raw is None:
         raise ValueError("plate is missing (null)")
     if not isinstance(raw, str):
@@ -188,6 +192,23 @@ def _lookup(subdivision: str, country: str | None) -> str | None:
 
 
 def normalize_region(
+    raw: str | None, *, country: str | None = None, strict: bool = True
+) -> str | None:
+    """ISO 3166-2 subdivision (`US-TX`) from a vendor's spelling (see `_normalize_region`)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or (country is not None and not isinstance(country, str)):
+        return _normalize_region(raw, country=country, strict=strict)
+    # Each camera sends the same few spellings again and again: remember the answers.
+    return _normalize_region_cached(raw, country, strict)
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalize_region_cached(raw: str, country: str | None, strict: bool) -> str | None:
+    return _normalize_region(raw, country=country, strict=strict)
+
+
+def _normalize_region(
     raw: str | None, *, country: str | None = None, strict: bool = True
 ) -> str | None:
     """ISO 3166-2 subdivision (`US-TX`) from a vendor's spelling, or None when unknown.

@@ -29,7 +29,7 @@ from alpr_ingest.events import HOTLIST, emit
 from alpr_ingest.models import Camera
 from alpr_ingest.normalize import clock_skew
 from alpr_ingest.plates import fold_confusable
-from alpr_ingest.schemas import ReadBatchResult, ReadIn, ReadOutcome, RejectionRead
+from alpr_ingest.schemas import ReadIn
 
 log = logging.getLogger("alpr.ingest")
 
@@ -72,19 +72,20 @@ class _Pending:
 
 @dataclass
 class _Outcomes:
-    reads: list[ReadOutcome] = field(default_factory=list)
-    rejections: list[RejectionRead] = field(default_factory=list)
+    # Plain dicts shaped as ReadOutcome and RejectionRead: a batch has up to 1,000 of them.
+    reads: list[dict[str, Any]] = field(default_factory=list)
+    rejections: list[dict[str, Any]] = field(default_factory=list)
     unbound: int = 0
 
 
 def _reject(out: _Outcomes, index: int | None, read: ReadIn | None, where: str, why: str) -> None:
     out.rejections.append(
-        RejectionRead(
-            index=index,
-            vendor_read_id=read.vendor_read_id if read else None,
-            field=where,
-            reason=why,
-        )
+        {
+            "index": index,
+            "vendor_read_id": read.vendor_read_id if read else None,
+            "field": where,
+            "reason": why,
+        }
     )
 
 
@@ -142,7 +143,7 @@ def _row(
         "plate_raw": read.plate_raw,
         "region": read.region,
         "confidence": read.confidence,
-        "candidates": [c.model_dump() for c in read.candidates],
+        "candidates": [{"plate": c.plate, "confidence": c.confidence} for c in read.candidates],
         "camera_id": camera.id,
         "camera_type": camera.camera_type,
         "zip_code": zip_code,
@@ -192,13 +193,13 @@ async def ingest(
     principal: Principal,
     result: AdapterResult,
     atomic: bool = False,
-) -> ReadBatchResult:
+) -> dict[str, Any]:
     """Store what one message carried; see the module docstring for the guarantees."""
     received_at = result.received_at
     out = _Outcomes()
     for r in result.rejected:
         out.rejections.append(
-            RejectionRead(index=r.index, vendor_read_id=r.vendor_id, field=r.field, reason=r.reason)
+            {"index": r.index, "vendor_read_id": r.vendor_id, "field": r.field, "reason": r.reason}
         )
     notes = list(result.ignored)
     heartbeats = await _apply_heartbeats(session, principal, result.heartbeats, notes)
@@ -230,7 +231,7 @@ async def ingest(
     if atomic and out.rejections:
         raise BatchRefused(
             "atomic batch refused, nothing was stored: fix every listed read and resend",
-            extra={"rejections": [r.model_dump() for r in out.rejections]},
+            extra={"rejections": out.rejections},
         )
     if out.unbound and not accepted and out.unbound == len(out.rejections):
         raise CameraNotBound(
@@ -244,7 +245,7 @@ async def ingest(
     stored, updated = await _store(session, rt=rt, planned=planned, out=out)
     await _events(session, principal, stored, updated)
 
-    counts = Counter(o.status for o in out.reads)
+    counts = Counter(o["status"] for o in out.reads)
     if result.reads:
         log.info(
             "reads ingested",
@@ -257,27 +258,27 @@ async def ingest(
                 "subject": principal.subject,
             },
         )
-    return ReadBatchResult(
-        stored=counts["stored"],
-        updated=counts["updated"],
-        duplicate=counts["duplicate"],
-        rejected=len(out.rejections),
-        ignored=len(result.ignored),
-        heartbeats=heartbeats,
-        reads=out.reads,
-        rejections=out.rejections,
-        notes=notes,
-    )
+    return {
+        "stored": counts["stored"],
+        "updated": counts["updated"],
+        "duplicate": counts["duplicate"],
+        "rejected": len(out.rejections),
+        "ignored": len(result.ignored),
+        "heartbeats": heartbeats,
+        "reads": out.reads,
+        "rejections": out.rejections,
+        "notes": notes,
+    }
 
 
-def _outcome(row: dict[str, Any], status: str) -> ReadOutcome:
-    return ReadOutcome(
-        read_id=row["read_id"],
-        status=status,  # type: ignore[arg-type]
-        camera_id=row["camera_id"],
-        vendor_read_id=row["vendor_read_id"],
-        clock_flagged=row["clock_flagged"],
-    )
+def _outcome(row: dict[str, Any], status: str) -> dict[str, Any]:
+    return {
+        "read_id": str(row["read_id"]),
+        "status": status,
+        "camera_id": row["camera_id"],
+        "vendor_read_id": row["vendor_read_id"],
+        "clock_flagged": row["clock_flagged"],
+    }
 
 
 async def _plan(
@@ -331,13 +332,13 @@ async def _plan(
             if previous is not None:
                 if rank <= _rank(previous.group_state, previous.related_count, previous.confidence):
                     out.reads.append(
-                        ReadOutcome(
-                            read_id=previous.read_id,
-                            status="duplicate",
-                            camera_id=previous.camera_id,
-                            vendor_read_id=previous.vendor_read_id,
-                            clock_flagged=False,
-                        )
+                        {
+                            "read_id": str(previous.read_id),
+                            "status": "duplicate",
+                            "camera_id": previous.camera_id,
+                            "vendor_read_id": previous.vendor_read_id,
+                            "clock_flagged": False,
+                        }
                     )
                     continue
                 row = build(read, camera, previous.dedup_key)
@@ -381,11 +382,11 @@ async def _store(
             hi=max(r["captured_at"] for r in lost),
         )
         by_key = {w.dedup_key: w.read_id for w in winners}
-        ids = {r["read_id"]: by_key.get(r["dedup_key"], r["read_id"]) for r in lost}
+        ids = {str(r["read_id"]): str(by_key.get(r["dedup_key"], r["read_id"])) for r in lost}
         for outcome in out.reads:
-            if outcome.read_id in ids:
-                outcome.read_id = ids[outcome.read_id]
-                outcome.status = "duplicate"
+            if outcome["read_id"] in ids:
+                outcome["read_id"] = ids[outcome["read_id"]]
+                outcome["status"] = "duplicate"
     updated = []
     for item in planned:
         if item.status != "updated":

@@ -237,12 +237,13 @@ class ReadIn(BaseModel):
     @model_validator(mode="after")
     def _no_nul(self) -> ReadIn:
         # PostgreSQL text cannot hold NUL; refuse it here rather than fail at the database.
-        texts = [self.camera, self.camera_label, self.vendor_read_id, self.device_time]
-        texts += self.related_ids
+        text = f"{self.camera}{self.camera_label}{self.vendor_read_id}{self.device_time}"
+        if self.related_ids:
+            text += "".join(self.related_ids)
         if self.vehicle is not None:
             v = self.vehicle
-            texts += [v.make, v.model, v.color, v.type, v.direction]
-        if any(t is not None and "\x00" in t for t in texts):
+            text += f"{v.make}{v.model}{v.color}{v.type}{v.direction}"
+        if "\x00" in text:
             raise ValueError("text fields must not contain NUL characters")
         return self
 

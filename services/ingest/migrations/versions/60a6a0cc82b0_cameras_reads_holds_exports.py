@@ -149,7 +149,6 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_plate_read_camera_id_captured_at", ["camera_id", "captured_at"], unique=False
         )
-        batch_op.create_index("ix_plate_read_captured_at", ["captured_at"], unique=False)
         batch_op.create_index(
             "ix_plate_read_image_sha256",
             ["image_sha256"],
@@ -339,7 +338,6 @@ def downgrade() -> None:
             postgresql_where=sa.text("image_sha256 IS NOT NULL"),
             sqlite_where=sa.text("image_sha256 IS NOT NULL"),
         )
-        batch_op.drop_index("ix_plate_read_captured_at")
         batch_op.drop_index("ix_plate_read_camera_id_captured_at")
 
     op.drop_table("plate_read")

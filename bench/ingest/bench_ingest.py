@@ -1,0 +1,508 @@
+"""Ingest benchmark (issue 3), on this machine's PostgreSQL, in one run:
+
+  (a) raw asyncpg COPY into the real, migrated reads table (batches of 500 rows: the ceiling);
+  (b) the native API through the gateway, batches of 500, the whole suite running as processes;
+  (c) the same directly against the ingest process;
+  then exact-plate search p50/p99 over 5,000,000 reads in 30 daily partitions (loaded by COPY),
+  and the purge time of a 10,000-read day against a 1,000,000-read day (partition drop).
+
+Throwaway databases are created and dropped. PostgreSQL: ALPR_TEST_PG_URL or
+postgresql://postgres@127.0.0.1:5432/postgres (must allow CREATE DATABASE).
+Sizes: BENCH_API_READS (default 100000), BENCH_SEARCH_READS (5000000), BENCH_CONCURRENCY (4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import secrets
+import statistics
+import string
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from alpr_common.auth import principal_claims
+from alpr_common.db import Database
+from alpr_common.jwt import JWKSCache, KeyRing, TokenVerifier
+from alpr_common.migrations import upgrade
+from alpr_common.suite import SERVICES, Suite, free_port
+from alpr_ingest import partitions
+from alpr_ingest import purge as purge_mod
+from alpr_ingest.main import SPEC, create_app
+from alpr_ingest.plates import fold_confusable
+from alpr_ingest.repository import READ_COLUMNS
+from alpr_ingest.settings import IngestSettings
+
+PG_URL = os.environ.get("ALPR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+API_READS = int(os.environ.get("BENCH_API_READS", "100000"))
+SEARCH_READS = int(os.environ.get("BENCH_SEARCH_READS", "5000000"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "4"))
+BATCH = 500
+BIG_DAY, SMALL_DAY, DAYS = 1_000_000, 10_000, 30
+SEARCHES = 300
+CAMERA = "bench-cam-1"
+RUN = f"{os.getpid()}_{secrets.token_hex(3)}"
+ALPHABET = string.ascii_uppercase + string.digits
+
+
+def db_url(name: str) -> str:
+    return f"{PG_URL.rsplit('/', 1)[0]}/{name}"
+
+
+async def create_db(name: str) -> str:
+    admin = await asyncpg.connect(PG_URL)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return db_url(name)
+
+
+async def drop_db(name: str) -> None:
+    admin = await asyncpg.connect(PG_URL)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def plate(rng: random.Random) -> str:
+    return "".join(rng.choices(ALPHABET, k=7))
+
+
+def full_record(i: int, plate_text: str, captured: datetime, now: datetime) -> tuple[Any, ...]:
+    """A row as the API stores it (every column), for the COPY ceiling."""
+    row = {
+        "read_id": uuid.uuid4(),
+        "captured_at": captured,
+        "received_at": now,
+        "plate": plate_text,
+        "plate_key": fold_confusable(plate_text),
+        "plate_raw": None,
+        "region": "US-TX",
+        "confidence": 0.93,
+        "candidates": json.dumps([{"plate": plate_text[::-1], "confidence": 0.41}]),
+        "camera_id": CAMERA,
+        "camera_type": "trailer",
+        "zip_code": "78701",
+        "sector": "George",
+        "lat": 30.2674,
+        "lon": -97.736,
+        "vehicle": None,
+        "image_sha256": None,
+        "source": "native",
+        "vendor_read_id": f"copy-{RUN}-{i}",
+        "group_state": None,
+        "related_count": 0,
+        "dedup_key": uuid.uuid4().hex + uuid.uuid4().hex,
+        "device_time": captured.isoformat(),
+        "clock_skew_seconds": -1.0,
+        "clock_flagged": False,
+        "posted_by": "client:bench",
+    }
+    return tuple(row[c] for c in READ_COLUMNS)
+
+
+# --- (a) raw COPY ---------------------------------------------------------------------------
+
+
+async def bench_copy(url: str, n: int) -> dict[str, float]:
+    await upgrade(SPEC.migrations_dir, url)
+    now = datetime.now(UTC)
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            f'CREATE TABLE IF NOT EXISTS "{partitions.partition_name(now.date())}" PARTITION OF '
+            f"plate_read FOR VALUES FROM ('{now.date()} 00:00:00+00') "
+            f"TO ('{now.date() + timedelta(days=1)} 00:00:00+00')"
+        )
+        rng = random.Random(1)
+        rows = [
+            full_record(i, plate(rng), now - timedelta(seconds=rng.randint(1, 3000)), now)
+            for i in range(n)
+        ]
+        # Batches of 500 rows, one COPY (and one commit) each, as the API's batches.
+        started = time.perf_counter()
+        for i in range(0, n, BATCH):
+            await conn.copy_records_to_table(
+                "plate_read", records=rows[i : i + BATCH], columns=list(READ_COLUMNS)
+            )
+        elapsed = time.perf_counter() - started
+        rows2 = [
+            full_record(i + n, plate(rng), now - timedelta(seconds=rng.randint(1, 3000)), now)
+            for i in range(n)
+        ]
+        started = time.perf_counter()
+        for i in range(0, n, 10_000):
+            await conn.copy_records_to_table(
+                "plate_read", records=rows2[i : i + 10_000], columns=list(READ_COLUMNS)
+            )
+        big = time.perf_counter() - started
+    finally:
+        await conn.close()
+    return {"rows_per_s": n / elapsed, "rows_per_s_10k": n / big}
+
+
+# --- (b), (c) the API -----------------------------------------------------------------------
+
+
+def payloads(n: int, tag: str) -> list[bytes]:
+    rng = random.Random(hash(tag) & 0xFFFF)
+    now = datetime.now(UTC)
+    out = []
+    for start in range(0, n, BATCH):
+        reads = [
+            {
+                "plate": plate(rng),
+                "region": "US-TX",
+                "captured_at": (now - timedelta(seconds=rng.randint(1, 3000))).isoformat(),
+                "camera": CAMERA,
+                "vendor_read_id": f"{tag}-{start + k}",
+                "confidence": 0.93,
+                "candidates": [{"plate": plate(rng), "confidence": 0.41}],
+            }
+            for k in range(min(BATCH, n - start))
+        ]
+        out.append(json.dumps({"reads": reads}).encode())
+    return out
+
+
+async def post_all(url: str, bodies: list[bytes], token: str) -> tuple[float, int]:
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    stored = 0
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal stored
+        while not queue.empty():
+            body = queue.get_nowait()
+            resp = await client.post(url, content=body, headers=headers)
+            if resp.status_code != 200:
+                raise RuntimeError(f"{url}: HTTP {resp.status_code} {resp.text[:300]}")
+            stored += resp.json()["stored"]
+
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        await client.post(url, content=bodies[0], headers=headers)  # warm-up (then duplicates)
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(CONCURRENCY)))
+        elapsed = time.perf_counter() - started
+    return elapsed, stored
+
+
+async def camera_token(suite: Suite, state: Path) -> str:
+    """A real camera client at access, bound to the bench camera: CSO login, client, token."""
+    import pyotp
+
+    password = secrets.token_urlsafe(18)
+    out = suite.command(
+        "access",
+        "create-cso",
+        "--username",
+        "benchcso",
+        "--full-name",
+        "Bench CSO",
+        "--badge",
+        "1",
+        "--password-stdin",
+        input_text=password + "\n",
+    )
+    totp = json.loads(out.strip().splitlines()[-1])["totp_secret"]
+    access = suite.url("access")
+    async with httpx.AsyncClient(timeout=30) as client:
+        login = await client.post(
+            f"{access}/v1/token",
+            data={
+                "grant_type": "password",
+                "username": "benchcso",
+                "password": password,
+                "totp": pyotp.TOTP(totp).now(),
+            },
+        )
+        login.raise_for_status()
+        cso = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        made = await client.post(
+            f"{access}/v1/clients",
+            json={"name": "bench camera", "kind": "camera", "cameras": [CAMERA]},
+            headers=cso,
+        )
+        made.raise_for_status()
+        secret = made.json()
+        resp = await client.post(
+            f"{access}/v1/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": secret["client"]["id"],
+                "client_secret": secret["client_secret"],
+            },
+        )
+        resp.raise_for_status()
+        return str(resp.json()["access_token"])
+
+
+async def register_camera(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        now = datetime.now(UTC)
+        await conn.execute(
+            "INSERT INTO camera (id, name, vendor, camera_type, status, lat, lon, zip_code, "
+            "sector, created_at, created_by, updated_at, updated_by, activated_at) VALUES "
+            "($1, 'Bench trailer', 'native', 'trailer', 'active', 30.2674, -97.736, '78701', "
+            "'George', $2, 'bench', $2, 'bench', $2) ON CONFLICT DO NOTHING",
+            CAMERA,
+            now,
+        )
+    finally:
+        await conn.close()
+
+
+async def bench_api(state: Path) -> dict[str, Any]:
+    names = {svc: f"bench_{svc}_{RUN}" for svc in SERVICES}
+    urls = {svc: await create_db(name) for svc, name in names.items()}
+    suite = Suite(
+        state,
+        ports={svc: free_port() for svc in SERVICES},
+        database_urls={
+            svc: u.replace("postgresql://", "postgresql+asyncpg://") for svc, u in urls.items()
+        },
+        extra_env={"GATEWAY_RATE_LIMIT_PER_SECOND": "100000", "GATEWAY_RATE_LIMIT_BURST": "100000"},
+    )
+    try:
+        suite.migrate()
+        suite.start()
+        suite.wait_ready(timeout=120)
+        await register_camera(urls["ingest"])
+        token = await camera_token(suite, state)
+        direct = payloads(API_READS, f"direct-{RUN}")
+        via_gateway = payloads(API_READS, f"gateway-{RUN}")
+        c_time, c_stored = await post_all(f"{suite.url('ingest')}/v1/reads", direct, token)
+        b_time, b_stored = await post_all(
+            f"{suite.url('gateway')}/v1/ingest/reads", via_gateway, token
+        )
+        return {
+            "direct_rows_per_s": c_stored / c_time,
+            "gateway_rows_per_s": b_stored / b_time,
+            "direct_stored": c_stored,
+            "gateway_stored": b_stored,
+        }
+    finally:
+        suite.stop()
+        for name in names.values():
+            await drop_db(name)
+
+
+# --- search and purge over 5,000,000 reads ---------------------------------------------------
+
+
+async def load_days(url: str, n: int, today: date) -> tuple[list[str], date, date]:
+    """30 day partitions: the oldest holds 1,000,000 reads, the next 10,000, the rest share the
+    remainder. Returns sample plates and the big and small days."""
+    await upgrade(SPEC.migrations_dir, url)
+    days = [today - timedelta(days=d) for d in range(DAYS - 1, -1, -1)]
+    big, small = days[0], days[1]
+    scale = n / 5_000_000
+    sizes = {big: int(BIG_DAY * scale), small: int(SMALL_DAY * scale)}
+    rest = (n - sizes[big] - sizes[small]) // (DAYS - 2)
+    for d in days[2:]:
+        sizes[d] = rest
+    rng = random.Random(7)
+    pool = [plate(rng) for _ in range(max(1000, n // 5))]
+    keys = [fold_confusable(p) for p in pool]
+    cols = [
+        "read_id", "captured_at", "received_at", "plate", "plate_key", "candidates",
+        "camera_id", "camera_type", "zip_code", "sector", "lat", "lon", "source",
+        "related_count", "dedup_key", "clock_skew_seconds", "clock_flagged", "posted_by",
+    ]  # fmt: skip
+    conn = await asyncpg.connect(url)
+    for d in days:
+        await conn.execute(
+            f'CREATE TABLE "{partitions.partition_name(d)}" PARTITION OF plate_read '
+            f"FOR VALUES FROM ('{d} 00:00:00+00') TO ('{d + timedelta(days=1)} 00:00:00+00')"
+        )
+    await conn.close()
+    counter = 0
+
+    def chunk(day: date, count: int) -> list[tuple[Any, ...]]:
+        nonlocal counter
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        out = []
+        for k in range(count):
+            i = counter + k
+            p = (i * 2_654_435_761) % len(pool)
+            at = start + timedelta(seconds=(i * 7919) % 86_400)
+            out.append(
+                (
+                    uuid.UUID(int=i + 1), at, at, pool[p], keys[p], "[]", CAMERA, "trailer",
+                    "78701", "George", 30.2674, -97.736, "native", 0, f"{i:032x}", 0.0,
+                    False, "client:bench",
+                )
+            )  # fmt: skip
+        counter += count
+        return out
+
+    conns = [await asyncpg.connect(url) for _ in range(2)]
+    try:
+        jobs: list[tuple[date, int]] = []
+        for d in days:
+            left = sizes[d]
+            while left > 0:
+                jobs.append((d, min(50_000, left)))
+                left -= 50_000
+
+        async def loader(conn: asyncpg.Connection, mine: list[tuple[date, int]]) -> None:
+            for d, count in mine:
+                await conn.copy_records_to_table(
+                    "plate_read", records=chunk(d, count), columns=cols
+                )
+
+        await asyncio.gather(loader(conns[0], jobs[0::2]), loader(conns[1], jobs[1::2]))
+        await conns[0].execute("ANALYZE plate_read")
+    finally:
+        for c in conns:
+            await c.close()
+    return rng.sample(pool, SEARCHES), big, small
+
+
+async def bench_search_and_purge(url: str, state: Path) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    sample, big, small = await load_days(url, SEARCH_READS, now.date())
+    load_s = time.perf_counter() - started
+    keys = state / "keys"
+    keys.mkdir(parents=True, exist_ok=True)
+    KeyRing.write_new_key(keys)
+    ring = KeyRing.from_dir(keys)
+    settings = IngestSettings(
+        environment="test",
+        run_relay=False,
+        run_maintenance=False,
+        database_url=url.replace("postgresql://", "postgresql+asyncpg://"),
+        image_dir=state / "images",
+        export_dir=state / "exports",
+    )
+    app = create_app(settings)
+    app.state.verifier = TokenVerifier(
+        JWKSCache(static=ring.jwks()), issuer="alpr-access", audience="alpr"
+    )
+    token = ring.sign(
+        principal_claims(
+            subject="user:bench",
+            kind="person",
+            name="Bench Investigator",
+            roles=["investigator"],
+            training_valid_until=now + timedelta(days=30),
+        ),
+        issuer="alpr-access",
+        audience="alpr",
+        expires_at=now + timedelta(minutes=15),
+    )
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "X-ALPR-Purpose": "criminal_investigation",
+        "X-ALPR-Case": "2026-0001234",
+        "X-ALPR-Reason": "benchmark of exact plate search latency",
+    }
+    latencies = []
+    totals = []
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+        for p in sample[:20]:  # warm-up
+            await client.get("/v1/reads", params={"plate": p}, headers=headers)
+        for p in sample:
+            t0 = time.perf_counter()
+            resp = await client.get("/v1/reads", params={"plate": p}, headers=headers)
+            latencies.append(time.perf_counter() - t0)
+            if resp.status_code != 200:
+                raise RuntimeError(f"search: HTTP {resp.status_code} {resp.text[:300]}")
+            totals.append(resp.json()["total"])
+    latencies.sort()
+    rt = app.state.runtime
+    db: Database = app.state.db
+    purge_times = {}
+    for label, day in (("big", big), ("small", small)):
+        # The purge drops a day once its first reads are 30 days old: run it "then".
+        moment = datetime(day.year, day.month, day.day, 12, tzinfo=UTC) + timedelta(days=30)
+        rt.clock = lambda moment=moment: moment
+        t0 = time.perf_counter()
+        report = await purge_mod.run_purge(db, rt)
+        purge_times[label] = time.perf_counter() - t0
+        dropped = [d["day"] for d in report["days"]]
+        if dropped != [day.isoformat()]:
+            raise RuntimeError(f"purge dropped {dropped}, expected {day}")
+    await db.dispose()
+    return {
+        "load_s": load_s,
+        "rows": SEARCH_READS,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "mean_hits": statistics.mean(totals),
+        "purge_big_s": purge_times["big"],
+        "purge_small_s": purge_times["small"],
+    }
+
+
+async def main() -> int:
+    state = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    print(
+        f"ingest benchmark on {PG_URL.rsplit('@', 1)[-1]}; API reads {API_READS}, "
+        f"search reads {SEARCH_READS}, concurrency {CONCURRENCY}",
+        flush=True,
+    )
+    copy_db = f"bench_ingest_copy_{RUN}"
+    search_db = f"bench_ingest_search_{RUN}"
+    try:
+        t0 = time.perf_counter()
+        copy = await bench_copy(await create_db(copy_db), API_READS)
+        print(f"  (a) COPY done in {time.perf_counter() - t0:.0f}s", flush=True)
+        t0 = time.perf_counter()
+        api = await bench_api(state / "suite")
+        print(f"  (b)+(c) API done in {time.perf_counter() - t0:.0f}s", flush=True)
+        t0 = time.perf_counter()
+        search = await bench_search_and_purge(await create_db(search_db), state)
+        print(f"  search and purge done in {time.perf_counter() - t0:.0f}s", flush=True)
+    finally:
+        await drop_db(copy_db)
+        await drop_db(search_db)
+    a = copy["rows_per_s"]
+    rows = [
+        ("(a) raw COPY into plate_read, 500-row batches", f"{a:,.0f} rows/s", "1.00"),
+        ("    raw COPY, 10,000-row chunks (info)", f"{copy['rows_per_s_10k']:,.0f} rows/s",
+         f"{copy['rows_per_s_10k'] / a:.2f}"),
+        ("(b) native API via gateway, batches of 500", f"{api['gateway_rows_per_s']:,.0f} rows/s",
+         f"{api['gateway_rows_per_s'] / a:.2f}  (target >= 0.50)"),
+        ("(c) native API direct to ingest, batches of 500",
+         f"{api['direct_rows_per_s']:,.0f} rows/s", f"{api['direct_rows_per_s'] / a:.2f}"),
+        ("    gateway / direct", "", f"{api['gateway_rows_per_s'] / api['direct_rows_per_s']:.2f}"),
+        (f"exact-plate search over {search['rows']:,} reads, 30 partitions",
+         f"p50 {search['p50_ms']:.1f} ms  p99 {search['p99_ms']:.1f} ms",
+         f"{search['mean_hits']:.1f} hits/search"),
+        ("purge of a 1,000,000-read day (drop partition)", f"{search['purge_big_s'] * 1000:.0f} ms",
+         ""),
+        ("purge of a 10,000-read day (drop partition)", f"{search['purge_small_s'] * 1000:.0f} ms",
+         f"big/small {search['purge_big_s'] / search['purge_small_s']:.2f}  (target <= 2)"),
+    ]  # fmt: skip
+    width = max(len(r[0]) for r in rows)
+    print()
+    print(f"{'measure':<{width}}  {'figure':<28}  ratio")
+    print("-" * (width + 50))
+    for name, figure, ratio in rows:
+        print(f"{name:<{width}}  {figure:<28}  {ratio}")
+    print(f"\n(5M-read load by COPY took {search['load_s']:.0f}s; {os.cpu_count()} CPUs)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
