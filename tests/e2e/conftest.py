@@ -9,37 +9,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from alpr_common.suite import SERVICES, Suite, free_port
+from alpr_common.suite import SERVICES, Suite, free_port, postgres_databases
 from alpr_common.testing.plugin import pg_admin_url, pg_unavailable_reason
 
 pytestmark = [pytest.mark.e2e]
-
-
-def _pg_databases(run_id: str) -> dict[str, str]:
-    import asyncio
-
-    import asyncpg
-
-    async def create() -> None:
-        conn = await asyncpg.connect(pg_admin_url())
-        try:
-            for svc in SERVICES:
-                name = f"alpr_e2e_{svc}_{run_id}"
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    base = pg_admin_url().rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    return {svc: f"{base}/alpr_e2e_{svc}_{run_id}" for svc in SERVICES}
 
 
 @pytest.fixture(scope="session")
 def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
     state = tmp_path_factory.mktemp("suite")
     run_id = os.environ.get("PYTEST_XDIST_WORKER", "main") + uuid.uuid4().hex[:6]
-    urls = _pg_databases(run_id) if pg_unavailable_reason() is None else {}
+    prefix = f"alpr_e2e_{run_id}"
+    use_pg = pg_unavailable_reason() is None
+    urls = postgres_databases(pg_admin_url(), prefix) if use_pg else {}
     s = Suite(
         state_dir=state,
         ports={svc: free_port() for svc in SERVICES},
@@ -59,6 +41,8 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
         raise
     finally:
         s.stop()
+        if use_pg:
+            postgres_databases(pg_admin_url(), prefix, drop=True)
 
 
 def _dump_logs(s: Suite) -> None:

@@ -312,9 +312,7 @@ def build_app(
     for router in routers:
         app.include_router(router)
     if outbox is not None and (event_handler or event_batch_handler) is not None:
-        app.include_router(
-            event_router(outbox, event_handler, batch_handler=event_batch_handler)
-        )
+        app.include_router(event_router(outbox, event_handler, batch_handler=event_batch_handler))
     app.openapi = _custom_openapi(app)  # type: ignore[method-assign]
     exporting = tracing_exported()
     if exporting:

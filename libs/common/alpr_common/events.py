@@ -22,9 +22,7 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     specversion: Literal["1.0"] = "1.0"
-    id: str = Field(
-        default_factory=lambda: str(uuid.uuid4()), pattern=r"^[A-Za-z0-9._:-]{1,64}$"
-    )
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), pattern=r"^[A-Za-z0-9._:-]{1,64}$")
     source: str = Field(pattern=r"^[a-z0-9_.-]{1,64}$", description="The emitting service")
     type: str = Field(pattern=r"^[a-z0-9_.-]{1,100}$", description="e.g. gateway.request")
     time: datetime = Field(default_factory=utcnow)

@@ -32,6 +32,30 @@ DEV_PORTS = {
 }
 
 
+def postgres_databases(admin_url: str, prefix: str, *, drop: bool = False) -> dict[str, str]:
+    """Create (or with drop=True, drop) one PostgreSQL database per service, `<prefix>_<svc>`,
+    and return their async URLs. `admin_url` must allow CREATE DATABASE."""
+    import asyncio
+
+    import asyncpg
+
+    names = {svc: f"{prefix}_{svc}" for svc in SERVICES}
+
+    async def run() -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            for name in names.values():
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                if not drop:
+                    await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+    base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    return {svc: f"{base}/{name}" for svc, name in names.items()}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
