@@ -1,9 +1,10 @@
 """Gateway overhead: the same route called directly and through the gateway, in one run.
 
 Starts the real suite (six processes, PostgreSQL by default, free loopback ports), creates a
-Chief Security Officer, logs in through the gateway with password + TOTP, then drives `GET /v1/users/me` on
-access directly and as `/v1/access/users/me` through the gateway (JWT check, live status, route
-authorization, durable transaction log, proxy) with the same token and the same concurrency.
+Chief Security Officer, logs in through the gateway with password + TOTP, then drives
+`GET /v1/users/me` on access directly and as `/v1/access/users/me` through the gateway (JWT
+check, live status, route authorization, durable transaction log, proxy) with the same token and
+the same concurrency.
 Prints req/s and p50/p99 latency for each and the ratio. Target: gateway >= 70% of direct.
 """
 
