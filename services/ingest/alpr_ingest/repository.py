@@ -16,7 +16,6 @@ from sqlalchemy import (
     any_,
     bindparam,
     delete,
-    exists,
     func,
     insert,
     literal,
@@ -448,14 +447,19 @@ async def copy_held_from(
     session: AsyncSession, *, lo: datetime, hi: datetime, now: datetime
 ) -> int:
     """Copy reads captured in [lo, hi) that an active hold keeps into the hold store, if not there
-    yet: the purge does this before it drops anything. On PostgreSQL the time range prunes the
-    scan to the day's partition."""
+    yet: the purge does this before it drops anything. Driven from the (small) set of held ids,
+    so its cost does not grow with the day's reads."""
+    held = [
+        r
+        for (r,) in await session.execute(
+            _active_hold_read_ids().where(HoldItem.read_id.not_in(select(HELD.c.read_id)))  # type: ignore[attr-defined]
+        )
+    ]
+    if not held:
+        return 0
     c = READS.c
     source = select(*[c[name] for name in READ_COLUMNS], literal(now, UTCDateTime())).where(
-        c.captured_at >= lo,
-        c.captured_at < hi,
-        c.read_id.in_(_active_hold_read_ids()),
-        ~exists().where(HELD.c.read_id == c.read_id),
+        c.read_id.in_(held), c.captured_at >= lo, c.captured_at < hi
     )
     result = await session.execute(insert(HELD).from_select([*READ_COLUMNS, "copied_at"], source))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
