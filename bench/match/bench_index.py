@@ -1,6 +1,8 @@
-"""Hot-list matching benchmark: PlateIndex against a bare dict on the same machine, same run.
+"""Hot-list matching benchmark: PlateIndex against a bare dict on the same machine, same run,
+then read-to-alert latency on the RTCC stream at half the peak intake rate (bench_stream.py).
 
     .venv/bin/python bench/match/bench_index.py [--entries 1000000] [--reads 200000]
+        [--no-stream | --stream-entries 100000 --seconds 30 --database-url ...]
 
 Builds the index over generated entries (build seconds, memory as RSS growth), then times
 lookups per read (p50/p99, microseconds) for exact hits, confusable hits and misses, and the
@@ -10,6 +12,7 @@ same reads against a plain `dict` of plate -> id: the ceiling a hash lookup in P
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import os
 import random
@@ -18,6 +21,8 @@ import string
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+
+import bench_stream
 
 from alpr_hotlist.matching import CONFUSABLE_CLASSES, PlateIndex
 
@@ -60,6 +65,10 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--reads", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=344)
+    parser.add_argument(
+        "--no-stream", action="store_true", help="skip the read-to-alert stream benchmark"
+    )
+    bench_stream.add_arguments(parser)
     args = parser.parse_args()
     rnd = random.Random(args.seed)
     now = datetime(2025, 3, 14, 12, tzinfo=UTC)
@@ -181,6 +190,12 @@ def main() -> None:
         f"untimed loop over all reads: index {bulk_index_us:.2f} µs/read, "
         f"dict {bulk_dict_us:.2f} µs/read, ratio {bulk_index_us / bulk_dict_us:.1f}x"
     )
+    if not args.no_stream:
+        del index, baseline, reads, plates, regions, expiries
+        gc.unfreeze()
+        gc.collect()
+        print()
+        asyncio.run(bench_stream.run(args))
 
 
 if __name__ == "__main__":

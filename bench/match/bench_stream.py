@@ -1,9 +1,9 @@
 """Read-to-alert latency on the RTCC stream, at half the peak intake rate.
 
-    .venv/bin/python bench/match/bench_stream.py [--entries 100000] [--seconds 30]
+    .venv/bin/python bench/match/bench_stream.py [--stream-entries 100000] [--seconds 30]
         [--database-url postgresql+asyncpg://...]     (default: a fresh SQLite file)
 
-Starts the hotlist service as its own process (uvicorn, the real app), imports `--entries`
+Starts the hotlist service as its own process (uvicorn, the real app), imports `--stream-entries`
 generated hot-list records through the API, opens the RTCC stream (server-sent events), then:
 
 1. peak: posts `ingest.reads` events to `POST /v1/events` back to back, as ingest's outbox relay
@@ -117,9 +117,7 @@ def read(plate: str, camera: str) -> dict[str, Any]:
 
 
 @contextlib.asynccontextmanager
-async def hotlist_process(
-    workdir: Path, database_url: str, keys_dir: Path
-) -> AsyncIterator[str]:
+async def hotlist_process(workdir: Path, database_url: str, keys_dir: Path) -> AsyncIterator[str]:
     port = free_port()
     env = dict(os.environ)
     env.update(
@@ -133,8 +131,9 @@ async def hotlist_process(
         }
     )
     log = (workdir / "hotlist.log").open("wb")
-    proc = subprocess.Popen(  # noqa: S603 (our own interpreter and script)
-        [sys.executable, str(HERE / "hotlist_server.py")],
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(HERE / "hotlist_server.py"),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -144,7 +143,7 @@ async def hotlist_process(
         async with httpx.AsyncClient() as client:
             deadline = time.monotonic() + 60
             while True:
-                if proc.poll() is not None:
+                if proc.returncode is not None:
                     raise RuntimeError(f"hotlist exited; see {workdir / 'hotlist.log'}")
                 with contextlib.suppress(httpx.HTTPError):
                     if (await client.get(f"{url}/readyz")).status_code == 200:
@@ -156,9 +155,10 @@ async def hotlist_process(
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
             proc.kill()
+            await proc.wait()
         log.close()
 
 
@@ -170,6 +170,7 @@ class Stream:
         self.url = url
         self.headers = headers
         self.arrivals: dict[str, float] = {}
+        self.arrived = asyncio.Event()
         self.open = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
@@ -193,6 +194,7 @@ class Stream:
                         if line.startswith("data:"):
                             alert = json.loads(line[5:])
                             self.arrivals[alert["first_read_id"]] = now
+                            self.arrived.set()
 
     async def __aenter__(self) -> Stream:
         self.task = asyncio.create_task(self.run())
@@ -213,7 +215,7 @@ class Load:
         self.args = args
         self.plates = plates
         self.headers = {**headers, "Content-Type": "application/json"}
-        self.rnd = random.Random(args.seed + 1)
+        self.rnd = random.Random(args.stream_seed + 1)
         self.cameras = 0
         self.sent_hits: dict[str, float] = {}
         self.post_ms: list[float] = []
@@ -297,7 +299,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def run(args: argparse.Namespace) -> None:
-    rnd = random.Random(args.seed)
+    rnd = random.Random(args.stream_seed)
     workdir = Path(tempfile.mkdtemp(prefix="bench-stream-"))
     try:
         database_url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'hotlist.db'}"
@@ -306,7 +308,7 @@ async def run(args: argparse.Namespace) -> None:
         keys_dir.mkdir()
         KeyRing.write_new_key(keys_dir)
         tokens = Tokens(KeyRing.from_dir(keys_dir))
-        plates = sorted({make_plate(rnd) for _ in range(args.entries)})
+        plates = sorted({make_plate(rnd) for _ in range(args.stream_entries)})
         rows = ["plate,state,list_type,list_code,reason,ncic_number,ori,entry_date,source"]
         rows += [
             f"{p},TX,stolen_vehicle,V,Stolen vehicle,V{i:09d},TX2279900,2026-01-01,NCIC"
@@ -342,12 +344,12 @@ async def run(args: argparse.Namespace) -> None:
                 peak = await peak_rate(load, client, url)
                 await asyncio.sleep(1)
                 achieved = await at_rate(load, client, url, peak / 2)
-                deadline = time.perf_counter() + 10
-                while (
-                    len(set(load.sent_hits) & set(st.arrivals)) < len(load.sent_hits)
-                    and time.perf_counter() < deadline
-                ):
-                    await asyncio.sleep(0.1)
+                # Bounded wait for the last alerts to arrive.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(10):
+                        while not set(load.sent_hits) <= st.arrivals.keys():
+                            st.arrived.clear()
+                            await st.arrived.wait()
                 latencies = [
                     (st.arrivals[r] - sent) * 1000
                     for r, sent in load.sent_hits.items()
@@ -395,14 +397,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--stream-entries", dest="entries", type=int, default=100_000)
-    p.add_argument("--seconds", type=float, default=30.0)
+    p.add_argument("--stream-entries", type=int, default=100_000, help="hot-list entries")
+    p.add_argument("--seconds", type=float, default=30.0, help="of load at half the peak")
     p.add_argument("--peak-seconds", type=float, default=10.0)
     p.add_argument("--batch", type=int, default=200, help="reads per ingest.reads event")
     p.add_argument("--concurrency", type=int, default=2, help="posters during the peak phase")
     p.add_argument("--hit-ratio", type=float, default=0.005)
     p.add_argument("--database-url", default=None)
-    p.add_argument("--stream-seed", dest="seed", type=int, default=344)
+    p.add_argument("--stream-seed", type=int, default=344)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import random
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,43 +65,54 @@ async def run_due(app: FastAPI) -> int:
     """One pass: claim due jobs, ask ingest, match, record. Returns jobs completed."""
     db: Database = app.state.db
     settings: HotlistSettings = app.state.settings
-    # Claim in a short transaction: the call to ingest must not hold a database lock.
+    # Claim in a short transaction: the calls to ingest must not hold a database lock.
     async with db.sessionmaker() as session:
         jobs = await repository.due_jobs(session, utcnow(), JOBS_PER_PASS)
-        claims = {job.id: (list(job.plates), job.since, set(job.entry_ids)) for job in jobs}
+        claims = [(job.id, list(job.plates), job.since, set(job.entry_ids)) for job in jobs]
         for job in jobs:
             job.next_attempt_at = utcnow() + LEASE
         await session.commit()
-    done = 0
-    for job_id, (plates, since, entry_ids) in claims.items():
+    if not claims:
+        return 0
+    results: dict[str, list[dict[str, Any]] | str] = {}
+    for job_id, plates, since, _ in claims:
         try:
-            reads = await back_match(app, plates=plates, since=since)
-            error = None
+            results[job_id] = await back_match(app, plates=plates, since=since)
         except BackMatchUnavailable as exc:
-            reads, error = [], exc.detail
-        async with db.sessionmaker() as session:
+            # Ingest is down or refusing: the rest of this pass would fail the same way.
+            for other, *_ in claims:
+                results.setdefault(other, exc.detail)
+            break
+    done = 0
+    # One transaction records the whole pass.
+    async with db.sessionmaker() as session:
+        for job_id, _, _, entry_ids in claims:
             job = await session.get(BackMatchJob, job_id)
             if job is None or job.done_at is not None:
-                await session.rollback()
                 continue
-            if error is not None:
+            outcome = results[job_id]
+            if isinstance(outcome, str):
                 job.attempts += 1
-                job.last_error = error[:500]
+                job.last_error = outcome[:500]
                 job.next_attempt_at = utcnow() + _backoff(settings, job.attempts)
-                log.warning(
-                    "back-match delayed",
-                    extra={"job_id": job_id, "attempts": job.attempts, "reason": error},
-                )
-            else:
-                hits = await alerts.match_reads(
-                    session, app, reads, origin="back_match", only_entries=entry_ids
-                )
-                job.done_at = utcnow()
-                job.reads_checked = len(reads)
-                job.hits = hits
-                job.last_error = None
-                done += 1
-            await session.commit()
+                continue
+            job.hits = await alerts.match_reads(
+                session, app, outcome, origin="back_match", only_entries=entry_ids
+            )
+            job.done_at = utcnow()
+            job.reads_checked = len(outcome)
+            job.last_error = None
+            done += 1
+        failed = sum(isinstance(r, str) for r in results.values())
+        if failed:
+            log.warning(
+                "back-match delayed",
+                extra={
+                    "jobs": failed,
+                    "reason": next(r for r in results.values() if isinstance(r, str)),
+                },
+            )
+        await session.commit()
     return done
 
 

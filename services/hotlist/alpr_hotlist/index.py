@@ -36,6 +36,7 @@ class IndexKeeper:
         self.built = False
         self._lock = asyncio.Lock()
         self._last_sweep = time.monotonic()
+        self.checked_at = 0.0  # monotonic time of the last version check
 
     @property
     def version(self) -> int:
@@ -44,6 +45,7 @@ class IndexKeeper:
     async def current(self, session: AsyncSession) -> PlateIndex:
         """The index, brought up to the database's version first."""
         version = await repository.read_counter(session, INDEX_COUNTER)
+        self.checked_at = time.monotonic()
         if self.built and version == self.index.version:
             return self.index
         async with self._lock:
@@ -103,18 +105,23 @@ async def index_lifespan(app: FastAPI) -> AsyncIterator[None]:
     keeper: IndexKeeper = app.state.index_keeper
     settings: HotlistSettings = app.state.settings
 
+    if not settings.run_workers:
+        # Built on the first read batch instead (tests, tools).
+        yield
+        return
+
     async def ready() -> str:
         return "ok" if keeper.built else "index not built"
 
     app.state.ready_checks["index"] = ready
-    if not settings.run_workers:
-        yield
-        return
 
     async def poll() -> None:
         while True:
             try:
-                await keeper.refresh(app.state.db)
+                # Read batches check the version themselves: under load the poll has nothing
+                # to add, and on SQLite every transaction contends for the one write lock.
+                if time.monotonic() - keeper.checked_at >= settings.index_poll_seconds:
+                    await keeper.refresh(app.state.db)
             except Exception:
                 log.exception("hot-list index refresh failed; retrying")
             await asyncio.sleep(settings.index_poll_seconds)
