@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -19,7 +18,6 @@ from alpr_hotlist import alerts, models
 from alpr_hotlist.api import ROUTERS
 from alpr_hotlist.backmatch import back_match_lifespan
 from alpr_hotlist.index import IndexKeeper, index_lifespan
-from alpr_hotlist.intake import intake_router
 from alpr_hotlist.settings import HotlistSettings
 from alpr_hotlist.stream import AlertBroadcaster
 
@@ -47,32 +45,6 @@ def _handler(holder: dict[str, FastAPI]) -> EventHandler:
     return handle
 
 
-def _document_malformed_bodies(app: FastAPI) -> None:
-    """FastAPI answers 400 when a body cannot be parsed at all (not JSON); the kernel's OpenAPI
-    does not list it, so every operation with a body declares it here."""
-    kernel_openapi = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        schema = kernel_openapi()
-        for ops in schema.get("paths", {}).values():
-            for op in ops.values():
-                if isinstance(op, dict) and "requestBody" in op:
-                    op["responses"].setdefault(
-                        "400",
-                        {
-                            "description": "The body could not be parsed",
-                            "content": {
-                                "application/json": {
-                                    "schema": {"$ref": "#/components/schemas/ErrorBody"}
-                                }
-                            },
-                        },
-                    )
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
 def create_app(
     settings: HotlistSettings | None = None,
     *,
@@ -80,7 +52,6 @@ def create_app(
 ) -> FastAPI:
     settings = settings or HotlistSettings()
     holder: dict[str, FastAPI] = {}
-    # The intake is mounted here rather than by the kernel: see alpr_hotlist.intake.
     app = build_app(
         settings,
         title="ALPR hotlist",
@@ -88,13 +59,13 @@ def create_app(
             "Hot lists, matching, alerts and their verification workflow, the RTCC stream and "
             "wrong-vehicle incidents (GO 344.2(c), 344.3.2, 344.4(g))."
         ),
-        routers=[*ROUTERS, intake_router(_handler(holder))],
+        routers=ROUTERS,
         outbox=models.OUTBOX,
+        event_handler=_handler(holder),
         hooks=[index_lifespan, back_match_lifespan],
         transport=transport,
     )
     holder["app"] = app
-    _document_malformed_bodies(app)
     app.state.index_keeper = IndexKeeper(settings)
     app.state.broadcaster = AlertBroadcaster(settings.stream_queue_size)
     return app
