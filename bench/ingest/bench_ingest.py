@@ -444,6 +444,11 @@ async def bench_search_and_purge(url: str, state: Path) -> dict[str, Any]:
             report, _ = await purge_mod.purge(session, rt=rt)
             await session.commit()
             purge_times[label] = time.perf_counter() - t0
+        async with db.sessionmaker() as session:
+            t0 = time.perf_counter()
+            await partitions.drop_detached(session)
+            await session.commit()
+            purge_times[f"{label}_files"] = time.perf_counter() - t0
         dropped = [d["day"] for d in report["days"]]
         if dropped != [day.isoformat()]:
             raise RuntimeError(f"purge dropped {dropped}, expected {day}")
@@ -456,6 +461,8 @@ async def bench_search_and_purge(url: str, state: Path) -> dict[str, Any]:
         "mean_hits": statistics.mean(totals),
         "purge_big_s": purge_times["big"],
         "purge_small_s": purge_times["small"],
+        "files_big_s": purge_times["big_files"],
+        "files_small_s": purge_times["small_files"],
     }
 
 
@@ -502,10 +509,13 @@ async def main() -> int:
         (f"exact-plate search over {search['rows']:,} reads, 30 partitions",
          f"p50 {search['p50_ms']:.1f} ms  p99 {search['p99_ms']:.1f} ms",
          f"{search['mean_hits']:.1f} hits/search"),
-        ("purge of a 1,000,000-read day (drop partition)", f"{search['purge_big_s'] * 1000:.0f} ms",
-         ""),
-        ("purge of a 10,000-read day (drop partition)", f"{search['purge_small_s'] * 1000:.0f} ms",
+        ("purge of a 1,000,000-read day (detach, commit)",
+         f"{search['purge_big_s'] * 1000:.0f} ms", ""),
+        ("purge of a 10,000-read day (detach, commit)", f"{search['purge_small_s'] * 1000:.0f} ms",
          f"big/small {search['purge_big_s'] / search['purge_small_s']:.2f}  (target <= 2)"),
+        ("  then dropping the detached files: 1,000,000 / 10,000",
+         f"{search['files_big_s'] * 1000:.0f} ms / {search['files_small_s'] * 1000:.0f} ms",
+         f"big/small {search['files_big_s'] / search['files_small_s']:.2f}  (file system)"),
     ]  # fmt: skip
     width = max(len(r[0]) for r in rows)
     print()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from ingest_helpers import NOW
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from alpr_ingest import purge
 from alpr_ingest.cli import COMMANDS
@@ -243,6 +243,12 @@ async def test_purge_removes_old_reads_keeps_held_ones_and_the_scan_counters(ing
     assert event["data"]["cutoff"] == report["cutoff"]
     if report["method"] == "drop_partitions":
         assert [d["day"] for d in event["data"]["days"]] == ["2025-03-14"]
+        assert report["partitions_dropped"] == ["purged_plate_read_p20250314"]
+        async with ingest.db.sessionmaker() as session:
+            tables = await session.execute(
+                text("SELECT relname FROM pg_class WHERE relname LIKE '%plate_read_p20250314'")
+            )
+        assert tables.all() == []
     else:
         assert event["data"]["reads_purged"] == 5
     assert old_image_only

@@ -95,7 +95,32 @@ async def estimated_rows(session: AsyncSession, name: str) -> int | None:
     return int(value) if value is not None and value >= 0 else None
 
 
-async def drop(session: AsyncSession, name: str) -> None:
-    if partition_day(name) is None:
+DETACHED_PREFIX = f"purged_{PREFIX}"
+_DETACHED = (
+    "SELECT relname FROM pg_class WHERE relkind = 'r' "  # noqa: S608 (constant name)
+    f"AND relname LIKE '{DETACHED_PREFIX}%'"
+)
+
+
+async def detach(session: AsyncSession, name: str) -> str:
+    """Take a day out of the reads table at once (a catalog change, whatever its size) and
+    rename it for `drop_detached`: the file removal, which does grow with the day's size, then
+    runs in its own transaction without holding a lock on the reads table."""
+    day = partition_day(name)
+    if day is None:
         raise ValueError(f"{name!r} is not a reads partition")
-    await session.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
+    detached = f"{DETACHED_PREFIX}{day:%Y%m%d}"
+    await session.execute(text(f'DROP TABLE IF EXISTS "{detached}"'))
+    await session.execute(text(f'ALTER TABLE {READ_TABLE} DETACH PARTITION "{name}"'))
+    await session.execute(text(f'ALTER TABLE "{name}" RENAME TO "{detached}"'))
+    return detached
+
+
+async def drop_detached(session: AsyncSession) -> list[str]:
+    """Drop the days `detach` took out (also any left by an interrupted purge)."""
+    names = [n for (n,) in await session.execute(text(_DETACHED))]
+    for name in names:
+        if not name.startswith(DETACHED_PREFIX) or partition_day(name[len("purged_") :]) is None:
+            continue
+        await session.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
+    return names

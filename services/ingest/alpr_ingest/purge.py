@@ -1,11 +1,13 @@
 """Retention (344.4(d), (f)): purge reads older than the retention window, keeping held ones.
 
-On PostgreSQL whole day partitions are dropped (never DELETE at scale), after the reads an active
-hold keeps have been copied to the hold store; on SQLite, rows are deleted by capture day. A day
-is purged as soon as its earliest possible read is `retention_days` old, so no read is ever kept
-longer than that. Hold-store copies go once no active hold keeps them; images go with the last
-read or copy that references them. A purge report goes to audit. The scan counters audit already
-holds (events `ingest.scan_counts`) are untouched, so past quarters' figures survive.
+On PostgreSQL whole day partitions are detached (never DELETE at scale), after the reads an
+active hold keeps have been copied to the hold store, and dropped in a second transaction right
+after (removing the files grows with the day's size; holding no lock on the reads table while it
+happens keeps ingest flowing). On SQLite, rows are deleted by capture day. A day is purged as soon
+as its earliest possible read is `retention_days` old, so no read is kept longer than that.
+Hold-store copies go once no active hold keeps them; images go with the last read or copy that
+references them. A purge report goes to audit. The scan counters audit already holds (events
+`ingest.scan_counts`) are untouched, so past quarters' figures survive.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ async def purge(session: AsyncSession, *, rt: Runtime) -> tuple[dict[str, Any], 
             held_copied += await repo.copy_held_from(session, lo=lo, hi=hi, now=now)
             images |= await repo.image_hashes_between(session, lo=lo, hi=hi)
             estimate = await partitions.estimated_rows(session, name)
-            await partitions.drop(session, name)
+            await partitions.detach(session, name)
             days.append({"day": day.isoformat(), "partition": name, "estimated_reads": estimate})
         purged: int | None = None
     else:
@@ -98,6 +100,10 @@ async def run_purge(db: Database, rt: Runtime) -> dict[str, Any]:
         report, unreferenced = await purge(session, rt=rt)
         created = await maintain(session, rt=rt)
         await session.commit()
+    if report["method"] == "drop_partitions":
+        async with db.sessionmaker() as session:
+            report["partitions_dropped"] = await partitions.drop_detached(session)
+            await session.commit()
     for sha in unreferenced:
         rt.images.delete(sha)
     report["partitions_created"] = created
