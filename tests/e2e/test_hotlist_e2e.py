@@ -317,6 +317,31 @@ def test_vendor_read_reaches_the_rtcc_stream_and_is_verified_to_an_outcome(world
     }
 
 
+def test_new_entry_is_back_matched_against_recent_reads_through_ingest(world, rtcc):
+    plate = "HLBACK1"
+    read_id = post_read(world, plate)  # seen before anyone listed it
+    assert alerts_for(world, rtcc, plate) == []
+    r = world.gateway.post(
+        "/v1/hotlist/hotlist-entries",
+        headers=world.headers("hl-manager"),
+        json={
+            "hotlist_id": world.hotlist_id,
+            "plate": plate,
+            "region": "US-TX",
+            "entry_type": "stolen_vehicle",
+            "reason": "Stolen this morning, report 26-0917733",
+            "manual_reason": "stolen_vehicle_pending_ncic",
+            "manual_reason_text": "Owner's report taken at 09:10; NCIC entry still pending",
+            "expires_at": (datetime.now(UTC) + timedelta(days=5)).isoformat(),
+        },
+    )
+    assert r.status_code == 201, r.text
+    [alert] = eventually(lambda: alerts_for(world, rtcc, plate), seconds=30)
+    assert alert["origin"] == "back_match"
+    assert alert["first_read_id"] == read_id
+    assert alert["entry_origin"] == "manual"
+
+
 def test_hotlist_killed_while_reads_arrive_matches_each_read_exactly_once(world, rtcc):
     suite = world.suite
     read_ids: dict[str, str] = {}

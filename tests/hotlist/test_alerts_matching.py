@@ -252,3 +252,16 @@ async def test_reading_alerts_needs_a_purpose(hl, client, tokens):
         "/v1/alerts", headers=tokens.headers("hotlist_manager", purpose=True)
     )
     assert wrong_role.status_code == 403
+
+
+async def test_back_match_reads_in_ingests_read_schema(hl, app, ingest):
+    lst = await hl.hotlist()
+    read = hl.read("POS0001", captured_at=at(-10))
+    read.pop("lat")
+    read.pop("lon")
+    read["position"] = {"lat": 30.1, "lon": -97.7}
+    ingest.reads = [read]
+    await hl.entry(lst["id"], "POS0001")
+    assert await backmatch.run_due(app) == 1
+    [alert] = await hl.alerts()
+    assert (alert["lat"], alert["lon"]) == (30.1, -97.7)

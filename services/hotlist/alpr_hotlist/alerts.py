@@ -29,6 +29,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,6 +45,7 @@ from alpr_hotlist.errors import (
     WaiverRefused,
     WorkflowConflict,
 )
+from alpr_hotlist.incidents import shift_end_after
 from alpr_hotlist.matching import Match
 from alpr_hotlist.models import Alert, AlertHit, AlertStep, Hotlist
 from alpr_hotlist.repository import ALERT_COUNTER
@@ -100,6 +102,15 @@ class IncomingRead(BaseModel):
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
     confidence: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _position(cls, value: Any) -> Any:
+        # Ingest's back-match answers with its read schema: `position: {lat, lon}`.
+        if isinstance(value, dict) and isinstance(value.get("position"), dict):
+            position = value["position"]
+            value = {"lat": position.get("lat"), "lon": position.get("lon"), **value}
+        return value
 
     @field_validator("captured_at")
     @classmethod
@@ -661,8 +672,6 @@ async def record_outcome(
     body: OutcomeCreate,
     settings: HotlistSettings,
 ) -> StepResultRead:
-    from alpr_hotlist.incidents import shift_end_after
-
     alert = await _load(session, alert_id)
     _ensure_open(alert)
     if alert.enforcement_at is None:
