@@ -265,3 +265,11 @@ async def test_back_match_reads_in_ingests_read_schema(hl, app, ingest):
     assert await backmatch.run_due(app) == 1
     [alert] = await hl.alerts()
     assert (alert["lat"], alert["lon"]) == (30.1, -97.7)
+
+
+async def test_alerts_filter_by_plate_as_written(hl):
+    lst = await hl.hotlist()
+    await hl.entry(lst["id"], "FLT1234")
+    await hl.post_reads([hl.read("FLT1234")])
+    assert len(await hl.alerts(plate="flt-1234")) == 1
+    assert await hl.alerts(plate="FLT1235") == []

@@ -311,3 +311,16 @@ async def test_bad_files_and_parameters_are_refused_with_the_reason(hl, fixtures
     assert resp.status_code == 404
     listed = await hl.client.get("/v1/hotlist-imports", headers=hl.manager)
     assert listed.json()["total"] == 0
+
+
+async def test_imported_manual_record_can_be_updated(hl, fixtures):
+    lst = await hl.hotlist("policy file", source="agency")
+    await hl.import_file(lst["id"], "canonical", fixtures.read("hotlist_canonical_policy.csv"))
+    active = await entries_of(hl, lst["id"], status="active")
+    silver = active["SLV0917"]  # a MANUAL record with its reason code, imported
+    resp = await hl.client.patch(
+        f"/v1/hotlist-entries/{silver['id']}",
+        json={"notes": "Gold sedan, elderly driver"},
+        headers=hl.manager,
+    )
+    assert resp.status_code == 200, resp.text

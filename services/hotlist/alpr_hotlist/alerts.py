@@ -46,7 +46,7 @@ from alpr_hotlist.errors import (
     WorkflowConflict,
 )
 from alpr_hotlist.incidents import shift_end_after
-from alpr_hotlist.matching import Match
+from alpr_hotlist.matching import Match, normalise_plate
 from alpr_hotlist.models import Alert, AlertHit, AlertStep, Hotlist
 from alpr_hotlist.repository import ALERT_COUNTER
 from alpr_hotlist.schemas import (
@@ -314,7 +314,10 @@ def _alert_facts(alert: Alert) -> dict[str, Any]:
 
 
 async def list_alerts(session: AsyncSession, *, query: AlertQuery) -> Page[AlertRead]:
-    stmt = repository.alerts_stmt(**query.model_dump(exclude={"page", "page_size"}))
+    filters = query.model_dump(exclude={"page", "page_size"})
+    if filters["plate"]:
+        filters["plate"] = normalise_plate(filters["plate"])
+    stmt = repository.alerts_stmt(**filters)
     rows, total = await repository.page(session, stmt, page=query.page, page_size=query.page_size)
     return Page[AlertRead](
         items=[AlertRead.model_validate(a, from_attributes=True) for a in rows],

@@ -465,6 +465,9 @@ async def update_entry(
     offense = changes.get("offense_class", entry.offense_class)
     manual_reason = changes.get("manual_reason", entry.manual_reason)
     manual_text = changes.get("manual_reason_text", entry.manual_reason_text)
+    if not manual:
+        # An imported manual record's justification is its reason text (as on approval).
+        manual_text = manual_text or changes.get("reason", entry.reason)
     _check(
         entry_type=entry_type,
         offense_class=OffenseClass(offense) if offense else None,
