@@ -46,7 +46,7 @@ from alpr_hotlist.errors import (
     WorkflowConflict,
 )
 from alpr_hotlist.incidents import shift_end_after
-from alpr_hotlist.matching import Match, normalise_plate
+from alpr_hotlist.matching import Match, PlateIndex, normalise_plate
 from alpr_hotlist.models import Alert, AlertHit, AlertStep, Hotlist
 from alpr_hotlist.repository import ALERT_COUNTER
 from alpr_hotlist.schemas import (
@@ -84,6 +84,7 @@ log = logging.getLogger("alpr.hotlist.alerts")
 
 
 _NO_NUL = r"^[^\x00]*$"
+PLATE_MAX_CHARS = 16
 
 
 class IncomingRead(BaseModel):
@@ -92,7 +93,7 @@ class IncomingRead(BaseModel):
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False, str_max_length=128)
 
     read_id: str = Field(min_length=1, max_length=64, pattern=_NO_NUL)
-    plate: str = Field(min_length=1, max_length=16, pattern=_NO_NUL)
+    plate: str = Field(min_length=1, max_length=PLATE_MAX_CHARS, pattern=_NO_NUL)
     region: str | None = Field(None, max_length=16, pattern=_NO_NUL)
     captured_at: AwareDatetime
     camera_id: str = Field(min_length=1, max_length=128, pattern=_NO_NUL)
@@ -144,6 +145,27 @@ class _Hit:
     match: Match
 
 
+def _candidates(raw_reads: Sequence[Any], index: PlateIndex, now: datetime) -> list[Any]:
+    """The reads whose plate matches an entry at `now`, found before any validation: most
+    reads miss, and a lookup costs less than validating one. An entry that matches at a later
+    instant matches now too, so this never drops a read the full check would keep."""
+    lookup = index.lookup
+    found = []
+    for item in raw_reads:
+        if not isinstance(item, dict):
+            continue
+        plate = item.get("plate")
+        region = item.get("region")
+        if not isinstance(plate, str) or not 0 < len(plate) <= PLATE_MAX_CHARS:
+            continue
+        try:
+            if lookup(plate, region if isinstance(region, str) else None, now):
+                found.append(item)
+        except (ValueError, UnicodeError):
+            continue
+    return found
+
+
 async def match_reads(
     session: AsyncSession,
     app: FastAPI,
@@ -153,18 +175,17 @@ async def match_reads(
     only_entries: set[int] | None = None,
 ) -> int:
     """Match reads against the index; record hits and alerts. Returns the hits recorded."""
-    reads = parse_reads(raw_reads)
-    if not reads:
+    if not raw_reads:
         return 0
     index = await app.state.index_keeper.current(session)
     now = utcnow()
+    reads = parse_reads(_candidates(raw_reads, index, now))
     found: list[_Hit] = []
-    lookup = index.lookup
     for read in reads:
         # An entry stops matching at its expiry instant: a read is matched as of now, or as of
         # its capture when a camera clock runs ahead.
         at = read.captured_at if read.captured_at > now else now
-        for match in lookup(read.plate, read.region, at):
+        for match in index.lookup(read.plate, read.region, at):
             if only_entries is None or match.entry_id in only_entries:
                 found.append(_Hit(read, match))
     if not found:
