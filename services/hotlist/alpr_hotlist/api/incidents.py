@@ -40,8 +40,7 @@ _IdPath = MessageIdPath
 async def report_incident(
     session: SessionDep, principal: IncidentReporter, settings: SettingsDep, body: IncidentCreate
 ) -> IncidentRead:
-    """Report action taken against the wrong vehicle; the supervisor and Risk Management are
-    notified, and a report after the shift's end is flagged late (344.4(g))."""
+    """Report action on the wrong vehicle; supervisor and Risk Management are told (344.4(g))."""
     return await incidents.report(session, settings=settings, principal=principal, body=body)
 
 
