@@ -298,7 +298,40 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+@contextlib.asynccontextmanager
+async def scratch_postgres() -> AsyncIterator[str]:
+    import asyncpg
+
+    from alpr_common.testing.plugin import pg_admin_url
+
+    name = f"bench_hotlist_{os.getpid()}"
+    admin = await asyncpg.connect(pg_admin_url())
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base = pg_admin_url().rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin = await asyncpg.connect(pg_admin_url())
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
 async def run(args: argparse.Namespace) -> None:
+    if args.postgres:
+        async with scratch_postgres() as url:
+            args.database_url = url
+            await _run(args)
+    else:
+        await _run(args)
+
+
+async def _run(args: argparse.Namespace) -> None:
     rnd = random.Random(args.stream_seed)
     workdir = Path(tempfile.mkdtemp(prefix="bench-stream-"))
     try:
@@ -315,7 +348,7 @@ async def run(args: argparse.Namespace) -> None:
             for i, p in enumerate(plates)
         ]
         csv = ("\n".join(rows) + "\n").encode()
-        backend = database_url.split(":", 1)[0]
+        backend = database_url.split(":", 1)[0].split("+", 1)[0]
         async with (
             hotlist_process(workdir, database_url, keys_dir) as url,
             httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=20)) as client,
@@ -404,6 +437,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency", type=int, default=2, help="posters during the peak phase")
     p.add_argument("--hit-ratio", type=float, default=0.005)
     p.add_argument("--database-url", default=None)
+    p.add_argument(
+        "--postgres",
+        action="store_true",
+        help="a scratch database on the test PostgreSQL (ALPR_TEST_PG_URL), dropped after",
+    )
     p.add_argument("--stream-seed", type=int, default=344)
 
 
