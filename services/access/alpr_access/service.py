@@ -255,8 +255,23 @@ async def _lock_if_too_many_failures(session: AsyncSession, user: User, *, now: 
     )
 
 
-def _expires_in(expires_at: datetime, now: datetime) -> int:
-    return max(0, int(expires_at.timestamp()) - int(now.timestamp()))
+def _issue(
+    keys: KeyStore,
+    settings: AccessSettings,
+    claims: dict[str, Any],
+    *,
+    expires_at: datetime,
+    now: datetime,
+) -> TokenResponse:
+    token = keys.signing_ring(now).sign(
+        claims,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        expires_at=expires_at,
+        now=now,
+    )
+    expires_in = max(0, int(expires_at.timestamp()) - int(now.timestamp()))
+    return TokenResponse(access_token=token, expires_in=expires_in)
 
 
 async def _person_token(
@@ -280,14 +295,7 @@ async def _person_token(
         roles=roles,
         training_valid_until=valid_until if trained else None,
     )
-    token = keys.signing_ring(now).sign(
-        claims,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        expires_at=expires_at,
-        now=now,
-    )
-    return TokenResponse(access_token=token, expires_in=_expires_in(expires_at, now))
+    return _issue(keys, settings, claims, expires_at=expires_at, now=now)
 
 
 async def login_person(
@@ -421,14 +429,7 @@ async def login_client(
         subject=f"client:{client.id}",
     )
     expires_at = now + timedelta(seconds=settings.machine_token_ttl_seconds)
-    token = keys.signing_ring(now).sign(
-        _client_claims(client),
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        expires_at=expires_at,
-        now=now,
-    )
-    return TokenResponse(access_token=token, expires_in=_expires_in(expires_at, now))
+    return _issue(keys, settings, _client_claims(client), expires_at=expires_at, now=now)
 
 
 async def exchange_ingest_key(
@@ -487,14 +488,7 @@ async def exchange_ingest_key(
         cameras=cameras,
     )
     expires_at = now + timedelta(seconds=settings.camera_token_ttl_seconds)
-    token = keys.signing_ring(now).sign(
-        claims,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        expires_at=expires_at,
-        now=now,
-    )
-    return TokenResponse(access_token=token, expires_in=_expires_in(expires_at, now))
+    return _issue(keys, settings, claims, expires_at=expires_at, now=now)
 
 
 # ---------------------------------------------------------------------------- users
