@@ -387,3 +387,10 @@ async def test_callers_trace_continues_to_the_service(client, tokens, directory,
     _, seen = upstream.state.calls[-1]
     version, forwarded_trace, span, _flags = seen["traceparent"].split("-")
     assert forwarded_trace == trace_id and span != "00f067aa0ba902b7"
+
+
+@pytest.mark.policy("344.4(d)")
+async def test_nul_in_a_path_is_logged_not_a_server_error(client, logged):
+    r = await client.get("/v1/ingest/re%00ads")
+    assert r.status_code == 404
+    assert (await logged())[0]["data"]["path"] == "/v1/ingest/re\ufffdads"

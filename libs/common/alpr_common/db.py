@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -97,13 +98,40 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def json_serializer(value: Any) -> str:
+    """JSON for JSON columns. PostgreSQL's jsonb refuses the NUL character anywhere, so a NUL
+    that reached a payload (a decoded path, a vendor string) becomes U+FFFD instead of a 500."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if "\\u0000" not in text:
+        return text
+    return json.dumps(_scrub_nul(value), separators=(",", ":"), ensure_ascii=False)
+
+
+def _scrub_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_scrub_nul(k): _scrub_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub_nul(v) for v in value]
+    return value
+
+
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, json_serializer=json_serializer
+        )
         _sqlite_pragmas(engine)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        json_serializer=json_serializer,
+    )
 
 
 class Database:
