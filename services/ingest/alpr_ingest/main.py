@@ -7,15 +7,10 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import FastAPI
 
 from alpr_common.app import ServiceSpec, build_app
-from alpr_common.auth import ServiceCaller
-from alpr_common.db import Database, SessionDep
-from alpr_common.errors import Unprocessable, responses
-from alpr_common.events import Event, EventBatch, EventBatchResult
-from alpr_common.outbox import consume
+from alpr_common.db import Database
 from alpr_ingest import models, purge
 from alpr_ingest.api import ROUTERS
 from alpr_ingest.deps import Runtime
@@ -23,28 +18,6 @@ from alpr_ingest.schemas import ReadBatchIn
 from alpr_ingest.settings import IngestSettings
 
 log = logging.getLogger("alpr.ingest")
-
-
-async def handle_event(session: AsyncSession, event: Event) -> None:
-    """Ingest consumes no other service's events today; any that arrive are acknowledged."""
-    log.debug("event ignored", extra={"event_id": event.id, "event_type": event.type})
-
-
-events_router = APIRouter(tags=["internal"])
-
-
-@events_router.post(
-    "/v1/events", response_model=EventBatchResult, responses=responses(Unprocessable)
-)
-async def receive_events(
-    batch: EventBatch, session: SessionDep, _caller: ServiceCaller
-) -> EventBatchResult:
-    """Internal: accept a batch of events from another service's outbox, once per event id."""
-    # The kernel's event route stores the envelope's strings as they come; PostgreSQL refuses
-    # NUL in text, so refuse such an event here with a 422 instead of failing with a 500.
-    if "\\u0000" in batch.model_dump_json():
-        raise Unprocessable("event text must not contain NUL characters")
-    return await consume(session, models.OUTBOX, batch.events, handle_event)
 
 
 @contextlib.asynccontextmanager
@@ -92,18 +65,6 @@ def _with_body_schemas(app: FastAPI) -> Callable[[], dict[str, Any]]:
         for name, definition in model.pop("$defs", {}).items():
             components.setdefault(name, definition)
         components["ReadBatchIn"] = model
-        ref = {"$ref": "#/components/schemas/ErrorBody"}
-        for ops in schema.get("paths", {}).values():
-            for op in ops.values():
-                if isinstance(op, dict) and "requestBody" in op:
-                    # FastAPI answers a body it cannot decode with 400 before any route code.
-                    op["responses"].setdefault(
-                        "400",
-                        {
-                            "description": "The body is not decodable (not JSON, wrong encoding)",
-                            "content": {"application/json": {"schema": ref}},
-                        },
-                    )
         return schema
 
     return openapi
@@ -119,7 +80,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             "the 30-day purge, investigation holds and case-file exports "
             "(GO 344.2(a), 344.3.1(b), 344.3.2(c), 344.4(a), 344.4(d)-(f))."
         ),
-        routers=[*ROUTERS, events_router],
+        routers=ROUTERS,
+        # Ingest produces events (to hotlist and audit) and consumes none.
         outbox=models.OUTBOX,
         hooks=[maintenance],
     )
