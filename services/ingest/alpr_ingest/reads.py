@@ -27,7 +27,6 @@ from alpr_ingest.deps import Runtime
 from alpr_ingest.errors import BatchRefused, CameraNotBound
 from alpr_ingest.events import HOTLIST, emit
 from alpr_ingest.models import Camera
-from alpr_ingest.normalize import clock_skew
 from alpr_ingest.plates import fold_confusable
 from alpr_ingest.schemas import ReadIn
 
@@ -112,55 +111,60 @@ def _indices(result: AdapterResult) -> list[int | None]:
     return out
 
 
-def _row(
-    read: ReadIn,
-    camera: Camera,
-    *,
-    rt: Runtime,
-    principal: Principal,
-    received_at: datetime,
-    key: str,
-) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _BatchContext:
+    """What every row of one message shares, computed once per batch rather than per read."""
+
+    rt: Runtime
+    received_at: datetime
+    skew_threshold: timedelta
+    posted_by: str
+
+
+def _row(read: ReadIn, camera: Camera, ctx: _BatchContext, key: str) -> dict[str, Any]:
     if camera.camera_type == "vehicle":
         assert read.position is not None
         lat, lon = read.position.lat, read.position.lon
-        zip_code, sector = rt.boundaries.locate(lat, lon)
+        zip_code, sector = ctx.rt.boundaries.locate(lat, lon)
     else:
         # Fixed and trailer cameras: the registered (and, for fixed, reviewed) site.
         lat, lon = camera.lat, camera.lon
         zip_code, sector = camera.zip_code, camera.sector
-    skew = clock_skew(
-        read.captured_at,
-        received_at,
-        threshold=timedelta(seconds=rt.settings.clock_skew_seconds),
-    )
+    captured_at = read.captured_at
+    # normalize.clock_skew, inlined: both times are aware (ReadIn and the runtime clock).
+    skew = captured_at - ctx.received_at
+    threshold = ctx.skew_threshold
+    vehicle = read.vehicle
+    plate = read.plate
     return {
         "read_id": uuid.uuid4(),
-        "captured_at": read.captured_at,
-        "received_at": received_at,
-        "plate": read.plate,
-        "plate_key": fold_confusable(read.plate),
+        "captured_at": captured_at,
+        "received_at": ctx.received_at,
+        "plate": plate,
+        "plate_key": fold_confusable(plate),
         "plate_raw": read.plate_raw,
         "region": read.region,
         "confidence": read.confidence,
-        "candidates": [{"plate": c.plate, "confidence": c.confidence} for c in read.candidates],
+        "candidates": [{"plate": c.plate, "confidence": c.confidence} for c in read.candidates]
+        if read.candidates
+        else [],
         "camera_id": camera.id,
         "camera_type": camera.camera_type,
         "zip_code": zip_code,
         "sector": sector,
         "lat": lat,
         "lon": lon,
-        "vehicle": read.vehicle.model_dump(exclude_none=True) if read.vehicle else None,
+        "vehicle": vehicle.model_dump(exclude_none=True) if vehicle is not None else None,
         "image_sha256": None,
         "source": read.source,
         "vendor_read_id": read.vendor_read_id,
         "group_state": read.group_state,
         "related_count": len(read.related_ids),
         "dedup_key": key,
-        "device_time": read.device_time or read.captured_at.isoformat(),
-        "clock_skew_seconds": round(skew.seconds, 3),
-        "clock_flagged": skew.flagged,
-        "posted_by": principal.subject,
+        "device_time": read.device_time or captured_at.isoformat(),
+        "clock_skew_seconds": round(skew.total_seconds(), 3),
+        "clock_flagged": skew > threshold or -skew > threshold,
+        "posted_by": ctx.posted_by,
     }
 
 
@@ -310,8 +314,15 @@ async def _plan(
     batch_by_key: dict[str, _Pending] = {}
     planned: list[_Pending] = []
 
+    ctx = _BatchContext(
+        rt=rt,
+        received_at=received_at,
+        skew_threshold=timedelta(seconds=rt.settings.clock_skew_seconds),
+        posted_by=principal.subject,
+    )
+
     def build(read: ReadIn, camera: Camera, key: str) -> dict[str, Any]:
-        return _row(read, camera, rt=rt, principal=principal, received_at=received_at, key=key)
+        return _row(read, camera, ctx, key)
 
     for (_, read, camera), keys in zip(accepted, aliases, strict=True):
         rank = _rank(read.group_state, len(read.related_ids), read.confidence)

@@ -3,12 +3,13 @@ INSERT ... ON CONFLICT DO NOTHING RETURNING) on PostgreSQL."""
 
 from __future__ import annotations
 
-import json
+import operator
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy import (
     ColumnElement,
     String,
@@ -235,6 +236,24 @@ async def find_by_dedup_keys(
     return list(rows)
 
 
+def _json_text(value: Any) -> str | None:
+    # pydantic-core's encoder: the values are validated plain data, and it is several times
+    # faster than json.dumps on these small lists.
+    return None if value is None else to_json(value).decode()
+
+
+_RECORD = operator.itemgetter(*READ_COLUMNS)
+_JSON_POSITIONS = tuple(i for i, col in enumerate(READ_COLUMNS) if col in _JSON_COLUMNS)
+
+
+def _record(row: dict[str, Any]) -> tuple[Any, ...]:
+    """A COPY record in READ_COLUMNS order, its JSON columns as text."""
+    values = list(_RECORD(row))
+    for i in _JSON_POSITIONS:
+        values[i] = _json_text(values[i])
+    return tuple(values)
+
+
 async def insert_reads(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
     """Insert reads, skipping any whose (dedup_key, captured_at) is already stored; return the ids
     actually inserted. PostgreSQL: binary COPY into a session-local staging table, then one
@@ -251,13 +270,7 @@ async def insert_reads(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
         f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} "
         f"(LIKE {READ_TABLE} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
     )
-    records = [
-        tuple(
-            json.dumps(r[col]) if col in _JSON_COLUMNS and r[col] is not None else r[col]
-            for col in READ_COLUMNS
-        )
-        for r in rows
-    ]
+    records = [_record(r) for r in rows]
     await raw.copy_records_to_table(_STAGING, records=records, columns=list(READ_COLUMNS))
     cols = ", ".join(READ_COLUMNS)
     inserted = await raw.fetch(

@@ -1,0 +1,121 @@
+"""Per-read cost of `POST /v1/reads` in process: the real app over ASGI on a scratch PostgreSQL
+database, batches of 500 as in bench_ingest.py, no network and no gateway.
+
+    .venv/bin/python bench/ingest/micro_ingest.py            # µs per read, best of 3 rounds
+    MICRO_PROFILE=1 .venv/bin/python bench/ingest/micro_ingest.py   # plus a cProfile summary
+
+Prints the route's wall time per read (Python + the batch's SQL round trips) and the share of
+it spent outside the database driver, to show what the Python side costs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import logging
+import os
+import pstats
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_ingest import (
+    CAMERA,
+    RUN,
+    create_db,
+    drop_db,
+    payloads,
+    register_camera,
+)
+
+from alpr_common.auth import principal_claims
+from alpr_common.jwt import JWKSCache, KeyRing, TokenVerifier
+from alpr_common.migrations import upgrade
+from alpr_ingest.main import SPEC, create_app
+from alpr_ingest.settings import IngestSettings
+
+READS = int(os.environ.get("MICRO_READS", "10000"))
+ROUNDS = int(os.environ.get("MICRO_ROUNDS", "3"))
+PROFILE = os.environ.get("MICRO_PROFILE") == "1"
+
+
+async def run(state: Path) -> None:
+    logging.getLogger("alpr").setLevel(logging.WARNING)
+    name = f"alpr_micro_{RUN}"
+    url = await create_db(name)
+    try:
+        await upgrade(SPEC.migrations_dir, url)
+        await register_camera(url)
+        keys = state / "keys"
+        keys.mkdir()
+        KeyRing.write_new_key(keys)
+        ring = KeyRing.from_dir(keys)
+        settings = IngestSettings(
+            environment="test",
+            run_relay=False,
+            run_maintenance=False,
+            database_url=url.replace("postgresql://", "postgresql+asyncpg://"),
+            image_dir=state / "images",
+            export_dir=state / "exports",
+        )
+        app = create_app(settings)
+        app.state.verifier = TokenVerifier(
+            JWKSCache(static=ring.jwks()), issuer="alpr-access", audience="alpr"
+        )
+        now = datetime.now(UTC)
+        token = ring.sign(
+            principal_claims(
+                subject="client:bench-cam",
+                kind="machine",
+                name="bench camera",
+                roles=["camera"],
+                cameras=[CAMERA],
+            ),
+            issuer="alpr-access",
+            audience="alpr",
+            expires_at=now + timedelta(minutes=30),
+        )
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+            # Warm up (partition creation, prepared statements, imports).
+            for body in payloads(1000, "warm"):
+                r = await client.post("/v1/reads", content=body, headers=headers)
+                r.raise_for_status()
+            best = float("inf")
+            for rnd in range(ROUNDS):
+                bodies = payloads(READS, f"r{rnd}")
+                prof = cProfile.Profile() if PROFILE and rnd == ROUNDS - 1 else None
+                started = time.perf_counter()
+                if prof:
+                    prof.enable()
+                for body in bodies:
+                    r = await client.post("/v1/reads", content=body, headers=headers)
+                    assert r.status_code == 200, r.text[:500]
+                    assert r.json()["stored"] == 500
+                if prof:
+                    prof.disable()
+                elapsed = time.perf_counter() - started
+                per = elapsed / READS * 1e6
+                best = min(best, per)
+                print(f"round {rnd}: {per:.1f} µs/read, {READS / elapsed:,.0f} reads/s")
+                if prof:
+                    pstats.Stats(prof).sort_stats("tottime").print_stats(40)
+            print(f"best: {best:.1f} µs/read ({1e6 / best:,.0f} reads/s), in process, 1 client")
+    finally:
+        await drop_db(name)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(run(Path(tmp)))
+
+
+if __name__ == "__main__":
+    main()
