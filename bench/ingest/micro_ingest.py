@@ -20,6 +20,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -37,12 +38,36 @@ from bench_ingest import (
 from alpr_common.auth import principal_claims
 from alpr_common.jwt import JWKSCache, KeyRing, TokenVerifier
 from alpr_common.migrations import upgrade
+from alpr_ingest import partitions, repository
+from alpr_ingest import reads as reads_mod
 from alpr_ingest.main import SPEC, create_app
 from alpr_ingest.settings import IngestSettings
 
 READS = int(os.environ.get("MICRO_READS", "10000"))
 ROUNDS = int(os.environ.get("MICRO_ROUNDS", "3"))
 PROFILE = os.environ.get("MICRO_PROFILE") == "1"
+TIMERS: dict[str, float] = {}
+
+
+def _timed(module: Any, name: str) -> None:
+    """Wrap an async function of `module` to add its wall time to TIMERS (MICRO_TIMERS=1)."""
+    fn = getattr(module, name)
+
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await fn(*args, **kwargs)
+        finally:
+            TIMERS[name] = TIMERS.get(name, 0.0) + time.perf_counter() - started
+
+    setattr(module, name, wrapper)
+
+
+if os.environ.get("MICRO_TIMERS") == "1":
+    for _name in ("resolve_cameras", "find_by_dedup_keys", "insert_reads"):
+        _timed(repository, _name)
+    _timed(reads_mod, "_events")
+    _timed(partitions, "ensure")
 
 
 async def run(state: Path) -> None:
@@ -104,6 +129,9 @@ async def run(state: Path) -> None:
                 elapsed = time.perf_counter() - started
                 per = elapsed / READS * 1e6
                 best = min(best, per)
+                for key, total in sorted(TIMERS.items()):
+                    print(f"  {key}: {total / READS * 1e6:.1f} µs/read")
+                TIMERS.clear()
                 print(f"round {rnd}: {per:.1f} µs/read, {READS / elapsed:,.0f} reads/s")
                 if prof:
                     pstats.Stats(prof).sort_stats("tottime").print_stats(40)

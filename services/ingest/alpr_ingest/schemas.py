@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
@@ -85,6 +86,17 @@ class VehicleIn(BaseModel):
         description="Speed as the vendor reports it, in the camera's configured unit (km/h by "
         "default on every supported vendor).",
     )
+
+
+class _RawPlate(str):
+    """A normalised plate that remembers the text the camera sent (ReadIn only)."""
+
+    __slots__ = ("raw",)
+
+    def __new__(cls, plate: str, raw: str) -> _RawPlate:
+        self = super().__new__(cls, plate)
+        self.raw = raw
+        return self
 
 
 class ReadIn(BaseModel):
@@ -194,25 +206,15 @@ class ReadIn(BaseModel):
         description="The wire format the read arrived in (`native`, `openalpr`, `hikvision`, ...).",
     )
 
-    @model_validator(mode="before")
+    # Normalised before the length constraints, so a no-read sentinel gets its own message. A
+    # plate that normalisation changed comes back as a _RawPlate carrying the text as sent, for
+    # `_finish` to keep in plate_raw: no model-level "before" validator, which would make
+    # pydantic-core build a dict of every read of a batch validated from JSON.
+    @field_validator("plate", mode="wrap")
     @classmethod
-    def _keep_raw_plate(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("plate_raw") is None:
-            plate = data.get("plate")
-            if isinstance(plate, str):
-                try:
-                    normal = normalize_plate(plate)
-                except ValueError:
-                    return data
-                if normal != plate:
-                    data = {**data, "plate_raw": plate[:64]}
-        return data
-
-    # Before the length constraints, so a no-read sentinel gets its own message.
-    @field_validator("plate", mode="before")
-    @classmethod
-    def _plate(cls, value: Any) -> str:
-        return normalize_plate(value)
+    def _plate(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> str:
+        plate = handler(normalize_plate(value))
+        return plate if plate == value else _RawPlate(plate, value)
 
     @field_validator("region")
     @classmethod
@@ -232,10 +234,18 @@ class ReadIn(BaseModel):
     @field_validator("captured_at")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        return to_utc(value)
+        try:
+            return value.astimezone(UTC)  # aware: AwareDatetime checked the offset
+        except OverflowError:
+            return to_utc(value)  # raises the out-of-range message
 
     @model_validator(mode="after")
-    def _no_nul(self) -> ReadIn:
+    def _finish(self) -> ReadIn:
+        plate = self.plate
+        if type(plate) is _RawPlate:
+            if self.plate_raw is None:
+                self.plate_raw = plate.raw[:64]
+            self.plate = str(plate)
         # PostgreSQL text cannot hold NUL; refuse it here rather than fail at the database.
         text = f"{self.camera}{self.camera_label}{self.vendor_read_id}{self.device_time}"
         if self.related_ids:
