@@ -33,6 +33,8 @@ NAMING_CONVENTION = {
 }
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+# Set on a session by `outbox.enqueue*`; after the commit the relay is woken at once.
+OUTBOX_PENDING = "alpr.outbox_pending"
 
 
 def utcnow() -> datetime:
@@ -168,6 +170,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         try:
             yield session
             await session.commit()
+            if session.info.pop(OUTBOX_PENDING, False):
+                # Events written by this request go out now, not at the relay's next poll.
+                relay = getattr(request.app.state, "relay", None)
+                if relay is not None:
+                    relay.notify()
         except AppError as exc:
             if exc.commit_before_raise:
                 await session.commit()

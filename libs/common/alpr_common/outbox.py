@@ -33,7 +33,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alpr_common.db import Database, JSONType, UTCDateTime, utcnow
+from alpr_common.db import OUTBOX_PENDING, Database, JSONType, UTCDateTime, utcnow
 from alpr_common.errors import AppError
 from alpr_common.events import Event, EventBatchResult
 
@@ -104,6 +104,8 @@ async def enqueue_many(
 ) -> None:
     if not events:
         return
+    # Tells the session dependency to wake the relay once this transaction commits.
+    session.info[OUTBOX_PENDING] = True
     now = utcnow()
     await session.execute(
         tables.outbox.insert(),
@@ -198,13 +200,14 @@ class OutboxRelay:
 
     async def run(self) -> None:
         while True:
+            # Cleared before the pass, so a commit that notifies during it is not missed.
+            self.wakeup.clear()
             try:
                 sent = await self.deliver_once()
             except Exception:
                 log.exception("outbox relay pass failed; retrying")
                 sent = 0
             if sent < self.batch_size:
-                self.wakeup.clear()
                 try:
                     await asyncio.wait_for(self.wakeup.wait(), timeout=self.interval)
                 except TimeoutError:

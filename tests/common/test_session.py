@@ -1,0 +1,77 @@
+"""The kernel's per-request session: commit before the answer, recorded refusals, relay wake-up."""
+
+import pytest
+from fastapi import APIRouter
+from sqlalchemy import func, select
+
+from alpr_common.app import build_app
+from alpr_common.db import SessionDep
+from alpr_common.errors import Conflict, Unauthorized
+from alpr_common.events import Event
+from alpr_common.outbox import enqueue
+from alpr_gateway.main import SPEC as GATEWAY
+from alpr_gateway.models import OUTBOX
+from alpr_gateway.settings import GatewaySettings
+
+
+class RecordedRefusal(Unauthorized):
+    commit_before_raise = True
+
+
+router = APIRouter()
+
+
+@router.post("/v1/things/{outcome}")
+async def things(outcome: str, session: SessionDep) -> dict[str, str]:
+    await enqueue(
+        session,
+        OUTBOX,
+        destination="audit",
+        event=Event(source="test", type="test.thing", data={"outcome": outcome}),
+    )
+    if outcome == "refused-and-recorded":
+        raise RecordedRefusal("refused, but the attempt stays on record")
+    if outcome == "refused":
+        raise Conflict("refused and rolled back")
+    return {"ok": outcome}
+
+
+@pytest.fixture
+def service_spec():
+    return GATEWAY
+
+
+@pytest.fixture
+def app(app_settings, db):
+    application = build_app(
+        GatewaySettings(**app_settings.model_dump()),
+        title="t",
+        routers=[router],
+        outbox=OUTBOX,
+    )
+    application.state.db = db
+    application.state.relay.db = db
+    return application
+
+
+async def _queued(db) -> int:
+    async with db.sessionmaker() as session:
+        return (await session.execute(select(func.count()).select_from(OUTBOX.outbox))).scalar_one()
+
+
+async def test_commit_wakes_the_relay(client, app, db):
+    assert not app.state.relay.wakeup.is_set()
+    r = await client.post("/v1/things/fine")
+    assert r.status_code == 200
+    assert await _queued(db) == 1
+    assert app.state.relay.wakeup.is_set()
+
+
+@pytest.mark.policy("344.4(d)")
+async def test_recorded_refusal_commits_and_plain_refusal_rolls_back(client, db):
+    r = await client.post("/v1/things/refused-and-recorded")
+    assert r.status_code == 401
+    assert await _queued(db) == 1
+    r = await client.post("/v1/things/refused")
+    assert r.status_code == 409
+    assert await _queued(db) == 1
