@@ -67,6 +67,7 @@ if os.environ.get("MICRO_TIMERS") == "1":
     for _name in ("resolve_cameras", "find_by_dedup_keys", "insert_reads"):
         _timed(repository, _name)
     _timed(reads_mod, "_events")
+    _timed(reads_mod, "ingest")
     _timed(partitions, "ensure")
 
 

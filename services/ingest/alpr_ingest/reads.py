@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from asyncpg.pgproto.pgproto import UUID as _FastUUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
@@ -111,6 +113,15 @@ def _indices(result: AdapterResult) -> list[int | None]:
     return out
 
 
+def _new_read_id() -> uuid.UUID:
+    """A random (version 4) UUID as asyncpg's C UUID, a uuid.UUID subclass that is made twice
+    as fast and turned into text (outcome, event) twenty times as fast as uuid.uuid4()'s."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    return _FastUUID(bytes(b))
+
+
 @dataclass(frozen=True, slots=True)
 class _BatchContext:
     """What every row of one message shares, computed once per batch rather than per read."""
@@ -137,7 +148,7 @@ def _row(read: ReadIn, camera: Camera, ctx: _BatchContext, key: str) -> dict[str
     vehicle = read.vehicle
     plate = read.plate
     return {
-        "read_id": uuid.uuid4(),
+        "read_id": _new_read_id(),
         "captured_at": captured_at,
         "received_at": ctx.received_at,
         "plate": plate,

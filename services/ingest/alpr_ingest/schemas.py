@@ -92,6 +92,7 @@ class _RawPlate(str):
     """A normalised plate that remembers the text the camera sent (ReadIn only)."""
 
     __slots__ = ("raw",)
+    raw: str
 
     def __new__(cls, plate: str, raw: str) -> _RawPlate:
         self = super().__new__(cls, plate)
