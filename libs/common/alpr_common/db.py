@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import registry
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
@@ -119,7 +120,9 @@ def _scrub_nul(value: Any) -> Any:
     return value
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, pooled: bool = True) -> AsyncEngine:
+    """`pooled=False` opens a connection per session: for callers that run on several event
+    loops (asyncpg connections belong to the loop that opened them)."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_async_engine(
@@ -127,6 +130,8 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         )
         _sqlite_pragmas(engine)
         return engine
+    if not pooled:
+        return create_async_engine(url, poolclass=NullPool, json_serializer=json_serializer)
     return create_async_engine(
         url,
         pool_size=pool_size,

@@ -173,6 +173,7 @@ class DatabaseFactory:
         # Per process, so two test runs on one machine never drop each other's databases.
         self.worker = f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
         self.created: list[str] = []
+        self.isolated: dict[tuple[str, str], str] = {}
 
     async def get(self, spec: ServiceSpec, backend: str) -> _Migrated:
         key = (spec.name, backend)
@@ -237,6 +238,25 @@ async def db(migrated: _Migrated) -> AsyncIterator[Database]:
             yield Database(migrated.engine, bind=conn)
         finally:
             await outer.rollback()
+
+
+@pytest.fixture
+async def isolated_db(
+    service_spec: ServiceSpec, db_backend: str, database_factory: DatabaseFactory
+) -> AsyncIterator[Database]:
+    """A migrated database apart from the per-test transaction (one per service and backend per
+    test process, committed for real) and usable from any event loop: schemathesis drives apps
+    from its own loop thread. Use it by overriding `db`:
+    `@pytest.fixture def db(isolated_db): return isolated_db`."""
+    key = (service_spec.name, db_backend)
+    url = database_factory.isolated.get(key)
+    if url is None:
+        url = await database_factory._create(f"{service_spec.name}_iso", db_backend)
+        await upgrade(service_spec.migrations_dir, url)
+        database_factory.isolated[key] = url
+    database = Database(create_engine(url, pooled=False))
+    yield database
+    await database.dispose()
 
 
 # ---------------------------------------------------------------------------- tokens and apps
