@@ -1,0 +1,411 @@
+"""Read-to-alert latency over the whole suite, camera to RTCC screen, at half the peak intake.
+
+    .venv/bin/python bench/match/bench_e2e_alert.py [--entries 5000] [--seconds 20]
+
+Starts the six services as processes on PostgreSQL (ALPR_TEST_PG_URL or
+postgresql://postgres@127.0.0.1:5432/postgres; throwaway databases, dropped at the end), then,
+everything through the gateway: a CSO (create-cso), a training coordinator, a trained admin,
+hotlist manager and RTCC operator; a trailer camera registered at ingest and a camera client at
+access bound to it; a hot list of `--entries` plates imported by the manager. The RTCC stream
+(`GET /v1/hotlist/alerts/stream`, server-sent events) is read on its own thread. Then:
+
+1. peak: batches of `--batch` reads (a few hot, the rest six-character plates that match no
+   entry) posted back to back to `POST /v1/ingest/reads` by `--concurrency` posters for
+   `--peak-seconds`: the reads/s the gateway and ingest sustain;
+2. half: the same size of batch at half that rate for `--seconds`, on a fixed schedule, each
+   batch carrying exactly one hot read of an entry not used before (alerts are de-duplicated per
+   entry and camera for 300 s, so each hot read opens a new alert).
+
+Latency = the moment the alert's event is received on the stream minus the moment just before
+the POST carrying its read was sent: gateway -> ingest commit -> ingest outbox relay ->
+hotlist intake and match -> alert committed -> stream -> gateway -> this client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import queue
+import random
+import secrets
+import string
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from alpr_common.suite import SERVICES, Suite, free_port, postgres_databases
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "common"))
+from e2e_helpers import PASSWORD, create_person, login, record_training  # noqa: E402
+
+PG_URL = os.environ.get("ALPR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+CAMERA = "bench-e2e-trailer-1"
+CSO_PASSWORD = "amber-compass-rolling-19"
+RTCC_PURPOSE = {
+    "X-ALPR-Purpose": "alert_response",
+    "X-ALPR-Case": "BENCH-E2E-0001",
+    "X-ALPR-Reason": "benchmark of read-to-alert latency on the RTCC stream",
+}
+LETTERS = string.ascii_uppercase
+DIGITS = string.digits
+
+
+def hot_plate(n: int) -> str:
+    # Digits only after a fixed prefix: no two entries fold to the same confusable form.
+    return f"HE{n:05d}"
+
+
+def miss_plate(rnd: random.Random) -> str:
+    # Six characters: never one of the seven-character entries, nor confusable with one.
+    return "".join(rnd.choice(LETTERS) for _ in range(3)) + "".join(
+        rnd.choice(DIGITS) for _ in range(3)
+    )
+
+
+class StreamReader:
+    """The RTCC console on a thread of its own (its clock is not delayed by the posting loop):
+    plate -> perf_counter at which its alert's event was received."""
+
+    def __init__(self, base_url: str, headers: dict[str, str]) -> None:
+        self.base_url = base_url
+        self.headers = {**headers, **RTCC_PURPOSE, "Accept": "text/event-stream"}
+        self.arrivals: dict[str, float] = {}
+        self.events: queue.Queue[str] = queue.Queue()
+        self.opened = threading.Event()
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        timeout = httpx.Timeout(10.0, read=60.0)  # heartbeats come well within
+        try:
+            with (
+                httpx.Client(base_url=self.base_url, timeout=timeout) as client,
+                client.stream("GET", "/v1/hotlist/alerts/stream", headers=self.headers) as resp,
+            ):
+                if resp.status_code != 200:
+                    raise RuntimeError(f"stream: HTTP {resp.status_code} {resp.read()[:300]!r}")
+                buffer = ""
+                for chunk in resp.iter_text():
+                    now = time.perf_counter()
+                    buffer += chunk
+                    while "\n\n" in buffer:
+                        raw, buffer = buffer.split("\n\n", 1)
+                        if "stream open" in raw:
+                            self.opened.set()
+                        for line in raw.split("\n"):
+                            if line.startswith("data:"):
+                                plate = json.loads(line[5:])["plate"]
+                                self.arrivals.setdefault(plate, now)
+                                self.events.put(plate)
+                    if self.stop.is_set():
+                        return
+        except httpx.ReadTimeout:
+            if not self.stop.is_set():
+                self.error = RuntimeError("stream silent for 60 s (no heartbeat)")
+        except BaseException as exc:  # reported by the main thread
+            self.error = exc
+
+    def __enter__(self) -> StreamReader:
+        self.thread.start()
+        if not self.opened.wait(15):
+            raise RuntimeError(f"the stream did not open: {self.error}")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop.set()
+        self.thread.join(5)
+
+    def wait_for(self, plates: set[str], seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not plates <= self.arrivals.keys() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+def setup(suite: Suite, entries: list[str]) -> tuple[str, dict[str, str]]:
+    """People, camera, camera client and hot list, all through the gateway: (camera token,
+    RTCC operator headers)."""
+    out = suite.command(
+        "access",
+        "create-cso",
+        "--username",
+        "bench-cso",
+        "--full-name",
+        "Bench CSO",
+        "--badge",
+        "9100",
+        "--password-stdin",
+        input_text=CSO_PASSWORD + "\n",
+    )
+    totp = json.loads(out.strip().splitlines()[-1])["totp_secret"]
+    with httpx.Client(base_url=suite.url("gateway"), timeout=60) as gw:
+        cso = login(gw, "bench-cso", CSO_PASSWORD, totp)
+        roles = {
+            "bench-trainer": "training_coordinator",
+            "bench-admin": "admin",
+            "bench-manager": "hotlist_manager",
+            "bench-rtcc": "rtcc_operator",
+        }
+        users = {u: create_person(gw, cso, u, r) for u, r in roles.items()}
+        trainer = login(gw, "bench-trainer", PASSWORD, users["bench-trainer"]["totp"])
+        for u in roles:
+            if u != "bench-trainer":
+                record_training(gw, trainer, users[u]["id"], datetime.now(UTC) - timedelta(days=1))
+        heads = {u: login(gw, u, PASSWORD, users[u]["totp"]) for u in roles if u != "bench-trainer"}
+
+        def ok(r: httpx.Response, *codes: int) -> dict[str, Any]:
+            if r.status_code not in codes:
+                raise RuntimeError(f"{r.request.method} {r.request.url}: {r.status_code} {r.text}")
+            return dict(r.json())
+
+        ok(
+            gw.post(
+                "/v1/ingest/cameras",
+                headers=heads["bench-admin"],
+                json={
+                    "id": CAMERA,
+                    "name": "Bench trailer",
+                    "vendor": "native",
+                    "camera_type": "trailer",
+                    "location": {"lat": 30.2686, "lon": -97.7540},
+                },
+            ),
+            201,
+        )
+        made = ok(
+            gw.post(
+                "/v1/access/clients",
+                headers=cso,
+                json={"name": "bench camera", "kind": "camera", "cameras": [CAMERA]},
+            ),
+            201,
+        )
+        token = ok(
+            gw.post(
+                "/v1/access/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": made["client"]["id"],
+                    "client_secret": made["client_secret"],
+                },
+            ),
+            200,
+        )["access_token"]
+        manager = heads["bench-manager"]
+        hotlist = ok(
+            gw.post(
+                "/v1/hotlist/hotlists",
+                headers=manager,
+                json={"name": "Bench stolen", "source": "ncic", "import_format": "canonical"},
+            ),
+            201,
+        )
+        rows = ["plate,state,list_type,list_code,reason,ncic_number,ori,entry_date,source"]
+        rows += [
+            f"{p},TX,stolen_vehicle,V,Stolen vehicle,V{i:09d},TX2279900,2026-11-01,NCIC"
+            for i, p in enumerate(entries)
+        ]
+        added = ok(
+            gw.post(
+                "/v1/hotlist/hotlist-imports",
+                params={"hotlist_id": hotlist["id"]},
+                content=("\n".join(rows) + "\n").encode(),
+                headers={**manager, "Content-Type": "application/octet-stream"},
+            ),
+            201,
+        )["added"]
+        if added != len(entries):
+            raise RuntimeError(f"imported {added} of {len(entries)} entries")
+    return str(token), heads["bench-rtcc"]
+
+
+class Load:
+    def __init__(self, args: argparse.Namespace, url: str, token: str) -> None:
+        self.args = args
+        self.url = f"{url}/v1/ingest/reads"
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self.rnd = random.Random(7)
+        self.n = 0
+        self.sent: dict[str, float] = {}
+        self.post_ms: list[float] = []
+
+    def batch(self, hot: list[str]) -> bytes:
+        now = datetime.now(UTC).isoformat()
+        reads = []
+        for i in range(self.args.batch):
+            self.n += 1
+            reads.append(
+                {
+                    "plate": hot[i] if i < len(hot) else miss_plate(self.rnd),
+                    "region": "US-TX",
+                    "captured_at": now,
+                    "camera": CAMERA,
+                    "vendor_read_id": f"bench-{self.n}",
+                    "confidence": 0.93,
+                }
+            )
+        self.rnd.shuffle(reads)
+        return json.dumps({"reads": reads}).encode()
+
+    async def post(self, client: httpx.AsyncClient, body: bytes, hot: str | None) -> None:
+        sent = time.perf_counter()
+        if hot is not None:
+            self.sent[hot] = sent
+        resp = await client.post(self.url, content=body, headers=self.headers)
+        if resp.status_code != 200:
+            raise RuntimeError(f"POST reads: HTTP {resp.status_code} {resp.text[:300]}")
+        if hot is not None:
+            self.post_ms.append((time.perf_counter() - sent) * 1000)
+
+
+async def peak_rate(load: Load, client: httpx.AsyncClient, hot: list[str]) -> float:
+    """Reads/s with batches posted back to back; 2 hot reads per batch, cycling `hot`
+    (repeats are de-duplicated into the open alerts, as in production)."""
+    pool = [load.batch(hot[(2 * k) % len(hot) : (2 * k) % len(hot) + 2]) for k in range(1500)]
+    stop = time.perf_counter() + load.args.peak_seconds
+    total = 0
+    n = 0
+
+    async def poster() -> None:
+        nonlocal total, n
+        while time.perf_counter() < stop and n < len(pool):
+            body = pool[n]
+            n += 1
+            await load.post(client, body, None)
+            total += load.args.batch
+
+    started = time.perf_counter()
+    await asyncio.gather(*(poster() for _ in range(load.args.concurrency)))
+    return total / (time.perf_counter() - started)
+
+
+async def at_rate(load: Load, client: httpx.AsyncClient, rate: float, hot: list[str]) -> float:
+    interval = load.args.batch / rate
+    count = min(int(load.args.seconds / interval) + 1, len(hot))
+    batches = [(load.batch([hot[k]]), hot[k]) for k in range(count)]
+    tasks: list[asyncio.Task[None]] = []
+    started = time.perf_counter()
+    for k, (body, plate) in enumerate(batches):
+        delay = started + k * interval - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(load.post(client, body, plate)))
+    await asyncio.gather(*tasks)
+    return count * load.args.batch / (time.perf_counter() - started)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def measure(
+    args: argparse.Namespace, suite: Suite, token: str, stream: StreamReader, hot: list[str]
+) -> dict[str, Any]:
+    load = Load(args, suite.url("gateway"), token)
+    peak_hot, half_hot = hot[:100], hot[100:]
+    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        for k in range(3):  # warm-up: connections, tokens, the first partition
+            await load.post(client, load.batch([peak_hot[k]]), None)
+        peak = await peak_rate(load, client, peak_hot)
+        # Let ingest's outbox and hotlist drain the peak before the timed run.
+        await asyncio.to_thread(stream.wait_for, set(peak_hot), 30)
+        await asyncio.sleep(2)
+        achieved = await at_rate(load, client, peak / 2, half_hot)
+    await asyncio.to_thread(stream.wait_for, set(load.sent), 15)
+    latencies = [
+        (stream.arrivals[p] - t) * 1000 for p, t in load.sent.items() if p in stream.arrivals
+    ]
+    return {
+        "peak": peak,
+        "achieved": achieved,
+        "expected": len(load.sent),
+        "received": len(latencies),
+        "latencies": latencies,
+        "post_ms": load.post_ms,
+        "peak_alerts": len(set(peak_hot) & stream.arrivals.keys()),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--peak-seconds", type=float, default=4.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+
+    started = time.monotonic()
+    prefix = f"bench_e2e_{os.getpid()}_{secrets.token_hex(2)}"
+    state = Path(tempfile.mkdtemp(prefix="bench-e2e-alert-"))
+    print(f"read-to-alert benchmark; suite state and logs in {state}", flush=True)
+    urls = postgres_databases(PG_URL, prefix)
+    suite = Suite(
+        state,
+        ports={svc: free_port() for svc in SERVICES},
+        database_urls=urls,
+        extra_env={
+            "GATEWAY_RATE_LIMIT_PER_SECOND": "100000",
+            "GATEWAY_RATE_LIMIT_BURST": "100000",
+            "AUDIT_CHECKPOINT_INTERVAL_SECONDS": "3600",
+        },
+    )
+    hot = [hot_plate(n) for n in range(args.entries)]
+    try:
+        suite.migrate()
+        suite.start()
+        suite.wait_ready(timeout=90)
+        token, rtcc = setup(suite, hot)
+        print(f"  suite up and set up in {time.monotonic() - started:.0f}s", flush=True)
+        with StreamReader(suite.url("gateway"), rtcc) as stream:
+            result = asyncio.run(asyncio.wait_for(measure(args, suite, token, stream, hot), 120))
+            if stream.error is not None:
+                print(f"  stream error: {stream.error!r}", flush=True)
+    finally:
+        suite.stop()
+        postgres_databases(PG_URL, prefix, drop=True)
+
+    lat = result["latencies"]
+    post = result["post_ms"]
+    rows = [
+        ("peak intake through the gateway (back to back)", f"{result['peak']:,.0f} reads/s"),
+        ("rate used (half the peak), achieved", f"{result['achieved']:,.0f} reads/s"),
+        ("batch", f"{args.batch} reads, 1 hot"),
+        ("alerts expected / received", f"{result['expected']} / {result['received']}"),
+    ]
+    if lat:
+        rows += [
+            ("read to alert on the stream, p50", f"{pct(lat, 0.50):.1f} ms"),
+            ("read to alert on the stream, p99", f"{pct(lat, 0.99):.1f} ms  (target < 100)"),
+            ("read to alert on the stream, max", f"{max(lat):.1f} ms"),
+            (
+                "  of which the POST itself (p50 / p99)",
+                f"{pct(post, 0.5):.1f} / {pct(post, 0.99):.1f} ms",
+            ),
+        ]
+    width = max(len(r[0]) for r in rows)
+    print()
+    print(f"{'measure':<{width}}  figure")
+    print("-" * (width + 30))
+    for name, figure in rows:
+        print(f"{name:<{width}}  {figure}")
+    print(
+        f"\n(PostgreSQL, python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f} at the end, {time.monotonic() - started:.0f}s)"
+    )
+    return 0 if lat and result["received"] == result["expected"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
