@@ -79,6 +79,8 @@ class StreamReader:
         self.base_url = base_url
         self.headers = {**headers, **RTCC_PURPOSE, "Accept": "text/event-stream"}
         self.arrivals: dict[str, float] = {}
+        self.created: dict[str, float] = {}  # plate -> alert created_at, wall-clock seconds
+        self.wall: dict[str, float] = {}  # plate -> wall-clock receipt
         self.events: queue.Queue[str] = queue.Queue()
         self.opened = threading.Event()
         self.stop = threading.Event()
@@ -96,7 +98,7 @@ class StreamReader:
                     raise RuntimeError(f"stream: HTTP {resp.status_code} {resp.read()[:300]!r}")
                 buffer = ""
                 for chunk in resp.iter_text():
-                    now = time.perf_counter()
+                    now, wall = time.perf_counter(), time.time()
                     buffer += chunk
                     while "\n\n" in buffer:
                         raw, buffer = buffer.split("\n\n", 1)
@@ -104,8 +106,14 @@ class StreamReader:
                             self.opened.set()
                         for line in raw.split("\n"):
                             if line.startswith("data:"):
-                                plate = json.loads(line[5:])["plate"]
-                                self.arrivals.setdefault(plate, now)
+                                alert = json.loads(line[5:])
+                                plate = alert["plate"]
+                                if plate not in self.arrivals:
+                                    self.arrivals[plate] = now
+                                    self.wall[plate] = wall
+                                    self.created[plate] = datetime.fromisoformat(
+                                        alert["created_at"]
+                                    ).timestamp()
                                 self.events.put(plate)
                     if self.stop.is_set():
                         return
@@ -237,6 +245,7 @@ class Load:
         self.n = 0
         self.sent: dict[str, float] = {}
         self.post_ms: list[float] = []
+        self.answered: dict[str, float] = {}  # hot plate -> wall clock when its POST answered
 
     def batch(self, hot: list[str]) -> bytes:
         now = datetime.now(UTC).isoformat()
@@ -264,6 +273,7 @@ class Load:
         if resp.status_code != 200:
             raise RuntimeError(f"POST reads: HTTP {resp.status_code} {resp.text[:300]}")
         if hot is not None:
+            self.answered[hot] = time.time()
             self.post_ms.append((time.perf_counter() - sent) * 1000)
 
 
@@ -326,7 +336,15 @@ async def measure(
     latencies = [
         (stream.arrivals[p] - t) * 1000 for p, t in load.sent.items() if p in stream.arrivals
     ]
+    got = [p for p in load.sent if p in stream.arrivals]
+    # Where the time goes, on the wall clock all processes share: the POST (gateway, ingest
+    # commit), its answer -> the alert's created_at (ingest relay, hotlist intake and match;
+    # negative when the relay beat the answer back), created_at -> received on the stream.
+    to_created = [(stream.created[p] - load.answered[p]) * 1000 for p in got]
+    to_stream = [(stream.wall[p] - stream.created[p]) * 1000 for p in got]
     return {
+        "to_created": to_created,
+        "to_stream": to_stream,
         "peak": peak,
         "achieved": achieved,
         "expected": len(load.sent),
@@ -392,6 +410,14 @@ def main() -> int:
             (
                 "  of which the POST itself (p50 / p99)",
                 f"{pct(post, 0.5):.1f} / {pct(post, 0.99):.1f} ms",
+            ),
+            (
+                "  POST answered -> alert created_at (p50 / p99)",
+                f"{pct(result['to_created'], 0.5):.1f} / {pct(result['to_created'], 0.99):.1f} ms",
+            ),
+            (
+                "  alert created_at -> on the stream (p50 / p99)",
+                f"{pct(result['to_stream'], 0.5):.1f} / {pct(result['to_stream'], 0.99):.1f} ms",
             ),
         ]
     width = max(len(r[0]) for r in rows)
