@@ -322,11 +322,26 @@ async def measure(
     args: argparse.Namespace, suite: Suite, token: str, stream: StreamReader, hot: list[str]
 ) -> dict[str, Any]:
     load = Load(args, suite.url("gateway"), token)
-    peak_hot, half_hot = hot[:100], hot[100:]
+    peak_hot, floor_hot, half_hot = hot[:100], hot[100:120], hot[120:]
     limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         for k in range(3):  # warm-up: connections, tokens, the first partition
             await load.post(client, load.batch([peak_hot[k]]), None)
+        # Floor: 20 batches, 4 a second, one at a time: the path's own cost with no queueing.
+        for plate in floor_hot:
+            await load.post(client, load.batch([plate]), plate)
+            await asyncio.sleep(0.25)
+        await asyncio.to_thread(stream.wait_for, set(floor_hot), 10)
+        floor = [
+            (stream.arrivals[p] - load.sent.pop(p)) * 1000
+            for p in floor_hot
+            if p in stream.arrivals
+        ]
+        floor_missing = len(floor_hot) - len(floor)
+        for p in floor_hot:
+            load.sent.pop(p, None)
+            load.answered.pop(p, None)
+        load.post_ms.clear()
         peak = await peak_rate(load, client, peak_hot)
         # Let ingest's outbox and hotlist drain the peak before the timed run.
         await asyncio.to_thread(stream.wait_for, set(peak_hot), 30)
@@ -343,6 +358,8 @@ async def measure(
     to_created = [(stream.created[p] - load.answered[p]) * 1000 for p in got]
     to_stream = [(stream.wall[p] - stream.created[p]) * 1000 for p in got]
     return {
+        "floor": floor,
+        "floor_missing": floor_missing,
         "to_created": to_created,
         "to_stream": to_stream,
         "peak": peak,
@@ -400,6 +417,13 @@ def main() -> int:
         ("peak intake through the gateway (back to back)", f"{result['peak']:,.0f} reads/s"),
         ("rate used (half the peak), achieved", f"{result['achieved']:,.0f} reads/s"),
         ("batch", f"{args.batch} reads, 1 hot"),
+        (
+            "floor: 4 batches/s, one at a time (p50 / max)",
+            f"{pct(result['floor'], 0.5):.1f} / {max(result['floor']):.1f} ms"
+            f"  ({result['floor_missing']} missing)"
+            if result["floor"]
+            else "no alerts",
+        ),
         ("alerts expected / received", f"{result['expected']} / {result['received']}"),
     ]
     if lat:
