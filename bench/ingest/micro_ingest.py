@@ -4,7 +4,7 @@ database, batches of 500 as in bench_ingest.py, no network and no gateway.
     .venv/bin/python bench/ingest/micro_ingest.py                 # best of 3 rounds
     MICRO_PROFILE=1 .venv/bin/python bench/ingest/micro_ingest.py  # plus a cProfile summary
     MICRO_TIMERS=1 ...   # wall time of the SQL steps and of the events, per read
-    MICRO_GC=1 ...       # the served process's GC tuning (main.gc_tuned; ASGITransport runs
+    MICRO_GC=1 ...       # the served process's GC tuning (alpr_common.cli.tune_gc; ASGITransport runs
                          # no lifespan)
 
 Prints the route's wall time per read (Python + the batch's SQL round trips) and the CPU time of
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import cProfile
-import gc
 import logging
 import os
 import pstats
@@ -41,6 +40,7 @@ from bench_ingest import (
 )
 
 from alpr_common.auth import principal_claims
+from alpr_common.cli import tune_gc
 from alpr_common.jwt import JWKSCache, KeyRing, TokenVerifier
 from alpr_common.migrations import upgrade
 from alpr_ingest import partitions, repository
@@ -69,10 +69,7 @@ def _timed(module: Any, name: str) -> None:
 
 
 if os.environ.get("MICRO_GC") == "1":
-    # What the served process does at startup (alpr_ingest.main.gc_tuned).
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
+    tune_gc()  # what every served process does at startup
 
 if os.environ.get("MICRO_TIMERS") == "1":
     for _name in ("resolve_cameras", "find_by_dedup_keys", "insert_reads"):

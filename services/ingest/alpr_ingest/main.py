@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -41,25 +40,6 @@ async def maintenance(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-
-_GC_FROZEN = False
-
-
-@contextlib.asynccontextmanager
-async def gc_tuned(app: FastAPI) -> AsyncIterator[None]:
-    """Once per process, at startup: move what is loaded so far (modules, schemas, the app) out of
-    the collector's sight and collect the young generation less often. A 500-read batch makes
-    tens of thousands of short-lived objects; with the defaults the collector runs dozens of
-    times per batch and its full passes walk the whole long-lived heap (measured: 10-15 % of
-    the per-read cost of POST /v1/reads; bench/ingest/micro_ingest.py)."""
-    global _GC_FROZEN
-    if not _GC_FROZEN:
-        _GC_FROZEN = True
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(10_000, 10, 10)
-    yield
 
 
 async def _maintenance_loop(db: Database, rt: Runtime) -> None:
@@ -103,7 +83,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         routers=ROUTERS,
         # Ingest produces events (to hotlist and audit) and consumes none.
         outbox=models.OUTBOX,
-        hooks=[gc_tuned, maintenance],
+        hooks=[maintenance],
     )
     app.state.runtime = Runtime.from_settings(settings)
     app.openapi = _with_body_schemas(app)  # type: ignore[method-assign]
