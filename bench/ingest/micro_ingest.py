@@ -4,8 +4,8 @@ database, batches of 500 as in bench_ingest.py, no network and no gateway.
     .venv/bin/python bench/ingest/micro_ingest.py                 # best of 3 rounds
     MICRO_PROFILE=1 .venv/bin/python bench/ingest/micro_ingest.py  # plus a cProfile summary
     MICRO_TIMERS=1 ...   # wall time of the SQL steps and of the events, per read
-    MICRO_GC=1 ...       # the served process's GC tuning (alpr_common.cli.tune_gc; ASGITransport runs
-                         # no lifespan)
+    MICRO_GC=1 ...       # the GC tuning of served processes (alpr_common.cli.tune_gc; that
+                         # runs in `serve`, which this in-process run skips)
 
 Prints the route's wall time per read (Python + the batch's SQL round trips) and the CPU time of
 this process per read (client + app, not PostgreSQL): the CPU figure is the one to compare when
