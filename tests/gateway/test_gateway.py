@@ -385,7 +385,7 @@ async def test_callers_trace_continues_to_the_service(client, tokens, directory,
     parent = f"00-{trace_id}-00f067aa0ba902b7-01"
     await client.get("/v1/ingest/reads", headers=auth | PURPOSE_HEADERS | {"traceparent": parent})
     _, seen = upstream.state.calls[-1]
-    version, forwarded_trace, span, _flags = seen["traceparent"].split("-")
+    _version, forwarded_trace, span, _flags = seen["traceparent"].split("-")
     assert forwarded_trace == trace_id and span != "00f067aa0ba902b7"
 
 

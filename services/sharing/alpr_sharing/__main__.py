@@ -1,4 +1,4 @@
-from alpr_sharing.main import SPEC
 from alpr_common.cli import run
+from alpr_sharing.main import SPEC
 
 run(SPEC)

@@ -1,18 +1,17 @@
+"""The sharing service (GO 344.5): agencies, data-sharing, public-information and preservation
+requests. Its tables and routes come with the sharing issue; today it runs, migrates and
+answers health checks so that the suite, the gateway's route table and the manifests already
+have their sixth member."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from alpr_common.app import ServiceSpec, build_app
 from alpr_sharing import models
 from alpr_sharing.settings import SharingSettings
-from alpr_common.app import ServiceSpec, build_app
-from alpr_common.events import Event
-
-
-async def handle_event(session: AsyncSession, event: Event) -> None:
-    return None
 
 
 def create_app(settings: SharingSettings | None = None) -> FastAPI:
@@ -20,10 +19,9 @@ def create_app(settings: SharingSettings | None = None) -> FastAPI:
     return build_app(
         settings,
         title="ALPR sharing",
-        description="Agencies and data-sharing, public-information and preservation requests (GO 344.5).",
-        routers=[],
+        description="Agencies and data-sharing, public-information and preservation requests "
+        "(GO 344.5).",
         outbox=models.OUTBOX,
-        event_handler=handle_event,
     )
 
 
