@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    cast,
     func,
     select,
     update,
@@ -217,8 +218,11 @@ class OutboxRelay:
         """One pass: send up to a batch per destination; return how many were delivered."""
         t = self.tables.outbox
         async with self.db.sessionmaker() as session:
+            # The envelope is relayed as the JSON text the database holds: no decode/encode.
             query = (
-                select(t.c.seq, t.c.destination, t.c.envelope, t.c.attempts)
+                select(
+                    t.c.seq, t.c.destination, cast(t.c.envelope, Text).label("text"), t.c.attempts
+                )
                 .where(t.c.delivered_at.is_(None), t.c.next_attempt_at <= utcnow())
                 .order_by(t.c.seq)
                 .limit(self.batch_size)
@@ -231,7 +235,7 @@ class OutboxRelay:
                 by_dest.setdefault(row.destination, []).append(row)
             delivered = 0
             for dest, dest_rows in by_dest.items():
-                error = await self._post(dest, [r.envelope for r in dest_rows])
+                error = await self._post(dest, [r.text for r in dest_rows])
                 seqs = [r.seq for r in dest_rows]
                 if error is None:
                     await session.execute(
@@ -261,13 +265,16 @@ class OutboxRelay:
             await session.commit()
             return delivered
 
-    async def _post(self, destination: str, envelopes: list[dict[str, Any]]) -> str | None:
+    async def _post(self, destination: str, envelopes: list[str]) -> str | None:
         try:
             token = await self.token()
             resp = await self.client.post(
                 f"{self.urls(destination)}/v1/events",
-                json={"events": envelopes},
-                headers={"Authorization": f"Bearer {token}"},
+                content='{"events":[' + ",".join(envelopes) + "]}",
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    "Content-Type": "application/json",
+                },
             )
         except (httpx.HTTPError, OSError) as exc:
             return f"{type(exc).__name__}: {exc}"
