@@ -88,13 +88,6 @@ def audit_schema(fuzz_db_url: str, keyring, tmp_path: Path):
 schema = schemathesis.pytest.from_fixture("audit_schema")
 
 
-@pytest.fixture(autouse=True)
-def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
-    # schemathesis 4.32's lazy schemas read `node._nodeid`, which pytest 9 no longer has.
-    if not hasattr(request.node, "_nodeid"):
-        request.node._nodeid = request.node.nodeid
-
-
 @pytest.mark.policy("344.6(c)")
 @schema.parametrize()
 @settings(

@@ -2,13 +2,10 @@
 own schema, with a token holding every hotlist role and the purpose headers. The live stream is
 left out: it never ends by design (tests/hotlist/test_stream.py covers it).
 
-Schemathesis drives the app from its own event-loop thread, so the app gets its own freshly
-migrated database rather than the per-test transaction of the other tests."""
+Schemathesis drives the app from its own event-loop thread, so the app gets the plugin's
+isolated database rather than the per-test transaction of the other tests."""
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -21,9 +18,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from alpr_common.jwt import JWKSCache, TokenVerifier
-from alpr_common.migrations import upgrade
-from alpr_common.testing.plugin import AUDIENCE, ISSUER, PURPOSE_HEADERS, pg_admin_url
-from alpr_hotlist.main import SPEC, create_app
+from alpr_common.testing.plugin import AUDIENCE, ISSUER, PURPOSE_HEADERS
+from alpr_hotlist.main import create_app
 from alpr_hotlist.settings import HotlistSettings
 
 CHECKS = [
@@ -43,31 +39,8 @@ ROLES = (
 
 
 @pytest.fixture
-async def fuzz_db_url(db_backend: str, tmp_path: Path):
-    if db_backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'fuzz.db'}"
-        await upgrade(SPEC.migrations_dir, url)
-        yield url
-        return
-    import asyncpg
-
-    name = f"alpr_test_hotlist_fuzz_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-    admin = await asyncpg.connect(pg_admin_url())
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = f"{pg_admin_url().rsplit('/', 1)[0]}/{name}".replace(
-        "postgresql://", "postgresql+asyncpg://", 1
-    )
-    await upgrade(SPEC.migrations_dir, url)
-    yield url
-    admin = await asyncpg.connect(pg_admin_url())
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+def fuzz_db_url(isolated_db) -> str:
+    return isolated_db.engine.url.render_as_string(hide_password=False)
 
 
 @pytest.fixture
@@ -90,13 +63,6 @@ def hotlist_schema(fuzz_db_url: str, keyring):
 
 
 schema = schemathesis.pytest.from_fixture("hotlist_schema").exclude(path="/v1/alerts/stream")
-
-
-@pytest.fixture(autouse=True)
-def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
-    # schemathesis 4.32's lazy schemas read `node._nodeid`, which pytest 9 no longer has.
-    if not hasattr(request.node, "_nodeid"):
-        request.node._nodeid = request.node.nodeid
 
 
 @schema.parametrize()
