@@ -120,7 +120,7 @@ def _scrub_nul(value: Any) -> Any:
     return value
 
 
-def create_engine(url: str, *, pool_size: int = 10, pooled: bool = True) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 20, pooled: bool = True) -> AsyncEngine:
     """`pooled=False` opens a connection per session: for callers that run on several event
     loops (asyncpg connections belong to the loop that opened them)."""
     url = normalize_url(url)
@@ -156,8 +156,8 @@ class Database:
             )
 
     @classmethod
-    def from_url(cls, url: str) -> Database:
-        return cls(create_engine(url))
+    def from_url(cls, url: str, *, pool_size: int = 20) -> Database:
+        return cls(create_engine(url, pool_size=pool_size))
 
     @property
     def dialect(self) -> str:

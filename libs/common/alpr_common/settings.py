@@ -24,6 +24,9 @@ class BaseServiceSettings(BaseSettings):
     port: int = 8000
     log_level: str = "INFO"
     database_url: str = "sqlite+aiosqlite:///var/alpr.db"
+    # PostgreSQL connections kept open per process: at least the concurrent requests it serves,
+    # or every request beyond it opens (and closes) a connection of its own.
+    database_pool_size: int = 20
     # Where this service finds the others; the relay and clients read them from here.
     access_url: str = "http://127.0.0.1:8001"
     audit_url: str = "http://127.0.0.1:8005"
