@@ -101,7 +101,10 @@ def create_app(
     )
     app.state.routes = RouteTable()
     app.state.upstream = make_client(
-        timeout=settings.upstream_timeout_seconds, max_connections=500, transport=transport
+        timeout=settings.upstream_timeout_seconds,
+        max_connections=500,
+        transport=transport,
+        lean=True,
     )
     app.state.gateway = Gateway(
         settings=settings,
