@@ -378,3 +378,41 @@ async def test_hikvision_multipart_xml_and_platerecognizer_form_transports(inges
         resp = await post_vendor(ingest, fmt, name, content_type)
         assert resp.status_code == 200, (name, resp.text)
         assert resp.json()["stored"] == len(parsed.reads), name
+
+
+async def test_a_read_stored_by_a_concurrent_request_is_reported_as_its_duplicate(
+    ingest, monkeypatch
+):
+    """Two cameras' retries racing: the other request stored the read after this one looked.
+    The fast bulk write meets the unique key, falls back to the careful write, and the read is
+    answered as the duplicate it is (PostgreSQL: SQLite serialises writing requests)."""
+    if ingest.db.dialect != "postgresql":
+        pytest.skip("SQLite runs one writing transaction at a time: no such race")
+    from alpr_ingest import repository
+
+    await ingest.camera("cam-race")
+    first = (await ingest.post([ingest.read("cam-race", "RACE1", vendor_read_id="r-1")])).json()
+
+    batch = [
+        ingest.read("cam-race", "RACE1", vendor_read_id="r-1"),
+        ingest.read("cam-race", "RACE2", vendor_read_id="r-2"),
+    ]
+    # The first look misses (the other request had not committed); the careful path that
+    # reports the loser looks the winner up for real.
+    original = repository.find_by_dedup_keys
+    calls = 0
+
+    async def first_look_misses(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        return [] if calls == 1 else await original(*args, **kwargs)
+
+    monkeypatch.setattr(repository, "find_by_dedup_keys", first_look_misses)
+    resp = await ingest.post(batch)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert (body["stored"], body["duplicate"]) == (1, 1)
+    assert body["reads"][0]["status"] == "duplicate"
+    assert body["reads"][0]["read_id"] == first["reads"][0]["read_id"]
+    assert body["reads"][1]["status"] == "stored"
+    assert await stored_count(ingest) == 2

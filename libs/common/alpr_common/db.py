@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -23,6 +22,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
 from alpr_common.errors import AppError
+from alpr_common.jsonenc import dumps
 
 # Stable constraint names, so Alembic migrations name the same thing on every backend.
 NAMING_CONVENTION = {
@@ -104,10 +104,10 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
 def json_serializer(value: Any) -> str:
     """JSON for JSON columns. PostgreSQL's jsonb refuses the NUL character anywhere, so a NUL
     that reached a payload (a decoded path, a vendor string) becomes U+FFFD instead of a 500."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    text = dumps(value).decode()
     if "\\u0000" not in text:
         return text
-    return json.dumps(_scrub_nul(value), separators=(",", ":"), ensure_ascii=False)
+    return dumps(_scrub_nul(value)).decode()
 
 
 def _scrub_nul(value: Any) -> Any:

@@ -93,6 +93,21 @@ def insert_ignore(session: AsyncSession, table: Table) -> Any:
     return stmt
 
 
+def envelope(event: Event) -> dict[str, Any]:
+    """The event as stored and relayed. Built by hand, not by `model_dump`: the JSON encoder
+    writes it directly (a read batch's data is large, and walking it twice costs more than
+    storing it). Equal, once encoded, to `event.model_dump(mode="json")`."""
+    return {
+        "specversion": event.specversion,
+        "id": event.id,
+        "source": event.source,
+        "type": event.type,
+        "time": event.time,
+        "subject": event.subject,
+        "data": event.data,
+    }
+
+
 async def enqueue(
     session: AsyncSession, tables: OutboxTables, *, destination: str, event: Event
 ) -> None:
@@ -114,7 +129,7 @@ async def enqueue_many(
             {
                 "event_id": e.id,
                 "destination": destination,
-                "envelope": e.model_dump(mode="json"),
+                "envelope": envelope(e),
                 "created_at": now,
                 "next_attempt_at": now,
                 "attempts": 0,

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
+import asyncpg
 from pydantic_core import to_json
 from sqlalchemy import (
     ColumnElement,
@@ -256,8 +257,13 @@ def _record(row: dict[str, Any]) -> tuple[Any, ...]:
 
 async def insert_reads(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
     """Insert reads, skipping any whose (dedup_key, captured_at) is already stored; return the ids
-    actually inserted. PostgreSQL: binary COPY into a session-local staging table, then one
-    INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING, all in the caller's transaction."""
+    actually inserted, all in the caller's transaction.
+
+    PostgreSQL: the caller has already set aside the reads it found stored, so the batch is
+    written by one binary COPY straight into the reads table, inside a savepoint. Only if that
+    meets a read stored meanwhile by a concurrent request (a unique violation) is the savepoint
+    rolled back and the batch written the careful way: COPY into a session-local staging table,
+    then INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING."""
     if not rows:
         return set()
     if not partitions.is_postgresql(session):
@@ -266,12 +272,21 @@ async def insert_reads(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     conn = await (await session.connection()).get_raw_connection()
     raw = conn.driver_connection
     assert raw is not None
+    records = [_record(r) for r in rows]
+    columns = list(READ_COLUMNS)
+    await raw.execute("SAVEPOINT bulk_reads")
+    try:
+        await raw.copy_records_to_table(READ_TABLE, records=records, columns=columns)
+    except asyncpg.UniqueViolationError:
+        await raw.execute("ROLLBACK TO SAVEPOINT bulk_reads")
+    else:
+        await raw.execute("RELEASE SAVEPOINT bulk_reads")
+        return {r["read_id"] for r in rows}
     await raw.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} "
         f"(LIKE {READ_TABLE} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
     )
-    records = [_record(r) for r in rows]
-    await raw.copy_records_to_table(_STAGING, records=records, columns=list(READ_COLUMNS))
+    await raw.copy_records_to_table(_STAGING, records=records, columns=columns)
     cols = ", ".join(READ_COLUMNS)
     inserted = await raw.fetch(
         f"INSERT INTO {READ_TABLE} ({cols}) SELECT {cols} FROM {_STAGING} "  # noqa: S608

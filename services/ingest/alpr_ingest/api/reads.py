@@ -9,10 +9,10 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
 
 from alpr_common.db import SessionDep
 from alpr_common.errors import responses
+from alpr_common.jsonenc import FastJSONResponse
 from alpr_common.purpose import PurposeDep
 from alpr_ingest import adapters, reads, search
 from alpr_ingest.auth import ReadPoster, Searcher, Service
@@ -97,7 +97,7 @@ async def _body(request: Request, rt: Runtime) -> bytes:
 )
 async def post_reads(
     request: Request, principal: ReadPoster, session: SessionDep, rt: RuntimeDep
-) -> JSONResponse:
+) -> FastJSONResponse:
     """Store a batch of 1 to 1,000 native reads; answered only once they are committed."""
     body = await _body(request, rt)
     result = adapters.parse(
@@ -110,7 +110,7 @@ async def post_reads(
     outcome = await reads.ingest(session, rt=rt, principal=principal, result=result, atomic=atomic)
     # Built as plain data and sent as is: re-validating up to 1,000 outcomes costs more than
     # storing them. The fuzz tests check it against ReadBatchResult.
-    return JSONResponse(outcome)
+    return FastJSONResponse(outcome)
 
 
 def _atomic(body: bytes) -> bool:
@@ -159,7 +159,7 @@ async def post_vendor_reads(
     date_order: Annotated[
         Literal["MDY", "DMY", "YMD"], Query(description="Genetec's locale date order.")
     ] = "MDY",
-) -> JSONResponse:
+) -> FastJSONResponse:
     """Store the reads of one vendor message, in the vendor's own format and transport."""
     local_tz = None
     if tz is not None:
@@ -179,7 +179,7 @@ async def post_vendor_reads(
         ),
     )
     outcome = await reads.ingest(session, rt=rt, principal=principal, result=result)
-    return JSONResponse(result.ack if result.ack is not None else outcome)
+    return FastJSONResponse(result.ack if result.ack is not None else outcome)
 
 
 Plate = Annotated[
