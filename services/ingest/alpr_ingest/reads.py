@@ -122,7 +122,7 @@ def _new_read_id() -> uuid.UUID:
     return _FastUUID(bytes(b))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _BatchContext:
     """What every row of one message shares, computed once per batch rather than per read."""
 
@@ -130,24 +130,32 @@ class _BatchContext:
     received_at: datetime
     skew_threshold: timedelta
     posted_by: str
+    # Per camera: its site columns, read once from the ORM object (attribute access through
+    # the ORM costs more than building the row).
+    sites: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def site(self, camera: Camera) -> dict[str, Any]:
+        site = self.sites.get(camera.id)
+        if site is None:
+            site = self.sites[camera.id] = {
+                "camera_id": camera.id,
+                "camera_type": camera.camera_type,
+                "zip_code": camera.zip_code,
+                "sector": camera.sector,
+                "lat": camera.lat,
+                "lon": camera.lon,
+            }
+        return site
 
 
 def _row(read: ReadIn, camera: Camera, ctx: _BatchContext, key: str) -> dict[str, Any]:
-    if camera.camera_type == "vehicle":
-        assert read.position is not None
-        lat, lon = read.position.lat, read.position.lon
-        zip_code, sector = ctx.rt.boundaries.locate(lat, lon)
-    else:
-        # Fixed and trailer cameras: the registered (and, for fixed, reviewed) site.
-        lat, lon = camera.lat, camera.lon
-        zip_code, sector = camera.zip_code, camera.sector
+    site = ctx.site(camera)
     captured_at = read.captured_at
     # normalize.clock_skew, inlined: both times are aware (ReadIn and the runtime clock).
     skew = captured_at - ctx.received_at
     threshold = ctx.skew_threshold
-    vehicle = read.vehicle
     plate = read.plate
-    return {
+    row = {
         "read_id": _new_read_id(),
         "captured_at": captured_at,
         "received_at": ctx.received_at,
@@ -159,13 +167,8 @@ def _row(read: ReadIn, camera: Camera, ctx: _BatchContext, key: str) -> dict[str
         "candidates": [{"plate": c.plate, "confidence": c.confidence} for c in read.candidates]
         if read.candidates
         else [],
-        "camera_id": camera.id,
-        "camera_type": camera.camera_type,
-        "zip_code": zip_code,
-        "sector": sector,
-        "lat": lat,
-        "lon": lon,
-        "vehicle": vehicle.model_dump(exclude_none=True) if vehicle is not None else None,
+        **site,
+        "vehicle": read.vehicle.model_dump(exclude_none=True) if read.vehicle else None,
         "image_sha256": None,
         "source": read.source,
         "vendor_read_id": read.vendor_read_id,
@@ -177,20 +180,44 @@ def _row(read: ReadIn, camera: Camera, ctx: _BatchContext, key: str) -> dict[str
         "clock_flagged": skew > threshold or -skew > threshold,
         "posted_by": ctx.posted_by,
     }
+    if site["camera_type"] == "vehicle":
+        # A vehicle-mounted camera: where the car was, and the zone that point falls in.
+        assert read.position is not None
+        lat, lon = read.position.lat, read.position.lon
+        row["lat"], row["lon"] = lat, lon
+        row["zip_code"], row["sector"] = ctx.rt.boundaries.locate(lat, lon)
+    return row
 
 
-def _problem(read: ReadIn, camera: Camera, *, rt: Runtime, now: datetime) -> tuple[str, str] | None:
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """The capture times a message may carry, from its receive time (computed once)."""
+
+    latest: datetime  # beyond it: a clock ahead of the allowed skew
+    earliest: datetime  # before it: past the retention window
+
+    @classmethod
+    def of(cls, rt: Runtime, now: datetime) -> _Window:
+        return cls(
+            latest=now + timedelta(seconds=rt.settings.max_future_skew_seconds),
+            earliest=now - timedelta(days=rt.settings.retention_days),
+        )
+
+
+def _problem(
+    read: ReadIn, camera: Camera, *, rt: Runtime, now: datetime, window: _Window
+) -> tuple[str, str] | None:
     """Why a well-formed read cannot be stored, as (field, reason), or None."""
     if camera.status != "active":
         return "camera", f"camera {camera.id!r} is {camera.status}, not active"
-    ahead = read.captured_at - now
-    if ahead > timedelta(seconds=rt.settings.max_future_skew_seconds):
+    if read.captured_at > window.latest:
+        ahead = read.captured_at - now
         return (
             "captured_at",
             f"capture time is {int(ahead.total_seconds())} s in the future, beyond the allowed "
             f"{rt.settings.max_future_skew_seconds} s clock skew; fix the camera clock",
         )
-    if read.captured_at < now - timedelta(days=rt.settings.retention_days):
+    if read.captured_at < window.earliest:
         return (
             "captured_at",
             f"captured more than {rt.settings.retention_days} days ago, past the retention "
@@ -221,6 +248,7 @@ async def ingest(
 
     cameras = await repo.resolve_cameras(session, {r.camera for r in result.reads})
     accepted: list[tuple[int | None, ReadIn, Camera]] = []
+    window = _Window.of(rt, received_at)
     for index, read in zip(_indices(result), result.reads, strict=True):
         camera = cameras.get(read.camera)
         if camera is None:
@@ -237,7 +265,7 @@ async def ingest(
             out.unbound += 1
             _reject(out, index, read, "camera", f"this client is not bound to camera {camera.id!r}")
             continue
-        problem = _problem(read, camera, rt=rt, now=received_at)
+        problem = _problem(read, camera, rt=rt, now=received_at, window=window)
         if problem is not None:
             _reject(out, index, read, *problem)
             continue
