@@ -11,6 +11,10 @@ purpose check, durable transaction log, proxy) with the same token and concurren
   checked at both hops, count + page queries, audit event).
 
 Prints req/s and p50/p99 latency for each and the ratios. Target: gateway >= 70% of direct.
+
+The load generator shares the machine's cores with the suite, so it sends through the same lean
+transport as the gateway's proxy (alpr_common.upstream) rather than httpcore's pool, whose
+per-request cost would otherwise be taken from the processes being measured.
 """
 
 import argparse
@@ -28,14 +32,15 @@ import httpx
 import pyotp
 
 from alpr_common.suite import SERVICES, Suite, free_port, postgres_databases
+from alpr_common.upstream import UpstreamTransport
 
 
 async def drive(url: str, headers: dict[str, str], seconds: float, concurrency: int) -> dict:
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+    transport = UpstreamTransport(max_connections=concurrency, max_idle_per_origin=concurrency)
+    async with httpx.AsyncClient(transport=transport, timeout=30) as client:
 
         async def worker() -> None:
             nonlocal errors
