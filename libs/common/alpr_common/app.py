@@ -282,9 +282,7 @@ def build_app(
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
-    app.state.db = Database.from_url(
-        settings.database_url, pool_size=settings.database_pool_size
-    )
+    app.state.db = Database.from_url(settings.database_url, pool_size=settings.database_pool_size)
     app.state.http = http
     app.state.verifier = verifier or TokenVerifier(
         JWKSCache(f"{settings.access_url}/.well-known/jwks.json", client=http),
