@@ -29,6 +29,9 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
         extra_env={
             "GATEWAY_STATUS_CACHE_SECONDS": "1",
             "AUDIT_CHECKPOINT_INTERVAL_SECONDS": "3600",
+            # On PostgreSQL ingest runs as two worker processes on one port, as a host with
+            # spare cores would run it: every ingest flow below crosses both.
+            "INGEST_WORKERS": "2" if use_pg else "1",
         },
     )
     s.migrate()

@@ -3,9 +3,11 @@ people, record training, log in with password + TOTP through the gateway, query 
 purpose, find that transaction in audit's hash-chained log and verify the chain; then show that
 deactivation and training lapse bite within seconds while the tokens are still valid."""
 
+import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from e2e_helpers import PASSWORD, create_cso, create_person, login, record_training
 
@@ -131,3 +133,17 @@ def test_training_lapse_bites_within_five_seconds_of_expiry(gateway, people):
         ),
         seconds=15.0,
     )
+
+
+def test_ingest_serves_from_two_worker_processes(suite):
+    """On PostgreSQL the suite runs ingest with INGEST_WORKERS=2: one supervisor and two worker
+    processes on one port (the other end-to-end tests post reads and search through them)."""
+    if not suite.database_urls:
+        pytest.skip("several workers need PostgreSQL; this run is on SQLite")
+    supervisor = suite.procs["ingest"].pid
+    children = subprocess.run(
+        ["pgrep", "-P", str(supervisor)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert len(children) >= 2, children
+    for _ in range(6):
+        assert httpx.get(f"{suite.url('ingest')}/readyz", timeout=10).status_code == 200

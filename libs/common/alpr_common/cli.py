@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import importlib
+import os
 import sys
 import tempfile
 from collections.abc import Callable
@@ -15,24 +17,50 @@ Command = Callable[[argparse.Namespace], int]
 Registrar = Callable[[argparse.ArgumentParser], None]
 
 
+_SPEC_ENV = "ALPR_SERVE_SPEC"
+
+
 def _serve(spec: ServiceSpec, args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = spec.settings_cls()
     if args.migrate:
         _migrate(spec, args)
-    app = spec.app_factory(settings)
-    tune_gc()
-    uvicorn.run(
-        app,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=True,
-        timeout_graceful_shutdown=5,
-    )
+    workers = args.workers or settings.workers
+    options: dict[str, object] = {
+        "host": args.host or settings.host,
+        "port": args.port or settings.port,
+        "log_config": None,
+        "access_log": False,
+        "proxy_headers": True,
+        "timeout_graceful_shutdown": 5,
+    }
+    if workers <= 1:
+        app = spec.app_factory(settings)
+        tune_gc()
+        uvicorn.run(app, **options)  # type: ignore[arg-type]
+        return 0
+    if not settings.database_url.startswith("postgresql"):
+        print(
+            f"[{spec.name}] {workers} worker processes need PostgreSQL (their outbox relays "
+            "share the work with SKIP LOCKED); with SQLite run one worker",
+            file=sys.stderr,
+        )
+        return 2
+    # Several processes on one listening socket (uvicorn's supervisor restarts a dead one);
+    # each builds its own app, connections and relay after it starts.
+    os.environ[_SPEC_ENV] = f"{spec.app_factory.__module__}:SPEC"
+    uvicorn.run("alpr_common.cli:worker_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
     return 0
+
+
+def worker_app() -> object:
+    """The app of one worker process (`serve` with several workers)."""
+    module, _, name = os.environ[_SPEC_ENV].partition(":")
+    spec: ServiceSpec = getattr(importlib.import_module(module), name)
+    app = spec.app_factory(spec.settings_cls())
+    tune_gc()
+    return app
 
 
 def tune_gc() -> None:
@@ -89,6 +117,9 @@ def main(
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--migrate", action="store_true", help="migrate to head before serving")
+    serve.add_argument(
+        "--workers", type=int, help="worker processes (default: <SERVICE>_WORKERS, else 1)"
+    )
     sub.add_parser("migrate", help="apply this service's Alembic migrations")
     mk = sub.add_parser("makemigration", help="autogenerate a migration (developers)")
     mk.add_argument("message")

@@ -23,6 +23,9 @@ class BaseServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+    # Worker processes of `serve` on one port (PostgreSQL only). Kubernetes scales by replicas
+    # and keeps 1; a single host with spare cores may run the busiest service on several.
+    workers: int = 1
     database_url: str = "sqlite+aiosqlite:///var/alpr.db"
     # PostgreSQL connections kept open per process: at least the concurrent requests it serves,
     # or every request beyond it opens (and closes) a connection of its own.

@@ -186,14 +186,20 @@ class Suite:
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                _kill_group(proc)
 
     def kill(self, service: str) -> None:
-        """SIGKILL, as a crash would: no graceful shutdown."""
-        proc = self.procs.pop(service)
-        proc.kill()
-        proc.wait()
+        """SIGKILL, as a crash would: no graceful shutdown (worker processes included)."""
+        _kill_group(self.procs.pop(service))
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    # Each service is its own session (start_new_session): its group holds its workers too.
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
 
 
 def _run_command(args: argparse.Namespace) -> int:
