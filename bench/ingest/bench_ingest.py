@@ -47,6 +47,7 @@ PG_URL = os.environ.get("ALPR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:543
 API_READS = int(os.environ.get("BENCH_API_READS", "100000"))
 SEARCH_READS = int(os.environ.get("BENCH_SEARCH_READS", "5000000"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "4"))
+INGEST_WORKERS = int(os.environ.get("BENCH_INGEST_WORKERS", "2"))
 BATCH = 500
 BIG_DAY, SMALL_DAY, DAYS = 1_000_000, 10_000, 30
 SEARCHES = 300
@@ -278,7 +279,13 @@ async def bench_api(state: Path) -> dict[str, Any]:
         database_urls={
             svc: u.replace("postgresql://", "postgresql+asyncpg://") for svc, u in urls.items()
         },
-        extra_env={"GATEWAY_RATE_LIMIT_PER_SECOND": "100000", "GATEWAY_RATE_LIMIT_BURST": "100000"},
+        extra_env={
+            "GATEWAY_RATE_LIMIT_PER_SECOND": "100000",
+            "GATEWAY_RATE_LIMIT_BURST": "100000",
+            # Ingest is the busiest service of this run: two worker processes, as a two-core
+            # host would run it (one process would leave a core to everything else).
+            "INGEST_WORKERS": str(INGEST_WORKERS),
+        },
     )
     try:
         suite.migrate()
@@ -476,7 +483,7 @@ async def main() -> int:
     state = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     print(
         f"ingest benchmark on {PG_URL.rsplit('@', 1)[-1]}; API reads {API_READS}, "
-        f"search reads {SEARCH_READS}, concurrency {CONCURRENCY}",
+        f"search reads {SEARCH_READS}, concurrency {CONCURRENCY}, ingest workers {INGEST_WORKERS}",
         flush=True,
     )
     copy_db = f"bench_ingest_copy_{RUN}"

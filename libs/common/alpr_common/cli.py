@@ -5,19 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import importlib
-import os
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 
 from alpr_common.app import ServiceSpec
 
 Command = Callable[[argparse.Namespace], int]
 Registrar = Callable[[argparse.ArgumentParser], None]
-
-
-_SPEC_ENV = "ALPR_SERVE_SPEC"
 
 
 def _serve(spec: ServiceSpec, args: argparse.Namespace) -> int:
@@ -27,40 +26,75 @@ def _serve(spec: ServiceSpec, args: argparse.Namespace) -> int:
     if args.migrate:
         _migrate(spec, args)
     workers = args.workers or settings.workers
-    options: dict[str, object] = {
-        "host": args.host or settings.host,
-        "port": args.port or settings.port,
-        "log_config": None,
-        "access_log": False,
-        "proxy_headers": True,
-        "timeout_graceful_shutdown": 5,
-    }
-    if workers <= 1:
-        app = spec.app_factory(settings)
-        tune_gc()
-        uvicorn.run(app, **options)  # type: ignore[arg-type]
-        return 0
-    if not settings.database_url.startswith("postgresql"):
-        print(
-            f"[{spec.name}] {workers} worker processes need PostgreSQL (their outbox relays "
-            "share the work with SKIP LOCKED); with SQLite run one worker",
-            file=sys.stderr,
-        )
-        return 2
-    # Several processes on one listening socket (uvicorn's supervisor restarts a dead one);
-    # each builds its own app, connections and relay after it starts.
-    os.environ[_SPEC_ENV] = f"{spec.app_factory.__module__}:SPEC"
-    uvicorn.run("alpr_common.cli:worker_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+    host, port = args.host or settings.host, args.port or settings.port
+    if workers > 1:
+        if not settings.database_url.startswith("postgresql"):
+            print(
+                f"[{spec.name}] {workers} worker processes need PostgreSQL (their outbox relays "
+                "share the work with SKIP LOCKED); with SQLite run one worker",
+                file=sys.stderr,
+            )
+            return 2
+        return _supervise(spec, workers, host, port)
+    app = spec.app_factory(settings)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    tune_gc()
+    if args.reuse_port:
+        server.run(sockets=[_reuse_port_socket(host, port)])
+    else:
+        server.run()
     return 0
 
 
-def worker_app() -> object:
-    """The app of one worker process (`serve` with several workers)."""
-    module, _, name = os.environ[_SPEC_ENV].partition(":")
-    spec: ServiceSpec = getattr(importlib.import_module(module), name)
-    app = spec.app_factory(spec.settings_cls())
-    tune_gc()
-    return app
+def _reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A listening socket that other workers bind too: the kernel spreads new connections over
+    them (a shared accept queue would let one worker take every keep-alive connection)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _supervise(spec: ServiceSpec, workers: int, host: str, port: int) -> int:
+    """Run `workers` single-process servers on one port (SO_REUSEPORT); stop them all on
+    SIGTERM / SIGINT, and stop the rest if one dies (the orchestrator restarts the whole)."""
+    command = [sys.executable, "-m", f"alpr_{spec.name}", "serve", "--reuse-port"]
+    command += ["--workers", "1", "--host", host, "--port", str(port)]
+    children = [subprocess.Popen(command) for _ in range(workers)]  # noqa: S603 (our module)
+    print(f"[{spec.name}] {workers} workers on {host}:{port}", flush=True)
+    stopping = False
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    code = 0
+    while any(child.poll() is None for child in children):
+        for child in children:
+            if child.poll() is not None and not stopping:
+                code = child.returncode or 1
+                print(f"[{spec.name}] a worker exited ({child.returncode}); stopping", flush=True)
+                stop(signal.SIGTERM, None)
+        time.sleep(0.2)
+    return code
 
 
 def tune_gc() -> None:
@@ -120,6 +154,7 @@ def main(
     serve.add_argument(
         "--workers", type=int, help="worker processes (default: <SERVICE>_WORKERS, else 1)"
     )
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     sub.add_parser("migrate", help="apply this service's Alembic migrations")
     mk = sub.add_parser("makemigration", help="autogenerate a migration (developers)")
     mk.add_argument("message")
