@@ -72,16 +72,18 @@ _configured_tracing = False
 
 
 def configure_tracing(service: str) -> None:
-    """One TracerProvider per process; spans leave the process only when an OTLP endpoint is set."""
+    """With an OTLP endpoint, one SDK TracerProvider per process exporting in batches. Without
+    one, no provider at all: spans that nobody exports would still be recorded on every request
+    (FastAPI's native telemetry records them whenever an SDK provider is installed), and
+    `RequestContextMiddleware` keeps `traceparent` and the logs' trace ids flowing on its own."""
     global _configured_tracing
-    if _configured_tracing:
+    if _configured_tracing or not tracing_exported():
         return
     _configured_tracing = True
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
 
 
