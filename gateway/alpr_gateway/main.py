@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from alpr_common.app import ServiceSpec, build_app
 from alpr_common.http import make_client
+from alpr_common.upstream import UpstreamTransport
 from alpr_gateway import models
 from alpr_gateway.proxy import Gateway, KeyExchange
 from alpr_gateway.ratelimit import RateLimiter
@@ -100,16 +101,16 @@ def create_app(
         transport=transport,
     )
     app.state.routes = RouteTable()
+    # The proxy's transport (plain HTTP/1.1, O(1) keep-alive pool; tests inject theirs); the
+    # client around it fetches the services' OpenAPI documents and closes it at shutdown.
+    upstream = transport or UpstreamTransport(max_connections=500)
     app.state.upstream = make_client(
-        timeout=settings.upstream_timeout_seconds,
-        max_connections=500,
-        transport=transport,
-        lean=True,
+        timeout=settings.upstream_timeout_seconds, max_connections=500, transport=upstream
     )
     app.state.gateway = Gateway(
         settings=settings,
         routes=app.state.routes,
-        upstream=app.state.upstream,
+        upstream=upstream,
         verifier=app.state.verifier,
         status=StatusCache(
             AccessStatusSource(app.state.http, settings.access_url, app.state.tokens),

@@ -10,7 +10,6 @@ import httpx
 
 from alpr_common.errors import Unavailable
 from alpr_common.telemetry import outgoing_headers
-from alpr_common.upstream import UpstreamTransport
 
 
 async def _propagate(request: httpx.Request) -> None:
@@ -23,12 +22,7 @@ def make_client(
     timeout: float = 10.0,
     max_connections: int = 100,
     transport: httpx.AsyncBaseTransport | None = None,
-    lean: bool = False,
 ) -> httpx.AsyncClient:
-    """`lean`: plain-HTTP/1.1 upstreams through `UpstreamTransport` instead of httpcore (the
-    gateway's proxy path). An injected `transport` (tests) wins over both."""
-    if transport is None and lean:
-        transport = UpstreamTransport(max_connections=max_connections)
     return httpx.AsyncClient(
         transport=transport,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
