@@ -10,6 +10,7 @@ import httpx
 
 from alpr_common.errors import Unavailable
 from alpr_common.telemetry import outgoing_headers
+from alpr_common.upstream import UpstreamTransport
 
 
 async def _propagate(request: httpx.Request) -> None:
@@ -23,10 +24,20 @@ def make_client(
     max_connections: int = 100,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
+    """Plain-HTTP calls (the services inside the cluster) go through the lean HTTP/1.1
+    transport (`alpr_common.upstream`); https through httpx's own. Tests inject `transport`."""
+    mounts: dict[str, httpx.AsyncBaseTransport | None] | None = None
+    if transport is None:
+        mounts = {
+            "http://": UpstreamTransport(max_connections=max_connections),
+            "https://": httpx.AsyncHTTPTransport(
+                limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=50)
+            ),
+        }
     return httpx.AsyncClient(
         transport=transport,
+        mounts=mounts,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=50),
         event_hooks={"request": [_propagate]},
     )
 
