@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -270,6 +271,42 @@ async def register_camera(url: str) -> None:
         await conn.close()
 
 
+def cpu_seconds() -> Counter[str]:
+    """CPU seconds used so far by each kind of process on this machine (Linux /proc): the
+    services (by name), PostgreSQL, this load generator. Read before and after a run, it says
+    where the machine's time per read went."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used: Counter[str] = Counter()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        fields = stat.rpartition(")")[2].split()
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        service = next((s for s in SERVICES if f"alpr_{s} " in cmd), None)
+        if int(pid) == os.getpid():
+            used["load generator"] += seconds
+        elif service is not None:
+            used[service] += seconds
+        elif "postgres" in cmd:
+            used["postgresql"] += seconds
+        else:
+            used["other"] += seconds
+    return used
+
+
+async def measured(url: str, bodies: list[bytes], token: str) -> dict[str, Any]:
+    before = cpu_seconds()
+    elapsed, stored = await post_all(url, bodies, token)
+    spent = cpu_seconds()
+    spent.subtract(before)
+    return {"elapsed": elapsed, "stored": stored, "cpu": spent}
+
+
 async def bench_api(state: Path) -> dict[str, Any]:
     names = {svc: f"bench_{svc}_{RUN}" for svc in SERVICES}
     urls = {svc: await create_db(name) for svc, name in names.items()}
@@ -295,15 +332,14 @@ async def bench_api(state: Path) -> dict[str, Any]:
         token = await camera_token(suite, state)
         direct = payloads(API_READS, f"direct-{RUN}")
         via_gateway = payloads(API_READS, f"gateway-{RUN}")
-        c_time, c_stored = await post_all(f"{suite.url('ingest')}/v1/reads", direct, token)
-        b_time, b_stored = await post_all(
-            f"{suite.url('gateway')}/v1/ingest/reads", via_gateway, token
-        )
+        c = await measured(f"{suite.url('ingest')}/v1/reads", direct, token)
+        b = await measured(f"{suite.url('gateway')}/v1/ingest/reads", via_gateway, token)
         return {
-            "direct_rows_per_s": c_stored / c_time,
-            "gateway_rows_per_s": b_stored / b_time,
-            "direct_stored": c_stored,
-            "gateway_stored": b_stored,
+            "direct_rows_per_s": c["stored"] / c["elapsed"],
+            "gateway_rows_per_s": b["stored"] / b["elapsed"],
+            "direct_stored": c["stored"],
+            "gateway_stored": b["stored"],
+            "cpu": {"(b) via gateway": b, "(c) direct": c},
         }
     finally:
         suite.stop()
@@ -536,6 +572,20 @@ async def main() -> int:
     print("-" * (width + 50))
     for name, figure, ratio in rows:
         print(f"{name:<{width}}  {figure:<28}  {ratio}")
+    print("\nCPU time per stored read, by process (µs), and cores busy during the API runs:")
+    kinds = sorted(
+        {k for run in api["cpu"].values() for k, v in run["cpu"].items() if v > 0.05},
+        key=lambda k: -api["cpu"]["(c) direct"]["cpu"][k],
+    )
+    print(f"{'':18}" + "".join(f"{k[:14]:>15}" for k in kinds) + f"{'total':>10}{'cores':>8}")
+    for label, run in api["cpu"].items():
+        per_read = {k: run["cpu"][k] / max(run["stored"], 1) * 1e6 for k in kinds}
+        total = sum(max(v, 0.0) for v in run["cpu"].values())
+        print(
+            f"{label:18}"
+            + "".join(f"{per_read[k]:>15.1f}" for k in kinds)
+            + f"{total / max(run['stored'], 1) * 1e6:>10.1f}{total / run['elapsed']:>8.2f}"
+        )
     load = os.getloadavg()[0]
     print(
         f"\n({search['rows']:,}-read load by COPY took {search['load_s']:.0f}s; "
