@@ -28,13 +28,14 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pyotp
 
-from alpr_common.suite import SERVICES, Suite, free_port, postgres_databases
+from alpr_common.suite import SERVICES, Suite, cpu_seconds, free_port, postgres_databases
 from alpr_common.upstream import UpstreamTransport
 
 
@@ -210,9 +211,12 @@ def main() -> int:
                             f"{args.seconds:.0f}s at concurrency {args.concurrency}…",
                             flush=True,
                         )
-                        rounds.setdefault((route, name), []).append(
-                            asyncio.run(drive(url, headers, args.seconds, args.concurrency))
-                        )
+                        before = cpu_seconds(suite)
+                        run = asyncio.run(drive(url, headers, args.seconds, args.concurrency))
+                        spent = cpu_seconds(suite)
+                        spent.subtract(before)
+                        run["cpu"] = spent
+                        rounds.setdefault((route, name), []).append(run)
         finally:
             suite.stop()
             if pg:
@@ -229,6 +233,21 @@ def main() -> int:
             f"{route:10} {name:8} {r['requests']:>9} {r['errors']:>7} {r['rps']:>8.0f} "
             f"{r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}  "
             + " ".join(f"{x['rps']:.0f}" for x in rounds[(route, name)])
+        )
+    print("\nCPU time per request, by process (µs; all rounds), and cores busy:")
+    kinds = ["load generator", "gateway", "access", "ingest", "audit", "postgresql", "other"]
+    print(f"{'':19}" + "".join(f"{k[:14]:>15}" for k in kinds) + f"{'total':>9}{'cores':>7}")
+    for (route, name), runs in rounds.items():
+        n = sum(r["requests"] for r in runs)
+        spent: Counter[str] = Counter()
+        for r in runs:
+            spent.update(r["cpu"])
+        total = sum(max(v, 0.0) for v in spent.values())
+        seconds = args.seconds * len(runs)
+        print(
+            f"{route + ' ' + name:19}"
+            + "".join(f"{spent[k] / n * 1e6:>15.0f}" for k in kinds)
+            + f"{total / n * 1e6:>9.0f}{total / seconds:>7.2f}"
         )
     print()
     for route in dict.fromkeys(route for route, _ in results):

@@ -24,7 +24,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ from alpr_common.auth import principal_claims
 from alpr_common.db import Database
 from alpr_common.jwt import JWKSCache, KeyRing, TokenVerifier
 from alpr_common.migrations import upgrade
-from alpr_common.suite import SERVICES, Suite, free_port
+from alpr_common.suite import SERVICES, Suite, cpu_seconds, free_port
 from alpr_ingest import partitions, repository
 from alpr_ingest import purge as purge_mod
 from alpr_ingest.main import SPEC, create_app
@@ -271,38 +270,10 @@ async def register_camera(url: str) -> None:
         await conn.close()
 
 
-def cpu_seconds() -> Counter[str]:
-    """CPU seconds used so far by each kind of process on this machine (Linux /proc): the
-    services (by name), PostgreSQL, this load generator. Read before and after a run, it says
-    where the machine's time per read went."""
-    tick = os.sysconf("SC_CLK_TCK")
-    used: Counter[str] = Counter()
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        fields = stat.rpartition(")")[2].split()
-        seconds = (int(fields[11]) + int(fields[12])) / tick
-        service = next((s for s in SERVICES if f"alpr_{s} " in cmd), None)
-        if int(pid) == os.getpid():
-            used["load generator"] += seconds
-        elif service is not None:
-            used[service] += seconds
-        elif "postgres" in cmd:
-            used["postgresql"] += seconds
-        else:
-            used["other"] += seconds
-    return used
-
-
-async def measured(url: str, bodies: list[bytes], token: str) -> dict[str, Any]:
-    before = cpu_seconds()
+async def measured(suite: Suite, url: str, bodies: list[bytes], token: str) -> dict[str, Any]:
+    before = cpu_seconds(suite)
     elapsed, stored = await post_all(url, bodies, token)
-    spent = cpu_seconds()
+    spent = cpu_seconds(suite)
     spent.subtract(before)
     return {"elapsed": elapsed, "stored": stored, "cpu": spent}
 
@@ -332,8 +303,8 @@ async def bench_api(state: Path) -> dict[str, Any]:
         token = await camera_token(suite, state)
         direct = payloads(API_READS, f"direct-{RUN}")
         via_gateway = payloads(API_READS, f"gateway-{RUN}")
-        c = await measured(f"{suite.url('ingest')}/v1/reads", direct, token)
-        b = await measured(f"{suite.url('gateway')}/v1/ingest/reads", via_gateway, token)
+        c = await measured(suite, f"{suite.url('ingest')}/v1/reads", direct, token)
+        b = await measured(suite, f"{suite.url('gateway')}/v1/ingest/reads", via_gateway, token)
         return {
             "direct_rows_per_s": c["stored"] / c["elapsed"],
             "gateway_rows_per_s": b["stored"] / b["elapsed"],

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from opentelemetry import context as otel_context
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import MetaData
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -122,7 +123,8 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
-def _error_response(status: int, body: dict[str, Any]) -> JSONResponse:
+def error_response(status: int, body: dict[str, Any]) -> JSONResponse:
+    """The one JSON error answer (ErrorBody), with the request id."""
     rid = request_id_var.get()
     if rid:
         body.setdefault("request_id", rid)
@@ -140,12 +142,12 @@ def _describe_validation(errors: Sequence[Any]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-        return _error_response(exc.status_code, exc.to_body())
+        return error_response(exc.status_code, exc.to_body())
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
-        return _error_response(
+        return error_response(
             422,
             {
                 "error": "RequestValidationError",
@@ -157,15 +159,28 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         names = {404: "NotFound", 405: "MethodNotAllowed", 401: "Unauthorized", 403: "Forbidden"}
-        return _error_response(
+        return error_response(
             exc.status_code,
             {"error": names.get(exc.status_code, "HTTPError"), "detail": str(exc.detail)},
         )
 
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated:
+            log.warning("database connection lost; the pool reconnects")
+            return error_response(
+                503,
+                {
+                    "error": "Unavailable",
+                    "detail": "the database connection was lost; nothing was stored, retry",
+                },
+            )
+        return await _unexpected(request, exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return _error_response(
+        return error_response(
             500,
             {
                 "error": "InternalError",

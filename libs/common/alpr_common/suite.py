@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -191,6 +192,34 @@ class Suite:
     def kill(self, service: str) -> None:
         """SIGKILL, as a crash would: no graceful shutdown (worker processes included)."""
         _kill_group(self.procs.pop(service))
+
+
+def cpu_seconds(suite: Suite) -> Counter[str]:
+    """CPU seconds used so far, per service of `suite` (its whole process group, workers
+    included), by PostgreSQL, by this process (the load generator of a benchmark) and by the
+    rest of the machine (Linux /proc). Read before and after a run, it says where the time went."""
+    tick = os.sysconf("SC_CLK_TCK")
+    groups = {proc.pid: svc for svc, proc in suite.procs.items()}
+    used: Counter[str] = Counter()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat.rpartition(")")[2].split()
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if int(entry) == os.getpid():
+            used["load generator"] += seconds
+        elif int(fields[2]) in groups:
+            used[groups[int(fields[2])]] += seconds
+        elif b"postgres" in cmd:
+            used["postgresql"] += seconds
+        else:
+            used["other"] += seconds
+    return used
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -76,13 +76,14 @@ async def claim_event_ids(session: AsyncSession, events: Sequence[Event]) -> set
             }
             for e in events[start : start + _CHUNK]
         ]
+        # One statement whatever the number of rows (executemany with RETURNING, which
+        # SQLAlchemy batches): a VALUES list of n rows would be compiled afresh for every n.
         stmt = (
             insert_ignore(session, processed)
-            .values(rows)
             .on_conflict_do_nothing(index_elements=["event_id"])
             .returning(processed.c.event_id)
         )
-        claimed.update((await session.execute(stmt)).scalars())
+        claimed.update((await session.execute(stmt, rows)).scalars())
     return claimed
 
 
