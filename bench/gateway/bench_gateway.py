@@ -28,14 +28,21 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pyotp
 
-from alpr_common.suite import SERVICES, Suite, cpu_seconds, free_port, postgres_databases
+from alpr_common.suite import (
+    SERVICES,
+    Suite,
+    cpu_seconds,
+    cpu_spent,
+    free_port,
+    postgres_databases,
+)
 from alpr_common.upstream import UpstreamTransport
 
 
@@ -213,9 +220,7 @@ def main() -> int:
                         )
                         before = cpu_seconds(suite)
                         run = asyncio.run(drive(url, headers, args.seconds, args.concurrency))
-                        spent = cpu_seconds(suite)
-                        spent.subtract(before)
-                        run["cpu"] = spent
+                        run["cpu"] = cpu_spent(before, cpu_seconds(suite))
                         rounds.setdefault((route, name), []).append(run)
         finally:
             suite.stop()
@@ -239,9 +244,10 @@ def main() -> int:
     print(f"{'':19}" + "".join(f"{k[:14]:>15}" for k in kinds) + f"{'total':>9}{'cores':>7}")
     for (route, name), runs in rounds.items():
         n = sum(r["requests"] for r in runs)
-        spent: Counter[str] = Counter()
+        spent: dict[str, float] = defaultdict(float)
         for r in runs:
-            spent.update(r["cpu"])
+            for kind, seconds in r["cpu"].items():
+                spent[kind] += seconds
         total = sum(max(v, 0.0) for v in spent.values())
         seconds = args.seconds * len(runs)
         print(

@@ -35,7 +35,7 @@ from alpr_common.auth import principal_claims
 from alpr_common.db import Database
 from alpr_common.jwt import JWKSCache, KeyRing, TokenVerifier
 from alpr_common.migrations import upgrade
-from alpr_common.suite import SERVICES, Suite, cpu_seconds, free_port
+from alpr_common.suite import SERVICES, Suite, cpu_seconds, cpu_spent, free_port
 from alpr_ingest import partitions, repository
 from alpr_ingest import purge as purge_mod
 from alpr_ingest.main import SPEC, create_app
@@ -273,8 +273,7 @@ async def register_camera(url: str) -> None:
 async def measured(suite: Suite, url: str, bodies: list[bytes], token: str) -> dict[str, Any]:
     before = cpu_seconds(suite)
     elapsed, stored = await post_all(url, bodies, token)
-    spent = cpu_seconds(suite)
-    spent.subtract(before)
+    spent = cpu_spent(before, cpu_seconds(suite))
     return {"elapsed": elapsed, "stored": stored, "cpu": spent}
 
 
@@ -546,11 +545,11 @@ async def main() -> int:
     print("\nCPU time per stored read, by process (µs), and cores busy during the API runs:")
     kinds = sorted(
         {k for run in api["cpu"].values() for k, v in run["cpu"].items() if v > 0.05},
-        key=lambda k: -api["cpu"]["(c) direct"]["cpu"][k],
+        key=lambda k: -api["cpu"]["(c) direct"]["cpu"].get(k, 0.0),
     )
     print(f"{'':18}" + "".join(f"{k[:14]:>15}" for k in kinds) + f"{'total':>10}{'cores':>8}")
     for label, run in api["cpu"].items():
-        per_read = {k: run["cpu"][k] / max(run["stored"], 1) * 1e6 for k in kinds}
+        per_read = {k: run["cpu"].get(k, 0.0) / max(run["stored"], 1) * 1e6 for k in kinds}
         total = sum(max(v, 0.0) for v in run["cpu"].values())
         print(
             f"{label:18}"

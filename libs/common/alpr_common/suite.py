@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -194,13 +194,13 @@ class Suite:
         _kill_group(self.procs.pop(service))
 
 
-def cpu_seconds(suite: Suite) -> Counter[str]:
+def cpu_seconds(suite: Suite) -> dict[str, float]:
     """CPU seconds used so far, per service of `suite` (its whole process group, workers
     included), by PostgreSQL, by this process (the load generator of a benchmark) and by the
     rest of the machine (Linux /proc). Read before and after a run, it says where the time went."""
     tick = os.sysconf("SC_CLK_TCK")
     groups = {proc.pid: svc for svc, proc in suite.procs.items()}
-    used: Counter[str] = Counter()
+    used: dict[str, float] = defaultdict(float)
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -220,6 +220,11 @@ def cpu_seconds(suite: Suite) -> Counter[str]:
         else:
             used["other"] += seconds
     return used
+
+
+def cpu_spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """What each kind of process used between two `cpu_seconds` readings."""
+    return {k: after[k] - before.get(k, 0.0) for k in after}
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
