@@ -167,8 +167,9 @@ class Gateway:
         tx = Transaction(
             request_id=request_id_var.get() or "",
             method=request.method,
-            path=request.url.path,
-            query=request.url.query,
+            # From the ASGI scope: request.url would build (and parse) a whole URL per request.
+            path=request.scope["path"],
+            query=request.scope["query_string"].decode("latin-1"),
             source_address=self._source_address(request),
             service=service,
         )
@@ -198,16 +199,16 @@ class Gateway:
         path = service_path(rest)
         rule = self.routes.match(service, request.method, path)
         if rule is None:
-            raise NotFound(f"no route {request.method} {request.url.path}")
+            raise NotFound(f"no route {request.method} {tx.path}")
         if rule is False:
-            raise MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+            raise MethodNotAllowed(f"{request.method} is not allowed on {tx.path}")
         assert isinstance(rule, RouteRule)
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > self.settings.max_body_bytes:
             raise PayloadTooLarge(
                 f"body of {length} bytes exceeds the {self.settings.max_body_bytes}-byte limit"
             )
-        asked = {k.lower() for k, _ in parse_qsl(request.url.query, keep_blank_values=True)}
+        asked = {k.lower() for k, _ in parse_qsl(tx.query, keep_blank_values=True)}
         banned = sorted(asked & PROTECTED_ATTRIBUTES)
         if banned:
             raise Forbidden(
@@ -284,8 +285,8 @@ class Gateway:
         headers.extend(outgoing_headers().items())
         headers.append((REQUEST_ID_HEADER.lower(), tx.request_id))
         url = f"{self.settings.url_of(service)}{path}"
-        if request.url.query:
-            url = f"{url}?{request.url.query}"
+        if tx.query:
+            url = f"{url}?{tx.query}"
         streaming = "text/event-stream" in request.headers.get("accept", "")
         limit = self.settings.upstream_timeout_seconds
         # Straight to the transport: a client would add nothing a proxy wants (it would keep
