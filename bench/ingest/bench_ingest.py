@@ -389,11 +389,9 @@ async def load_days(url: str, n: int, today: date) -> tuple[list[str], date, dat
     return rng.sample(pool, SEARCHES), big, small
 
 
-async def bench_search_and_purge(url: str, state: Path) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    started = time.perf_counter()
-    sample, big, small = await load_days(url, SEARCH_READS, now.date())
-    load_s = time.perf_counter() - started
+def in_process_app(url: str, state: Path) -> tuple[Any, KeyRing]:
+    """The ingest app on `url`, run in this process (no relay, no maintenance), trusting tokens
+    signed by the key ring it returns."""
     keys = state / "keys"
     keys.mkdir(parents=True, exist_ok=True)
     KeyRing.write_new_key(keys)
@@ -410,6 +408,15 @@ async def bench_search_and_purge(url: str, state: Path) -> dict[str, Any]:
     app.state.verifier = TokenVerifier(
         JWKSCache(static=ring.jwks()), issuer="alpr-access", audience="alpr"
     )
+    return app, ring
+
+
+async def bench_search_and_purge(url: str, state: Path) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    sample, big, small = await load_days(url, SEARCH_READS, now.date())
+    load_s = time.perf_counter() - started
+    app, ring = in_process_app(url, state)
     token = ring.sign(
         principal_claims(
             subject="user:bench",

@@ -35,18 +35,17 @@ from bench_ingest import (
     RUN,
     create_db,
     drop_db,
+    in_process_app,
     payloads,
     register_camera,
 )
 
 from alpr_common.auth import principal_claims
 from alpr_common.cli import tune_gc
-from alpr_common.jwt import JWKSCache, KeyRing, TokenVerifier
 from alpr_common.migrations import upgrade
 from alpr_ingest import partitions, repository
 from alpr_ingest import reads as reads_mod
-from alpr_ingest.main import SPEC, create_app
-from alpr_ingest.settings import IngestSettings
+from alpr_ingest.main import SPEC
 
 READS = int(os.environ.get("MICRO_READS", "10000"))
 ROUNDS = int(os.environ.get("MICRO_ROUNDS", "3"))
@@ -86,22 +85,7 @@ async def run(state: Path) -> None:
     try:
         await upgrade(SPEC.migrations_dir, url)
         await register_camera(url)
-        keys = state / "keys"
-        keys.mkdir()
-        KeyRing.write_new_key(keys)
-        ring = KeyRing.from_dir(keys)
-        settings = IngestSettings(
-            environment="test",
-            run_relay=False,
-            run_maintenance=False,
-            database_url=url.replace("postgresql://", "postgresql+asyncpg://"),
-            image_dir=state / "images",
-            export_dir=state / "exports",
-        )
-        app = create_app(settings)
-        app.state.verifier = TokenVerifier(
-            JWKSCache(static=ring.jwks()), issuer="alpr-access", audience="alpr"
-        )
+        app, ring = in_process_app(url, state)
         now = datetime.now(UTC)
         token = ring.sign(
             principal_claims(

@@ -1,8 +1,6 @@
 """Pooled connections are not pinged before use: one the server dropped fails the single request
 that meets it (answered 503, retryable), and the pool then reconnects."""
 
-import os
-
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -11,15 +9,12 @@ from sqlalchemy.exc import DBAPIError
 
 from alpr_common.app import install_error_handlers
 from alpr_common.db import create_engine
-from alpr_common.testing.plugin import pg_admin_url, pg_unavailable_reason
+from alpr_common.testing.plugin import pg_admin_url
 
 
-async def test_a_dropped_connection_fails_once_then_the_pool_reconnects():
-    reason = pg_unavailable_reason()
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required in CI: {reason}")
-        pytest.skip(reason)
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
+async def test_a_dropped_connection_fails_once_then_the_pool_reconnects(db_backend):
+    # The plugin's backend fixture: skipped without PostgreSQL locally, a failure in CI.
     engine = create_engine(pg_admin_url(), pool_size=2)
     admin = create_engine(pg_admin_url(), pooled=False)
     try:

@@ -380,14 +380,14 @@ async def test_hikvision_multipart_xml_and_platerecognizer_form_transports(inges
         assert resp.json()["stored"] == len(parsed.reads), name
 
 
+# PostgreSQL only: SQLite runs one writing transaction at a time, so it has no such race.
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
 async def test_a_read_stored_by_a_concurrent_request_is_reported_as_its_duplicate(
     ingest, monkeypatch
 ):
     """Two cameras' retries racing: the other request stored the read after this one looked.
     The fast bulk write meets the unique key, falls back to the careful write, and the read is
-    answered as the duplicate it is (PostgreSQL: SQLite serialises writing requests)."""
-    if ingest.db.dialect != "postgresql":
-        pytest.skip("SQLite runs one writing transaction at a time: no such race")
+    answered as the duplicate it is."""
     from alpr_ingest import repository
 
     await ingest.camera("cam-race")
