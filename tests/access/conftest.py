@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -161,7 +162,7 @@ def outbox_events(db: Database) -> Callable[..., Awaitable[list[dict[str, Any]]]
                     )
                 )
             ).all()
-        events = [dict(r.envelope, destination=r.destination) for r in rows]
+        events = [dict(json.loads(r.envelope), destination=r.destination) for r in rows]
         return [e for e in events if event_type is None or e["type"] == event_type]
 
     return read

@@ -4,6 +4,7 @@ dictionaries the test controls; the real access service is exercised through the
 tests/e2e."""
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -233,6 +234,6 @@ async def logged(db: Database, app: FastAPI):
             rows = await session.execute(
                 select(OUTBOX.outbox.c.envelope).order_by(OUTBOX.outbox.c.seq)
             )
-            return [r.envelope for r in rows]
+            return [json.loads(r.envelope) for r in rows]
 
     return read

@@ -160,8 +160,7 @@ class Helpers:
             ).all()
         events = []
         for envelope, destination in rows:
-            if isinstance(envelope, str):
-                envelope = json.loads(envelope)
+            envelope = json.loads(envelope)
             if envelope["type"].startswith(prefix):
                 assert destination == "audit"
                 events.append(envelope)

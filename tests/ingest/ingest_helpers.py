@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -122,7 +123,8 @@ class Ingest:
                 await session.execute(select(t.c.destination, t.c.envelope).order_by(t.c.seq))
             ).all()
         out = []
-        for dest, env in rows:
+        for dest, text in rows:
+            env = json.loads(text)
             if event_type is not None and env["type"] != event_type:
                 continue
             if destination is not None and dest != destination:

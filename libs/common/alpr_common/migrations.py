@@ -7,12 +7,14 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from alembic import command, context
+import sqlalchemy as sa
+from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy import MetaData
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
-from alpr_common.db import create_engine, normalize_url
+from alpr_common.db import UTCDateTime, create_engine, normalize_url
 
 
 def version_table(service: str) -> str:
@@ -88,3 +90,47 @@ async def upgrade(migrations_dir: Path, url: str, revision: str = "head") -> Non
             await conn.run_sync(run)
     finally:
         await engine.dispose()
+
+
+# --- migration steps every service shares ---------------------------------------------------
+# Each service's history calls these from a revision of its own; like any migration, a step is
+# never changed once released (add a new one instead).
+
+_JSON_ENVELOPE = sa.JSON().with_variant(JSONB(astext_type=sa.Text()), "postgresql")
+
+
+def outbox_pending_only_upgrade() -> None:
+    """The outbox keeps pending events only (`alpr_common.outbox`): the delivered events it kept
+    until now (plate reads, search criteria, names: data past the 30-day retention of 344.4(d))
+    are deleted, the delivery mark goes, and the envelope becomes the JSON text that is sent."""
+    op.execute("DELETE FROM outbox_event WHERE delivered_at IS NOT NULL")
+    with op.batch_alter_table("outbox_event") as batch:
+        batch.drop_index("ix_outbox_event_pending")
+        batch.drop_column("delivered_at")
+        batch.alter_column(
+            "envelope",
+            existing_type=_JSON_ENVELOPE,
+            type_=sa.Text(),
+            existing_nullable=False,
+            postgresql_using="envelope::text",
+        )
+        batch.create_index("ix_outbox_event_next_attempt_at", ["next_attempt_at"])
+    if op.get_bind().dialect.name == "postgresql":
+        # Stored as sent and deleted within moments: not worth compressing.
+        op.execute("ALTER TABLE outbox_event ALTER COLUMN envelope SET STORAGE EXTERNAL")
+
+
+def outbox_pending_only_downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("ALTER TABLE outbox_event ALTER COLUMN envelope SET STORAGE EXTENDED")
+    with op.batch_alter_table("outbox_event") as batch:
+        batch.drop_index("ix_outbox_event_next_attempt_at")
+        batch.alter_column(
+            "envelope",
+            existing_type=sa.Text(),
+            type_=_JSON_ENVELOPE,
+            existing_nullable=False,
+            postgresql_using="envelope::jsonb",
+        )
+        batch.add_column(sa.Column("delivered_at", UTCDateTime(timezone=True), nullable=True))
+        batch.create_index("ix_outbox_event_pending", ["delivered_at", "next_attempt_at"])

@@ -3,6 +3,12 @@ describe, and a relay delivers them at least once to the consumer's `POST /v1/ev
 
 Consumers apply each event id once (`processed_event`), so redelivery is harmless, and a consumer
 that is down only delays events: they wait in the outbox, retried with capped backoff.
+
+The outbox holds pending events only: a delivered event is deleted in the transaction that
+records its delivery. Events carry plate reads, search criteria and names, which must not
+outlive the 30-day retention (344.4(d)) in a queue nobody audits; the consumer keeps what it
+must keep. The envelope is stored as the JSON text that is sent (PostgreSQL `text` with
+`STORAGE EXTERNAL`: no jsonb parse, no compression of a value that lives for milliseconds).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    cast,
+    delete,
     func,
     select,
     update,
@@ -34,7 +40,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alpr_common.db import OUTBOX_PENDING, Database, JSONType, UTCDateTime, utcnow
+from alpr_common.db import OUTBOX_PENDING, Database, UTCDateTime, json_serializer, utcnow
 from alpr_common.errors import AppError
 from alpr_common.events import Event, EventBatchResult
 
@@ -62,14 +68,14 @@ def outbox_tables(metadata: MetaData) -> OutboxTables:
         ),
         Column("event_id", String(64), nullable=False),
         Column("destination", String(32), nullable=False),
-        Column("envelope", JSONType, nullable=False),
+        # The JSON text sent to the consumer (see the module docstring).
+        Column("envelope", Text, nullable=False),
         Column("created_at", UTCDateTime(), nullable=False),
         Column("next_attempt_at", UTCDateTime(), nullable=False),
         Column("attempts", Integer, nullable=False, server_default="0"),
-        Column("delivered_at", UTCDateTime(), nullable=True),
         Column("last_error", Text, nullable=True),
     )
-    Index("ix_outbox_event_pending", outbox.c.delivered_at, outbox.c.next_attempt_at)
+    Index("ix_outbox_event_next_attempt_at", outbox.c.next_attempt_at)
     # The same event may go to several consumers, each once.
     Index(
         "uq_outbox_event_event_id_destination", outbox.c.event_id, outbox.c.destination, unique=True
@@ -129,7 +135,7 @@ async def enqueue_many(
             {
                 "event_id": e.id,
                 "destination": destination,
-                "envelope": envelope(e),
+                "envelope": json_serializer(envelope(e)),
                 "created_at": now,
                 "next_attempt_at": now,
                 "attempts": 0,
@@ -235,10 +241,8 @@ class OutboxRelay:
         async with self.db.sessionmaker() as session:
             # The envelope is relayed as the JSON text the database holds: no decode/encode.
             query = (
-                select(
-                    t.c.seq, t.c.destination, cast(t.c.envelope, Text).label("text"), t.c.attempts
-                )
-                .where(t.c.delivered_at.is_(None), t.c.next_attempt_at <= utcnow())
+                select(t.c.seq, t.c.destination, t.c.envelope, t.c.attempts)
+                .where(t.c.next_attempt_at <= utcnow())
                 .order_by(t.c.seq)
                 .limit(self.batch_size)
             )
@@ -250,12 +254,11 @@ class OutboxRelay:
                 by_dest.setdefault(row.destination, []).append(row)
             delivered = 0
             for dest, dest_rows in by_dest.items():
-                error = await self._post(dest, [r.text for r in dest_rows])
+                error = await self._post(dest, [r.envelope for r in dest_rows])
                 seqs = [r.seq for r in dest_rows]
                 if error is None:
-                    await session.execute(
-                        update(t).where(t.c.seq.in_(seqs)).values(delivered_at=utcnow())
-                    )
+                    # Delivered: gone from the outbox (see the module docstring).
+                    await session.execute(delete(t).where(t.c.seq.in_(seqs)))
                     delivered += len(seqs)
                 else:
                     attempts = max(r.attempts for r in dest_rows) + 1
@@ -302,10 +305,4 @@ class OutboxRelay:
     async def pending(self) -> int:
         t = self.tables.outbox
         async with self.db.sessionmaker() as session:
-            return int(
-                (
-                    await session.execute(
-                        select(func.count()).select_from(t).where(t.c.delivered_at.is_(None))
-                    )
-                ).scalar_one()
-            )
+            return int((await session.execute(select(func.count()).select_from(t))).scalar_one())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -22,6 +22,8 @@ class Runtime:
     images: ImageStore
     # Injected so tests can replay vendor captures at the time they were taken.
     clock: Callable[[], datetime] = field(default=utcnow)
+    # PostgreSQL: capture days whose reads partition exists (partitions.ensure's `known`).
+    partition_days: set[date] = field(default_factory=set)
 
     @classmethod
     def from_settings(cls, settings: IngestSettings) -> Runtime:

@@ -53,12 +53,24 @@ async def existing(session: AsyncSession) -> dict[date, str]:
     return out
 
 
-async def ensure(session: AsyncSession, days: Iterable[date]) -> list[date]:
-    """Create the missing partitions for `days` in the caller's transaction; return them."""
+async def ensure(
+    session: AsyncSession, days: Iterable[date], *, known: set[date] | None = None
+) -> list[date]:
+    """Create the missing partitions for `days` in the caller's transaction; return them.
+
+    `known`: days this process has already seen with a committed partition, skipped without a
+    catalog query, and added to when seen. A partition created here is not added (its
+    transaction may yet roll back); the purge drops only days past the retention window, for
+    which no read is stored any more."""
     wanted = set(days)
+    if known is not None:
+        wanted -= known
     if not wanted:
         return []
-    missing = wanted - set(await existing(session))
+    present = set(await existing(session))
+    if known is not None:
+        known |= wanted & present
+    missing = wanted - present
     if not missing:
         return []
     await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
