@@ -64,8 +64,8 @@ async def test_delivered_events_are_deleted_and_pending_ones_kept(db_backend, da
     if db_backend == "postgresql":
         storage = await _run(
             url,
-            "SELECT attstorage::text AS attstorage FROM pg_attribute WHERE attrelid = 'outbox_event'::regclass "
-            "AND attname = 'envelope'",
+            "SELECT attstorage::text AS attstorage FROM pg_attribute "
+            "WHERE attrelid = 'outbox_event'::regclass AND attname = 'envelope'",
         )
         assert storage[0].attstorage == "e"  # external: not compressed
 
