@@ -93,3 +93,42 @@ async def test_redelivery_is_applied_once(app, client, tokens):
     second = await client.post("/v1/events", json=body, headers=headers)
     assert first.json()["accepted"] == 1
     assert second.json() == {"accepted": 0, "duplicates": 1, "rejected": 0}
+
+
+async def test_events_for_a_recording_consumer_wait_to_travel_together(producer, app, tokens):
+    # Audit keeps a record: its events may wait (relay_audit_delay_seconds) so that one delivery
+    # carries many. They are sent once the oldest has waited long enough, or at once when a
+    # whole batch is ready; no event waits for ever and none is lost.
+    switch = Switch(app)
+    client = httpx.AsyncClient(transport=switch)
+
+    async def token():
+        return tokens.token(Role.SERVICE)
+
+    relay = OutboxRelay(
+        producer,
+        OUTBOX,
+        urls=lambda _: "http://audit",
+        token=token,
+        client=client,
+        batch_size=4,
+        delays={"audit": 60.0},
+    )
+    await _queue(producer, 3)
+    assert await relay.deliver_once() == 0
+    assert switch.posts == 0 and await _pending(producer) == 3
+    await _queue(producer, 2)  # a full batch is ready: it goes now
+    assert await relay.deliver_once() == 4
+    assert switch.posts == 1 and await _pending(producer) == 1
+    async with producer.sessionmaker() as session:
+        from datetime import timedelta
+
+        from alpr_common.db import utcnow
+
+        await session.execute(
+            OUTBOX.outbox.update().values(created_at=utcnow() - timedelta(seconds=61))
+        )
+        await session.commit()
+    assert await relay.deliver_once() == 1  # the last one has waited long enough
+    assert switch.posts == 2 and await _pending(producer) == 0
+    await client.aclose()

@@ -45,6 +45,9 @@ class BaseServiceSettings(BaseSettings):
     # Outbox relay: how often it polls and how many events it sends at once.
     relay_interval_seconds: float = 0.2
     relay_batch_size: int = 500
+    # Events for audit wait up to this long to travel together: audit keeps a record, and one
+    # delivery costs it far more than one more event in it. 0 sends each at once.
+    relay_audit_delay_seconds: float = 1.0
     run_relay: bool = True
     http_timeout_seconds: float = 10.0
 
