@@ -15,7 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from asyncpg.pgproto.pgproto import UUID as _FastUUID
@@ -467,7 +467,8 @@ def _event_read(row: dict[str, Any], *, updated: bool) -> dict[str, Any]:
         "read_id": str(row["read_id"]),
         "plate": row["plate"],
         "region": row["region"],
-        "captured_at": row["captured_at"].isoformat(),
+        # A datetime: the JSON encoder writes it (RFC 3339, `Z`) several times faster.
+        "captured_at": row["captured_at"],
         "camera_id": row["camera_id"],
         "camera_type": row["camera_type"],
         "zip_code": row["zip_code"],
@@ -482,9 +483,9 @@ def _event_read(row: dict[str, Any], *, updated: bool) -> dict[str, Any]:
 
 def scan_counts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Reads per (UTC day, camera type, zip code, sector, camera): audit items 1 and 9."""
-    counter: Counter[tuple[str, str, str | None, str | None, str]] = Counter(
+    counter: Counter[tuple[date, str, str | None, str | None, str]] = Counter(
         (
-            r["captured_at"].astimezone(UTC).date().isoformat(),
+            r["captured_at"].astimezone(UTC).date(),
             r["camera_type"],
             r["zip_code"],
             r["sector"],
@@ -494,7 +495,7 @@ def scan_counts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     )
     return [
         {
-            "day": day,
+            "day": day.isoformat(),
             "camera_type": camera_type,
             "zip_code": zip_code,
             "sector": sector,
