@@ -5,20 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.message
+import json
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.constants import REF_TEMPLATE
+from fastapi.openapi.models import Schema
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from opentelemetry import context as otel_context
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.json_schema import models_json_schema
+from pydantic_core import from_json
 from sqlalchemy import MetaData
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -199,6 +206,7 @@ def _custom_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
+        _add_own_body_schemas(schema, components)
         components["ErrorBody"] = ErrorBody.model_json_schema()
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
@@ -226,6 +234,122 @@ def _custom_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return openapi
 
 
+# Models of the routes that validate their own JSON body, by schema name: FastAPI documents
+# only the models of body parameters, so `_custom_openapi` adds these to the components.
+_OWN_BODY_MODELS: dict[str, type[BaseModel]] = {}
+
+
+def _own_json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` documenting a required JSON body of `model`, as a body parameter would."""
+    _OWN_BODY_MODELS[model.__name__] = model
+    ref = {"$ref": REF_TEMPLATE.format(model=model.__name__)}
+    return {"requestBody": {"content": {"application/json": {"schema": ref}}, "required": True}}
+
+
+def _add_own_body_schemas(schema: dict[str, Any], components: dict[str, Any]) -> None:
+    for ops in schema.get("paths", {}).values():
+        for op in ops.values():
+            if not isinstance(op, dict):
+                continue
+            content = op.get("requestBody", {}).get("content", {})
+            ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+            model = _OWN_BODY_MODELS.get(ref.rpartition("/")[2])
+            if model is None or model.__name__ in components:
+                continue
+            _, defs = models_json_schema([(model, "validation")], ref_template=REF_TEMPLATE)
+            for name, definition in defs.get("$defs", {}).items():
+                # What get_openapi does to the schemas it generates (drops null defaults).
+                components.setdefault(
+                    name, jsonable_encoder(Schema(**definition), by_alias=True, exclude_none=True)
+                )
+
+
+_BODY_UNREADABLE = "There was an error parsing the body"
+
+
+def _is_json(content_type: str | None) -> bool:
+    """FastAPI's test for a JSON body: application/json or application/*+json."""
+    if content_type == "application/json":
+        return True
+    if not content_type:
+        return False  # FastAPI's strict content type: no header, no JSON
+    message = email.message.Message()
+    message["content-type"] = content_type
+    if message.get_content_maintype() != "application":
+        return False
+    subtype = message.get_content_subtype()
+    return subtype == "json" or subtype.endswith("+json")
+
+
+@dataclass(frozen=True)
+class _ParsedBatch:
+    batch: EventBatch | None
+    errors: list[dict[str, Any]]
+
+    def get(self) -> EventBatch:
+        if self.batch is None:
+            raise RequestValidationError(self.errors)
+        return self.batch
+
+
+async def _parse_batch(request: Request) -> _ParsedBatch:
+    """The body of `POST /v1/events`, decoded by pydantic-core's JSON parser, then validated.
+
+    A FastAPI body parameter decodes with the standard-library `json`: a quarter of a busy
+    consumer's CPU on read batches. pydantic-core builds the same values in about 60% of the time
+    (`model_validate_json` saves far less: it re-walks the `data` trees it parsed); validating
+    the result costs next to nothing, and is FastAPI's own (python mode, `from_attributes`), so
+    schema errors read as before. Answers stay FastAPI's: an undecodable body is refused here,
+    before the token is checked, and schema errors after it (`_ParsedBatch.get`).
+    """
+    try:
+        body = await request.body()
+    except StarletteHTTPException:  # a body size limit
+        raise
+    except Exception as exc:
+        raise StarletteHTTPException(400, _BODY_UNREADABLE) from exc
+    if not body:
+        return _ParsedBatch(None, [{"type": "missing", "loc": ("body",), "msg": "Field required"}])
+    value: Any = body  # a body that is not JSON is validated as bytes, and refused
+    if _is_json(request.headers.get("content-type")):
+        try:
+            # Keys only: caching values (read ids, times) costs more than it saves.
+            value = from_json(body, cache_strings="keys")
+        except ValueError:
+            # pydantic-core is stricter than the standard library about a few things (lone
+            # surrogates, nesting deeper than 200, UTF-16, a BOM) and otherwise builds equal
+            # values: decode as FastAPI does, so such a body is taken or refused as before.
+            value = _stdlib_json(body)
+    try:
+        return _ParsedBatch(EventBatch.model_validate(value, from_attributes=True), [])
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        return _ParsedBatch(None, [{**e, "loc": ("body", *e["loc"])} for e in errors])
+
+
+def _stdlib_json(body: bytes) -> Any:
+    """`json.loads`, refusing as FastAPI does: 422 `json_invalid` at the position, else 400."""
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "json_invalid",
+                    "loc": ("body", exc.pos),
+                    "msg": "JSON decode error",
+                    "input": {},
+                    "ctx": {"error": exc.msg},
+                }
+            ],
+            body=exc.doc,
+        ) from exc
+    except Exception as exc:  # not UTF-8/16/32, an integer over the digit limit, too deep
+        raise StarletteHTTPException(400, _BODY_UNREADABLE) from exc
+
+
+EventBatchBody = Annotated[_ParsedBatch, Depends(_parse_batch)]
+
 BatchHandler = Callable[[AsyncSession, Sequence[Event]], Awaitable[EventBatchResult]]
 
 
@@ -244,11 +368,13 @@ def event_router(
         "/v1/events",
         response_model=EventBatchResult,
         responses=responses(BadRequest, Unauthorized, Forbidden, Unprocessable),
+        openapi_extra=_own_json_body(EventBatch),
     )
     async def receive_events(
-        batch: EventBatch, session: SessionDep, _caller: ServiceCaller
+        body: EventBatchBody, session: SessionDep, _caller: ServiceCaller
     ) -> EventBatchResult:
         """Internal: accept a batch of events from another service's outbox, once per event id."""
+        batch = body.get()
         if batch_handler is not None:
             return await batch_handler(session, batch.events)
         assert handler is not None

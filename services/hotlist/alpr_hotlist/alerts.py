@@ -149,16 +149,22 @@ def _candidates(raw_reads: Sequence[Any], index: PlateIndex, now: datetime) -> l
     """The reads whose plate matches an entry at `now`, found before any validation: most
     reads miss, and a lookup costs less than validating one. An entry that matches at a later
     instant matches now too, so this never drops a read the full check would keep."""
+    if not len(index):
+        return []
+    could_match = index.could_match
     lookup = index.lookup
     found = []
     for item in raw_reads:
         if not isinstance(item, dict):
             continue
         plate = item.get("plate")
-        region = item.get("region")
         if not isinstance(plate, str) or not 0 < len(plate) <= PLATE_MAX_CHARS:
             continue
         try:
+            # Nearly every read misses: settle those with the key probe alone.
+            if not could_match(plate):
+                continue
+            region = item.get("region")
             if lookup(plate, region if isinstance(region, str) else None, now):
                 found.append(item)
         except (ValueError, UnicodeError):
@@ -259,6 +265,9 @@ async def _record_hits(
                 origin=origin,
                 created_at=now,
                 updated_at=now,
+                # Given, not defaulted: SQLModel inspects a default factory's signature on
+                # every construction, 40% of the cost of building an Alert.
+                rtcc_actions=[],
             )
             session.add(alert)
             created.append(alert)

@@ -179,6 +179,11 @@ class PlateIndex:
             self.remove(entry_id)
         return len(gone)
 
+    def could_match(self, plate: str) -> bool:
+        """False when no entry shares the plate's key, so `lookup` would find nothing: one
+        dict probe, the whole cost of a read that misses. Raises UnicodeError as `lookup` does."""
+        return plate.encode().translate(_KEY_TABLE, _KEY_DELETE) in self._by_key
+
     def lookup(self, plate: str, region: str | None, at: datetime) -> list[Match]:
         """Entries the read matches at instant `at`: exact ones first, then by confusions."""
         bucket = self._by_key.get(plate.encode().translate(_KEY_TABLE, _KEY_DELETE))
