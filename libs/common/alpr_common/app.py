@@ -447,6 +447,7 @@ def build_app(
             client=http,
             batch_size=settings.relay_batch_size,
             interval=settings.relay_interval_seconds,
+            delays={"audit": settings.relay_audit_delay_seconds},
         )
     install_error_handlers(app)
     app.include_router(health_router)
