@@ -7,16 +7,13 @@ import operator
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 from pydantic_core import to_json
 from sqlalchemy import (
     ColumnElement,
-    String,
     and_,
-    any_,
-    bindparam,
     delete,
     func,
     insert,
@@ -25,7 +22,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.db import UTCDateTime
@@ -209,6 +205,31 @@ async def list_problems(
 # --- reads: the write path ----------------------------------------------------------------------
 
 
+class _StoredRead(NamedTuple):
+    read_id: uuid.UUID
+    captured_at: datetime
+    dedup_key: str
+    group_state: str | None
+    related_count: int
+    confidence: float | None
+    camera_id: str
+    vendor_read_id: str | None
+
+
+_FIND_BY_DEDUP_KEYS = (
+    f"SELECT {', '.join(_StoredRead._fields)} FROM {READ_TABLE} "  # noqa: S608 (constant names)
+    "WHERE dedup_key = ANY($1::text[]) AND captured_at >= $2 AND captured_at <= $3"
+)
+
+
+async def _driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under the session's transaction (PostgreSQL only)."""
+    conn = await (await session.connection()).get_raw_connection()
+    raw = conn.driver_connection
+    assert raw is not None
+    return raw
+
+
 async def find_by_dedup_keys(
     session: AsyncSession, keys: Sequence[str], *, lo: datetime, hi: datetime
 ) -> list[Any]:
@@ -217,11 +238,13 @@ async def find_by_dedup_keys(
         return []
     c = READS.c
     if partitions.is_postgresql(session):
-        # One array parameter: an IN list of 500 parameters gets a generic plan from the fifth
-        # execution on that is a hundred times slower.
-        match = c.dedup_key == any_(bindparam("keys", list(keys), type_=ARRAY(String())))
-    else:
-        match = c.dedup_key.in_(list(keys))
+        # Straight to asyncpg, one array parameter (an IN list of 500 parameters gets a generic
+        # plan from the fifth execution on that is a hundred times slower): SQLAlchemy's array
+        # binding walks every key in Python, and this runs for every batch.
+        raw = await _driver_connection(session)
+        records = await raw.fetch(_FIND_BY_DEDUP_KEYS, list(keys), lo, hi)
+        return [_StoredRead(*r) for r in records]
+    match = c.dedup_key.in_(list(keys))
     rows = await session.execute(
         select(
             c.read_id,
@@ -269,9 +292,7 @@ async def insert_reads(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     if not partitions.is_postgresql(session):
         await session.execute(insert(READS), list(rows))
         return {r["read_id"] for r in rows}
-    conn = await (await session.connection()).get_raw_connection()
-    raw = conn.driver_connection
-    assert raw is not None
+    raw = await _driver_connection(session)
     records = [_record(r) for r in rows]
     columns = list(READ_COLUMNS)
     await raw.execute("SAVEPOINT bulk_reads")
