@@ -13,6 +13,11 @@ from alpr_ingest.normalize import MAX_PLATE_LENGTH
 
 CONFUSABLE_GROUPS = ("0ODQ", "1I", "2Z", "5S", "8B", "6G")
 _FOLD = str.maketrans({ch: group[0] for group in CONFUSABLE_GROUPS for ch in group})
+# The same folding on ASCII bytes: stored plates are A-Z and 0-9, and it runs for every read.
+_FOLD_ASCII = bytes.maketrans(
+    "".join(ch for group in CONFUSABLE_GROUPS for ch in group).encode(),
+    "".join(group[0] for group in CONFUSABLE_GROUPS for _ in group).encode(),
+)
 _PATTERN_SEPARATORS = re.compile(r"[\s.\-]")
 _PATTERN = re.compile(r"^[A-Z0-9?*]+$")
 MIN_LITERAL_CHARS = 3
@@ -20,7 +25,10 @@ MIN_LITERAL_CHARS = 3
 
 def fold_confusable(plate: str) -> str:
     """The plate with every confusable character replaced by its group's representative."""
-    return plate.translate(_FOLD)
+    try:
+        return plate.encode("ascii").translate(_FOLD_ASCII).decode("ascii")
+    except UnicodeEncodeError:
+        return plate.translate(_FOLD)
 
 
 def parse_plate_query(text: str) -> tuple[str, bool]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
 from asyncpg.pgproto.pgproto import UUID as _FastUUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,12 +41,18 @@ _STATE_RANK = {"preview": 1, "final": 2, None: 2}
 _DEDUP_WINDOW = timedelta(days=2)
 
 
+def _iso(moment: datetime) -> str:
+    """`moment.isoformat()` for an aware UTC datetime, written by orjson: the same text (RFC
+    3339, `+00:00`, no fraction when the microseconds are 0) at a third of the cost."""
+    return orjson.dumps(moment)[1:-1].decode()
+
+
 def dedup_key(camera_id: str, read: ReadIn) -> str:
     """The identity of a read: the vendor's id on that camera, else camera + plate + time."""
     if read.vendor_read_id:
         basis = f"v\x1f{camera_id}\x1f{read.vendor_read_id}"
     else:
-        basis = f"p\x1f{camera_id}\x1f{read.plate}\x1f{read.captured_at.isoformat()}"
+        basis = f"p\x1f{camera_id}\x1f{read.plate}\x1f{_iso(read.captured_at)}"
     return hashlib.sha256(basis.encode("utf-8")).hexdigest()
 
 
@@ -181,7 +188,7 @@ def _row(read: ReadIn, camera: Camera, ctx: _BatchContext, key: str) -> dict[str
         "group_state": read.group_state,
         "related_count": len(read.related_ids),
         "dedup_key": key,
-        "device_time": read.device_time or captured_at.isoformat(),
+        "device_time": read.device_time or _iso(captured_at),
         "clock_skew_seconds": round(skew.total_seconds(), 3),
         "clock_flagged": skew > threshold or -skew > threshold,
         "posted_by": ctx.posted_by,
