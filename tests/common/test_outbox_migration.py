@@ -5,12 +5,10 @@ import json
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
 
 from alpr_common.db import create_engine
-from alpr_common.migrations import alembic_config, upgrade
+from alpr_common.migrations import downgrade, upgrade
 from alpr_ingest.main import SPEC
 
 BEFORE = "60a6a0cc82b0"  # ingest's head before the outbox kept pending events only
@@ -24,21 +22,6 @@ async def _run(url: str, sql: str, params: dict[str, Any] | None = None) -> list
         async with engine.begin() as conn:
             result = await conn.execute(text(sql), params or {})
             return list(result.all()) if result.returns_rows else []
-    finally:
-        await engine.dispose()
-
-
-async def _downgrade(url: str, revision: str) -> None:
-    engine = create_engine(url, pooled=False)
-    cfg = alembic_config(SPEC.migrations_dir, url)
-
-    def run(conn: Connection) -> None:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
-
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(run)
     finally:
         await engine.dispose()
 
@@ -69,7 +52,7 @@ async def test_delivered_events_are_deleted_and_pending_ones_kept(db_backend, da
         )
         assert storage[0].attstorage == "e"  # external: not compressed
 
-    await _downgrade(url, BEFORE)
+    await downgrade(SPEC.migrations_dir, url, BEFORE)
     rows = await _run(url, "SELECT event_id, envelope, delivered_at FROM outbox_event")
     assert len(rows) == 1 and rows[0].event_id == "e-pending" and rows[0].delivered_at is None
     envelope = rows[0].envelope

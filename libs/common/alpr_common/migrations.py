@@ -4,6 +4,7 @@ that call `run_env`; `upgrade` runs them from code (CLI, tests, Kubernetes Job).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -78,12 +79,23 @@ def ensure_sqlite_dir(url: str) -> None:
 async def upgrade(migrations_dir: Path, url: str, revision: str = "head") -> None:
     """Upgrade a database to `revision` from inside a running event loop."""
     ensure_sqlite_dir(url)
+    await _alembic(command.upgrade, migrations_dir, url, revision)
+
+
+async def downgrade(migrations_dir: Path, url: str, revision: str) -> None:
+    """Downgrade a database to `revision` from inside a running event loop."""
+    await _alembic(command.downgrade, migrations_dir, url, revision)
+
+
+async def _alembic(
+    step: Callable[[Config, str], None], migrations_dir: Path, url: str, revision: str
+) -> None:
     engine = create_engine(url)
     cfg = alembic_config(migrations_dir, url)
 
     def run(conn: Connection, **_: Any) -> None:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        step(cfg, revision)
 
     try:
         async with engine.begin() as conn:
