@@ -11,17 +11,17 @@ from alpr_access.security import KeyStore, Passwords
 from alpr_access.settings import AccessSettings
 
 
-def get_settings(request: Request) -> AccessSettings:
+async def get_settings(request: Request) -> AccessSettings:
     settings: AccessSettings = request.app.state.settings
     return settings
 
 
-def get_keys(request: Request) -> KeyStore:
+async def get_keys(request: Request) -> KeyStore:
     keys: KeyStore = request.app.state.keys
     return keys
 
 
-def get_passwords(request: Request) -> Passwords:
+async def get_passwords(request: Request) -> Passwords:
     passwords: Passwords = request.app.state.passwords
     return passwords
 
@@ -33,7 +33,7 @@ def _ip(value: str) -> str | None:
         return None
 
 
-def get_source_address(request: Request) -> str | None:
+async def get_source_address(request: Request) -> str | None:
     """The caller's address: the first X-Forwarded-For entry (set by the gateway), else the peer.
     Access is reachable only through the gateway, which overwrites the header."""
     forwarded = request.headers.get("x-forwarded-for")

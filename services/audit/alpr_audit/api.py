@@ -32,12 +32,12 @@ from alpr_common.purpose import PurposeDep
 router = APIRouter(prefix="/v1", tags=["audit"])
 
 
-def get_settings(request: Request) -> AuditSettings:
+async def get_settings(request: Request) -> AuditSettings:
     settings: AuditSettings = request.app.state.settings
     return settings
 
 
-def get_checkpoints(request: Request) -> CheckpointStore:
+async def get_checkpoints(request: Request) -> CheckpointStore:
     store: CheckpointStore = request.app.state.checkpoints
     return store
 

@@ -37,7 +37,9 @@ class Runtime:
         return self.clock()
 
 
-def get_runtime(request: Request) -> Runtime:
+# Request dependencies that do no I/O are `async def` here and in every service: FastAPI runs a
+# plain `def` dependency in a worker thread, a thread hop per request for a dictionary lookup.
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 

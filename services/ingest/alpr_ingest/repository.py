@@ -14,6 +14,7 @@ from pydantic_core import to_json
 from sqlalchemy import (
     ColumnElement,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -151,20 +152,25 @@ async def resolve_cameras(session: AsyncSession, refs: Iterable[str]) -> dict[st
     if not wanted:
         return {}
     found: dict[str, Camera] = {}
-    for camera in (
-        await session.execute(select(Camera).where(Camera.id.in_(wanted)))  # type: ignore[attr-defined]
-    ).scalars():
+    for camera in (await session.execute(_CAMERAS_BY_ID, {"refs": wanted})).scalars():
         found[camera.id] = camera
     rest = [r for r in wanted if r not in found]
     if rest:
-        rows = await session.execute(
-            select(CameraKey.key, Camera)
-            .join(Camera, Camera.id == CameraKey.camera_id)  # type: ignore[arg-type]
-            .where(CameraKey.key.in_(rest))  # type: ignore[attr-defined]
-        )
-        for key, camera in rows:
+        for key, camera in await session.execute(_CAMERAS_BY_KEY, {"refs": rest}):
             found[key] = camera
     return found
+
+
+# Built once (every read batch resolves its cameras; building the statement cost more than
+# running it).
+_CAMERAS_BY_ID = select(Camera).where(
+    Camera.id.in_(bindparam("refs", expanding=True))  # type: ignore[attr-defined]
+)
+_CAMERAS_BY_KEY = (
+    select(CameraKey.key, Camera)
+    .join(Camera, Camera.id == CameraKey.camera_id)  # type: ignore[arg-type]
+    .where(CameraKey.key.in_(bindparam("refs", expanding=True)))  # type: ignore[attr-defined]
+)
 
 
 async def last_read_times(

@@ -10,7 +10,7 @@ from alpr_common.errors import Forbidden, Unauthorized, Unprocessable, responses
 from alpr_hotlist.settings import HotlistSettings
 
 
-def get_settings(request: Request) -> HotlistSettings:
+async def get_settings(request: Request) -> HotlistSettings:
     settings: HotlistSettings = request.app.state.settings
     return settings
 
