@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from alpr_common.suite import SERVICES, Suite, free_port, postgres_databases
-from alpr_common.testing.plugin import pg_admin_url, pg_unavailable_reason
+from alpr_common.testing.plugin import in_ci, pg_admin_url, pg_unavailable_reason
 
 pytestmark = [pytest.mark.e2e]
 
@@ -20,7 +20,10 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
     state = tmp_path_factory.mktemp("suite")
     run_id = os.environ.get("PYTEST_XDIST_WORKER", "main") + uuid.uuid4().hex[:6]
     prefix = f"alpr_e2e_{run_id}"
-    use_pg = pg_unavailable_reason() is None
+    reason = pg_unavailable_reason()
+    if reason is not None and in_ci():
+        pytest.fail(f"CI requires PostgreSQL at {pg_admin_url()} for end-to-end tests: {reason}")
+    use_pg = reason is None
     urls = postgres_databases(pg_admin_url(), prefix) if use_pg else {}
     s = Suite(
         state_dir=state,

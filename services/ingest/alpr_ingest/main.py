@@ -3,9 +3,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -14,7 +13,6 @@ from alpr_common.db import Database
 from alpr_ingest import models, purge
 from alpr_ingest.api import ROUTERS
 from alpr_ingest.deps import Runtime
-from alpr_ingest.schemas import ReadBatchIn
 from alpr_ingest.settings import IngestSettings
 
 log = logging.getLogger("alpr.ingest")
@@ -51,25 +49,6 @@ async def _maintenance_loop(db: Database, rt: Runtime) -> None:
         await asyncio.sleep(rt.settings.maintenance_interval_seconds)
 
 
-def _with_body_schemas(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """Routes that read their body themselves (to reject reads one by one) document it here, and
-    every route with a body documents the 400 FastAPI sends for one it cannot decode."""
-    base = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = base()
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        model = ReadBatchIn.model_json_schema(ref_template="#/components/schemas/{model}")
-        for name, definition in model.pop("$defs", {}).items():
-            components.setdefault(name, definition)
-        components["ReadBatchIn"] = model
-        return schema
-
-    return openapi
-
-
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
     settings = settings or IngestSettings()
     app = build_app(
@@ -86,7 +65,6 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         hooks=[maintenance],
     )
     app.state.runtime = Runtime.from_settings(settings)
-    app.openapi = _with_body_schemas(app)  # type: ignore[method-assign]
     return app
 
 

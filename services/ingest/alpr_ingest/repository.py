@@ -238,11 +238,10 @@ async def _driver_connection(session: AsyncSession) -> asyncpg.Connection:
 
 async def find_by_dedup_keys(
     session: AsyncSession, keys: Sequence[str], *, lo: datetime, hi: datetime
-) -> list[Any]:
+) -> list[_StoredRead]:
     """Stored reads whose dedup key is one of `keys`, captured between lo and hi."""
     if not keys:
         return []
-    c = READS.c
     if partitions.is_postgresql(session):
         # Straight to asyncpg, one array parameter (an IN list of 500 parameters gets a generic
         # plan from the fifth execution on that is a hundred times slower): SQLAlchemy's array
@@ -250,20 +249,13 @@ async def find_by_dedup_keys(
         raw = await _driver_connection(session)
         records = await raw.fetch(_FIND_BY_DEDUP_KEYS, list(keys), lo, hi)
         return [_StoredRead(*r) for r in records]
-    match = c.dedup_key.in_(list(keys))
+    c = READS.c
     rows = await session.execute(
-        select(
-            c.read_id,
-            c.captured_at,
-            c.dedup_key,
-            c.group_state,
-            c.related_count,
-            c.confidence,
-            c.camera_id,
-            c.vendor_read_id,
-        ).where(match, c.captured_at >= lo, c.captured_at <= hi)
+        select(*(c[name] for name in _StoredRead._fields)).where(
+            c.dedup_key.in_(list(keys)), c.captured_at >= lo, c.captured_at <= hi
+        )
     )
-    return list(rows)
+    return [_StoredRead(*r) for r in rows]
 
 
 def _json_text(value: Any) -> str | None:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query, Request
 
+from alpr_common.app import own_json_body
 from alpr_common.db import SessionDep
 from alpr_common.errors import responses
 from alpr_common.jsonenc import FastJSONResponse
@@ -34,6 +35,7 @@ from alpr_ingest.schemas import (
     BackMatchIn,
     BackMatchOut,
     DahuaAck,
+    ReadBatchIn,
     ReadBatchResult,
     ReadOut,
     SearchPage,
@@ -86,14 +88,7 @@ async def _body(request: Request, rt: Runtime) -> bytes:
         "The answer is sent only after the stored reads are committed."
     ),
     responses=responses(BatchRefused, *_INGEST_ERRORS),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/ReadBatchIn"}}
-            },
-        }
-    },
+    openapi_extra=own_json_body(ReadBatchIn),
 )
 async def post_reads(
     request: Request, principal: ReadPoster, session: SessionDep, rt: RuntimeDep
