@@ -3,7 +3,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -416,3 +416,56 @@ async def test_a_read_stored_by_a_concurrent_request_is_reported_as_its_duplicat
     assert body["reads"][0]["read_id"] == first["reads"][0]["read_id"]
     assert body["reads"][1]["status"] == "stored"
     assert await stored_count(ingest) == 2
+
+
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("plan_mode", ["force_custom_plan", "force_generic_plan"])
+async def test_the_dedup_lookup_probes_the_key_index_on_a_day_not_yet_analysed(db, plan_mode):
+    """Every day starts with an empty partition that fills faster than ANALYZE runs: whatever
+    plan the statistics of the moment give (custom, or generic as a prepared statement ends up
+    with), the lookup of a batch's keys must stay one index probe per key, never a scan of the
+    day that grows with its reads."""
+    from sqlalchemy import text
+
+    from alpr_ingest import partitions
+    from alpr_ingest.repository import _FIND_BY_DEDUP_KEYS, _driver_connection
+
+    day = NOW.date()
+    async with db.sessionmaker() as session:
+        await partitions.ensure(session, {day - timedelta(days=1), day, day + timedelta(days=1)})
+        # 20,000 reads of that day, not analysed (the test transaction is never committed).
+        await session.execute(
+            text(
+                "INSERT INTO plate_read (read_id, captured_at, received_at, plate, plate_key, "
+                "candidates, camera_id, camera_type, source, related_count, dedup_key, "
+                "clock_skew_seconds, clock_flagged, posted_by) "
+                "SELECT gen_random_uuid(), CAST(:day AS timestamptz) + n * interval '4 seconds', :day, "
+                "'ABC' || n, 'ABC' || n, '[]', 'cam-1', 'fixed', 'native', 0, "
+                "md5(n::text) || md5(n::text), "
+                "0, false, 'test' FROM generate_series(1, 20000) AS n"
+            ),
+            {"day": datetime.combine(day, datetime.min.time(), UTC)},
+        )
+        raw = await _driver_connection(session)
+        await raw.execute(f"SET LOCAL plan_cache_mode = {plan_mode}")
+        keys = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(500)]
+        lo = datetime.combine(day, datetime.min.time(), UTC) - timedelta(days=1)
+        plan = await raw.fetchval(
+            f"EXPLAIN (FORMAT JSON) {_FIND_BY_DEDUP_KEYS}", keys, lo, lo + timedelta(days=2)
+        )
+        await session.rollback()
+
+    def nodes(node):
+        yield node
+        for child in node.get("Plans", []):
+            yield from nodes(child)
+
+    scans = [
+        (n["Node Type"], n.get("Index Name", ""))
+        for n in nodes((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
+        if n.get("Relation Name", "").startswith("plate_read")
+    ]
+    assert scans, plan
+    assert all(
+        kind == "Index Scan" and "dedup_key" in index for kind, index in scans
+    ), scans

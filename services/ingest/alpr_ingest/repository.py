@@ -222,9 +222,16 @@ class _StoredRead(NamedTuple):
     vendor_read_id: str | None
 
 
+# One index probe per key (a nested loop over the keys), whatever the statistics say. The
+# simpler `dedup_key = ANY($1)` leaves the plan to them, and a day partition that is growing
+# faster than ANALYZE runs (every day starts with an empty one; a prepared statement may even
+# keep the plan it got when the partition was empty) gets a scan of the whole capture-time range
+# instead: measured 100 ms against 3 ms for 500 keys on a 300,000-read day not yet analysed.
 _FIND_BY_DEDUP_KEYS = (
-    f"SELECT {', '.join(_StoredRead._fields)} FROM {READ_TABLE} "  # noqa: S608 (constant names)
-    "WHERE dedup_key = ANY($1::text[]) AND captured_at >= $2 AND captured_at <= $3"
+    f"SELECT {', '.join('r.' + f for f in _StoredRead._fields)} "  # noqa: S608 (constant names)
+    "FROM unnest($1::text[]) AS k(key) CROSS JOIN LATERAL ("
+    f"SELECT * FROM {READ_TABLE} WHERE dedup_key = k.key "
+    "AND captured_at >= $2 AND captured_at <= $3 OFFSET 0) AS r"
 )
 
 
