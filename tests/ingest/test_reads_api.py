@@ -439,8 +439,8 @@ async def test_the_dedup_lookup_probes_the_key_index_on_a_day_not_yet_analysed(d
                 "INSERT INTO plate_read (read_id, captured_at, received_at, plate, plate_key, "
                 "candidates, camera_id, camera_type, source, related_count, dedup_key, "
                 "clock_skew_seconds, clock_flagged, posted_by) "
-                "SELECT gen_random_uuid(), CAST(:day AS timestamptz) + n * interval '4 seconds', :day, "
-                "'ABC' || n, 'ABC' || n, '[]', 'cam-1', 'fixed', 'native', 0, "
+                "SELECT gen_random_uuid(), CAST(:day AS timestamptz) + n * interval '4 seconds', "
+                ":day, 'ABC' || n, 'ABC' || n, '[]', 'cam-1', 'fixed', 'native', 0, "
                 "md5(n::text) || md5(n::text), "
                 "0, false, 'test' FROM generate_series(1, 20000) AS n"
             ),
@@ -466,6 +466,4 @@ async def test_the_dedup_lookup_probes_the_key_index_on_a_day_not_yet_analysed(d
         if n.get("Relation Name", "").startswith("plate_read")
     ]
     assert scans, plan
-    assert all(
-        kind == "Index Scan" and "dedup_key" in index for kind, index in scans
-    ), scans
+    assert all(kind == "Index Scan" and "dedup_key" in index for kind, index in scans), scans
