@@ -22,6 +22,7 @@ from alpr_access.main import SPEC
 from alpr_access.models import OUTBOX, RoleGrant, TrainingRecord, User
 from alpr_access.security import Passwords, new_id, new_totp_secret
 from alpr_access.settings import AccessSettings
+from alpr_common.app import use_database
 from alpr_common.db import Database
 
 
@@ -56,9 +57,7 @@ def app(service_spec, app_settings: AccessSettings, db: Database) -> Iterator[Fa
     if application is None:
         application = _APPS[app_settings.database_url] = service_spec.app_factory(app_settings)
     application.state.settings = app_settings
-    application.state.db = db
-    if application.state.relay is not None:
-        application.state.relay.db = db
+    use_database(application, db)
     yield application
 
 

@@ -4,7 +4,7 @@ import pytest
 from fastapi import APIRouter
 from sqlalchemy import func, select
 
-from alpr_common.app import build_app
+from alpr_common.app import build_app, use_database
 from alpr_common.db import SessionDep
 from alpr_common.errors import Conflict, Unauthorized
 from alpr_common.events import Event
@@ -49,8 +49,7 @@ def app(app_settings, db):
         routers=[router],
         outbox=OUTBOX,
     )
-    application.state.db = db
-    application.state.relay.db = db
+    use_database(application, db)
     return application
 
 
@@ -64,6 +63,20 @@ async def test_commit_wakes_the_relay(client, app, db):
     r = await client.post("/v1/things/fine")
     assert r.status_code == 200
     assert await _queued(db) == 1
+    assert app.state.relay.wakeup.is_set()
+
+
+async def test_any_session_that_commits_events_wakes_the_relay(app, db):
+    """Not only requests: a background task's or a consumer's events go out at once too."""
+    event = Event(source="test", type="test.thing", data={})
+    async with db.sessionmaker() as session:
+        await enqueue(session, OUTBOX, destination="audit", event=event)
+        await session.rollback()
+    assert not app.state.relay.wakeup.is_set()
+    async with db.sessionmaker() as session:
+        await enqueue(session, OUTBOX, destination="audit", event=event)
+        assert not app.state.relay.wakeup.is_set()
+        await session.commit()
     assert app.state.relay.wakeup.is_set()
 
 

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from alpr_common.app import use_database
 from alpr_common.auth import Principal, require
 from alpr_common.db import Database
 from alpr_common.jwt import JWKSCache, TokenVerifier
@@ -211,7 +212,7 @@ async def app(
     app_settings: GatewaySettings, db: Database, keyring: Any, hosts: HostRouter
 ) -> AsyncIterator[FastAPI]:
     application = create_app(app_settings, transport=hosts)
-    application.state.db = db
+    use_database(application, db)
     application.state.verifier = TokenVerifier(
         JWKSCache(static=keyring.jwks()), issuer=ISSUER, audience=AUDIENCE
     )

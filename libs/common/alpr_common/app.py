@@ -384,6 +384,16 @@ def event_router(
     return router
 
 
+def use_database(app: FastAPI, db: Database) -> None:
+    """Serve `app` from `db`: its request sessions, its relay's, and the relay's wake-up when a
+    session of `db` commits events to the outbox. Tests swap in their database this way."""
+    app.state.db = db
+    relay: OutboxRelay | None = getattr(app.state, "relay", None)
+    if relay is not None:
+        relay.db = db
+        db.on_outbox_commit = relay.notify
+
+
 def build_app(
     settings: BaseServiceSettings,
     *,
@@ -450,6 +460,7 @@ def build_app(
             interval=settings.relay_interval_seconds,
             delays={"audit": settings.relay_audit_delay_seconds},
         )
+    use_database(app, app.state.db)
     install_error_handlers(app)
     app.include_router(health_router)
     for router in routers:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import registry
+from sqlalchemy.orm import Session, registry
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -150,14 +150,29 @@ class Database:
 
     def __init__(self, engine: AsyncEngine, *, bind: AsyncConnection | None = None) -> None:
         self.engine = engine
+        # Called after any of this database's sessions commits events to the outbox (the
+        # service's relay wakes: they go out now, not at its next poll). Set by `build_app`.
+        self.on_outbox_commit: Callable[[], None] | None = None
+        # A session class of this database's own, so its commit hook sees only its sessions.
+        session_class = type("DatabaseSession", (Session,), {})
+        event.listen(session_class, "after_commit", self._after_commit)
         if bind is None:
-            self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+            self.sessionmaker = async_sessionmaker(
+                engine, expire_on_commit=False, sync_session_class=session_class
+            )
         else:
             # Per-test rollback: every commit becomes a SAVEPOINT release inside the test's
             # outer transaction, which the plugin rolls back at the end.
             self.sessionmaker = async_sessionmaker(
-                bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
+                bind=bind,
+                expire_on_commit=False,
+                join_transaction_mode="create_savepoint",
+                sync_session_class=session_class,
             )
+
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop(OUTBOX_PENDING, False) and self.on_outbox_commit is not None:
+            self.on_outbox_commit()
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 20) -> Database:
@@ -179,11 +194,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         try:
             yield session
             await session.commit()
-            if session.info.pop(OUTBOX_PENDING, False):
-                # Events written by this request go out now, not at the relay's next poll.
-                relay = getattr(request.app.state, "relay", None)
-                if relay is not None:
-                    relay.notify()
         except AppError as exc:
             if exc.commit_before_raise:
                 await session.commit()

@@ -126,7 +126,7 @@ async def enqueue_many(
 ) -> None:
     if not events:
         return
-    # Tells the session dependency to wake the relay once this transaction commits.
+    # Tells the database to wake the relay once this transaction commits (on_outbox_commit).
     session.info[OUTBOX_PENDING] = True
     now = utcnow()
     await session.execute(

@@ -42,8 +42,10 @@ class BaseServiceSettings(BaseSettings):
     # JWT verification: every service verifies the same tokens the gateway does.
     jwt_issuer: str = "alpr-access"
     jwt_audience: str = "alpr"
-    # Outbox relay: how often it polls and how many events it sends at once.
-    relay_interval_seconds: float = 0.2
+    # Outbox relay: how often it polls and how many events it sends at once. A commit that
+    # queues events wakes it at once (`Database.on_outbox_commit`); the poll finds what other
+    # processes queued (a CLI command, another worker) and retries that are due.
+    relay_interval_seconds: float = 1.0
     relay_batch_size: int = 500
     # Events for audit wait up to this long to travel together: audit keeps a record, and one
     # delivery costs it far more than one more event in it. 0 sends each at once.

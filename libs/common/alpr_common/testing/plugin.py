@@ -27,7 +27,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from alpr_common.app import ServiceSpec
+from alpr_common.app import ServiceSpec, use_database
 from alpr_common.auth import principal_claims
 from alpr_common.db import Database, create_engine
 from alpr_common.jwt import JWKSCache, KeyRing, TokenVerifier
@@ -345,9 +345,7 @@ def app(
     service_spec: ServiceSpec, app_settings: BaseServiceSettings, db: Database, keyring: KeyRing
 ) -> Iterator[FastAPI]:
     application = service_spec.app_factory(app_settings)
-    application.state.db = db
-    if application.state.relay is not None:
-        application.state.relay.db = db
+    use_database(application, db)
     if not getattr(application.state, "owns_keys", False):
         application.state.verifier = TokenVerifier(
             JWKSCache(static=keyring.jwks()), issuer=ISSUER, audience=AUDIENCE
