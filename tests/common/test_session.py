@@ -1,5 +1,7 @@
 """The kernel's per-request session: commit before the answer, recorded refusals, relay wake-up."""
 
+import time
+
 import pytest
 from fastapi import APIRouter
 from sqlalchemy import func, select
@@ -26,7 +28,7 @@ async def things(outcome: str, session: SessionDep) -> dict[str, str]:
     await enqueue(
         session,
         OUTBOX,
-        destination="audit",
+        destination="hotlist",
         event=Event(source="test", type="test.thing", data={"outcome": outcome}),
     )
     if outcome == "refused-and-recorded":
@@ -68,16 +70,32 @@ async def test_commit_wakes_the_relay(client, app, db):
 
 async def test_any_session_that_commits_events_wakes_the_relay(app, db):
     """Not only requests: a background task's or a consumer's events go out at once too."""
+    relay = app.state.relay
     event = Event(source="test", type="test.thing", data={})
     async with db.sessionmaker() as session:
-        await enqueue(session, OUTBOX, destination="audit", event=event)
+        await enqueue(session, OUTBOX, destination="hotlist", event=event)
         await session.rollback()
-    assert not app.state.relay.wakeup.is_set()
+    assert not relay.wakeup.is_set()
     async with db.sessionmaker() as session:
-        await enqueue(session, OUTBOX, destination="audit", event=event)
-        assert not app.state.relay.wakeup.is_set()
+        await enqueue(session, OUTBOX, destination="hotlist", event=event)
+        assert not relay.wakeup.is_set()
         await session.commit()
-    assert app.state.relay.wakeup.is_set()
+    assert relay.wakeup.is_set()
+
+
+async def test_events_that_wait_for_company_wake_the_relay_when_due(app, db):
+    """Audit's events wait up to the audit delay: their commit schedules the wake-up for then,
+    instead of a pass now that would find them too young to send."""
+    relay = app.state.relay
+    assert relay.delays["audit"] == 1.0
+    before = time.monotonic()
+    async with db.sessionmaker() as session:
+        await enqueue(session, OUTBOX, destination="audit", event=Event(source="t", type="t.t"))
+        await session.commit()
+    assert not relay.wakeup.is_set()
+    assert before + 1.0 <= relay._due <= time.monotonic() + 1.0
+    relay.notify({"audit", "hotlist"})  # a live destination among them: now
+    assert relay.wakeup.is_set()
 
 
 @pytest.mark.policy("344.4(d)")

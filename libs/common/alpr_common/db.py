@@ -34,7 +34,8 @@ NAMING_CONVENTION = {
 }
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
-# Set on a session by `outbox.enqueue*`; after the commit the relay is woken at once.
+# Set on a session by `outbox.enqueue*`: the destinations of the events it queued, for the
+# relay's wake-up after the commit (`Database.on_outbox_commit`).
 OUTBOX_PENDING = "alpr.outbox_pending"
 
 
@@ -152,7 +153,7 @@ class Database:
         self.engine = engine
         # Called after any of this database's sessions commits events to the outbox (the
         # service's relay wakes: they go out now, not at its next poll). Set by `build_app`.
-        self.on_outbox_commit: Callable[[], None] | None = None
+        self.on_outbox_commit: Callable[[set[str]], None] | None = None
         # A session class of this database's own, so its commit hook sees only its sessions.
         session_class = type("DatabaseSession", (Session,), {})
         event.listen(session_class, "after_commit", self._after_commit)
@@ -171,8 +172,9 @@ class Database:
             )
 
     def _after_commit(self, session: Session) -> None:
-        if session.info.pop(OUTBOX_PENDING, False) and self.on_outbox_commit is not None:
-            self.on_outbox_commit()
+        destinations = session.info.pop(OUTBOX_PENDING, None)
+        if destinations and self.on_outbox_commit is not None:
+            self.on_outbox_commit(destinations)
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 20) -> Database:

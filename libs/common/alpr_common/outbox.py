@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -127,7 +128,7 @@ async def enqueue_many(
     if not events:
         return
     # Tells the database to wake the relay once this transaction commits (on_outbox_commit).
-    session.info[OUTBOX_PENDING] = True
+    session.info.setdefault(OUTBOX_PENDING, set()).add(destination)
     now = utcnow()
     await session.execute(
         tables.outbox.insert(),
@@ -220,23 +221,40 @@ class OutboxRelay:
         self.interval = interval
         self.delays = dict(delays or {})
         self.wakeup = asyncio.Event()
+        # When delayed events committed since are due (monotonic clock); see `notify`.
+        self._due: float | None = None
 
-    def notify(self) -> None:
-        """Wake the relay now instead of at its next poll (called after a commit that queued)."""
-        self.wakeup.set()
+    def notify(self, destinations: Collection[str] = ()) -> None:
+        """Events for `destinations` were just committed (none named: wake now). The relay
+        wakes now for a destination that takes its events at once, and at the end of its delay
+        for one whose events wait for company (`delays`): waking for those at every commit
+        would be a pass that finds them too young to send."""
+        delays = [self.delays.get(d, 0.0) for d in destinations] or [0.0]
+        waiting = [d for d in delays if d > 0]
+        if waiting:
+            due = time.monotonic() + min(waiting)
+            if self._due is None or due < self._due:
+                self._due = due
+        if len(waiting) < len(delays):
+            self.wakeup.set()
 
     async def run(self) -> None:
         while True:
             # Cleared before the pass, so a commit that notifies during it is not missed.
             self.wakeup.clear()
+            if self._due is not None and self._due <= time.monotonic():
+                self._due = None
             try:
                 sent = await self.deliver_once()
             except Exception:
                 log.exception("outbox relay pass failed; retrying")
                 sent = 0
             if sent < self.batch_size:
+                wait = self.interval
+                if self._due is not None:
+                    wait = max(0.0, min(wait, self._due - time.monotonic()))
                 try:
-                    await asyncio.wait_for(self.wakeup.wait(), timeout=self.interval)
+                    await asyncio.wait_for(self.wakeup.wait(), timeout=wait)
                 except TimeoutError:
                     pass
 
