@@ -236,29 +236,36 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
+def _stop_on_sigterm(_signum: int, _frame: object) -> None:
+    # `kill`, an init system, a container runtime: the same orderly stop as Ctrl-C (the default
+    # action would end this process alone and leave the services running in their sessions).
+    raise KeyboardInterrupt
+
+
 def _run_command(args: argparse.Namespace) -> int:
     suite = Suite(Path(args.state_dir).resolve())
     print("ALPR suite: migrating SQLite databases in", suite.state_dir, flush=True)
     suite.migrate()
     print("starting services…", flush=True)
-    suite.start()
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
-        suite.wait_ready()
-    except (RuntimeError, TimeoutError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        suite.stop()
-        return 1
-    print("\nThe suite is up (SQLite, one process per service):")
-    for svc in SERVICES:
-        print(f"  {svc:8} {suite.url(svc)}   docs: {suite.url(svc)}/docs")
-    print(
-        "\nThe gateway is the public entry: http://127.0.0.1:8000/v1/<service>/...\n"
-        "Create the first Chief Security Officer (prints the TOTP secret to enrol in an app):\n"
-        "  echo 'a-long-passphrase-here' | make cso USERNAME=cso FULL_NAME='Jane Doe' BADGE=1001\n"
-        f"Logs: {suite.state_dir / 'logs'}.  Stop with Ctrl-C.",
-        flush=True,
-    )
-    try:
+        suite.start()
+        try:
+            suite.wait_ready()
+        except (RuntimeError, TimeoutError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print("\nThe suite is up (SQLite, one process per service):")
+        for svc in SERVICES:
+            print(f"  {svc:8} {suite.url(svc)}   docs: {suite.url(svc)}/docs")
+        print(
+            "\nThe gateway is the public entry: http://127.0.0.1:8000/v1/<service>/...\n"
+            "Create the first Chief Security Officer (prints the TOTP secret to enrol in an app):\n"
+            "  echo 'a-long-passphrase-here' | "
+            "make cso USERNAME=cso FULL_NAME='Jane Doe' BADGE=1001\n"
+            f"Logs: {suite.state_dir / 'logs'}.  Stop with Ctrl-C.",
+            flush=True,
+        )
         while all(p.poll() is None for p in suite.procs.values()):
             time.sleep(0.5)
         dead = [s for s, p in suite.procs.items() if p.poll() is not None]
@@ -271,8 +278,10 @@ def _run_command(args: argparse.Namespace) -> int:
         print("\nstopping…", flush=True)
         return 0
     finally:
-        # A second Ctrl-C (or the one uv forwards) must not interrupt the orderly stop.
+        # A second Ctrl-C (or the one uv forwards), or a SIGTERM, must not interrupt the
+        # orderly stop.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         suite.stop()
 
 
