@@ -151,3 +151,14 @@ async def test_event_intake_documents_its_body_as_an_event_batch(app):
         for name, prop in event["properties"].items()
     }
     assert components["Event"] == event
+
+
+def test_columnar_event_bodies_read_back_as_records():
+    from alpr_common.events import from_columns
+
+    records = [{"id": "a", "n": 1, "tags": ["x"]}, {"id": "b", "n": None, "tags": []}]
+    columns = {field: [r[field] for r in records] for field in records[0]}
+    assert from_columns(columns) == records
+    assert from_columns({"id": [], "n": []}) == []
+    for bad in (None, [], {}, {"id": "a"}, {"id": ["a", "b"], "n": [1]}, [["a"]]):
+        assert from_columns(bad) is None, bad

@@ -10,6 +10,7 @@ import pytest
 from ingest_helpers import NOW
 from sqlalchemy import func, select
 
+from alpr_common.events import from_columns
 from alpr_ingest.models import PlateRead
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -196,7 +197,7 @@ async def test_openalpr_preview_then_final_group_is_one_read(ingest):
     (read,) = page["items"]
     assert read["read_id"] == read_id and read["group_state"] == "final"
     hotlist = await ingest.events("ingest.reads", "hotlist")
-    assert [[r["updated"] for r in e["data"]["reads"]] for e in hotlist] == [[False], [True]]
+    assert [e["data"]["columns"]["updated"] for e in hotlist] == [[False], [True]]
     counts = await ingest.events("ingest.scan_counts", "audit")
     assert sum(c["reads"] for e in counts for c in e["data"]["counts"]) == 1
 
@@ -262,7 +263,7 @@ async def test_stored_batches_go_to_hotlist_and_scan_counts_to_audit(ingest):
         ]
     )
     (hot,) = await ingest.events("ingest.reads", "hotlist")
-    first = hot["data"]["reads"][0]
+    first = from_columns(hot["data"]["columns"])[0]
     assert set(first) >= {
         "read_id", "plate", "region", "captured_at", "camera_id", "camera_type",
         "zip_code", "sector", "lat", "lon", "confidence",

@@ -40,3 +40,16 @@ class EventBatchResult(BaseModel):
     accepted: int
     duplicates: int
     rejected: int = 0
+
+
+def from_columns(columns: Any) -> list[dict[str, Any]] | None:
+    """Records from an event's columnar body, `{field: [value per record], ...}` (each field
+    name written once, not once per record: a read batch's event is half the size). None unless
+    `columns` is an object of lists of one length."""
+    if not isinstance(columns, dict) or not columns:
+        return None
+    lists = list(columns.values())
+    if not all(isinstance(v, list) for v in lists) or len({len(v) for v in lists}) != 1:
+        return None
+    fields = list(columns)
+    return [dict(zip(fields, values, strict=True)) for values in zip(*lists, strict=True)]

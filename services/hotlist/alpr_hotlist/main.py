@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.app import ServiceSpec, build_app
-from alpr_common.events import Event
+from alpr_common.events import Event, from_columns
 from alpr_common.outbox import EventHandler
 from alpr_hotlist import alerts, models
 from alpr_hotlist.api import ROUTERS
@@ -31,9 +31,13 @@ async def handle_event(app: FastAPI, session: AsyncSession, event: Event) -> Non
     if event.type != READS_EVENT:
         log.debug("event type not consumed here", extra={"event_type": event.type})
         return
+    # Ingest sends the reads as columns; a list of read objects (the earlier form, still in an
+    # outbox during an upgrade) is taken too.
     reads = event.data.get("reads")
+    if reads is None:
+        reads = from_columns(event.data.get("columns"))
     if not isinstance(reads, list):
-        log.warning("ingest.reads event without a reads list", extra={"event_id": event.id})
+        log.warning("ingest.reads event without its reads", extra={"event_id": event.id})
         return
     await alerts.match_reads(session, app, reads, origin="live")
 
