@@ -1,12 +1,14 @@
 """The outbox relay against a real consumer (the audit service's app): at least once, in order,
 retried while the consumer is down, applied once."""
 
+from datetime import timedelta
+
 import httpx
 import pytest
 from sqlalchemy import select
 
 from alpr_audit.main import SPEC as AUDIT
-from alpr_common.db import Database
+from alpr_common.db import Database, utcnow
 from alpr_common.events import Event
 from alpr_common.migrations import upgrade
 from alpr_common.outbox import OutboxRelay, enqueue_many
@@ -121,10 +123,6 @@ async def test_events_for_a_recording_consumer_wait_to_travel_together(producer,
     assert await relay.deliver_once() == 4
     assert switch.posts == 1 and await _pending(producer) == 1
     async with producer.sessionmaker() as session:
-        from datetime import timedelta
-
-        from alpr_common.db import utcnow
-
         await session.execute(
             OUTBOX.outbox.update().values(created_at=utcnow() - timedelta(seconds=61))
         )

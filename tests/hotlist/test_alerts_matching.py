@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
+from alpr_common.app import use_database
 from alpr_hotlist import backmatch
 from alpr_hotlist.models import BackMatchJob
 
@@ -179,7 +180,7 @@ async def test_event_intake_is_for_services_only(hl, client, tokens):
 async def test_replicas_agree_through_the_index_version(hl, app, app_settings, service_spec, db):
     """A second replica (its own in-memory index, the same database) follows every change."""
     other = service_spec.app_factory(app_settings)
-    other.state.db = db
+    use_database(other, db)
     other.state.verifier = app.state.verifier
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=other), base_url="http://other"

@@ -9,6 +9,8 @@ import asyncio
 import httpx
 import pytest
 
+from alpr_common.app import use_database
+
 
 async def opened(stream):
     first = await stream.message()
@@ -69,7 +71,7 @@ async def test_alerts_of_another_replica_are_filled_in_from_the_database(
     hl, sse, app, app_settings, service_spec, db
 ):
     other = service_spec.app_factory(app_settings)
-    other.state.db = db
+    use_database(other, db)
     other.state.verifier = app.state.verifier
     lst = await hl.hotlist()
     await hl.entry(lst["id"], "GAP0001")

@@ -152,7 +152,8 @@ class Database:
     def __init__(self, engine: AsyncEngine, *, bind: AsyncConnection | None = None) -> None:
         self.engine = engine
         # Called after any of this database's sessions commits events to the outbox (the
-        # service's relay wakes: they go out now, not at its next poll). Set by `build_app`.
+        # service's relay wakes: they go out now, not at its next poll). Wired by
+        # `app.use_database`.
         self.on_outbox_commit: Callable[[set[str]], None] | None = None
         # A session class of this database's own, so its commit hook sees only its sessions.
         session_class = type("DatabaseSession", (Session,), {})

@@ -206,7 +206,7 @@ class OutboxRelay:
         token: TokenGetter,
         client: httpx.AsyncClient,
         batch_size: int = 500,
-        interval: float = 0.2,
+        interval: float = 1.0,
         delays: Mapping[str, float] | None = None,
     ) -> None:
         """`delays`: per destination, how long an event may wait for others to travel with it

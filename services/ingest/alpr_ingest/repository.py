@@ -250,9 +250,8 @@ async def find_by_dedup_keys(
     if not keys:
         return []
     if partitions.is_postgresql(session):
-        # Straight to asyncpg, one array parameter (an IN list of 500 parameters gets a generic
-        # plan from the fifth execution on that is a hundred times slower): SQLAlchemy's array
-        # binding walks every key in Python, and this runs for every batch.
+        # Straight to asyncpg with one array parameter (see _FIND_BY_DEDUP_KEYS for the plan):
+        # SQLAlchemy's array binding walks every key in Python, and this runs for every batch.
         raw = await _driver_connection(session)
         records = await raw.fetch(_FIND_BY_DEDUP_KEYS, list(keys), lo, hi)
         return [_StoredRead(*r) for r in records]
