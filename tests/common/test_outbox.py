@@ -1,6 +1,9 @@
 """The outbox relay against a real consumer (the audit service's app): at least once, in order,
 retried while the consumer is down, applied once."""
 
+import asyncio
+import contextlib
+import time
 from datetime import timedelta
 
 import httpx
@@ -130,3 +133,46 @@ async def test_events_for_a_recording_consumer_wait_to_travel_together(producer,
     assert await relay.deliver_once() == 1  # the last one has waited long enough
     assert switch.posts == 2 and await _pending(producer) == 0
     await client.aclose()
+
+
+async def test_under_load_events_committed_during_a_delivery_travel_together(
+    producer, app, tokens
+):
+    # relay_linger_seconds: after a pass, the next waits until the linger has passed since it
+    # began, so events committed meanwhile go in one delivery (a consumer pays most of its cost
+    # per delivery). The first event after a quiet spell goes at once.
+    switch = Switch(app)
+    client = httpx.AsyncClient(transport=switch)
+
+    async def token():
+        return tokens.token(Role.SERVICE)
+
+    linger = 2.0
+    relay = OutboxRelay(
+        producer, OUTBOX, urls=lambda _: "http://audit", token=token, client=client, linger=linger
+    )
+    producer.on_outbox_commit = relay.notify
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(linger)  # a quiet spell
+        started = time.monotonic()
+        await _queue(producer, 1)
+        await _delivered(producer, within=linger * 0.75)
+        assert switch.posts == 1, "the first event after a quiet spell waits for nothing"
+        await _queue(producer, 1)
+        await _queue(producer, 1)
+        await _delivered(producer, within=linger * 3)
+        assert switch.posts == 2, "both events committed within the linger travel together"
+        assert time.monotonic() - started < linger * 3
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await client.aclose()
+
+
+async def _delivered(db, *, within):
+    deadline = time.monotonic() + within
+    while await _pending(db):
+        assert time.monotonic() < deadline, "events still pending"
+        await asyncio.sleep(0.02)

@@ -459,6 +459,7 @@ def build_app(
             batch_size=settings.relay_batch_size,
             interval=settings.relay_interval_seconds,
             delays={"audit": settings.relay_audit_delay_seconds},
+            linger=settings.relay_linger_seconds,
         )
     use_database(app, app.state.db)
     install_error_handlers(app)

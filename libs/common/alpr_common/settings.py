@@ -47,6 +47,10 @@ class BaseServiceSettings(BaseSettings):
     # processes queued (a CLI command, another worker) and retries that are due.
     relay_interval_seconds: float = 1.0
     relay_batch_size: int = 500
+    # Under load, a relay pass begins at least this long after the previous one, so the events
+    # committed meanwhile travel in one delivery (a consumer pays most of its cost per delivery).
+    # The first event after a quiet spell goes at once. 0: a pass at every commit.
+    relay_linger_seconds: float = 0.25
     # Events for audit wait up to this long to travel together: audit keeps a record, and one
     # delivery costs it far more than one more event in it. 0 sends each at once.
     relay_audit_delay_seconds: float = 1.0
