@@ -135,9 +135,7 @@ async def test_events_for_a_recording_consumer_wait_to_travel_together(producer,
     await client.aclose()
 
 
-async def test_under_load_events_committed_during_a_delivery_travel_together(
-    producer, app, tokens
-):
+async def test_under_load_events_committed_during_a_delivery_travel_together(producer, app, tokens):
     # relay_linger_seconds: after a pass, the next waits until the linger has passed since it
     # began, so events committed meanwhile go in one delivery (a consumer pays most of its cost
     # per delivery). The first event after a quiet spell goes at once.
