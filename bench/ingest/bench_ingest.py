@@ -227,7 +227,11 @@ async def post_all(
     # transport as the gateway's proxy and decodes answers with orjson, so it takes little.
     transport = UpstreamTransport(max_connections=CONCURRENCY, max_idle_per_origin=CONCURRENCY)
     async with httpx.AsyncClient(transport=transport, timeout=120) as client:
-        await client.post(url, content=bodies[0], headers=headers)  # warm-up (then duplicates)
+        # Warm-up: a batch of its own on each connection, so that every ingest worker stores
+        # reads and its relay delivers them (each worker's first delivery fetches its service
+        # token, an argon2 check at access).
+        warm = payloads(BATCH * CONCURRENCY, f"warm-{RUN}-{url}")
+        await asyncio.gather(*(client.post(url, content=b, headers=headers) for b in warm))
         await settled(urls)
         before = cpu_seconds(suite)
         started = time.perf_counter()

@@ -166,6 +166,24 @@ async def test_vendor_id_retry_with_a_shifted_time_is_a_duplicate(ingest):
     assert again.json()["reads"][0]["read_id"] == first.json()["reads"][0]["read_id"]
 
 
+async def test_a_read_from_a_clock_ahead_within_the_skew_is_still_found_on_replay(ingest):
+    # The duplicate lookup ends at the latest capture time the store can hold (now plus the
+    # allowed skew, 300 s here), not at now: this read lies beyond now, inside the skew.
+    await ingest.camera("cam-ahead")
+    ahead = NOW + timedelta(seconds=240)
+    first = await ingest.post(
+        [ingest.read("cam-ahead", "AHEAD1", vendor_read_id="evt-ahead", captured_at=ahead)]
+    )
+    assert first.json()["stored"] == 1
+    for moment in (ahead, NOW - timedelta(minutes=30)):
+        again = await ingest.post(
+            [ingest.read("cam-ahead", "AHEAD1", vendor_read_id="evt-ahead", captured_at=moment)]
+        )
+        assert again.json()["duplicate"] == 1
+        assert again.json()["reads"][0]["read_id"] == first.json()["reads"][0]["read_id"]
+    assert await stored_count(ingest) == 1
+
+
 async def post_vendor(ingest, fmt, name, content_type="application/json", headers=None, **params):
     return await ingest.client.post(
         f"/v1/vendor-reads/{fmt}",

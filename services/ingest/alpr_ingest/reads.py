@@ -296,7 +296,13 @@ async def ingest(
         )
 
     planned = await _plan(
-        session, rt=rt, principal=principal, accepted=accepted, received_at=received_at, out=out
+        session,
+        rt=rt,
+        principal=principal,
+        accepted=accepted,
+        received_at=received_at,
+        latest=window.latest,
+        out=out,
     )
     stored, updated = await _store(session, rt=rt, planned=planned, out=out)
     await _events(session, principal, stored, updated)
@@ -344,6 +350,7 @@ async def _plan(
     principal: Principal,
     accepted: list[tuple[int | None, ReadIn, Camera]],
     received_at: datetime,
+    latest: datetime,
     out: _Outcomes,
 ) -> list[_Pending]:
     """Decide, read by read, stored / updated / duplicate against the store and the batch.
@@ -356,11 +363,14 @@ async def _plan(
         return []
     aliases = [_alias_keys(camera.id, read) for _, read, camera in accepted]
     times = [read.captured_at for _, read, _ in accepted]
+    # No stored read was captured after `latest` (now plus the allowed clock skew: later ones
+    # are refused), so the lookup stops there: on PostgreSQL it then skips the day partitions
+    # created ahead, which hold nothing yet but would each be probed once per key.
     existing = await repo.find_by_dedup_keys(
         session,
         sorted({k for keys in aliases for k in keys}),
         lo=min(times) - _DEDUP_WINDOW,
-        hi=max(times) + _DEDUP_WINDOW,
+        hi=min(max(times) + _DEDUP_WINDOW, latest),
     )
     stored_by_key = {row.dedup_key: row for row in existing}
     batch_by_key: dict[str, _Pending] = {}
