@@ -9,7 +9,7 @@
 
 Throwaway databases are created and dropped. PostgreSQL: ALPR_TEST_PG_URL or
 postgresql://postgres@127.0.0.1:5432/postgres (must allow CREATE DATABASE).
-Sizes: BENCH_API_READS (default 100000), BENCH_SEARCH_READS (5000000), BENCH_CONCURRENCY (4).
+Sizes: BENCH_API_READS (default 100000), BENCH_SEARCH_READS (5000000), BENCH_CONCURRENCY (8).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from alpr_ingest.settings import IngestSettings
 PG_URL = os.environ.get("ALPR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 API_READS = int(os.environ.get("BENCH_API_READS", "100000"))
 SEARCH_READS = int(os.environ.get("BENCH_SEARCH_READS", "5000000"))
-CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "4"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
 INGEST_WORKERS = int(os.environ.get("BENCH_INGEST_WORKERS", "2"))
 BATCH = 500
 BIG_DAY, SMALL_DAY, DAYS = 1_000_000, 10_000, 30

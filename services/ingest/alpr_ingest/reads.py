@@ -388,6 +388,13 @@ async def _plan(
         return _row(read, camera, ctx, key)
 
     for (_, read, camera), keys in zip(accepted, aliases, strict=True):
+        if len(keys) == 1 and keys[0] not in batch_by_key and keys[0] not in stored_by_key:
+            # Nearly every read: one key, neither stored nor earlier in this batch.
+            row = build(read, camera, keys[0])
+            target = batch_by_key[keys[0]] = _Pending(row, "stored", read.image)
+            planned.append(target)
+            out.reads.append(_outcome(row, "stored"))
+            continue
         rank = _rank(read.group_state, len(read.related_ids), read.confidence)
         target = next((batch_by_key[k] for k in keys if k in batch_by_key), None)
         if target is not None:
