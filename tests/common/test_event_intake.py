@@ -160,5 +160,8 @@ def test_columnar_event_bodies_read_back_as_records():
     columns = {field: [r[field] for r in records] for field in records[0]}
     assert from_columns(columns) == records
     assert from_columns({"id": [], "n": []}) == []
+    assert from_columns(columns, rows=[1]) == records[1:]
+    assert from_columns(columns, rows=[]) == []
+    assert from_columns({"id": ["a", "b"], "n": [1]}, rows=[0]) is None
     for bad in (None, [], {}, {"id": "a"}, {"id": ["a", "b"], "n": [1]}, [["a"]]):
         assert from_columns(bad) is None, bad

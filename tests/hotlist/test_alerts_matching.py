@@ -132,17 +132,20 @@ async def test_a_plate_on_two_lists_raises_an_alert_per_entry(hl):
 
 @pytest.mark.policy("344.3.2(a)")
 async def test_reads_sent_as_columns_match_as_ingest_sends_them(hl, client):
-    """Ingest sends a batch's reads as one list per field; a batch whose lists disagree in
-    length is taken (it would fail the same way on every retry) and matches nothing."""
+    """Ingest sends a batch's reads as one list per field; the plate column settles the misses
+    before any read is built, a plate it cannot judge is left to the full check, and a batch
+    whose lists disagree in length is taken (it would fail the same way on every retry) and
+    matches nothing."""
     lst = await hl.hotlist("stolen")
     await hl.entry(lst["id"], "COL1234")
-    reads = [hl.read("COL1234"), hl.read("ZZZ9999", camera_id="cam-2")]
+    odd = {**hl.read("COL1234", camera_id="cam-3"), "plate": 1234}
+    reads = [hl.read("ZZZ9999", camera_id="cam-2"), odd, hl.read("COL1234")]
     columns = {field: [r[field] for r in reads] for field in reads[0]}
     event = {**hl.reads_event([]), "data": {"batch_id": "b-1", "columns": columns}}
     resp = await client.post("/v1/events", json={"events": [event]}, headers=hl.service)
     assert resp.json() == {"accepted": 1, "duplicates": 0, "rejected": 0}
     [alert] = await hl.alerts()
-    assert (alert["plate"], alert["first_read_id"]) == ("COL1234", reads[0]["read_id"])
+    assert (alert["plate"], alert["first_read_id"]) == ("COL1234", reads[2]["read_id"])
 
     uneven = {**columns, "plate": ["COL1234"]}
     event = {**hl.reads_event([]), "data": {"batch_id": "b-2", "columns": uneven}}

@@ -10,6 +10,7 @@ than once, a consumer applies it once.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -42,14 +43,17 @@ class EventBatchResult(BaseModel):
     rejected: int = 0
 
 
-def from_columns(columns: Any) -> list[dict[str, Any]] | None:
+def from_columns(columns: Any, rows: Iterable[int] | None = None) -> list[dict[str, Any]] | None:
     """Records from an event's columnar body, `{field: [value per record], ...}` (each field
     name written once, not once per record: a read batch's event is half the size). None unless
-    `columns` is an object of lists of one length."""
+    `columns` is an object of lists of one length. `rows`: only the records at those positions
+    (a consumer that can settle most records from one column builds only the others)."""
     if not isinstance(columns, dict) or not columns:
         return None
     lists = list(columns.values())
     if not all(isinstance(v, list) for v in lists) or len({len(v) for v in lists}) != 1:
         return None
     fields = list(columns)
-    return [dict(zip(fields, values, strict=True)) for values in zip(*lists, strict=True)]
+    if rows is None:
+        return [dict(zip(fields, values, strict=True)) for values in zip(*lists, strict=True)]
+    return [dict(zip(fields, [v[i] for v in lists], strict=True)) for i in rows]

@@ -172,6 +172,32 @@ def _candidates(raw_reads: Sequence[Any], index: PlateIndex, now: datetime) -> l
     return found
 
 
+def could_match_rows(columns: Any, index: PlateIndex) -> list[int] | None:
+    """The positions, in an event's columnar body, of the reads whose plate may match an entry:
+    the plate column settles the rest before any record is built (most reads miss). A value
+    the key probe cannot judge is kept for `_candidates` to judge. None when there is no plate
+    column to probe."""
+    plates = columns.get("plate") if isinstance(columns, dict) else None
+    if not isinstance(plates, list):
+        return None
+    if not len(index):
+        return []
+    could_match = index.could_match
+    rows = []
+    for i, plate in enumerate(plates):
+        try:
+            if (
+                isinstance(plate, str)
+                and 0 < len(plate) <= PLATE_MAX_CHARS
+                and not could_match(plate)
+            ):
+                continue
+        except (ValueError, UnicodeError):
+            pass
+        rows.append(i)
+    return rows
+
+
 async def match_reads(
     session: AsyncSession,
     app: FastAPI,
@@ -179,11 +205,14 @@ async def match_reads(
     *,
     origin: str = "live",
     only_entries: set[int] | None = None,
+    index: PlateIndex | None = None,
 ) -> int:
-    """Match reads against the index; record hits and alerts. Returns the hits recorded."""
+    """Match reads against the index; record hits and alerts. Returns the hits recorded.
+    `index`: the current index, when the caller has just fetched it."""
     if not raw_reads:
         return 0
-    index = await app.state.index_keeper.current(session)
+    if index is None:
+        index = await app.state.index_keeper.current(session)
     now = utcnow()
     reads = parse_reads(_candidates(raw_reads, index, now))
     found: list[_Hit] = []

@@ -33,13 +33,15 @@ async def handle_event(app: FastAPI, session: AsyncSession, event: Event) -> Non
         return
     # Ingest sends the reads as columns; a list of read objects (the earlier form, still in an
     # outbox during an upgrade) is taken too.
+    index = await app.state.index_keeper.current(session)
     reads = event.data.get("reads")
     if reads is None:
-        reads = from_columns(event.data.get("columns"))
+        columns = event.data.get("columns")
+        reads = from_columns(columns, rows=alerts.could_match_rows(columns, index))
     if not isinstance(reads, list):
         log.warning("ingest.reads event without its reads", extra={"event_id": event.id})
         return
-    await alerts.match_reads(session, app, reads, origin="live")
+    await alerts.match_reads(session, app, reads, origin="live", index=index)
 
 
 def _handler(holder: dict[str, FastAPI]) -> EventHandler:
