@@ -236,8 +236,8 @@ def test_openalpr_group_keeps_gps_vehicle_candidates_and_vehicle_crop():
         "camry",
         "silver-gray",
     )
-    assert [c.plate for c in read.candidates] == ["LMN482I"]  # the read itself is not repeated
-    assert read.candidates[0].confidence == pytest.approx(0.724410, abs=1e-6)
+    assert [c["plate"] for c in read.candidates] == ["LMN482I"]  # the read itself is not repeated
+    assert read.candidates[0]["confidence"] == pytest.approx(0.724410, abs=1e-6)
     assert read.image == "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBD"
     assert read.confidence == pytest.approx(0.942187, abs=1e-6)  # 0-100 scale
     assert read.camera_label == "ATX I-35 NB @ E 6th St"
@@ -248,7 +248,7 @@ def test_openalpr_group_keeps_gps_vehicle_candidates_and_vehicle_crop():
 def test_openalpr_results_confidence_is_rescaled_from_percent():
     read = only_read(run("openalpr", "examples/openalpr_results_1.json"))
     assert read.confidence == pytest.approx(0.942187, abs=1e-6)
-    assert [c.plate for c in read.candidates] == ["LMN482I", "LHN4821", "LMN4B21"]
+    assert [c["plate"] for c in read.candidates] == ["LMN482I", "LHN4821", "LMN4B21"]
     assert read.vendor_read_id.endswith("-1741974131240:0")
 
 
@@ -278,7 +278,7 @@ def test_openalpr_preview_then_final_group_share_the_vendor_read_id():
     assert preview.captured_at == utc("2025-03-14T17:46:42.360Z")  # best_uuid_epoch_ms
     assert final.confidence > preview.confidence
     assert preview.image is not None  # v3 overview_jpeg when there is no vehicle crop
-    assert [c.plate for c in preview.candidates] == ["GZW51O8"]
+    assert [c["plate"] for c in preview.candidates] == ["GZW51O8"]
 
 
 def test_openalpr_parked_group_is_ignored():
@@ -388,7 +388,7 @@ def test_platerecognizer_vehicle_mode_reads_plate_object_and_rejects_null_plate(
     (read,) = result.reads
     assert read.plate == "MVC9012" and read.region == "US-TX"
     assert read.confidence == pytest.approx(0.934)
-    assert [c.plate for c in read.candidates] == ["MVC9O12"]
+    assert [c["plate"] for c in read.candidates] == ["MVC9O12"]
     assert (read.vehicle.make, read.vehicle.model, read.vehicle.type) == (
         "Ford",
         "F-150",

@@ -177,9 +177,9 @@ def _row(read: ReadIn, camera: Camera, ctx: _BatchContext, key: str) -> dict[str
         "plate_raw": read.plate_raw,
         "region": read.region,
         "confidence": read.confidence,
-        "candidates": [{"plate": c.plate, "confidence": c.confidence} for c in read.candidates]
-        if read.candidates
-        else [],
+        "candidates": [
+            {"plate": c["plate"], "confidence": c.get("confidence")} for c in read.candidates
+        ],
         **site,
         "vehicle": read.vehicle.model_dump(exclude_none=True) if read.vehicle else None,
         "image_sha256": None,

@@ -5,12 +5,13 @@ import binascii
 import re
 import uuid
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, NotRequired, TypeVar
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -18,6 +19,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from typing_extensions import TypedDict  # pydantic takes typing's only from Python 3.12
 
 from alpr_ingest.normalize import normalize_plate, normalize_region, to_utc
 
@@ -38,25 +40,29 @@ class Position(BaseModel):
     lon: float = Field(ge=-180, le=180, description="Longitude in decimal degrees (WGS 84).")
 
 
-class CandidateIn(BaseModel):
+# A typed dict, not a model: a batch holds up to 20,000 candidates, and validating into a model
+# instance costs several times more (1.5 µs per read with one candidate, of 12 for the whole read).
+class CandidateIn(TypedDict):
     """An alternative reading of the plate, kept for OCR-confusable hot-list matching."""
 
-    model_config = ConfigDict(extra="forbid")
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
 
-    plate: str = Field(
-        min_length=1,
-        max_length=32,
-        description="Alternative plate text; normalised like `plate`.",
-    )
-    confidence: float | None = Field(
-        default=None, ge=0, le=1, description="The engine's confidence in this alternative, 0..1."
-    )
-
-    # Before the length constraints, so a no-read sentinel gets its own message.
-    @field_validator("plate", mode="before")
-    @classmethod
-    def _plate(cls, value: Any) -> str:
-        return normalize_plate(value)
+    # Normalised before the length constraints, so a no-read sentinel gets its own message.
+    plate: Annotated[
+        str,
+        BeforeValidator(normalize_plate),
+        Field(
+            min_length=1,
+            max_length=32,
+            description="Alternative plate text; normalised like `plate`.",
+        ),
+    ]
+    confidence: NotRequired[
+        Annotated[
+            float | None,
+            Field(ge=0, le=1, description="The engine's confidence in this alternative, 0..1."),
+        ]
+    ]
 
 
 class VehicleIn(BaseModel):
