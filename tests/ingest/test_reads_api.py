@@ -222,9 +222,13 @@ async def test_openalpr_preview_then_final_group_is_one_read(ingest):
 
 async def test_preview_and_final_in_the_same_batch_are_one_read(ingest):
     await ingest.camera("cam-oa2", keys=(OPENALPR_KEY,), vendor="openalpr")
+    from pydantic import TypeAdapter
+
     from alpr_ingest import adapters
     from alpr_ingest.adapters import AdapterResult
+    from alpr_ingest.schemas import ReadIn
 
+    as_json = TypeAdapter(ReadIn).dump_python
     reads = []
     for name in ("openalpr_group_v3_preview.json", "openalpr_group_v3_final.json"):
         parsed = adapters.parse(
@@ -233,7 +237,7 @@ async def test_preview_and_final_in_the_same_batch_are_one_read(ingest):
             body=(FIXTURES / name).read_bytes(),
             received_at=NOW,
         )
-        reads += [r.model_dump(mode="json", exclude={"source"}) for r in parsed.reads]
+        reads += [as_json(r, mode="json", exclude={"source"}) for r in parsed.reads]
     body = (await ingest.post(reads)).json()
     assert [r["status"] for r in body["reads"]] == ["stored", "updated"]
     assert await stored_count(ingest) == 1

@@ -28,7 +28,7 @@ from alpr_ingest.normalize import (
     normalize_confidence,
     normalize_plate,
 )
-from alpr_ingest.schemas import MAX_IMAGE_BYTES, ReadIn
+from alpr_ingest.schemas import MAX_IMAGE_BYTES, ReadIn, validate_read
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,15 +135,23 @@ def check(path: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         raise ItemError(path, str(exc)) from None
 
 
+# ReadIn is a pydantic dataclass, whose field errors are worded as a Python call's: a JSON
+# client reads them as a model's.
+_AS_A_MODEL = {
+    "unexpected_keyword_argument": "Extra inputs are not permitted",
+    "missing_argument": "Field required",
+}
+
+
 def _pydantic_reason(error: Mapping[str, Any]) -> str:
-    message = str(error.get("msg", "invalid"))
+    message = _AS_A_MODEL.get(error.get("type", ""), str(error.get("msg", "invalid")))
     return message.removeprefix("Value error, ")
 
 
 def build_read(values: dict[str, Any], paths: Mapping[str, str]) -> ReadIn:
     """Validate a native read; a failure names the vendor field it came from."""
     try:
-        return ReadIn.model_validate(values)
+        return validate_read(values)
     except ValidationError as exc:
         errors = exc.errors(include_input=False, include_url=False)
         parts = []
