@@ -3,7 +3,8 @@
   (a) raw asyncpg COPY into the real, migrated reads table (batches of 500 rows: the ceiling);
   (b) the native API through the gateway, batches of 500, the whole suite running as processes;
   (c) the same directly against the ingest process;
-  (each of them from an empty reads table, after a warm-up whose events are delivered first)
+  ((b) and (c) each from an empty reads table but for a warm-up batch per connection, whose
+  events are delivered before the clock starts)
   then exact-plate search p50/p99 over 5,000,000 reads in 30 daily partitions (loaded by COPY),
   and the purge time of a 10,000-read day against a 1,000,000-read day (partition drop).
 

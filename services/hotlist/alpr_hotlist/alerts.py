@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -145,6 +145,17 @@ class _Hit:
     match: Match
 
 
+def _passes_key_probe(plate: Any, could_match: Callable[[str], bool]) -> bool:
+    """Whether a plate value may match an entry: text of a plate's length that the index's key
+    probe does not rule out. Nearly every read is settled here, before any validation."""
+    if not isinstance(plate, str) or not 0 < len(plate) <= PLATE_MAX_CHARS:
+        return False
+    try:
+        return could_match(plate)
+    except (ValueError, UnicodeError):
+        return False
+
+
 def _candidates(raw_reads: Sequence[Any], index: PlateIndex, now: datetime) -> list[Any]:
     """The reads whose plate matches an entry at `now`, found before any validation: most
     reads miss, and a lookup costs less than validating one. An entry that matches at a later
@@ -155,17 +166,11 @@ def _candidates(raw_reads: Sequence[Any], index: PlateIndex, now: datetime) -> l
     lookup = index.lookup
     found = []
     for item in raw_reads:
-        if not isinstance(item, dict):
+        if not isinstance(item, dict) or not _passes_key_probe(item.get("plate"), could_match):
             continue
-        plate = item.get("plate")
-        if not isinstance(plate, str) or not 0 < len(plate) <= PLATE_MAX_CHARS:
-            continue
+        region = item.get("region")
         try:
-            # Nearly every read misses: settle those with the key probe alone.
-            if not could_match(plate):
-                continue
-            region = item.get("region")
-            if lookup(plate, region if isinstance(region, str) else None, now):
+            if lookup(item["plate"], region if isinstance(region, str) else None, now):
                 found.append(item)
         except (ValueError, UnicodeError):
             continue
@@ -174,28 +179,15 @@ def _candidates(raw_reads: Sequence[Any], index: PlateIndex, now: datetime) -> l
 
 def could_match_rows(columns: Any, index: PlateIndex) -> list[int] | None:
     """The positions, in an event's columnar body, of the reads whose plate may match an entry:
-    the plate column settles the rest before any record is built (most reads miss). A value
-    the key probe cannot judge is kept for `_candidates` to judge. None when there is no plate
-    column to probe."""
+    the plate column settles the rest before any record is built (most reads miss). None when
+    there is no plate column to probe."""
     plates = columns.get("plate") if isinstance(columns, dict) else None
     if not isinstance(plates, list):
         return None
     if not len(index):
         return []
     could_match = index.could_match
-    rows = []
-    for i, plate in enumerate(plates):
-        try:
-            if (
-                isinstance(plate, str)
-                and 0 < len(plate) <= PLATE_MAX_CHARS
-                and not could_match(plate)
-            ):
-                continue
-        except (ValueError, UnicodeError):
-            pass
-        rows.append(i)
-    return rows
+    return [i for i, plate in enumerate(plates) if _passes_key_probe(plate, could_match)]
 
 
 async def match_reads(

@@ -73,6 +73,10 @@ def _rank(
     return (_STATE_RANK.get(group_state, 2), related_count, confidence or 0.0)
 
 
+def _read_rank(read: ReadIn) -> tuple[int, int, float]:
+    return _rank(read.group_state, len(read.related_ids), read.confidence)
+
+
 @dataclass
 class _Pending:
     row: dict[str, Any]
@@ -388,18 +392,24 @@ async def _plan(
         return _row(read, camera, ctx, key)
 
     for (_, read, camera), keys in zip(accepted, aliases, strict=True):
-        if len(keys) == 1 and keys[0] not in batch_by_key and keys[0] not in stored_by_key:
-            # Nearly every read: one key, neither stored nor earlier in this batch.
+        if len(keys) == 1:  # nearly every read: plain lookups, no generators
+            target = batch_by_key.get(keys[0])
+            previous = None if target is not None else stored_by_key.get(keys[0])
+        else:
+            target = next((batch_by_key[k] for k in keys if k in batch_by_key), None)
+            previous = (
+                None
+                if target is not None
+                else next((stored_by_key[k] for k in keys if k in stored_by_key), None)
+            )
+        if target is None and previous is None:  # new: the common case
             row = build(read, camera, keys[0])
-            target = batch_by_key[keys[0]] = _Pending(row, "stored", read.image)
+            target = _Pending(row, "stored", read.image)
+            status = "stored"
             planned.append(target)
-            out.reads.append(_outcome(row, "stored"))
-            continue
-        rank = _rank(read.group_state, len(read.related_ids), read.confidence)
-        target = next((batch_by_key[k] for k in keys if k in batch_by_key), None)
-        if target is not None:
+        elif target is not None:  # the same read earlier in this batch
             current = target.row
-            if rank <= _rank(
+            if _read_rank(read) <= _rank(
                 current["group_state"], current["related_count"], current["confidence"]
             ):
                 out.reads.append(_outcome(current, "duplicate"))
@@ -408,28 +418,25 @@ async def _plan(
             row["read_id"] = current["read_id"]
             target.row, target.image = row, read.image
             status = "updated"
-        else:
-            previous = next((stored_by_key[k] for k in keys if k in stored_by_key), None)
-            if previous is not None:
-                if rank <= _rank(previous.group_state, previous.related_count, previous.confidence):
-                    out.reads.append(
-                        {
-                            "read_id": str(previous.read_id),
-                            "status": "duplicate",
-                            "camera_id": previous.camera_id,
-                            "vendor_read_id": previous.vendor_read_id,
-                            "clock_flagged": False,
-                        }
-                    )
-                    continue
-                row = build(read, camera, previous.dedup_key)
-                row["read_id"] = previous.read_id
-                target = _Pending(row, "updated", read.image, previous.captured_at)
-                status = "updated"
-            else:
-                row = build(read, camera, keys[0])
-                target = _Pending(row, "stored", read.image)
-                status = "stored"
+        else:  # stored by an earlier message
+            assert previous is not None
+            if _read_rank(read) <= _rank(
+                previous.group_state, previous.related_count, previous.confidence
+            ):
+                out.reads.append(
+                    {
+                        "read_id": str(previous.read_id),
+                        "status": "duplicate",
+                        "camera_id": previous.camera_id,
+                        "vendor_read_id": previous.vendor_read_id,
+                        "clock_flagged": False,
+                    }
+                )
+                continue
+            row = build(read, camera, previous.dedup_key)
+            row["read_id"] = previous.read_id
+            target = _Pending(row, "updated", read.image, previous.captured_at)
+            status = "updated"
             planned.append(target)
         for k in keys:
             batch_by_key.setdefault(k, target)
