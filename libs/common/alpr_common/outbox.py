@@ -148,6 +148,36 @@ async def enqueue_many(
 
 EventHandler = Callable[[AsyncSession, Event], Awaitable[None]]
 
+# Event ids claimed per statement (an executemany with RETURNING, which SQLAlchemy batches).
+_CLAIM_CHUNK = 1000
+
+
+async def claim(session: AsyncSession, tables: OutboxTables, events: Sequence[Event]) -> set[str]:
+    """Mark events processed, in bulk; return the ids not seen before. A concurrent transaction
+    claiming the same id waits here until the first one ends."""
+    now = utcnow()
+    claimed: set[str] = set()
+    for start in range(0, len(events), _CLAIM_CHUNK):
+        rows = [
+            {
+                "event_id": e.id,
+                "source": e.source,
+                "type": e.type,
+                "processed_at": now,
+                "outcome": "accepted",
+            }
+            for e in events[start : start + _CLAIM_CHUNK]
+        ]
+        # One statement whatever the number of rows: a VALUES list of n rows would be compiled
+        # afresh for every n.
+        stmt = (
+            insert_ignore(session, tables.processed)
+            .on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(tables.processed.c.event_id)
+        )
+        claimed.update((await session.execute(stmt, rows)).scalars())
+    return claimed
+
 
 async def consume(
     session: AsyncSession,
@@ -157,20 +187,32 @@ async def consume(
 ) -> EventBatchResult:
     """Apply each event once, in the caller's transaction. An event the handler refuses as
     invalid (an AppError below 500) is recorded as rejected and logged, so one bad event cannot
-    block its batch forever; anything else fails the batch and the relay retries it."""
-    accepted = duplicates = rejected = 0
+    block its batch forever; anything else fails the batch and the relay retries it.
+
+    The ids are claimed in one statement and the new events applied under one savepoint: a
+    delivery costs a few statements, not four per event. Only when an event is refused is that
+    savepoint rolled back and the batch applied again one savepoint per event, which keeps the
+    others and marks the refused one."""
+    claimed = await claim(session, tables, events)
+    fresh: list[Event] = []
     for event in events:
-        stmt = insert_ignore(session, tables.processed).values(
-            event_id=event.id,
-            source=event.source,
-            type=event.type,
-            processed_at=utcnow(),
-            outcome="accepted",
-        )
-        result = await session.execute(stmt.on_conflict_do_nothing())
-        if result.rowcount == 0:  # type: ignore[attr-defined]
-            duplicates += 1
-            continue
+        if event.id in claimed:
+            claimed.discard(event.id)  # the same id twice in one batch is applied once
+            fresh.append(event)
+    duplicates = len(events) - len(fresh)
+    if not fresh:
+        return EventBatchResult(accepted=0, duplicates=duplicates, rejected=0)
+    try:
+        async with session.begin_nested():
+            for event in fresh:
+                await handler(session, event)
+    except AppError as exc:
+        if exc.status_code >= 500:
+            raise
+    else:
+        return EventBatchResult(accepted=len(fresh), duplicates=duplicates, rejected=0)
+    accepted = rejected = 0
+    for event in fresh:
         try:
             async with session.begin_nested():
                 await handler(session, event)

@@ -10,10 +10,9 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_audit.chain import GENESIS_HASH
-from alpr_audit.models import OUTBOX, ChainHead, LogEntry
+from alpr_audit.models import ChainHead, LogEntry
 from alpr_audit.schemas import LogEntryQuery, TransactionQuery, _ListQuery
 from alpr_common.db import utcnow
-from alpr_common.events import Event
 from alpr_common.outbox import insert_ignore
 
 ENTRY = LogEntry.__table__
@@ -57,34 +56,6 @@ async def insert_entry(session: AsyncSession, values: dict[str, Any]) -> bool:
     )
     result = await session.execute(stmt)
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def claim_event_ids(session: AsyncSession, events: Sequence[Event]) -> set[str]:
-    """Mark events processed (the kernel's processed_event); return the ids not seen before.
-    A concurrent transaction claiming the same id waits here until the first one ends."""
-    processed = OUTBOX.processed
-    now = utcnow()
-    claimed: set[str] = set()
-    for start in range(0, len(events), _CHUNK):
-        rows = [
-            {
-                "event_id": e.id,
-                "source": e.source,
-                "type": e.type,
-                "processed_at": now,
-                "outcome": "accepted",
-            }
-            for e in events[start : start + _CHUNK]
-        ]
-        # One statement whatever the number of rows (executemany with RETURNING, which
-        # SQLAlchemy batches): a VALUES list of n rows would be compiled afresh for every n.
-        stmt = (
-            insert_ignore(session, processed)
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(processed.c.event_id)
-        )
-        claimed.update((await session.execute(stmt, rows)).scalars())
-    return claimed
 
 
 async def logged_event_ids(session: AsyncSession, event_ids: Sequence[str]) -> set[str]:

@@ -28,6 +28,7 @@ from alpr_audit.chain import (
 )
 from alpr_audit.checkpoints import ALGORITHM, CheckpointStore, LoadedCheckpoint, public_pem
 from alpr_audit.errors import ChainBroken, CheckpointKeyUnavailable, LogEntryNotFound
+from alpr_audit.models import OUTBOX
 from alpr_audit.schemas import (
     FLAG_PATTERN,
     BrokenEntryRead,
@@ -44,6 +45,7 @@ from alpr_audit.schemas import (
 )
 from alpr_common.db import utcnow
 from alpr_common.events import Event, EventBatchResult
+from alpr_common.outbox import claim
 
 log = logging.getLogger("alpr.audit")
 
@@ -273,7 +275,7 @@ async def record_events(session: AsyncSession, *, events: Sequence[Event]) -> Ev
     batch instead of a few per event: ids are claimed in processed_event in bulk, and entries,
     which are never refused, need no savepoint each."""
     envelopes = [storable_envelope(e) for e in events]
-    claimed = await repository.claim_event_ids(session, envelopes)
+    claimed = await claim(session, OUTBOX, envelopes)
     fresh = [e for e in envelopes if e.id in claimed]
     if not fresh:
         return EventBatchResult(accepted=0, duplicates=len(events))

@@ -5,6 +5,7 @@ verification workflow, the live RTCC stream and wrong-vehicle incidents (GO 344.
 from __future__ import annotations
 
 import logging
+import weakref
 from pathlib import Path
 
 import httpx
@@ -18,6 +19,7 @@ from alpr_hotlist import alerts, models
 from alpr_hotlist.api import ROUTERS
 from alpr_hotlist.backmatch import back_match_lifespan
 from alpr_hotlist.index import IndexKeeper, index_lifespan
+from alpr_hotlist.matching import PlateIndex
 from alpr_hotlist.settings import HotlistSettings
 from alpr_hotlist.stream import AlertBroadcaster
 
@@ -33,7 +35,7 @@ async def handle_event(app: FastAPI, session: AsyncSession, event: Event) -> Non
         return
     # Ingest sends the reads as columns; a list of read objects (the earlier form, still in an
     # outbox during an upgrade) is taken too.
-    index = await app.state.index_keeper.current(session)
+    index = await _delivery_index(app, session)
     reads = event.data.get("reads")
     if reads is None:
         columns = event.data.get("columns")
@@ -42,6 +44,23 @@ async def handle_event(app: FastAPI, session: AsyncSession, event: Event) -> Non
         log.warning("ingest.reads event without its reads", extra={"event_id": event.id})
         return
     await alerts.match_reads(session, app, reads, origin="live", index=index)
+
+
+async def _delivery_index(app: FastAPI, session: AsyncSession) -> PlateIndex:
+    """The index for the events of one delivery: its version is checked once per transaction
+    (the events of a delivery are matched as of its start), not once per event."""
+    transaction = session.sync_session.get_transaction()
+    held = session.info.get(_INDEX_OF_DELIVERY)
+    if held is not None and transaction is not None and held[0]() is transaction:
+        return held[1]
+    index = await app.state.index_keeper.current(session)
+    transaction = session.sync_session.get_transaction()
+    if transaction is not None:
+        session.info[_INDEX_OF_DELIVERY] = (weakref.ref(transaction), index)
+    return index
+
+
+_INDEX_OF_DELIVERY = "hotlist.delivery_index"
 
 
 def _handler(holder: dict[str, FastAPI]) -> EventHandler:
