@@ -10,7 +10,7 @@ from alpr_common.app import build_app, use_database
 from alpr_common.db import SessionDep
 from alpr_common.errors import Conflict, Unauthorized
 from alpr_common.events import Event
-from alpr_common.outbox import enqueue
+from alpr_common.outbox import consume, enqueue
 from alpr_gateway.main import SPEC as GATEWAY
 from alpr_gateway.models import OUTBOX
 from alpr_gateway.settings import GatewaySettings
@@ -106,3 +106,51 @@ async def test_recorded_refusal_commits_and_plain_refusal_rolls_back(client, db)
     r = await client.post("/v1/things/refused")
     assert r.status_code == 409
     assert await _queued(db) == 1
+
+
+async def test_consume_keeps_the_others_of_a_batch_when_one_event_is_refused(db):
+    """The kernel applies a delivery under one savepoint; an event the handler refuses rolls
+    that back, and the batch is applied again event by event: the others stay applied, the
+    refused one leaves nothing but its `rejected` mark, and an id sent twice counts once."""
+    good = [Event(source="t", type="t.good", data={"n": n}) for n in range(3)]
+    bad = Event(source="t", type="t.bad")
+    applied: list[str] = []
+
+    async def handler(session, event: Event) -> None:
+        await enqueue(session, OUTBOX, destination="hotlist", event=event)
+        if event.type == "t.bad":
+            raise Conflict("refused")
+        applied.append(event.id)
+
+    async with db.sessionmaker() as session:
+        result = await consume(session, OUTBOX, [good[0], bad, good[1], good[0], good[2]], handler)
+        await session.commit()
+    assert (result.accepted, result.duplicates, result.rejected) == (3, 1, 1)
+    async with db.sessionmaker() as session:
+        queued = set((await session.execute(select(OUTBOX.outbox.c.event_id))).scalars())
+        outcomes = dict(
+            (await session.execute(select(OUTBOX.processed.c.event_id, OUTBOX.processed.c.outcome)))
+            .tuples()
+            .all()
+        )
+    assert queued == {e.id for e in good}
+    assert outcomes == {**{e.id: "accepted" for e in good}, bad.id: "rejected"}
+    # Delivered again: every id is a duplicate, nothing is applied twice.
+    applied.clear()
+    async with db.sessionmaker() as session:
+        again = await consume(session, OUTBOX, [*good, bad], handler)
+    assert (again.accepted, again.duplicates, again.rejected) == (0, 4, 0)
+    assert applied == []
+
+
+async def test_consume_applies_a_clean_batch_under_one_savepoint(db):
+    good = [Event(source="t", type="t.good", data={"n": n}) for n in range(3)]
+    seen: list[str] = []
+
+    async def handler(session, event: Event) -> None:
+        seen.append(event.id)
+
+    async with db.sessionmaker() as session:
+        result = await consume(session, OUTBOX, good, handler)
+    assert (result.accepted, result.duplicates, result.rejected) == (3, 0, 0)
+    assert seen == [e.id for e in good]  # in batch order, each once
