@@ -71,7 +71,7 @@ if os.environ.get("MICRO_GC") == "1":
     tune_gc()  # what every served process does at startup
 
 if os.environ.get("MICRO_TIMERS") == "1":
-    for _name in ("resolve_cameras", "find_by_dedup_keys", "insert_reads"):
+    for _name in ("camera_sites", "find_by_dedup_keys", "insert_reads"):
         _timed(repository, _name)
     _timed(reads_mod, "_events")
     _timed(reads_mod, "ingest")

@@ -125,10 +125,19 @@ async def enqueue(
 async def enqueue_many(
     session: AsyncSession, tables: OutboxTables, *, destination: str, events: Sequence[Event]
 ) -> None:
-    if not events:
+    """Queue events for one destination in the caller's transaction."""
+    await enqueue_routed(session, tables, [(destination, e) for e in events])
+
+
+async def enqueue_routed(
+    session: AsyncSession, tables: OutboxTables, routed: Sequence[tuple[str, Event]]
+) -> None:
+    """Queue events, each for its own destination, in the caller's transaction and in one
+    statement (a request that reports to two services pays one round trip, not two)."""
+    if not routed:
         return
     # Tells the database to wake the relay once this transaction commits (on_outbox_commit).
-    session.info.setdefault(OUTBOX_PENDING, set()).add(destination)
+    session.info.setdefault(OUTBOX_PENDING, set()).update(d for d, _ in routed)
     now = utcnow()
     await session.execute(
         tables.outbox.insert(),
@@ -141,7 +150,7 @@ async def enqueue_many(
                 "next_attempt_at": now,
                 "attempts": 0,
             }
-            for e in events
+            for destination, e in routed
         ],
     )
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.events import Event
-from alpr_common.outbox import enqueue
+from alpr_common.outbox import enqueue_routed
 from alpr_ingest.models import OUTBOX
 
 SOURCE = "ingest"
@@ -26,6 +26,14 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def event(type_: str, *, subject: str | None, data: dict[str, Any], sanitize: bool = True) -> Event:
+    """An event of this service. `sanitize=False` for data built only from validated values
+    (the read batches), which are large."""
+    return Event(
+        source=SOURCE, type=type_, subject=subject, data=_clean(data) if sanitize else data
+    )
+
+
 async def emit(
     session: AsyncSession,
     type_: str,
@@ -35,10 +43,12 @@ async def emit(
     destination: str = AUDIT,
     sanitize: bool = True,
 ) -> Event:
-    """Queue an event in the caller's transaction. `sanitize=False` for data built only from
-    validated values (the read batches), which are large."""
-    event = Event(
-        source=SOURCE, type=type_, subject=subject, data=_clean(data) if sanitize else data
-    )
-    await enqueue(session, OUTBOX, destination=destination, event=event)
-    return event
+    """Queue an event in the caller's transaction."""
+    made = event(type_, subject=subject, data=data, sanitize=sanitize)
+    await emit_routed(session, [(destination, made)])
+    return made
+
+
+async def emit_routed(session: AsyncSession, routed: list[tuple[str, Event]]) -> None:
+    """Queue events, each for its destination, in the caller's transaction (one statement)."""
+    await enqueue_routed(session, OUTBOX, routed)

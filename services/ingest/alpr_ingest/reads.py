@@ -29,9 +29,10 @@ from alpr_ingest import repository as repo
 from alpr_ingest.adapters import AdapterResult, Heartbeat
 from alpr_ingest.deps import Runtime
 from alpr_ingest.errors import BatchRefused, CameraNotBound
-from alpr_ingest.events import HOTLIST, emit
+from alpr_ingest.events import AUDIT, HOTLIST, emit_routed, event
 from alpr_ingest.models import Camera
 from alpr_ingest.plates import fold_confusable
+from alpr_ingest.repository import CameraSite
 from alpr_ingest.schemas import ReadIn
 
 log = logging.getLogger("alpr.ingest")
@@ -104,7 +105,7 @@ def _reject(out: _Outcomes, index: int | None, read: ReadIn | None, where: str, 
     )
 
 
-def _bound(principal: Principal, camera: Camera, ref: str) -> bool:
+def _bound(principal: Principal, camera: Camera | CameraSite, ref: str) -> bool:
     """A camera client posts only for its own cameras (by our id or the key it posts under)."""
     if Role.CAMERA not in principal.roles or principal.kind != "machine":
         return True
@@ -147,11 +148,10 @@ class _BatchContext:
     skew_threshold: timedelta
     posted_by: str
     read_ids: Iterator[uuid.UUID]
-    # Per camera: its site columns, read once from the ORM object (attribute access through
-    # the ORM costs more than building the row).
+    # Per camera: the columns a read takes from its site, built once.
     sites: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def site(self, camera: Camera) -> dict[str, Any]:
+    def site(self, camera: CameraSite) -> dict[str, Any]:
         site = self.sites.get(camera.id)
         if site is None:
             site = self.sites[camera.id] = {
@@ -165,7 +165,7 @@ class _BatchContext:
         return site
 
 
-def _row(read: ReadIn, camera: Camera, ctx: _BatchContext, key: str) -> dict[str, Any]:
+def _row(read: ReadIn, camera: CameraSite, ctx: _BatchContext, key: str) -> dict[str, Any]:
     site = ctx.site(camera)
     captured_at = read.captured_at
     # normalize.clock_skew, inlined: both times are aware (ReadIn and the runtime clock).
@@ -222,7 +222,7 @@ class _Window:
 
 
 def _problem(
-    read: ReadIn, camera: Camera, *, rt: Runtime, now: datetime, window: _Window
+    read: ReadIn, camera: CameraSite, *, rt: Runtime, now: datetime, window: _Window
 ) -> tuple[str, str] | None:
     """Why a well-formed read cannot be stored, as (field, reason), or None."""
     if camera.status != "active":
@@ -263,8 +263,8 @@ async def ingest(
     notes = list(result.ignored)
     heartbeats = await _apply_heartbeats(session, principal, result.heartbeats, notes)
 
-    cameras = await repo.resolve_cameras(session, {r.camera for r in result.reads})
-    accepted: list[tuple[int | None, ReadIn, Camera]] = []
+    cameras = await repo.camera_sites(session, {r.camera for r in result.reads})
+    accepted: list[tuple[int | None, ReadIn, CameraSite]] = []
     window = _Window.of(rt, received_at)
     for index, read in zip(_indices(result), result.reads, strict=True):
         camera = cameras.get(read.camera)
@@ -352,7 +352,7 @@ async def _plan(
     *,
     rt: Runtime,
     principal: Principal,
-    accepted: list[tuple[int | None, ReadIn, Camera]],
+    accepted: list[tuple[int | None, ReadIn, CameraSite]],
     received_at: datetime,
     latest: datetime,
     out: _Outcomes,
@@ -388,7 +388,7 @@ async def _plan(
         read_ids=_new_read_ids(len(accepted)),
     )
 
-    def build(read: ReadIn, camera: Camera, key: str) -> dict[str, Any]:
+    def build(read: ReadIn, camera: CameraSite, key: str) -> dict[str, Any]:
         return _row(read, camera, ctx, key)
 
     for (_, read, camera), keys in zip(accepted, aliases, strict=True):
@@ -552,23 +552,31 @@ async def _events(
     batch_id = uuid.uuid4().hex
     # To hotlist for matching: new reads, and reads a final message replaced (their plate may
     # differ from the preview's); the hotlist alerts once per read id.
-    await emit(
-        session,
-        "ingest.reads",
-        subject=principal.subject,
-        destination=HOTLIST,
-        sanitize=False,
-        data={"batch_id": batch_id, "columns": _event_columns(stored, updated)},
-    )
+    routed = [
+        (
+            HOTLIST,
+            event(
+                "ingest.reads",
+                subject=principal.subject,
+                sanitize=False,
+                data={"batch_id": batch_id, "columns": _event_columns(stored, updated)},
+            ),
+        )
+    ]
     if stored:
         # To audit: counters survive the 30-day purge (344.6(b)1 and 9); updates are not new scans.
-        await emit(
-            session,
-            "ingest.scan_counts",
-            subject=principal.subject,
-            sanitize=False,
-            data={"batch_id": batch_id, "counts": scan_counts(stored)},
+        routed.append(
+            (
+                AUDIT,
+                event(
+                    "ingest.scan_counts",
+                    subject=principal.subject,
+                    sanitize=False,
+                    data={"batch_id": batch_id, "counts": scan_counts(stored)},
+                ),
+            )
         )
+    await emit_routed(session, routed)
 
 
 async def _apply_heartbeats(

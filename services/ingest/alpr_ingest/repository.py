@@ -173,6 +173,46 @@ _CAMERAS_BY_KEY = (
 )
 
 
+class CameraSite(NamedTuple):
+    """What the read path needs of a camera: read as plain rows, not ORM objects (a batch
+    consults its camera for every read, and an ORM attribute costs more than the check)."""
+
+    id: str
+    camera_type: str
+    status: str
+    lat: float | None
+    lon: float | None
+    zip_code: str | None
+    sector: str | None
+
+
+_SITE = [Camera.__table__.c[name] for name in CameraSite._fields]  # type: ignore[attr-defined]
+_SITES_BY_ID = select(*_SITE).where(
+    Camera.id.in_(bindparam("refs", expanding=True))  # type: ignore[attr-defined]
+)
+_SITES_BY_KEY = (
+    select(CameraKey.key, *_SITE)
+    .join(Camera, Camera.id == CameraKey.camera_id)  # type: ignore[arg-type]
+    .where(CameraKey.key.in_(bindparam("refs", expanding=True)))  # type: ignore[attr-defined]
+)
+
+
+async def camera_sites(session: AsyncSession, refs: Iterable[str]) -> dict[str, CameraSite]:
+    """`resolve_cameras` for the read path: camera references (our ids or vendor keys) to
+    their sites; unknown references are absent."""
+    wanted = list(set(refs))
+    if not wanted:
+        return {}
+    found = {
+        row.id: CameraSite(*row) for row in await session.execute(_SITES_BY_ID, {"refs": wanted})
+    }
+    rest = [r for r in wanted if r not in found]
+    if rest:
+        for key, *site in await session.execute(_SITES_BY_KEY, {"refs": rest}):
+            found[key] = CameraSite(*site)
+    return found
+
+
 async def last_read_times(
     session: AsyncSession, camera_ids: Sequence[str], *, since: datetime
 ) -> dict[str, datetime]:
