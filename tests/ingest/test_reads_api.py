@@ -409,8 +409,8 @@ async def test_a_read_stored_by_a_concurrent_request_is_reported_as_its_duplicat
     ingest, monkeypatch
 ):
     """Two cameras' retries racing: the other request stored the read after this one looked.
-    The fast bulk write meets the unique key, falls back to the careful write, and the read is
-    answered as the duplicate it is."""
+    The fast bulk write meets the unique key, the transaction is rolled back and the batch
+    stored again the careful way, and the read is answered as the duplicate it is."""
     from alpr_ingest import repository
 
     await ingest.camera("cam-race")
@@ -420,8 +420,8 @@ async def test_a_read_stored_by_a_concurrent_request_is_reported_as_its_duplicat
         ingest.read("cam-race", "RACE1", vendor_read_id="r-1"),
         ingest.read("cam-race", "RACE2", vendor_read_id="r-2"),
     ]
-    # The first look misses (the other request had not committed); the careful path that
-    # reports the loser looks the winner up for real.
+    # The first look misses (the other request had not committed); the careful retry looks
+    # the winner up for real.
     original = repository.find_by_dedup_keys
     calls = 0
 

@@ -253,7 +253,33 @@ async def ingest(
     result: AdapterResult,
     atomic: bool = False,
 ) -> dict[str, Any]:
-    """Store what one message carried; see the module docstring for the guarantees."""
+    """Store what one message carried; see the module docstring for the guarantees.
+
+    The session's transaction is this message's alone (the route's). If a concurrent request
+    stored one of its reads after it looked, the bulk write fails; the transaction is then
+    rolled back and the message stored again the careful way, which answers that read as the
+    duplicate it is."""
+    try:
+        return await _ingest(
+            session, rt=rt, principal=principal, result=result, atomic=atomic, careful=False
+        )
+    except repo.ConcurrentInsert:
+        log.info("a concurrent request stored a read of this batch first; storing it again")
+        await session.rollback()
+    return await _ingest(
+        session, rt=rt, principal=principal, result=result, atomic=atomic, careful=True
+    )
+
+
+async def _ingest(
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    principal: Principal,
+    result: AdapterResult,
+    atomic: bool,
+    careful: bool,
+) -> dict[str, Any]:
     received_at = result.received_at
     out = _Outcomes()
     for r in result.rejected:
@@ -308,7 +334,7 @@ async def ingest(
         latest=window.latest,
         out=out,
     )
-    stored, updated = await _store(session, rt=rt, planned=planned, out=out)
+    stored, updated = await _store(session, rt=rt, planned=planned, out=out, careful=careful)
     await _events(session, principal, stored, updated)
 
     counts = Counter(o["status"] for o in out.reads)
@@ -445,7 +471,7 @@ async def _plan(
 
 
 async def _store(
-    session: AsyncSession, *, rt: Runtime, planned: list[_Pending], out: _Outcomes
+    session: AsyncSession, *, rt: Runtime, planned: list[_Pending], out: _Outcomes, careful: bool
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Write the planned rows; return the rows actually inserted and those updated."""
     if not planned:
@@ -460,7 +486,7 @@ async def _store(
             known=rt.partition_days,
         )
     inserts = [p.row for p in planned if p.status == "stored"]
-    inserted_ids = await repo.insert_reads(session, inserts)
+    inserted_ids = await repo.insert_reads(session, inserts, careful=careful)
     stored = [r for r in inserts if r["read_id"] in inserted_ids]
     lost = [r for r in inserts if r["read_id"] not in inserted_ids]
     if lost:

@@ -1,5 +1,6 @@
-"""Every query of the ingest service, including the bulk path (COPY into a staging table, then
-INSERT ... ON CONFLICT DO NOTHING RETURNING) on PostgreSQL."""
+"""Every query of the ingest service, including the bulk path on PostgreSQL (a binary COPY into
+the reads table; after a race with a concurrent request, COPY into a staging table, then
+INSERT ... ON CONFLICT DO NOTHING RETURNING)."""
 
 from __future__ import annotations
 
@@ -322,15 +323,24 @@ def _record(row: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(values)
 
 
-async def insert_reads(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+class ConcurrentInsert(Exception):
+    """A read of the batch was stored by a concurrent request after this one looked: the
+    transaction is aborted, and the caller redoes its work with `careful=True`."""
+
+
+async def insert_reads(
+    session: AsyncSession, rows: Sequence[dict[str, Any]], *, careful: bool = False
+) -> set[uuid.UUID]:
     """Insert reads, skipping any whose (dedup_key, captured_at) is already stored; return the ids
     actually inserted, all in the caller's transaction.
 
     PostgreSQL: the caller has already set aside the reads it found stored, so the batch is
-    written by one binary COPY straight into the reads table, inside a savepoint. Only if that
-    meets a read stored meanwhile by a concurrent request (a unique violation) is the savepoint
-    rolled back and the batch written the careful way: COPY into a session-local staging table,
-    then INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING."""
+    written by one binary COPY straight into the reads table. Should that meet a read stored
+    meanwhile by a concurrent request (a unique violation), the transaction is lost and
+    ConcurrentInsert tells the caller to roll back and start again with `careful=True`: then the
+    batch is COPied into a session-local staging table and moved by INSERT ... SELECT ... ON
+    CONFLICT DO NOTHING RETURNING, which skips what is already there. (No savepoint around the
+    fast COPY: two round trips on every batch to spare a rare race a retry.)"""
     if not rows:
         return set()
     if not partitions.is_postgresql(session):
@@ -339,13 +349,11 @@ async def insert_reads(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     raw = await _driver_connection(session)
     records = [_record(r) for r in rows]
     columns = list(READ_COLUMNS)
-    await raw.execute("SAVEPOINT bulk_reads")
-    try:
-        await raw.copy_records_to_table(READ_TABLE, records=records, columns=columns)
-    except asyncpg.UniqueViolationError:
-        await raw.execute("ROLLBACK TO SAVEPOINT bulk_reads")
-    else:
-        await raw.execute("RELEASE SAVEPOINT bulk_reads")
+    if not careful:
+        try:
+            await raw.copy_records_to_table(READ_TABLE, records=records, columns=columns)
+        except asyncpg.UniqueViolationError as exc:
+            raise ConcurrentInsert from exc
         return {r["read_id"] for r in rows}
     await raw.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} "
