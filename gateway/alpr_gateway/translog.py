@@ -89,7 +89,8 @@ class TransactionLog:
 
     async def _write(self, events: list[Event]) -> None:
         try:
-            async with self.db().sessionmaker() as session:
+            # One statement: on PostgreSQL it commits by itself (no BEGIN, no COMMIT).
+            async with self.db().single_statement_sessionmaker() as session:
                 await enqueue_many(session, self.tables, destination="audit", events=events)
                 await session.commit()
         except Exception as exc:  # any storage failure: fail closed, never serve unlogged

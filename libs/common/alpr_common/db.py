@@ -162,6 +162,19 @@ class Database:
             self.sessionmaker = async_sessionmaker(
                 engine, expire_on_commit=False, sync_session_class=session_class
             )
+            # For a unit of work that is one statement (the gateway's transaction log): on
+            # PostgreSQL it runs without BEGIN and COMMIT, two round trips fewer, and is as
+            # atomic and durable (a statement is its own transaction). SQLite keeps its
+            # transactions (its BEGIN IMMEDIATE takes the write lock).
+            self.single_statement_sessionmaker = (
+                async_sessionmaker(
+                    engine.execution_options(isolation_level="AUTOCOMMIT"),
+                    expire_on_commit=False,
+                    sync_session_class=session_class,
+                )
+                if engine.dialect.name == "postgresql"
+                else self.sessionmaker
+            )
         else:
             # Per-test rollback: every commit becomes a SAVEPOINT release inside the test's
             # outer transaction, which the plugin rolls back at the end.
@@ -171,6 +184,7 @@ class Database:
                 join_transaction_mode="create_savepoint",
                 sync_session_class=session_class,
             )
+            self.single_statement_sessionmaker = self.sessionmaker
 
     def _after_commit(self, session: Session) -> None:
         destinations = session.info.pop(OUTBOX_PENDING, None)
