@@ -482,14 +482,15 @@ async def _store(
     if partitions.is_postgresql(session):
         await partitions.ensure(
             session,
-            {p.row["captured_at"].astimezone(UTC).date() for p in planned},
+            {p.row["captured_at"].date() for p in planned},  # UTC already (ReadIn)
             known=rt.partition_days,
         )
     inserts = [p.row for p in planned if p.status == "stored"]
-    inserted_ids = await repo.insert_reads(session, inserts, careful=careful)
-    stored = [r for r in inserts if r["read_id"] in inserted_ids]
-    lost = [r for r in inserts if r["read_id"] not in inserted_ids]
-    if lost:
+    skipped = await repo.insert_reads(session, inserts, careful=careful)
+    stored, lost = inserts, []
+    if skipped:
+        stored = [r for r in inserts if r["read_id"] not in skipped]
+        lost = [r for r in inserts if r["read_id"] in skipped]
         # A concurrent request stored the same read first: report it as the duplicate it is.
         winners = await repo.find_by_dedup_keys(
             session,

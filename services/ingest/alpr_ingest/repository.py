@@ -331,8 +331,8 @@ class ConcurrentInsert(Exception):
 async def insert_reads(
     session: AsyncSession, rows: Sequence[dict[str, Any]], *, careful: bool = False
 ) -> set[uuid.UUID]:
-    """Insert reads, skipping any whose (dedup_key, captured_at) is already stored; return the ids
-    actually inserted, all in the caller's transaction.
+    """Insert reads, skipping any whose (dedup_key, captured_at) is already stored, all in the
+    caller's transaction; return the ids of those skipped (nearly always none).
 
     PostgreSQL: the caller has already set aside the reads it found stored, so the batch is
     written by one binary COPY straight into the reads table. Should that meet a read stored
@@ -345,7 +345,7 @@ async def insert_reads(
         return set()
     if not partitions.is_postgresql(session):
         await session.execute(insert(READS), list(rows))
-        return {r["read_id"] for r in rows}
+        return set()
     raw = await _driver_connection(session)
     records = [_record(r) for r in rows]
     columns = list(READ_COLUMNS)
@@ -354,7 +354,7 @@ async def insert_reads(
             await raw.copy_records_to_table(READ_TABLE, records=records, columns=columns)
         except asyncpg.UniqueViolationError as exc:
             raise ConcurrentInsert from exc
-        return {r["read_id"] for r in rows}
+        return set()
     await raw.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} "
         f"(LIKE {READ_TABLE} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
@@ -367,7 +367,8 @@ async def insert_reads(
     )
     # The staging rows would go at commit; clear them now for a next batch in this transaction.
     await raw.execute(f"DELETE FROM {_STAGING}")  # noqa: S608 (constant names)
-    return {r["read_id"] for r in inserted}
+    kept = {r["read_id"] for r in inserted}
+    return {r["read_id"] for r in rows} - kept
 
 
 async def update_read(

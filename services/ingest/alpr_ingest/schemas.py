@@ -240,9 +240,11 @@ class ReadIn:
     def _captured_at(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> datetime:
         # Epoch numbers with our unit detection (s/ms/us/ns) rather than pydantic's, which
         # knows only s and ms.
-        if not isinstance(value, bool) and (
-            isinstance(value, int | float) or (isinstance(value, str) and _EPOCH.fullmatch(value))
-        ):
+        if isinstance(value, str):
+            # An epoch in a string has no dash; an RFC 3339 time does (skips the pattern).
+            if "-" not in value and _EPOCH.fullmatch(value):
+                value = to_utc(value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
             value = to_utc(value)
         moment: datetime = handler(value)
         try:
