@@ -128,11 +128,10 @@ async def test_consume_keeps_the_others_of_a_batch_when_one_event_is_refused(db)
     assert (result.accepted, result.duplicates, result.rejected) == (3, 1, 1)
     async with db.sessionmaker() as session:
         queued = set((await session.execute(select(OUTBOX.outbox.c.event_id))).scalars())
-        outcomes = dict(
-            (await session.execute(select(OUTBOX.processed.c.event_id, OUTBOX.processed.c.outcome)))
-            .tuples()
-            .all()
+        rows = await session.execute(
+            select(OUTBOX.processed.c.event_id, OUTBOX.processed.c.outcome)
         )
+        outcomes = {event_id: outcome for event_id, outcome in rows}
     assert queued == {e.id for e in good}
     assert outcomes == {**{e.id: "accepted" for e in good}, bad.id: "rejected"}
     # Delivered again: every id is a duplicate, nothing is applied twice.
