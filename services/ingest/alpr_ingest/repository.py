@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import operator
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import asyncpg
 from pydantic_core import to_json
@@ -147,33 +147,6 @@ async def list_reviews(session: AsyncSession, camera_id: str) -> list[PlacementR
     return list(rows.scalars())
 
 
-async def resolve_cameras(session: AsyncSession, refs: Iterable[str]) -> dict[str, Camera]:
-    """Camera references (our ids or vendor keys) to cameras; unknown references are absent."""
-    wanted = list(set(refs))
-    if not wanted:
-        return {}
-    found: dict[str, Camera] = {}
-    for camera in (await session.execute(_CAMERAS_BY_ID, {"refs": wanted})).scalars():
-        found[camera.id] = camera
-    rest = [r for r in wanted if r not in found]
-    if rest:
-        for key, camera in await session.execute(_CAMERAS_BY_KEY, {"refs": rest}):
-            found[key] = camera
-    return found
-
-
-# Built once (every read batch resolves its cameras; building the statement cost more than
-# running it).
-_CAMERAS_BY_ID = select(Camera).where(
-    Camera.id.in_(bindparam("refs", expanding=True))  # type: ignore[attr-defined]
-)
-_CAMERAS_BY_KEY = (
-    select(CameraKey.key, Camera)
-    .join(Camera, Camera.id == CameraKey.camera_id)  # type: ignore[arg-type]
-    .where(CameraKey.key.in_(bindparam("refs", expanding=True)))  # type: ignore[attr-defined]
-)
-
-
 class CameraSite(NamedTuple):
     """What the read path needs of a camera: read as plain rows, not ORM objects (a batch
     consults its camera for every read, and an ORM attribute costs more than the check)."""
@@ -187,31 +160,59 @@ class CameraSite(NamedTuple):
     sector: str | None
 
 
-_SITE = [Camera.__table__.c[name] for name in CameraSite._fields]  # type: ignore[attr-defined]
-_SITES_BY_ID = select(*_SITE).where(
-    Camera.id.in_(bindparam("refs", expanding=True))  # type: ignore[attr-defined]
-)
-_SITES_BY_KEY = (
-    select(CameraKey.key, *_SITE)
-    .join(Camera, Camera.id == CameraKey.camera_id)  # type: ignore[arg-type]
-    .where(CameraKey.key.in_(bindparam("refs", expanding=True)))  # type: ignore[attr-defined]
-)
+_C = TypeVar("_C", Camera, CameraSite)
 
 
-async def camera_sites(session: AsyncSession, refs: Iterable[str]) -> dict[str, CameraSite]:
-    """`resolve_cameras` for the read path: camera references (our ids or vendor keys) to
-    their sites; unknown references are absent."""
+def _camera_lookups(*what: Any) -> tuple[Any, Any]:
+    """`what` of the cameras whose id is in :refs, and (key, `what`) of those mapped from a
+    vendor key in :refs. Built once (every read batch resolves its cameras; building a
+    statement cost more than running it)."""
+    by_id = select(*what).where(
+        Camera.id.in_(bindparam("refs", expanding=True))  # type: ignore[attr-defined]
+    )
+    by_key = (
+        select(CameraKey.key, *what)  # type: ignore[call-overload]
+        .join(Camera, Camera.id == CameraKey.camera_id)
+        .where(CameraKey.key.in_(bindparam("refs", expanding=True)))  # type: ignore[attr-defined]
+    )
+    return by_id, by_key
+
+
+async def _resolve(
+    session: AsyncSession,
+    refs: Iterable[str],
+    lookups: tuple[Any, Any],
+    make: Callable[[Sequence[Any]], _C],
+) -> dict[str, _C]:
+    """Camera references (our ids or vendor keys) to what `make` builds from a lookup's row;
+    unknown references are absent."""
     wanted = list(set(refs))
     if not wanted:
         return {}
-    found = {
-        row.id: CameraSite(*row) for row in await session.execute(_SITES_BY_ID, {"refs": wanted})
-    }
+    by_id, by_key = lookups
+    found: dict[str, _C] = {}
+    for row in await session.execute(by_id, {"refs": wanted}):
+        item = make(row)
+        found[item.id] = item
     rest = [r for r in wanted if r not in found]
     if rest:
-        for key, *site in await session.execute(_SITES_BY_KEY, {"refs": rest}):
-            found[key] = CameraSite(*site)
+        for key, *values in await session.execute(by_key, {"refs": rest}):
+            found[key] = make(values)
     return found
+
+
+_CAMERAS = _camera_lookups(Camera)
+_SITES = _camera_lookups(*(Camera.__table__.c[name] for name in CameraSite._fields))
+
+
+async def resolve_cameras(session: AsyncSession, refs: Iterable[str]) -> dict[str, Camera]:
+    """Camera references (our ids or vendor keys) to cameras, as ORM objects to change."""
+    return await _resolve(session, refs, _CAMERAS, operator.itemgetter(0))
+
+
+async def camera_sites(session: AsyncSession, refs: Iterable[str]) -> dict[str, CameraSite]:
+    """Camera references to their sites, for the read path."""
+    return await _resolve(session, refs, _SITES, lambda values: CameraSite(*values))
 
 
 async def last_read_times(
