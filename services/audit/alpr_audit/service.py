@@ -8,9 +8,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import event as sa_event
 from sqlalchemy import update
 from sqlalchemy.engine import Row
@@ -43,6 +43,7 @@ from alpr_audit.schemas import (
     TransactionQuery,
     TransactionRead,
 )
+from alpr_common.contracts import KNOWN_TYPES
 from alpr_common.db import utcnow
 from alpr_common.events import Event, EventBatchResult
 from alpr_common.outbox import claim
@@ -54,49 +55,6 @@ _FLAG = re.compile(FLAG_PATTERN)
 
 
 # ----------------------------------------------------------------------------- intake
-
-
-class _Data(BaseModel):
-    # Light checks: the fields audit reads must have the right type; anything else is kept.
-    model_config = ConfigDict(extra="allow", strict=True)
-
-
-class GatewayRequestData(_Data):
-    request_id: str = Field(min_length=1, max_length=64)
-    method: str
-    path: str
-    query: str | None = None
-    subject: str | None = None
-    roles: list[str] = []
-    source_address: str | None = None
-    purpose: str | None = None
-    case_number: str | None = None
-    reason: str | None = None
-    criminal_nexus: str | None = None
-    flags: list[str] = []
-
-
-class GatewayResponseData(_Data):
-    request_id: str = Field(min_length=1, max_length=64)
-    status: int = Field(ge=100, le=599)
-    bytes: int | None = Field(None, ge=0)
-    latency_ms: float | None = Field(None, ge=0)
-    refused_reason: str | None = None
-
-
-class LoginAttemptData(_Data):
-    username: str | None = None
-    subject: str | None = None
-    outcome: Literal["success", "failure", "locked"]
-    reason: str | None = None
-    source_address: str | None = None
-
-
-KNOWN_TYPES: dict[str, type[_Data]] = {
-    "gateway.request": GatewayRequestData,
-    "gateway.response": GatewayResponseData,
-    "access.login_attempt": LoginAttemptData,
-}
 
 
 def _shape_problem(event_type: str, data: dict[str, Any]) -> str | None:
