@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from alpr_common.contracts import access, gateway
+from alpr_common.contracts import access, gateway, sharing
 
 KNOWN_TYPES: dict[str, type[BaseModel]] = {
     **gateway.EVENT_TYPES,
     **access.EVENT_TYPES,
+    **sharing.EVENT_TYPES,
 }
