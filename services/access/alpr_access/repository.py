@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alpr_access.errors import UserNotFound
 from alpr_access.models import (
     Client,
     EnrolmentCode,
@@ -47,6 +48,13 @@ async def get_user(session: AsyncSession, user_id: str, *, for_update: bool = Fa
     if for_update:
         stmt = stmt.with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def load_user(session: AsyncSession, user_id: str, *, for_update: bool = False) -> User:
+    user = await get_user(session, user_id, for_update=for_update)
+    if user is None:
+        raise UserNotFound(f"no user {user_id}")
+    return user
 
 
 async def get_user_by_username(
