@@ -7,8 +7,14 @@ import asyncio
 import json
 import sys
 
-from alpr_audit import service
-from alpr_audit.checkpoints import CheckpointStore, key_id, public_pem, write_new_key
+from alpr_audit import verification
+from alpr_audit.checkpoints import (
+    CheckpointStore,
+    checkpoint_keys,
+    key_id,
+    public_pem,
+    write_new_key,
+)
 from alpr_audit.errors import ChainBroken, CheckpointKeyUnavailable
 from alpr_audit.settings import AuditSettings
 from alpr_common.cli import Command, Registrar
@@ -23,7 +29,7 @@ async def _verify(settings: AuditSettings, as_json: bool) -> int:
     db = Database.from_url(settings.database_url)
     try:
         async with db.sessionmaker() as session:
-            result = await service.verify_log(
+            result = await verification.verify_log(
                 session,
                 store=CheckpointStore(settings),
                 checkpoint_count=settings.checkpoint_verify_count,
@@ -66,7 +72,7 @@ async def _checkpoint(settings: AuditSettings, force: bool) -> int:
     db = Database.from_url(settings.database_url)
     try:
         async with db.sessionmaker() as session:
-            written = await service.write_checkpoint(
+            written = await verification.write_checkpoint(
                 session,
                 store=CheckpointStore(settings),
                 page_size=settings.verify_page_size,
@@ -98,7 +104,7 @@ def _public_key_args(parser: argparse.ArgumentParser) -> None:
 
 def public_key(args: argparse.Namespace) -> int:
     try:
-        keys = service.checkpoint_keys(store=CheckpointStore(AuditSettings()))
+        keys = checkpoint_keys(store=CheckpointStore(AuditSettings()))
     except CheckpointKeyUnavailable as exc:
         print(exc.detail, file=sys.stderr)
         return 1
