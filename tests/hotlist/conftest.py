@@ -17,8 +17,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from alpr_hotlist.alerts.index import canonical
 from alpr_hotlist.main import SPEC
-from alpr_hotlist.matching import canonical
 from alpr_hotlist.models import OUTBOX
 from alpr_hotlist.settings import HotlistSettings
 

@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alpr_common.app import ServiceSpec, build_app
 from alpr_common.events import Event, from_columns
 from alpr_common.outbox import EventHandler
-from alpr_hotlist import alerts, models
+from alpr_hotlist import models
+from alpr_hotlist.alerts import matching
+from alpr_hotlist.alerts.backmatch import back_match_lifespan
+from alpr_hotlist.alerts.index import PlateIndex
+from alpr_hotlist.alerts.refresh import IndexKeeper, index_lifespan
+from alpr_hotlist.alerts.stream import AlertBroadcaster
 from alpr_hotlist.api import ROUTERS
-from alpr_hotlist.backmatch import back_match_lifespan
-from alpr_hotlist.index import IndexKeeper, index_lifespan
-from alpr_hotlist.matching import PlateIndex
 from alpr_hotlist.settings import HotlistSettings
-from alpr_hotlist.stream import AlertBroadcaster
 
 log = logging.getLogger("alpr.hotlist")
 
@@ -39,11 +40,11 @@ async def handle_event(app: FastAPI, session: AsyncSession, event: Event) -> Non
     reads = event.data.get("reads")
     if reads is None:
         columns = event.data.get("columns")
-        reads = from_columns(columns, rows=alerts.could_match_rows(columns, index))
+        reads = from_columns(columns, rows=matching.could_match_rows(columns, index))
     if not isinstance(reads, list):
         log.warning("ingest.reads event without its reads", extra={"event_id": event.id})
         return
-    await alerts.match_reads(session, app, reads, origin="live", index=index)
+    await matching.match_reads(session, app, reads, origin="live", index=index)
 
 
 async def _delivery_index(app: FastAPI, session: AsyncSession) -> PlateIndex:

@@ -1,5 +1,5 @@
-"""Hot lists and their entries (344.2(c)): lists, manual entries (344.6(b)7), imports that
-replace a source list as a new version, and the review of held records.
+"""Hot-list entries (344.2(c)): manually entered plates (344.6(b)7), changes and removals,
+and the review of the records an import held.
 
 Every write checks General Order 344 with `policy.check_entry` (a refusal names its clause),
 bumps the `index` counter so every replica's index follows, queues a back-match for entries
@@ -9,42 +9,35 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
 from alpr_common.db import utcnow
 from alpr_common.errors import Unprocessable
-from alpr_hotlist import backmatch, importers, repository
+from alpr_hotlist import repository
+from alpr_hotlist.alerts import backmatch
+from alpr_hotlist.alerts.index import normalise_plate
 from alpr_hotlist.auditing import emit
 from alpr_hotlist.auth import ENTRY_OVERSEERS, acting_role
 from alpr_hotlist.errors import (
     EntryNotEditable,
     EntryNotFound,
     ExpiryRefused,
-    HotlistNameTaken,
-    HotlistNotFound,
-    HotlistRetired,
-    ImportNotFound,
     NotYourEntry,
     PolicyRefused,
     policy_error,
 )
-from alpr_hotlist.importers import ImportedEntry
-from alpr_hotlist.matching import normalise_plate
-from alpr_hotlist.models import Hotlist, HotlistEntry, HotlistImport
+from alpr_hotlist.lists import ensure_active, load_hotlist
+from alpr_hotlist.models import HotlistEntry
 from alpr_hotlist.policy import (
     MANUAL_SOURCE,
     MISSING_ENDANGERED_TYPES,
     EntryType,
     ManualEntryReason,
     OffenseClass,
-    cap_expiry,
     check_entry,
     entry_type_of,
     max_lifetime,
@@ -58,19 +51,11 @@ from alpr_hotlist.schemas import (
     HeldApproval,
     HeldQuery,
     HeldRejection,
-    HotlistCreate,
-    HotlistQuery,
-    HotlistRead,
-    HotlistUpdate,
-    ImportQuery,
-    ImportRead,
     Page,
 )
 from alpr_hotlist.settings import HotlistSettings
 
 MIN_MANUAL_REASON_TEXT = 10
-# Held records listed in the import's audit event; the rest are counted.
-AUDIT_HELD_LIMIT = 1000
 
 _FINGERPRINT_FIELDS = (
     "plate",
@@ -91,6 +76,7 @@ _FINGERPRINT_FIELDS = (
 
 
 def fingerprint(values: dict[str, Any]) -> str:
+    """A record's content as one hash: an import keeps an entry whose record is unchanged."""
     parts = []
     for name in _FINGERPRINT_FIELDS:
         value = values.get(name)
@@ -125,154 +111,6 @@ def entry_read(entry: HotlistEntry, now: datetime | None = None) -> EntryRead:
     now = now or utcnow()
     matching = entry.status == "active" and (entry.expires_at is None or entry.expires_at > now)
     return EntryRead.model_validate({**entry.model_dump(), "matching": matching})
-
-
-# ---------------------------------------------------------------------------- lists
-
-
-async def _hotlist(session: AsyncSession, hotlist_id: str, *, for_update: bool = False) -> Hotlist:
-    hotlist = await repository.get_hotlist(session, hotlist_id, for_update=for_update)
-    if hotlist is None:
-        raise HotlistNotFound(f"no hot list {hotlist_id}")
-    return hotlist
-
-
-def _active(hotlist: Hotlist) -> Hotlist:
-    if hotlist.status != "active":
-        raise HotlistRetired(f"hot list {hotlist.id} ({hotlist.name}) is retired")
-    return hotlist
-
-
-def _hotlist_facts(hotlist: Hotlist) -> dict[str, Any]:
-    return {
-        "hotlist_id": hotlist.id,
-        "name": hotlist.name,
-        "source": hotlist.source,
-        "status": hotlist.status,
-        "version": hotlist.version,
-    }
-
-
-async def _hotlist_reads(session: AsyncSession, hotlists: list[Hotlist]) -> list[HotlistRead]:
-    counts = await repository.entry_counts(session, [h.id for h in hotlists])
-    return [
-        HotlistRead.model_validate(
-            {
-                **h.model_dump(),
-                "active_entries": counts.get((h.id, "active"), 0),
-                "held_entries": counts.get((h.id, "held"), 0),
-            }
-        )
-        for h in hotlists
-    ]
-
-
-async def create_hotlist(
-    session: AsyncSession, *, principal: Principal, body: HotlistCreate
-) -> HotlistRead:
-    if await repository.get_hotlist_by_name(session, body.name) is not None:
-        raise HotlistNameTaken(f"a hot list named {body.name!r} exists")
-    now = utcnow()
-    hotlist = Hotlist(
-        id=uuid.uuid4().hex,
-        name=body.name,
-        description=body.description,
-        source=body.source,
-        import_format=body.import_format,
-        created_at=now,
-        created_by=principal.subject,
-        created_by_name=principal.name,
-        updated_at=now,
-        updated_by=principal.subject,
-    )
-    try:
-        async with session.begin_nested():
-            await repository.add(session, hotlist)
-    except IntegrityError:
-        raise HotlistNameTaken(f"a hot list named {body.name!r} exists") from None
-    await emit(session, "list_created", actor=principal, data=_hotlist_facts(hotlist))
-    return (await _hotlist_reads(session, [hotlist]))[0]
-
-
-async def list_hotlists(session: AsyncSession, *, query: HotlistQuery) -> Page[HotlistRead]:
-    stmt = repository.hotlists_stmt(status=query.status, source=query.source)
-    rows, total = await repository.page(session, stmt, page=query.page, page_size=query.page_size)
-    return Page[HotlistRead](
-        items=await _hotlist_reads(session, rows),
-        total=total,
-        page=query.page,
-        page_size=query.page_size,
-    )
-
-
-async def get_hotlist(session: AsyncSession, *, hotlist_id: str) -> HotlistRead:
-    return (await _hotlist_reads(session, [await _hotlist(session, hotlist_id)]))[0]
-
-
-async def update_hotlist(
-    session: AsyncSession, *, principal: Principal, hotlist_id: str, body: HotlistUpdate
-) -> HotlistRead:
-    hotlist = _active(await _hotlist(session, hotlist_id, for_update=True))
-    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items()}
-    if changes.get("name") is None:
-        changes.pop("name", None)
-    if changes.get("description") is None:
-        changes.pop("description", None)
-    if "name" in changes and changes["name"].lower() != hotlist.name.lower():
-        if await repository.get_hotlist_by_name(session, changes["name"]) is not None:
-            raise HotlistNameTaken(f"a hot list named {changes['name']!r} exists")
-    before = {k: getattr(hotlist, k) for k in changes}
-    for key, value in changes.items():
-        setattr(hotlist, key, value)
-    hotlist.updated_at = utcnow()
-    hotlist.updated_by = principal.subject
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        raise HotlistNameTaken(f"a hot list named {changes['name']!r} exists") from None
-    await emit(
-        session,
-        "list_updated",
-        actor=principal,
-        data={**_hotlist_facts(hotlist), "before": before, "after": changes},
-    )
-    return (await _hotlist_reads(session, [hotlist]))[0]
-
-
-async def retire_hotlist(
-    session: AsyncSession, *, principal: Principal, hotlist_id: str, reason: str | None
-) -> HotlistRead:
-    """Retire a list: its entries stop matching at once (removed; held ones superseded)."""
-    hotlist = _active(await _hotlist(session, hotlist_id, for_update=True))
-    now = utcnow()
-    version = await repository.bump_counter(session, INDEX_COUNTER)
-    ids = await repository.active_entry_ids(session, hotlist.id)
-    entries = await repository.get_entries(session, ids)
-    why = f"hot list retired{': ' + reason if reason else ''}"
-    for entry in entries.values():
-        entry.status = "removed" if entry.status == "active" else "superseded"
-        entry.removed_at = now
-        entry.removed_by = principal.subject
-        entry.removal_reason = why
-        entry.updated_at = now
-        entry.updated_by = principal.subject
-        entry.index_version = version
-    hotlist.status = "retired"
-    hotlist.retired_at = now
-    hotlist.updated_at = now
-    hotlist.updated_by = principal.subject
-    await session.flush()
-    await emit(
-        session,
-        "list_retired",
-        actor=principal,
-        data={**_hotlist_facts(hotlist), "entries_removed": len(entries), "reason": reason},
-    )
-    return (await _hotlist_reads(session, [hotlist]))[0]
-
-
-# ---------------------------------------------------------------------------- entries
 
 
 def _manual_expiry(entry_type: EntryType, expires_at: datetime | None, now: datetime) -> datetime:
@@ -333,7 +171,7 @@ async def create_entry(
     body: EntryCreate,
 ) -> EntryRead:
     """A manually entered plate (344.6(b)7), attributed to the person and their role."""
-    hotlist = _active(await _hotlist(session, body.hotlist_id))
+    hotlist = ensure_active(await load_hotlist(session, body.hotlist_id))
     _check(
         entry_type=body.entry_type,
         offense_class=body.offense_class,
@@ -553,7 +391,7 @@ async def approve_held(
     entry = await _entry(session, entry_id, for_update=True)
     if entry.status != "held":
         raise EntryNotEditable(f"entry {entry_id} is {entry.status}, not held for review")
-    hotlist = _active(await _hotlist(session, entry.hotlist_id))
+    hotlist = ensure_active(await load_hotlist(session, entry.hotlist_id))
     entry_type = body.entry_type or entry_type_of(entry.entry_type)
     offense = body.offense_class or (
         OffenseClass(entry.offense_class) if entry.offense_class else None
@@ -638,215 +476,3 @@ async def reject_held(
         data={**_entry_facts(entry), "held_clause": entry.held_clause, "note": body.note},
     )
     return entry_read(entry, now)
-
-
-# ---------------------------------------------------------------------------- imports
-
-
-def _import_values(e: ImportedEntry, now: datetime) -> dict[str, Any]:
-    entered_at = e.entered_at or now
-    # A file without dates still gets the BOLO and manual lifetime limits, from today.
-    expires_at = cap_expiry(
-        e.entry_type,
-        manual=e.source == MANUAL_SOURCE,
-        entered_at=entered_at,
-        expires_at=e.expires_at,
-    )
-    return {
-        "plate": e.plate,
-        "region": e.region,
-        "entry_type": e.entry_type.value if e.entry_type else None,
-        "category": e.category[:64],
-        "offense_class": e.offense_class.value if e.offense_class else None,
-        "missing_endangered": e.missing_endangered,
-        "reason": e.reason,
-        "notes": e.notes,
-        "source": e.source,
-        "record_id": e.record_id[:64] if e.record_id else None,
-        "ori": e.ori[:32] if e.ori else None,
-        "entered_at": entered_at,
-        "expires_at": expires_at,
-        "manual_reason": e.manual_reason.value if e.manual_reason else None,
-    }
-
-
-def _zone(name: str | None, settings: HotlistSettings) -> tuple[ZoneInfo, str | None]:
-    if name is None:
-        return settings.zone, None
-    try:
-        return ZoneInfo(name), name
-    except (ZoneInfoNotFoundError, ValueError):
-        raise Unprocessable(
-            f"unknown time zone {name!r}; use an IANA name such as America/Chicago",
-            extra={"field": "timezone"},
-        ) from None
-
-
-async def import_file(
-    session: AsyncSession,
-    *,
-    settings: HotlistSettings,
-    principal: Principal,
-    hotlist_id: str,
-    fmt: str | None,
-    timezone: str | None,
-    data: bytes,
-) -> ImportRead:
-    """Replace a source list's imported entries with a file's records, atomically, as the
-    list's next version: unchanged records stay, missing ones are removed, new ones added;
-    records the policy does not accept are held for review, never activated."""
-    hotlist = _active(await _hotlist(session, hotlist_id, for_update=True))
-    fmt = fmt or hotlist.import_format
-    if fmt is None:
-        raise Unprocessable(
-            f"name the file's format (format=...; one of {', '.join(importers.FORMATS)}) or set "
-            "the list's import_format",
-            extra={"formats": list(importers.FORMATS)},
-        )
-    zone, zone_name = _zone(timezone, settings)
-    result = importers.parse(fmt, data, tz=zone)
-    now = utcnow()
-    hotlist.version += 1
-    hotlist.updated_at = now
-    hotlist.updated_by = principal.subject
-    imp = HotlistImport(
-        id=uuid.uuid4().hex,
-        hotlist_id=hotlist.id,
-        format=fmt,
-        version=hotlist.version,
-        file_sha256=hashlib.sha256(data).hexdigest(),
-        file_bytes=len(data),
-        timezone=zone_name,
-        errors=[{"row": e.row, "message": e.message} for e in result.errors],
-        error_count=len(result.errors),
-        created_at=now,
-        created_by=principal.subject,
-        created_by_name=principal.name,
-    )
-    await repository.add(session, imp)
-    version = await repository.bump_counter(session, INDEX_COUNTER)
-    common = {
-        "hotlist_id": hotlist.id,
-        "origin": "import",
-        "import_id": imp.id,
-        "list_version": hotlist.version,
-        "entered_by": principal.subject,
-        "entered_by_name": principal.name,
-        "entered_by_role": acting_role(principal),
-        "created_at": now,
-        "updated_at": now,
-        "updated_by": principal.subject,
-        "index_version": version,
-        "manual_reason_text": None,
-    }
-    existing = await repository.import_entry_fingerprints(session, hotlist.id)
-    rows: list[dict[str, Any]] = []
-    unchanged = 0
-    for e in result.accepted:
-        values = _import_values(e, now)
-        fp = fingerprint(values)
-        kept = existing.get(fp)
-        if kept:
-            kept.pop()
-            unchanged += 1
-            continue
-        rows.append(
-            {
-                **common,
-                **values,
-                "fingerprint": fp,
-                "status": "active",
-                "import_row": e.row,
-                "raw": e.raw,
-                "held_clause": None,
-                "held_reason": None,
-            }
-        )
-    for h in result.held:
-        values = _import_values(h.entry, now)
-        rows.append(
-            {
-                **common,
-                **values,
-                "fingerprint": fingerprint(values),
-                "status": "held",
-                "import_row": h.entry.row,
-                "raw": h.entry.raw,
-                "held_clause": h.clause,
-                "held_reason": str(h.reason),
-            }
-        )
-    removed = [i for ids in existing.values() for i in ids]
-    await repository.update_entries(
-        session,
-        removed,
-        {
-            "status": "removed",
-            "removed_at": now,
-            "removed_by": principal.subject,
-            "removal_reason": f"not in import {imp.id} (version {hotlist.version})",
-            "updated_at": now,
-            "updated_by": principal.subject,
-            "index_version": version,
-        },
-    )
-    superseded = await repository.held_import_entry_ids(session, hotlist.id)
-    await repository.update_entries(
-        session,
-        superseded,
-        {
-            "status": "superseded",
-            "removal_reason": f"left out of import {imp.id} (version {hotlist.version})",
-            "updated_at": now,
-            "updated_by": principal.subject,
-            "index_version": version,
-        },
-    )
-    await repository.insert_entries(session, rows)
-    imp.added = len(rows) - len(result.held)
-    imp.removed = len(removed)
-    imp.unchanged = unchanged
-    imp.held = len(result.held)
-    await session.flush()
-    await emit(
-        session,
-        "import_applied",
-        actor=principal,
-        data={
-            **_hotlist_facts(hotlist),
-            "import_id": imp.id,
-            "format": fmt,
-            "file_sha256": imp.file_sha256,
-            "added": imp.added,
-            "removed": imp.removed,
-            "unchanged": imp.unchanged,
-            "held": imp.held,
-            "errors": imp.error_count,
-            "superseded_held": len(superseded),
-            "held_records": [
-                {"row": h.entry.row, "plate": h.entry.plate, "clause": h.clause}
-                for h in result.held[:AUDIT_HELD_LIMIT]
-            ],
-        },
-    )
-    fresh = await repository.import_entries(session, imp.id, status="active", now=now)
-    await backmatch.schedule(session, settings, fresh)
-    return ImportRead.model_validate(imp, from_attributes=True)
-
-
-async def list_imports(session: AsyncSession, *, query: ImportQuery) -> Page[ImportRead]:
-    stmt = repository.imports_stmt(hotlist_id=query.hotlist_id)
-    rows, total = await repository.page(session, stmt, page=query.page, page_size=query.page_size)
-    return Page[ImportRead](
-        items=[ImportRead.model_validate(i, from_attributes=True) for i in rows],
-        total=total,
-        page=query.page,
-        page_size=query.page_size,
-    )
-
-
-async def get_import(session: AsyncSession, *, import_id: str) -> ImportRead:
-    imp = await repository.get_import(session, import_id)
-    if imp is None:
-        raise ImportNotFound(f"no import {import_id}")
-    return ImportRead.model_validate(imp, from_attributes=True)

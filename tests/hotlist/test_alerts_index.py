@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alpr_hotlist.matching import (
+from alpr_hotlist.alerts.index import (
     CONFUSABLE_CLASSES,
     MAX_CONFUSIONS,
     Confusion,

@@ -17,7 +17,8 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.db import Database, utcnow
-from alpr_hotlist import alerts, repository
+from alpr_hotlist import repository
+from alpr_hotlist.alerts import matching
 from alpr_hotlist.clients import BackMatchUnavailable, back_match
 from alpr_hotlist.models import BackMatchJob
 from alpr_hotlist.settings import HotlistSettings
@@ -96,7 +97,7 @@ async def run_due(app: FastAPI) -> int:
                 job.last_error = outcome[:500]
                 job.next_attempt_at = utcnow() + _backoff(settings, job.attempts)
                 continue
-            job.hits = await alerts.match_reads(
+            job.hits = await matching.match_reads(
                 session, app, outcome, origin="back_match", only_entries=entry_ids
             )
             job.done_at = utcnow()

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.db import Database, utcnow
 from alpr_hotlist import repository
-from alpr_hotlist.matching import PlateIndex
+from alpr_hotlist.alerts.index import PlateIndex
 from alpr_hotlist.repository import INDEX_COUNTER
 from alpr_hotlist.settings import HotlistSettings
 
