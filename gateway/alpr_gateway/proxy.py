@@ -9,7 +9,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl
 
 import httpx
 from fastapi import Request
@@ -29,6 +28,7 @@ from alpr_common.errors import (
 )
 from alpr_common.jwt import TokenVerifier
 from alpr_common.purpose import PURPOSE_HEADERS, check_purpose
+from alpr_common.query import refuse_protected_attributes
 from alpr_common.telemetry import REQUEST_ID_HEADER, outgoing_headers, request_id_var
 from alpr_gateway.ratelimit import RateLimiter
 from alpr_gateway.routes import SERVICES, RouteRule, RouteTable, service_path
@@ -62,35 +62,6 @@ BUFFER_LIMIT = 1024 * 1024
 # The service echoes the request id the gateway gave it; the gateway adds its own once.
 RESPONSE_DROP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "content-length", "x-request-id"}
-)
-
-# 344.4(a)1: no query of ALPR data by a protected characteristic exists; asking is refused.
-PROTECTED_ATTRIBUTES = frozenset(
-    {
-        "race",
-        "color",
-        "colour",
-        "religion",
-        "creed",
-        "sex",
-        "gender",
-        "gender_identity",
-        "sexual_orientation",
-        "age",
-        "national_origin",
-        "ethnicity",
-        "disability",
-        "veteran_status",
-        "marital_status",
-        "partnership_status",
-        "pregnancy_status",
-        "political_affiliation",
-        "political_beliefs",
-        "alienage",
-        "citizenship",
-        "citizenship_status",
-        "immigration_status",
-    }
 )
 
 
@@ -208,13 +179,8 @@ class Gateway:
             raise PayloadTooLarge(
                 f"body of {length} bytes exceeds the {self.settings.max_body_bytes}-byte limit"
             )
-        asked = {k.lower() for k, _ in parse_qsl(tx.query, keep_blank_values=True)}
-        banned = sorted(asked & PROTECTED_ATTRIBUTES)
-        if banned:
-            raise Forbidden(
-                f"querying by {', '.join(banned)} is prohibited (General Order 344.4(a)1)",
-                extra={"clause": "344.4(a)1"},
-            )
+        # 344.4(a)1: the kernel's one check, which every service also applies itself.
+        refuse_protected_attributes(tx.query)
         if rule.public:
             self.limiter.check(f"addr:{tx.source_address}")
             return rule, path, None

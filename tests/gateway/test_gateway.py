@@ -356,6 +356,8 @@ async def test_request_id_is_propagated(client, tokens, directory, upstream):
         "unknown_kid",
         "tampered_payload",
         "garbage",
+        "overlong_lifetime",
+        "issued_in_future",
     ],
 )
 async def test_forged_tokens_are_401_at_the_gateway(

@@ -47,6 +47,7 @@ from alpr_common.health import router as health_router
 from alpr_common.http import ServiceTokens, make_client
 from alpr_common.jwt import JWKSCache, TokenVerifier
 from alpr_common.outbox import EventHandler, OutboxRelay, OutboxTables, consume
+from alpr_common.query import ProtectedAttributeQueryBan
 from alpr_common.settings import BaseServiceSettings
 from alpr_common.telemetry import (
     REQUEST_ID_HEADER,
@@ -113,8 +114,12 @@ class RequestContextMiddleware:
         token = request_id_var.set(rid)
         ctx_token = otel_context.attach(continue_trace(carrier)) if self.trace else None
 
+        started = False
+
         async def send_with_id(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message.setdefault("headers", [])
                 message["headers"] = [
                     *message["headers"],
@@ -124,6 +129,13 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Answered here, inside the request's context: Starlette's outermost error
+            # middleware runs after the request id is gone, and the answer must carry it.
+            if started:
+                raise
+            log.exception("unhandled error")
+            await internal_error()(scope, receive, send_with_id)
         finally:
             if ctx_token is not None:
                 otel_context.detach(ctx_token)
@@ -187,13 +199,18 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return error_response(
-            500,
-            {
-                "error": "InternalError",
-                "detail": "unexpected server error; quote the request id when reporting it",
-            },
-        )
+        return internal_error()
+
+
+def internal_error() -> JSONResponse:
+    """The 500 answer: nothing about the failure, only the request id to quote."""
+    return error_response(
+        500,
+        {
+            "error": "InternalError",
+            "detail": "unexpected server error; quote the request id when reporting it",
+        },
+    )
 
 
 def _custom_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
@@ -406,6 +423,7 @@ def build_app(
     hooks: Sequence[LifespanHook] = (),
     verifier: TokenVerifier | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    refuse_protected_queries: bool = True,
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level)
     configure_tracing(settings.service_name)
@@ -474,5 +492,8 @@ def build_app(
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
         FastAPIInstrumentor.instrument_app(app, excluded_urls="livez,readyz")
+    if refuse_protected_queries:
+        # 344.4(a)1 on every service, not only at the gateway (which checks, and logs, itself).
+        app.add_middleware(ProtectedAttributeQueryBan)
     app.add_middleware(RequestContextMiddleware, trace=not exporting)
     return app
