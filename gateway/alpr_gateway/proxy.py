@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import logging
 import time
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Sequence
 
 import httpx
 from fastapi import Request
@@ -29,11 +29,11 @@ from alpr_common.errors import (
 from alpr_common.jwt import TokenVerifier
 from alpr_common.purpose import PURPOSE_HEADERS, check_purpose
 from alpr_common.query import refuse_protected_attributes
+from alpr_common.status import PrincipalStatusCheck
 from alpr_common.telemetry import REQUEST_ID_HEADER, outgoing_headers, request_id_var
 from alpr_gateway.ratelimit import RateLimiter
 from alpr_gateway.routes import SERVICES, RouteRule, RouteTable, service_path
-from alpr_gateway.settings import GatewaySettings
-from alpr_gateway.status import StatusCache
+from alpr_gateway.settings import GatewaySettings, IPNetwork
 from alpr_gateway.translog import Transaction, TransactionLog
 
 log = logging.getLogger("alpr.gateway")
@@ -60,8 +60,17 @@ HOP_BY_HOP = frozenset(
 )
 BUFFER_LIMIT = 1024 * 1024
 # The service echoes the request id the gateway gave it; the gateway adds its own once.
+# `date` and `server` are the gateway's own server's to send: relayed, they came out twice.
 RESPONSE_DROP = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "content-length", "x-request-id"}
+    {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "content-length",
+        "x-request-id",
+        "date",
+        "server",
+    }
 )
 
 
@@ -113,7 +122,7 @@ class Gateway:
         routes: RouteTable,
         upstream: httpx.AsyncBaseTransport,
         verifier: TokenVerifier,
-        status: StatusCache,
+        status: PrincipalStatusCheck,
         keys: KeyExchange,
         translog: TransactionLog,
         limiter: RateLimiter,
@@ -126,13 +135,15 @@ class Gateway:
         self.keys = keys
         self.translog = translog
         self.limiter = limiter
+        self.trusted_proxies = settings.trusted_proxy_networks()
 
     def _source_address(self, request: Request) -> str:
-        if self.settings.trust_forwarded_for:
-            fwd = request.headers.get("x-forwarded-for")
-            if fwd:
-                return fwd.split(",")[0].strip()
-        return request.client.host if request.client else "unknown"
+        peer = request.client.host if request.client else "unknown"
+        if not self.trusted_proxies:
+            return peer
+        return client_address(
+            peer, request.headers.getlist("x-forwarded-for"), self.trusted_proxies
+        )
 
     async def handle(self, request: Request, service: str, rest: str) -> Response:
         tx = Transaction(
@@ -187,10 +198,10 @@ class Gateway:
         principal, token = await self._authenticate(request, service)
         tx.subject = principal.subject
         self.limiter.check(principal.subject)
-        status = await self.status.get(principal.subject)
-        if not status.active:
-            raise Forbidden("this account or client is deactivated")
-        roles = principal.roles & status.roles
+        # The kernel's live check, the one every service applies too: deactivation, revoked
+        # tokens, roles no longer held (344.7(b)).
+        principal = await self.status.admit(principal, training_required=False)
+        roles = principal.roles
         tx.roles = sorted(roles)
         if rule.roles and not roles & rule.roles:
             raise Forbidden(
@@ -198,14 +209,8 @@ class Gateway:
                 f"you hold {', '.join(sorted(roles)) or 'none'} (344.4(c))",
                 extra={"clause": "344.4(c)"},
             )
-        if principal.kind == "person" and entry.training_required:
-            valid = status.training_valid_until
-            if valid is None or valid <= datetime.now(UTC):
-                raise Forbidden(
-                    "no current ALPR training on record: access is suspended until the annual "
-                    "training is recorded (344.7(b))",
-                    extra={"clause": "344.7(b)"},
-                )
+        if entry.training_required:
+            self.status.require_training(principal, await self.status.status_of(principal))
         if rule.purpose:
             h = request.headers
             purpose = check_purpose(*(h.get(name) for name in PURPOSE_HEADERS))
@@ -316,6 +321,29 @@ class Gateway:
         finally:
             await resp.aclose()
             await self.translog.record_outcome(tx, resp.status_code, sent)
+
+
+def client_address(peer: str, forwarded: list[str], trusted: Sequence[IPNetwork]) -> str:
+    """The client behind trusted proxies: walking X-Forwarded-For from the right (each proxy
+    appends the address it received from), the first address that is not a trusted proxy.
+    Entries a client wrote itself sit to the left of it and are never reached."""
+
+    def is_trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in trusted)
+
+    hops = [h.strip() for value in forwarded for h in value.split(",") if h.strip()]
+    address = peer
+    while is_trusted(address) and hops:
+        hop = hops.pop()
+        try:
+            address = str(ipaddress.ip_address(hop))
+        except ValueError:
+            break  # a malformed hop: the last proxy's peer is as far as we can trust
+    return address
 
 
 class _BodyTooLarge(Exception):

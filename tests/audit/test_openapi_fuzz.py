@@ -23,7 +23,7 @@ from alpr_audit.main import SPEC, create_app
 from alpr_audit.settings import AuditSettings
 from alpr_common.jwt import JWKSCache, TokenVerifier
 from alpr_common.migrations import upgrade
-from alpr_common.testing.plugin import AUDIENCE, ISSUER, pg_admin_url
+from alpr_common.testing.plugin import AUDIENCE, ISSUER, pg_admin_url, trust_minted_tokens
 
 CHECKS = [
     not_a_server_error,
@@ -68,7 +68,7 @@ def fuzz_headers(tokens, audit_purpose) -> dict[str, str]:
 
 
 @pytest.fixture
-def audit_schema(fuzz_db_url: str, keyring, tmp_path: Path):
+def audit_schema(fuzz_db_url: str, keyring, tokens, tmp_path: Path):
     app = create_app(
         AuditSettings(
             environment="test",
@@ -82,6 +82,7 @@ def audit_schema(fuzz_db_url: str, keyring, tmp_path: Path):
     app.state.verifier = TokenVerifier(
         JWKSCache(static=keyring.jwks()), issuer=ISSUER, audience=AUDIENCE
     )
+    trust_minted_tokens(app, tokens.directory)
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 

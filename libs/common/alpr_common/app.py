@@ -38,6 +38,7 @@ from alpr_common.errors import (
     AppError,
     BadRequest,
     Forbidden,
+    HeadersTooLarge,
     Unauthorized,
     Unprocessable,
     responses,
@@ -49,6 +50,7 @@ from alpr_common.jwt import JWKSCache, TokenVerifier
 from alpr_common.outbox import EventHandler, OutboxRelay, OutboxTables, consume
 from alpr_common.query import ProtectedAttributeQueryBan
 from alpr_common.settings import BaseServiceSettings
+from alpr_common.status import AccessStatusSource, PrincipalStatusCheck, StatusCache
 from alpr_common.telemetry import (
     REQUEST_ID_HEADER,
     configure_logging,
@@ -82,6 +84,10 @@ class ServiceSpec:
     metadata: MetaData
     migrations_dir: Path
     app_factory: Callable[..., FastAPI]
+    # Whether uvicorn takes the client address from X-Forwarded-For sent from loopback (the
+    # gateway, in front of the services). The gateway itself reads it only from its configured
+    # trusted proxies.
+    proxy_headers: bool = True
 
 
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -95,9 +101,12 @@ class RequestContextMiddleware:
     without one, this middleware alone keeps `traceparent` flowing at a fraction of the cost.
     """
 
-    def __init__(self, app: ASGIApp, *, trace: bool = True) -> None:
+    def __init__(
+        self, app: ASGIApp, *, trace: bool = True, max_header_bytes: int = 32 * 1024
+    ) -> None:
         self.app = app
         self.trace = trace
+        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -105,7 +114,9 @@ class RequestContextMiddleware:
             return
         incoming = None
         carrier: dict[str, str] = {}
+        header_bytes = 0
         for key, value in scope["headers"]:
+            header_bytes += len(key) + len(value)
             if key == b"x-request-id":
                 incoming = value.decode("latin-1")
             elif key in (b"traceparent", b"tracestate"):
@@ -128,6 +139,13 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
+            if header_bytes > self.max_header_bytes:
+                exc = HeadersTooLarge(
+                    f"request headers of {header_bytes} bytes exceed the "
+                    f"{self.max_header_bytes}-byte limit"
+                )
+                await error_response(exc.status_code, exc.to_body())(scope, receive, send_with_id)
+                return
             await self.app(scope, receive, send_with_id)
         except Exception:
             # Answered here, inside the request's context: Starlette's outermost error
@@ -424,6 +442,7 @@ def build_app(
     verifier: TokenVerifier | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     refuse_protected_queries: bool = True,
+    training_required: bool = True,
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level)
     configure_tracing(settings.service_name)
@@ -465,6 +484,13 @@ def build_app(
         client_id=settings.client_id,
         client_secret=settings.client_secret.get_secret_value(),
     )
+    app.state.principal_status = PrincipalStatusCheck(
+        StatusCache(
+            AccessStatusSource(http, settings.access_url, app.state.tokens.get),
+            settings.status_cache_seconds,
+        ),
+        training_required=training_required,
+    )
     app.state.ready_checks = {}
     app.state.relay = None
     if outbox is not None:
@@ -495,5 +521,9 @@ def build_app(
     if refuse_protected_queries:
         # 344.4(a)1 on every service, not only at the gateway (which checks, and logs, itself).
         app.add_middleware(ProtectedAttributeQueryBan)
-    app.add_middleware(RequestContextMiddleware, trace=not exporting)
+    app.add_middleware(
+        RequestContextMiddleware,
+        trace=not exporting,
+        max_header_bytes=settings.max_header_bytes,
+    )
     return app

@@ -16,6 +16,7 @@ from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 from alpr_common.errors import Forbidden, Unauthorized
 from alpr_common.jwt import TokenVerifier
 from alpr_common.roles import Role
+from alpr_common.status import PrincipalStatusCheck
 
 oauth2_scheme = OAuth2PasswordBearer(
     tokenUrl="/v1/access/token",
@@ -70,6 +71,11 @@ async def get_principal(
         raise Unauthorized("missing bearer token: send `Authorization: Bearer <token>`")
     verifier: TokenVerifier = request.app.state.verifier
     principal = Principal.from_claims(await verifier.verify(token))
+    # Defence in depth: the service checks the holder's live status itself, as the gateway
+    # does (deactivation, removed roles, lapsed training, revoked tokens), with the same check.
+    check: PrincipalStatusCheck | None = getattr(request.app.state, "principal_status", None)
+    if check is not None:
+        principal = await check.admit(principal)
     if security_scopes.scopes and not principal.roles.intersection(security_scopes.scopes):
         raise Forbidden(
             f"this route is for roles {', '.join(sorted(security_scopes.scopes))}; "

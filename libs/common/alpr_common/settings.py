@@ -107,6 +107,12 @@ class BaseServiceSettings(BaseSettings):
     relay_audit_delay_seconds: float = 1.0
     run_relay: bool = True
     http_timeout_seconds: float = 10.0
+    # 344.7(b), DESIGN 4: how long a principal's live status from access is reused. Deactivation,
+    # role changes, training lapse and revoked tokens bite within this many seconds.
+    status_cache_seconds: float = 2.0
+    # Request headers larger than this in total (names and values) are refused with 431: a
+    # token, the purpose headers and a trace fit in a few kilobytes.
+    max_header_bytes: int = 32 * 1024
 
     def secrets_to_check(self) -> dict[str, SecretStr]:
         """Secrets that must not be placeholders in prod: every `SecretStr` setting, and the

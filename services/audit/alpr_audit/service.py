@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -49,6 +49,9 @@ from alpr_common.events import Event, EventBatchResult
 from alpr_common.outbox import claim
 
 log = logging.getLogger("alpr.audit")
+# A request is answered within the gateway's upstream timeout; one still without an outcome after
+# this long lost it (or is a stream still open).
+OUTCOME_GRACE = timedelta(minutes=5)
 
 MAX_PROBLEM_CHARS = 1000
 _FLAG = re.compile(FLAG_PATTERN)
@@ -360,6 +363,10 @@ async def verify_log(
         checkpoints_checked=len(checkpoints),
         checkpoint_problems=problems,
         latest_checkpoint=checkpoint_read(latest_valid) if latest_valid else None,
+        # 344.4(d): a request whose outcome never reached the log is a hole; count them.
+        requests_without_outcome=await repository.count_requests_without_outcome(
+            session, before=utcnow() - OUTCOME_GRACE
+        ),
     )
     if not result.ok:
         log.error(
