@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from e2e_helpers import PASSWORD, create_person, login, record_training
+from tests.helpers.e2e import PASSWORD, create_person, login, record_training
 
 from alpr_common.suite import Suite
 
