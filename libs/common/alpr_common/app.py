@@ -49,7 +49,7 @@ from alpr_common.health import router as health_router
 from alpr_common.http import ServiceTokens, make_client
 from alpr_common.jwt import JWKSCache, TokenVerifier
 from alpr_common.outbox import EventHandler, OutboxRelay, OutboxTables, consume
-from alpr_common.query import ProtectedAttributeQueryBan
+from alpr_common.query import refuse_protected_attributes
 from alpr_common.settings import BaseServiceSettings
 from alpr_common.status import AccessStatusSource, PrincipalStatusCheck, StatusCache
 from alpr_common.telemetry import (
@@ -150,6 +150,22 @@ class RequestContextMiddleware:
             if ctx_token is not None:
                 otel_context.detach(ctx_token)
             request_id_var.reset(token)
+
+
+class ProtectedAttributeQueryBan:
+    """Pure ASGI: every request to a service is checked before routing, as at the gateway."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("query_string"):
+            try:
+                refuse_protected_attributes(scope["query_string"].decode("latin-1"))
+            except Forbidden as exc:
+                await error_response(exc.status_code, exc.to_body())(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def error_response(status: int, body: dict[str, Any]) -> JSONResponse:

@@ -8,8 +8,6 @@ import re
 import unicodedata
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
 from alpr_common.errors import Forbidden
 
 PROTECTED_ATTRIBUTES = frozenset(
@@ -73,21 +71,3 @@ def refuse_protected_attributes(query: str) -> None:
             f"querying by {', '.join(banned)} is prohibited (General Order 344.4(a)1)",
             extra={"clause": "344.4(a)1"},
         )
-
-
-class ProtectedAttributeQueryBan:
-    """Pure ASGI: every request to a service is checked before routing, as at the gateway."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("query_string"):
-            try:
-                refuse_protected_attributes(scope["query_string"].decode("latin-1"))
-            except Forbidden as exc:
-                from alpr_common.app import error_response
-
-                await error_response(exc.status_code, exc.to_body())(scope, receive, send)
-                return
-        await self.app(scope, receive, send)

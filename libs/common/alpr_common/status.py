@@ -13,14 +13,12 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import httpx
 
+from alpr_common.auth import Principal
 from alpr_common.errors import Forbidden, Unauthorized, Unavailable
-
-if TYPE_CHECKING:
-    from alpr_common.auth import Principal
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ async def revoke_token(
     session: AsyncSession, *, jti: str, subject: str, expires_at: datetime, now: datetime
 ) -> None:
     """Record a signed-out token (once), and forget those that have expired anyway."""
-    await session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
+    await session.execute(delete(RevokedToken).where(col(RevokedToken.expires_at) < now))
     if await session.get(RevokedToken, jti) is None:
         session.add(RevokedToken(jti=jti, subject=subject, expires_at=expires_at, revoked_at=now))
         await session.flush()
@@ -118,7 +118,7 @@ async def revoke_token(
 async def revoked_token_ids(session: AsyncSession, subject: str, *, now: datetime) -> list[str]:
     rows = await session.scalars(
         select(RevokedToken.jti).where(
-            RevokedToken.subject == subject, RevokedToken.expires_at >= now
+            col(RevokedToken.subject) == subject, col(RevokedToken.expires_at) >= now
         )
     )
     return list(rows)

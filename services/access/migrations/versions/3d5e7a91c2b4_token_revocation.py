@@ -1,7 +1,7 @@
 """token revocation: a per-user tokens_valid_after, and the signed-out token ids
 
 Revision ID: 3d5e7a91c2b4
-Revises: f8b4fc39e57c
+Revises: 713759e1257e
 Create Date: 2026-12-05 11:40:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from alpr_common.db import UTCDateTime
 
 revision: str = "3d5e7a91c2b4"
-down_revision: str | None = "f8b4fc39e57c"
+down_revision: str | None = "713759e1257e"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
