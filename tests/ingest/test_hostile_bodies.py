@@ -36,6 +36,17 @@ def test_many_tiny_parts_are_refused_after_the_first_few(fmt):
     assert info.value.status_code == 413
 
 
+def test_a_form_of_many_fields_is_refused_before_it_is_parsed():
+    body = b"&".join(b"f%d=x" % i for i in range(200_000))
+    with pytest.raises(TooManyParts, match="form fields"):
+        adapters.parse(
+            "platerecognizer",
+            content_type="application/x-www-form-urlencoded",
+            body=body,
+            received_at=datetime.now(UTC),
+        )
+
+
 def test_a_part_larger_than_any_image_is_refused():
     body = (
         b'--B\r\nContent-Disposition: form-data; name="big"; filename="a.jpg"\r\n'

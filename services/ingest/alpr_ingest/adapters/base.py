@@ -528,11 +528,25 @@ def _part(headers: Mapping[str, str], data: bytes) -> Part:
     return Part(name=name, filename=filename, content_type=content_type, data=data)
 
 
+# A webhook form carries a handful of fields (Plate Recognizer: `json` and an upload).
+MAX_FORM_FIELDS = 32
+
+
 def parse_form(fmt: str, body: bytes) -> dict[str, str]:
     try:
-        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+        fields = parse_qs(
+            body.decode("utf-8"),
+            keep_blank_values=True,
+            strict_parsing=False,
+            max_num_fields=MAX_FORM_FIELDS,
+        )
     except UnicodeDecodeError:
         raise malformed(fmt, "body", "is not UTF-8 form data", "send UTF-8 form fields") from None
+    except ValueError:  # more fields than allowed, counted before any is parsed
+        raise TooManyParts(
+            f"{fmt}: body: has more than {MAX_FORM_FIELDS} form fields; send the webhook's own",
+            extra={"format": fmt, "path": "body"},
+        ) from None
     return {key: values[0] for key, values in fields.items()}
 
 
