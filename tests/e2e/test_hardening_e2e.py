@@ -289,3 +289,16 @@ def test_sign_out_revokes_the_token_everywhere(suite, world):
     assert r.status_code == 204, r.text
     eventually(lambda: world.gateway.get("/v1/access/users/me", headers=headers).status_code == 401)
     eventually(lambda: _search_direct(suite, headers).status_code == 401)
+
+
+def test_proxied_answers_carry_one_date_and_oversized_headers_are_refused(suite, world):
+    """Defect 8 on real servers: one `date` and one `server` header on a proxied answer (the
+    gateway's own), and 40 KB of request headers refused with 431."""
+    r = world.gateway.get("/v1/access/users/me", headers=world.login("hd-ivy"))
+    assert r.status_code == 200, r.text
+    assert len(r.headers.get_list("date")) == 1, r.headers
+    assert len(r.headers.get_list("server")) <= 1, r.headers
+    for base in (suite.url("gateway"), suite.url("ingest")):
+        with httpx.Client(base_url=base, timeout=15.0) as c:
+            r = c.get("/livez", headers={"X-Padding": "a" * 40_000})
+        assert r.status_code == 431, (base, r.status_code)

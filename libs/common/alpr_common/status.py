@@ -53,6 +53,33 @@ class StatusSource(Protocol):
     async def fetch(self, subject: str) -> PrincipalStatus | None: ...
 
 
+class StaticStatus:
+    """Principals known in advance, for a service run without access (benchmarks, tests):
+    exactly these subjects, with these statuses; any other is unknown and refused."""
+
+    def __init__(self, statuses: dict[str, PrincipalStatus] | None = None) -> None:
+        self.status: dict[str, PrincipalStatus] = dict(statuses or {})
+
+    def add(
+        self,
+        subject: str,
+        *,
+        kind: str,
+        roles: frozenset[str],
+        training_valid_until: datetime | None = None,
+    ) -> None:
+        self.status[subject] = PrincipalStatus(
+            subject=subject,
+            kind=kind,
+            active=True,
+            roles=roles,
+            training_valid_until=training_valid_until,
+        )
+
+    async def fetch(self, subject: str) -> PrincipalStatus | None:
+        return self.status.get(subject)
+
+
 class AccessStatusSource:
     """Asks access over HTTP, with this process's service token."""
 

@@ -35,7 +35,12 @@ from alpr_common.jwt import JWKSCache, KeyRing, TokenVerifier
 from alpr_common.migrations import upgrade
 from alpr_common.roles import MACHINE_ROLES, Role
 from alpr_common.settings import BaseServiceSettings
-from alpr_common.status import PrincipalStatus, PrincipalStatusCheck, StatusSource
+from alpr_common.status import (
+    PrincipalStatus,
+    PrincipalStatusCheck,
+    StaticStatus,
+    StatusSource,
+)
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 ISSUER = "alpr-access"
@@ -279,36 +284,29 @@ def keyring(keyring_dir: Path) -> KeyRing:
     return KeyRing.from_dir(keyring_dir)
 
 
-class TokenDirectory:
+class TokenDirectory(StaticStatus):
     """Principal status for in-process tests, where access is not running: every principal the
     TokenFactory mints a token for is active with the roles and training it was minted with
     (the union over its tokens), until a test says otherwise. The status check itself is the
     kernel's own (`PrincipalStatusCheck`); tests/e2e run it against the real access."""
 
-    def __init__(self) -> None:
-        self.status: dict[str, PrincipalStatus] = {}
-
     def register(
         self, subject: str, kind: str, roles: frozenset[str], trn: datetime | None
     ) -> None:
         known = self.status.get(subject)
-        if known is not None:
-            roles = roles | known.roles
-            if known.training_valid_until is not None and (
-                trn is None or known.training_valid_until > trn
-            ):
-                trn = known.training_valid_until
-            self.status[subject] = dataclasses.replace(known, roles=roles, training_valid_until=trn)
-        else:
-            self.status[subject] = PrincipalStatus(
-                subject=subject, kind=kind, active=True, roles=roles, training_valid_until=trn
-            )
+        if known is None:
+            self.add(subject, kind=kind, roles=roles, training_valid_until=trn)
+            return
+        if known.training_valid_until is not None and (
+            trn is None or known.training_valid_until > trn
+        ):
+            trn = known.training_valid_until
+        self.status[subject] = dataclasses.replace(
+            known, roles=roles | known.roles, training_valid_until=trn
+        )
 
     def update(self, subject: str, **changes: Any) -> None:
         self.status[subject] = dataclasses.replace(self.status[subject], **changes)
-
-    async def fetch(self, subject: str) -> PrincipalStatus | None:
-        return self.status.get(subject)
 
 
 class _FirstKnown:
