@@ -40,7 +40,7 @@ PLACEHOLDER_WORDS = frozenset(
 )
 PLACEHOLDER_MARKERS = ("placeholder", "changeme", "change-me", "change_me", "replace", "notsecret")
 MIN_SECRET_CHARS = 16
-MIN_SECRET_BITS = 64.0
+MIN_SECRET_BITS = 48.0
 
 
 def _entropy_bits(value: str) -> float:
