@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, insert, select
@@ -160,6 +161,25 @@ async def list_entries(session: AsyncSession, q: LogEntryQuery) -> tuple[Sequenc
         where.append(ENTRY.c.status.between(low, high))
     query = select(ENTRY).where(*where)
     return await _page(session, query, order_by=ENTRY.c.seq, q=q)
+
+
+async def count_requests_without_outcome(session: AsyncSession, *, before: datetime) -> int:
+    """gateway.request entries made before `before` with no gateway.response of the same
+    request id: outcomes the gateway could not record (or streams still open)."""
+    req = ENTRY.alias("req")
+    resp = ENTRY.alias("resp")
+    answered = (
+        select(resp.c.seq)
+        .where(resp.c.type == GATEWAY_RESPONSE, resp.c.request_id == req.c.request_id)
+        .exists()
+    )
+    query = select(func.count()).where(
+        req.c.type == GATEWAY_REQUEST,
+        req.c.request_id.is_not(None),
+        req.c.occurred_at < before,
+        ~answered,
+    )
+    return int((await session.execute(query)).scalar_one())
 
 
 async def list_transactions(
