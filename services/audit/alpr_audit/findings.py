@@ -23,7 +23,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -141,6 +141,44 @@ async def _repeated_plates(
     )
 
 
+async def _answers_of_flagged(
+    session: AsyncSession, flagged: dict[str, FlaggedQueryRead], *, end: datetime
+) -> None:
+    ids = list(flagged)
+    for i in range(0, len(ids), 500):
+        answers = repository.iter_typed_entries(
+            session,
+            [repository.GATEWAY_RESPONSE],
+            start=None,
+            # An answer logged just after the period's end still belongs to its request.
+            end=end + timedelta(hours=1),
+            where=[repository.for_requests(ids[i : i + 500])],
+        )
+        async for page in answers:
+            for row in page:
+                hit = flagged.get(row._mapping["request_id"] or "")
+                if hit is not None and hit.status is None:
+                    hit.status = row._mapping["status"]
+
+
+async def _refusals(
+    session: AsyncSession, *, start: datetime, end: datetime
+) -> Counter[tuple[str, int]]:
+    refusals: Counter[tuple[str, int]] = Counter()
+    answers = repository.iter_typed_entries(
+        session,
+        [repository.GATEWAY_RESPONSE],
+        start=start,
+        end=end,
+        where=[repository.refused()],
+    )
+    async for page in answers:
+        for row in page:
+            reason = _str(_data(row), "refused_reason") or "(none given)"
+            refusals[(reason, int(row._mapping["status"]))] += 1
+    return refusals
+
+
 async def chain_status(
     session: AsyncSession, *, store: CheckpointStore, page_size: int = 1000
 ) -> ChainStatusRead:
@@ -171,23 +209,20 @@ async def quarter_summary(
     per_user: Counter[str] = Counter()
     off_hours: Counter[str] = Counter()
     flagged: dict[str, FlaggedQueryRead] = {}
-    refusals: Counter[tuple[str, int]] = Counter()
     queries = 0
-    types = [repository.GATEWAY_REQUEST, repository.GATEWAY_RESPONSE]
-    async for page in repository.iter_typed_entries(session, types, start=start, end=end):
+    # Only queries of ALPR data (requests with a purpose): camera posts and the like are most of
+    # the gateway's traffic and none of these findings.
+    requests = repository.iter_typed_entries(
+        session,
+        [repository.GATEWAY_REQUEST],
+        start=start,
+        end=end,
+        where=[repository.has_purpose()],
+    )
+    async for page in requests:
         for row in page:
             m = row._mapping
             data = _data(row)
-            if m["type"] == repository.GATEWAY_RESPONSE:
-                status = m["status"]
-                if status is not None and status >= 400:
-                    refusals[(_str(data, "refused_reason") or "(none given)", status)] += 1
-                hit = flagged.get(m["request_id"] or "")
-                if hit is not None and hit.status is None:
-                    hit.status = status
-                continue
-            if _str(data, "purpose") is None:
-                continue  # not a query of ALPR data
             queries += 1
             subject = m["subject"] or "(unknown)"
             per_user[subject] += 1
@@ -205,6 +240,8 @@ async def quarter_summary(
                     path=_str(data, "path"),
                     status=None,
                 )
+    await _answers_of_flagged(session, flagged, end=end)
+    refusals = await _refusals(session, start=start, end=end)
     return FindingsQuarterSummary(
         start=start,
         end=end,

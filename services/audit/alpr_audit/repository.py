@@ -213,13 +213,14 @@ async def iter_typed_entries(
     *,
     start: datetime | None,
     end: datetime,
+    where: Sequence[ColumnElement[bool]] = (),
     page_size: int = _CHUNK,
 ) -> AsyncIterator[Sequence[Row[Any]]]:
     """Entries of these types that occurred in [start, end), in seq order, a page at a time."""
     last = 0
     while True:
         query = select(ENTRY).where(
-            ENTRY.c.type.in_(types), ENTRY.c.occurred_at < end, ENTRY.c.seq > last
+            ENTRY.c.type.in_(types), ENTRY.c.occurred_at < end, ENTRY.c.seq > last, *where
         )
         if start is not None:
             query = query.where(ENTRY.c.occurred_at >= start)
@@ -232,19 +233,32 @@ async def iter_typed_entries(
         last = rows[-1].seq
 
 
+def has_purpose() -> ColumnElement[bool]:
+    """The entry's data carries a purpose: a query of ALPR data (344.4(a))."""
+    purpose = ENTRY.c.data["purpose"].as_string()
+    return and_(purpose.is_not(None), purpose != "")
+
+
+def refused() -> ColumnElement[bool]:
+    return ENTRY.c.status >= 400
+
+
+def for_requests(request_ids: Sequence[str]) -> ColumnElement[bool]:
+    return ENTRY.c.request_id.in_(request_ids)
+
+
 async def review_population(
     session: AsyncSession, *, start: datetime, end: datetime, kinds: dict[str, str]
 ) -> list[tuple[int, str]]:
     """(seq, type) of every entry of the 344.6(a) population in [start, end), in seq order:
     entries of the types in `kinds`, gateway requests only when they carry a purpose."""
-    purpose = ENTRY.c.data["purpose"].as_string()
     query = (
         select(ENTRY.c.seq, ENTRY.c.type)
         .where(
             ENTRY.c.type.in_(list(kinds)),
             ENTRY.c.occurred_at >= start,
             ENTRY.c.occurred_at < end,
-            or_(ENTRY.c.type != GATEWAY_REQUEST, and_(purpose.is_not(None), purpose != "")),
+            or_(ENTRY.c.type != GATEWAY_REQUEST, has_purpose()),
         )
         .order_by(ENTRY.c.seq)
     )
