@@ -118,6 +118,32 @@ async def test_sample_redraws_from_its_seed_and_the_log(
 
 
 @pytest.mark.policy("344.6(a)")
+async def test_redraw_from_the_log_finds_the_same_items_until_the_log_changes(
+    client, tokens, quarter_log, ev, send
+):
+    sample = (
+        await client.post(
+            "/v1/review-samples",
+            json={"quarter": QUARTER, "seed": 99, "sample_size": 4},
+            headers=_rm(tokens, "user:rm1"),
+        )
+    ).json()
+    url = f"/v1/review-samples/{sample['id']}/redraw"
+
+    same = await client.get(url, headers=tokens.headers("city_auditor"))
+    late, late_resp = ev.gateway_pair(subject="user:5", minute=50)
+    await send([late, late_resp])
+    changed = await client.get(url, headers=tokens.headers("city_auditor"))
+
+    assert same.status_code == 200, same.text
+    assert same.json()["same_population"] is True and same.json()["same_items"] is True
+    assert same.json()["log_seqs"] == [i["log_seq"] for i in sample["items"]]
+    assert same.json()["population_digest"] == sample["population_digest"]
+    assert changed.json()["population_size"] == sample["population_size"] + 1
+    assert changed.json()["same_population"] is False
+
+
+@pytest.mark.policy("344.6(a)")
 async def test_second_draw_for_the_same_quarter_is_refused(client, tokens, quarter_log):
     first = await client.post(
         "/v1/review-samples",

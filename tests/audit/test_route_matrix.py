@@ -28,6 +28,7 @@ ALLOWED: dict[tuple[str, str], set[Role]] = {
     ("GET", "/v1/review-samples"): READERS,
     ("GET", "/v1/review-samples/{sample_id}"): READERS,
     ("GET", "/v1/review-samples/{sample_id}/items"): READERS,
+    ("GET", "/v1/review-samples/{sample_id}/redraw"): READERS,
     ("GET", "/v1/review-items/{item_id}"): READERS,
     ("PUT", "/v1/review-items/{item_id}/assignment"): RM,
     ("POST", "/v1/review-items/{item_id}/finding"): RM,

@@ -51,6 +51,7 @@ from alpr_audit.schemas import (
     ReviewSampleDetail,
     ReviewSampleQuery,
     ReviewSampleRead,
+    ReviewSampleRedrawRead,
 )
 from alpr_common.auth import Principal
 from alpr_common.db import utcnow
@@ -192,6 +193,29 @@ async def get_sample(session: AsyncSession, *, sample_id: str) -> ReviewSampleRe
     if sample is None:
         raise ReviewSampleNotFound(f"no review sample {sample_id}")
     return sample_read(sample)
+
+
+async def redraw(session: AsyncSession, *, sample_id: str) -> ReviewSampleRedrawRead:
+    """Draw the sample again from the log and its seed: the check an auditor makes by hand."""
+    sample = await repository.get_sample(session, sample_id)
+    if sample is None:
+        raise ReviewSampleNotFound(f"no review sample {sample_id}")
+    population = await repository.review_population(
+        session, start=sample.period_start, end=sample.period_end, kinds=dict(POPULATION_KINDS)
+    )
+    digest = population_digest(population)
+    seqs = [population[p][0] for p in draw(len(population), sample.sample_size, sample.seed)]
+    items = await repository.sample_items(session, [sample.id])
+    return ReviewSampleRedrawRead(
+        sample_id=sample.id,
+        seed=sample.seed,
+        population_size=len(population),
+        population_digest=digest,
+        same_population=(len(population), digest)
+        == (sample.population_size, sample.population_digest),
+        same_items=seqs == [i.log_seq for i in items],
+        log_seqs=seqs,
+    )
 
 
 async def list_items(

@@ -282,6 +282,18 @@ class ReviewItemRead(BaseModel):
     allegation_id: str | None
 
 
+class ReviewSampleRedrawRead(BaseModel):
+    """The sample drawn again now from the log, from its recorded seed (344.6(a))."""
+
+    sample_id: str
+    seed: int
+    population_size: int
+    population_digest: str
+    same_population: bool = Field(description="Size and digest equal those recorded at the draw")
+    same_items: bool = Field(description="The redraw picks the same log entries, in order")
+    log_seqs: list[int] = Field(description="The log entries the redraw picks, in draw order")
+
+
 class ReviewSampleDetail(ReviewSampleRead):
     items: list[ReviewItemRead]
 

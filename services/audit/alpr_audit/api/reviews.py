@@ -28,6 +28,7 @@ from alpr_audit.schemas import (
     ReviewSampleDetail,
     ReviewSampleQuery,
     ReviewSampleRead,
+    ReviewSampleRedrawRead,
 )
 from alpr_common.db import SessionDep
 from alpr_common.errors import Forbidden, Unauthorized, Unprocessable, responses
@@ -71,6 +72,18 @@ async def get_review_sample(
 ) -> ReviewSampleRead:
     """One random sample: period, seed, population size and digest, algorithm."""
     return await reviews.get_sample(session, sample_id=sample_id)
+
+
+@router.get(
+    "/review-samples/{sample_id}/redraw",
+    response_model=ReviewSampleRedrawRead,
+    responses=responses(*_ERRORS, ReviewSampleNotFound),
+)
+async def redraw_review_sample(
+    session: SessionDep, _reader: AuditReader, sample_id: SampleId
+) -> ReviewSampleRedrawRead:
+    """Draw the sample again from the log and its recorded seed, and compare (344.6(a))."""
+    return await reviews.redraw(session, sample_id=sample_id)
 
 
 @router.get(
