@@ -7,7 +7,7 @@ Audit metrics (344.6) get their own tables beside these, fed by the same event i
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -21,19 +21,19 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from alpr_common.db import JSONType, UTCDateTime, make_base, service_registry
+from alpr_common.db import JSONType, TableModel, UTCDateTime, service_registry
 from alpr_common.outbox import outbox_tables
 
 registry = service_registry()
 metadata = registry.metadata
-if TYPE_CHECKING:
-    # make_base returns a class made at runtime, which mypy cannot take as a base class.
-    Base = SQLModel
-else:
-    Base = make_base(registry)
 OUTBOX = outbox_tables(metadata)
+
+
+class Base(TableModel, registry=registry):
+    """The service's tables, in its own registry and metadata (see `service_registry`)."""
+
 
 SeqType = BigInteger().with_variant(Integer(), "sqlite")
 

@@ -13,19 +13,20 @@ from sqlmodel import col
 
 from alpr_audit.chain import GENESIS_HASH
 from alpr_audit.models import (
+    ChainHead,
+    LogEntry,
     MisuseAllegation,
     PopulationArea,
     PopulationImport,
     ReviewItem,
     ReviewSample,
-    metadata,
 )
 from alpr_audit.schemas import LogEntryQuery, TransactionQuery, _ListQuery
-from alpr_common.db import utcnow
+from alpr_common.db import rowcount, utcnow
 from alpr_common.outbox import insert_ignore
 
-ENTRY = metadata.tables["log_entry"]
-HEAD = metadata.tables["chain_head"]
+ENTRY = LogEntry.__table__
+HEAD = ChainHead.__table__
 GATEWAY_REQUEST = "gateway.request"
 GATEWAY_RESPONSE = "gateway.response"
 # Rows per statement in bulk paths: well under SQLite's and asyncpg's bind-parameter limits.
@@ -64,7 +65,7 @@ async def insert_entry(session: AsyncSession, values: dict[str, Any]) -> bool:
         .on_conflict_do_nothing(index_elements=["event_id"])
     )
     result = await session.execute(stmt)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rowcount(result))
 
 
 async def logged_event_ids(session: AsyncSession, event_ids: Sequence[str]) -> set[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -18,9 +18,9 @@ from pydantic import (
     field_validator,
 )
 
+from alpr_hotlist.alerts.index import normalise_plate
 from alpr_hotlist.importers import FORMATS
 from alpr_hotlist.importers._common import region_of
-from alpr_hotlist.matching import normalise_plate
 from alpr_hotlist.policy import EntryType, ManualEntryReason, OffenseClass
 
 T = TypeVar("T")
@@ -96,7 +96,7 @@ class _PageQuery(_In):
 
 ListSource = Literal["ncic", "tcic", "agency", "manual", "genetec", "rekor"]
 ImportFormat = Literal["canonical", "tx_ncic", "tx_tcic", "ncic_fixed", "genetec", "rekor"]
-assert set(ImportFormat.__args__) == set(FORMATS)  # type: ignore[attr-defined]
+assert set(get_args(ImportFormat)) == set(FORMATS)
 
 
 class HotlistCreate(_In):
