@@ -1,7 +1,8 @@
 """The random audit and the City Auditor over real HTTP through the gateway (344.6(a),
 344.6(c)): an investigator's queries reach audit's log; Risk Management draws a seeded sample
 of them and a reviewer records a finding, never the investigator; the City Auditor reads the
-audit data, is not refused as a release, and every read is itself logged; it changes nothing."""
+audit data, is not refused as a release, and every read is itself logged; it changes nothing.
+A fixed camera registered at ingest shows in audit's equity report (344.3.2(c))."""
 
 import json
 import time
@@ -61,6 +62,7 @@ def people(suite: Suite, gateway: httpx.Client) -> dict[str, dict]:
         "rv-rita": "risk_management",
         "rv-ray": "risk_management",
         "rv-cathy": "city_auditor",
+        "rv-adam": "admin",
     }
     made = {name: create_person(gateway, cso, name, role) for name, role in roles.items()}
     trainer = login(gateway, "rv-trainer", PASSWORD, made["rv-trainer"]["totp"])
@@ -195,3 +197,57 @@ def test_city_auditor_reads_audit_data_logged_not_refused_and_changes_nothing(ga
     assert tx["subject"] == f"user:{cathy['id']}" and tx["roles"] == ["city_auditor"]
     assert tx["purpose"] == "audit_review" and tx["case_number"] == "RM-2026-Q4-E2E"
     assert tx["status"] == 200
+
+
+@pytest.mark.policy("344.3.2(c)")
+def test_fixed_camera_registered_at_ingest_reaches_the_equity_report(gateway, people):
+    camera = gateway.post(
+        "/v1/ingest/cameras",
+        headers=people["rv-adam"]["headers"],
+        json={
+            "id": "cam-equity-e2e",
+            "name": "Fixed at William Cannon and Manchaca",
+            "vendor": "genetec",
+            "camera_type": "fixed",
+            "location": {"lat": 30.2050, "lon": -97.8000},
+            "zip_code": "78745",
+            "sector": "frank",
+            "placement_review": {
+                "reviewer": "Research and Planning, analyst 12",
+                "reviewed_on": "2026-11-20",
+                "approved": True,
+                "notes": "busy arterial; cameras spread over every sector by traffic volume",
+            },
+        },
+    )
+    assert camera.status_code == 201, camera.text
+    imported = gateway.post(
+        "/v1/audit/population-imports",
+        content=b"area,population,hispanic\n78745,60000,30000\n78701,20000,4000\n",
+        headers=people["rv-rita"]["headers"] | {"Content-Type": "text/csv"},
+    )
+    assert imported.status_code == 201, imported.text
+    now = datetime.now(UTC)
+    window = {
+        "start": (now - timedelta(days=1)).isoformat(),
+        "end": (now + timedelta(days=1)).isoformat(),
+    }
+
+    def report():
+        r = gateway.get(
+            "/v1/audit/equity-reports", params=window, headers=people["rv-rita"]["headers"]
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        areas = {(a["area_type"], a["area"]): a for a in body["areas"]}
+        row = areas.get(("zip", "78745"))
+        return body if row is not None and row["fixed_cameras"] >= 1 else None
+
+    body = eventually(report)
+    areas = {(a["area_type"], a["area"]): a for a in body["areas"]}
+    assert areas[("zip", "78745")]["population"] == 60000
+    assert areas[("sector", "frank")]["fixed_cameras"] >= 1
+    reviews = [r for r in body["placement_reviews"] if r["camera_id"] == "cam-equity-e2e"]
+    assert len(reviews) == 1 and reviews[0]["approved"] is True
+    assert reviews[0]["zip_code"] == "78745"
+    assert "cam-equity-e2e" not in body["fixed_cameras_without_approved_review"]
