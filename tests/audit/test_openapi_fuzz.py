@@ -50,7 +50,9 @@ async def fuzz_db_url(db_backend: str, tmp_path: Path):
 
 @pytest.fixture
 def fuzz_headers(tokens, audit_purpose) -> dict[str, str]:
-    token = tokens.token("service", "city_auditor")
+    # Risk Management too, so the review, allegation and import routes are driven past the
+    # role check into their rules.
+    token = tokens.token("service", "city_auditor", "risk_management")
     return {"Authorization": f"Bearer {token}", **audit_purpose}
 
 
