@@ -468,6 +468,7 @@ def build_app(
         app.include_router(router)
     if outbox is not None and (event_handler or event_batch_handler) is not None:
         app.include_router(event_router(outbox, event_handler, batch_handler=event_batch_handler))
+    # FastAPI's documented way to extend the schema is to replace the method on the instance.
     app.openapi = _custom_openapi(app)  # type: ignore[method-assign]
     exporting = tracing_exported()
     if exporting:
