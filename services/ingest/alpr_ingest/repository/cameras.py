@@ -8,14 +8,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import (
-    ColumnElement,
-    bindparam,
-    delete,
-    func,
-    select,
-)
+from sqlalchemy import ColumnElement, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from alpr_ingest.models import (
     Camera,
@@ -39,9 +34,9 @@ async def list_cameras(
 ) -> tuple[list[Camera], int]:
     conditions: list[ColumnElement[bool]] = []
     if status is not None:
-        conditions.append(Camera.status == status)  # type: ignore[arg-type]
+        conditions.append(col(Camera.status) == status)
     if camera_type is not None:
-        conditions.append(Camera.camera_type == camera_type)  # type: ignore[arg-type]
+        conditions.append(col(Camera.camera_type) == camera_type)
     total = (
         await session.execute(select(func.count()).select_from(Camera).where(*conditions))
     ).scalar_one()
@@ -59,8 +54,8 @@ async def camera_keys(session: AsyncSession, camera_ids: Iterable[str]) -> dict[
     if not ids:
         return out
     rows = await session.execute(
-        select(CameraKey.camera_id, CameraKey.key)
-        .where(CameraKey.camera_id.in_(ids))  # type: ignore[attr-defined]
+        select(col(CameraKey.camera_id), col(CameraKey.key))
+        .where(col(CameraKey.camera_id).in_(ids))
         .order_by(CameraKey.key)
     )
     for camera_id, key in rows:
@@ -75,14 +70,10 @@ async def keys_taken(
     if not keys:
         return []
     rows = await session.execute(
-        select(CameraKey.key, CameraKey.camera_id).where(
-            CameraKey.key.in_(keys)  # type: ignore[attr-defined]
-        )
+        select(col(CameraKey.key), col(CameraKey.camera_id)).where(col(CameraKey.key).in_(keys))
     )
     taken = [(k, c) for k, c in rows if c != exclude_camera]
-    ids = await session.execute(
-        select(Camera.id).where(Camera.id.in_(keys))  # type: ignore[attr-defined]
-    )
+    ids = await session.execute(select(col(Camera.id)).where(col(Camera.id).in_(keys)))
     taken += [(i, i) for (i,) in ids if i != exclude_camera]
     return taken
 
@@ -90,7 +81,7 @@ async def keys_taken(
 async def replace_keys(
     session: AsyncSession, camera_id: str, keys: Sequence[str], now: datetime
 ) -> None:
-    await session.execute(delete(CameraKey).where(CameraKey.camera_id == camera_id))  # type: ignore[arg-type]
+    await session.execute(delete(CameraKey).where(col(CameraKey.camera_id) == camera_id))
     for key in dict.fromkeys(keys):
         session.add(CameraKey(key=key, camera_id=camera_id, created_at=now))
     await session.flush()
@@ -105,8 +96,8 @@ async def latest_reviews(
     rows = (
         await session.execute(
             select(PlacementReview)
-            .where(PlacementReview.camera_id.in_(ids))  # type: ignore[attr-defined]
-            .order_by(PlacementReview.recorded_at, PlacementReview.id)
+            .where(col(PlacementReview.camera_id).in_(ids))
+            .order_by(col(PlacementReview.recorded_at), PlacementReview.id)
         )
     ).scalars()
     return {r.camera_id: r for r in rows}
@@ -115,8 +106,8 @@ async def latest_reviews(
 async def list_reviews(session: AsyncSession, camera_id: str) -> list[PlacementReview]:
     rows = await session.execute(
         select(PlacementReview)
-        .where(PlacementReview.camera_id == camera_id)  # type: ignore[arg-type]
-        .order_by(PlacementReview.recorded_at.desc(), PlacementReview.id)  # type: ignore[attr-defined]
+        .where(col(PlacementReview.camera_id) == camera_id)
+        .order_by(col(PlacementReview.recorded_at).desc(), PlacementReview.id)
     )
     return list(rows.scalars())
 
@@ -141,13 +132,11 @@ def _camera_lookups(*what: Any) -> tuple[Any, Any]:
     """`what` of the cameras whose id is in :refs, and (key, `what`) of those mapped from a
     vendor key in :refs. Built once (every read batch resolves its cameras; building a
     statement cost more than running it)."""
-    by_id = select(*what).where(
-        Camera.id.in_(bindparam("refs", expanding=True))  # type: ignore[attr-defined]
-    )
+    by_id = select(*what).where(col(Camera.id).in_(bindparam("refs", expanding=True)))
     by_key = (
-        select(CameraKey.key, *what)  # type: ignore[call-overload]
-        .join(Camera, Camera.id == CameraKey.camera_id)
-        .where(CameraKey.key.in_(bindparam("refs", expanding=True)))  # type: ignore[attr-defined]
+        select(col(CameraKey.key), *what)
+        .join(Camera, col(Camera.id) == CameraKey.camera_id)
+        .where(col(CameraKey.key).in_(bindparam("refs", expanding=True)))
     )
     return by_id, by_key
 

@@ -7,12 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    func,
-    insert,
-    select,
-)
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from alpr_ingest.models import (
     CaseExport,
@@ -41,7 +38,7 @@ async def list_holds(
     rows = await session.execute(
         select(ReadHold)
         .where(*conditions)
-        .order_by(ReadHold.created_at.desc(), ReadHold.id)  # type: ignore[attr-defined]
+        .order_by(col(ReadHold.created_at).desc(), ReadHold.id)
         .limit(limit)
         .offset(offset)
     )
@@ -52,8 +49,8 @@ async def hold_counts(session: AsyncSession, hold_ids: Sequence[str]) -> dict[st
     if not hold_ids:
         return {}
     rows = await session.execute(
-        select(HoldItem.hold_id, func.count())
-        .where(HoldItem.hold_id.in_(list(hold_ids)))  # type: ignore[attr-defined]
+        select(col(HoldItem.hold_id), func.count())
+        .where(col(HoldItem.hold_id).in_(list(hold_ids)))
         .group_by(HoldItem.hold_id)
     )
     return {hold_id: int(n) for hold_id, n in rows}
@@ -61,7 +58,7 @@ async def hold_counts(session: AsyncSession, hold_ids: Sequence[str]) -> dict[st
 
 async def hold_read_ids(session: AsyncSession, hold_id: str) -> set[uuid.UUID]:
     rows = await session.execute(
-        select(HoldItem.read_id).where(HoldItem.hold_id == hold_id)  # type: ignore[arg-type]
+        select(col(HoldItem.read_id)).where(col(HoldItem.hold_id) == hold_id)
     )
     return {r for (r,) in rows}
 
@@ -73,7 +70,7 @@ async def add_hold_items(
     if not read_rows:
         return
     await session.execute(
-        insert(HoldItem.__table__),  # type: ignore[attr-defined]
+        insert(HoldItem.__table__),
         [{"hold_id": hold_id, "read_id": r.read_id, "added_at": now} for r in read_rows],
     )
     ids = [r.read_id for r in read_rows]
@@ -92,8 +89,8 @@ async def add_hold_items(
 async def held_reads(session: AsyncSession, hold_id: str) -> list[Any]:
     rows = await session.execute(
         select(HELD)
-        .join(HoldItem.__table__, HoldItem.read_id == HELD.c.read_id)  # type: ignore[attr-defined]
-        .where(HoldItem.hold_id == hold_id)  # type: ignore[arg-type]
+        .join(HoldItem.__table__, col(HoldItem.read_id) == HELD.c.read_id)
+        .where(col(HoldItem.hold_id) == hold_id)
         .order_by(HELD.c.captured_at, HELD.c.read_id)
     )
     return list(rows)
@@ -102,7 +99,7 @@ async def held_reads(session: AsyncSession, hold_id: str) -> list[Any]:
 async def list_exports(session: AsyncSession, hold_id: str) -> list[CaseExport]:
     rows = await session.execute(
         select(CaseExport)
-        .where(CaseExport.hold_id == hold_id)  # type: ignore[arg-type]
-        .order_by(CaseExport.exported_at, CaseExport.id)
+        .where(col(CaseExport.hold_id) == hold_id)
+        .order_by(col(CaseExport.exported_at), CaseExport.id)
     )
     return list(rows.scalars())

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    func,
-    select,
-)
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from alpr_ingest.models import (
     EquipmentProblem,
@@ -16,16 +14,14 @@ from alpr_ingest.models import (
 async def list_problems(
     session: AsyncSession, *, status: str | None, limit: int, offset: int
 ) -> tuple[list[EquipmentProblem], int]:
-    conditions = [EquipmentProblem.status == status] if status else []  # type: ignore[comparison-overlap]
+    conditions = [col(EquipmentProblem.status) == status] if status else []
     total = (
-        await session.execute(
-            select(func.count()).select_from(EquipmentProblem).where(*conditions)  # type: ignore[arg-type]
-        )
+        await session.execute(select(func.count()).select_from(EquipmentProblem).where(*conditions))
     ).scalar_one()
     rows = await session.execute(
         select(EquipmentProblem)
-        .where(*conditions)  # type: ignore[arg-type]
-        .order_by(EquipmentProblem.reported_at.desc(), EquipmentProblem.id)  # type: ignore[attr-defined]
+        .where(*conditions)
+        .order_by(col(EquipmentProblem.reported_at).desc(), EquipmentProblem.id)
         .limit(limit)
         .offset(offset)
     )

@@ -6,18 +6,11 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import (
-    and_,
-    delete,
-    func,
-    insert,
-    literal,
-    select,
-    update,
-)
+from sqlalchemy import and_, delete, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from alpr_common.db import UTCDateTime
+from alpr_common.db import UTCDateTime, rowcount
 from alpr_ingest.models import (
     HoldItem,
     ReadHold,
@@ -27,9 +20,9 @@ from alpr_ingest.repository.reads import ALIASES, HELD, READ_COLUMNS, READS
 
 def _active_hold_read_ids() -> Any:
     return (
-        select(HoldItem.read_id)
-        .join(ReadHold, ReadHold.id == HoldItem.hold_id)  # type: ignore[arg-type]
-        .where(ReadHold.status == "active")  # type: ignore[arg-type]
+        select(col(HoldItem.read_id))
+        .join(ReadHold, col(ReadHold.id) == HoldItem.hold_id)
+        .where(col(ReadHold.status) == "active")
     )
 
 
@@ -42,7 +35,7 @@ async def copy_held_from(
     held = [
         r
         for (r,) in await session.execute(
-            _active_hold_read_ids().where(HoldItem.read_id.not_in(select(HELD.c.read_id)))  # type: ignore[attr-defined]
+            _active_hold_read_ids().where(col(HoldItem.read_id).not_in(select(HELD.c.read_id)))
         )
     ]
     if not held:
@@ -52,7 +45,7 @@ async def copy_held_from(
         c.read_id.in_(held), c.captured_at >= lo, c.captured_at < hi
     )
     result = await session.execute(insert(HELD).from_select([*READ_COLUMNS, "copied_at"], source))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 async def image_hashes_between(session: AsyncSession, *, lo: datetime, hi: datetime) -> set[str]:
@@ -73,7 +66,7 @@ async def delete_aliases_before(session: AsyncSession, cutoff: datetime) -> None
 async def delete_reads_before(session: AsyncSession, cutoff: datetime) -> int:
     """SQLite only: the embedded store has no partitions, so it deletes by capture day."""
     result = await session.execute(delete(READS).where(READS.c.captured_at < cutoff))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 async def count_reads_between(session: AsyncSession, lo: datetime, hi: datetime) -> int:
@@ -93,17 +86,15 @@ async def expire_holds(session: AsyncSession, *, today: date) -> list[str]:
     ids = [
         i
         for (i,) in await session.execute(
-            select(ReadHold.id).where(
-                ReadHold.status == "active",  # type: ignore[arg-type]
-                ReadHold.retention_until < today,  # type: ignore[arg-type]
+            select(col(ReadHold.id)).where(
+                col(ReadHold.status) == "active",
+                col(ReadHold.retention_until) < today,
             )
         )
     ]
     if ids:
         await session.execute(
-            update(ReadHold)
-            .where(ReadHold.id.in_(ids))  # type: ignore[attr-defined]
-            .values(status="expired")
+            update(ReadHold).where(col(ReadHold.id).in_(ids)).values(status="expired")
         )
     return ids
 
@@ -119,7 +110,7 @@ async def release_unheld_copies(session: AsyncSession, *, cutoff: datetime) -> t
         )
     }
     result = await session.execute(delete(HELD).where(stale))
-    return int(result.rowcount or 0), images  # type: ignore[attr-defined]
+    return rowcount(result), images
 
 
 async def images_still_referenced(session: AsyncSession, hashes: Iterable[str]) -> set[str]:

@@ -35,9 +35,9 @@ from alpr_ingest.models import (
     ReadAlias,
 )
 
-READS = PlateRead.__table__  # type: ignore[attr-defined]
-ALIASES = ReadAlias.__table__  # type: ignore[attr-defined]
-HELD = HeldRead.__table__  # type: ignore[attr-defined]
+READS = PlateRead.__table__
+ALIASES = ReadAlias.__table__
+HELD = HeldRead.__table__
 READ_COLUMNS: tuple[str, ...] = tuple(c.name for c in READS.columns)
 _JSON_COLUMNS = frozenset({"candidates", "vehicle"})
 _STAGING = f"{READ_TABLE}_staging"
