@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from e2e_helpers import PASSWORD, create_person, login, record_training
 
 from alpr_common.suite import Suite
+from tests.helpers.e2e import PASSWORD, create_person, login, record_training
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 

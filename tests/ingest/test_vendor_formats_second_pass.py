@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from ingest_helpers import NOW
 from sqlalchemy import func, select
 
 from alpr_ingest import adapters
 from alpr_ingest.adapters import MalformedPayload, ParseOptions
 from alpr_ingest.models import PlateRead, ReadAlias
 from alpr_ingest.normalize import normalize_plate
+from tests.helpers.ingest import NOW
 
 FIXTURES = Path(__file__).parent / "fixtures"
 OPENALPR_KEY = "K7Q2ZT9WMB4XH1N8RC6VJ3PD0LFY5GSA2E7UQ9TB-483920117"
