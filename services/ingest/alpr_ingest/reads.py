@@ -479,6 +479,7 @@ async def _plan(
             row = build(read, camera, current["dedup_key"])
             row["read_id"] = current["read_id"]
             target.row, target.image = row, read.image
+            target.aliases = list(dict.fromkeys([*target.aliases, *keys]))
             status = "updated"
         else:  # stored by an earlier message
             assert previous is not None
