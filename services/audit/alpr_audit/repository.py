@@ -172,6 +172,25 @@ async def list_entries(session: AsyncSession, q: LogEntryQuery) -> tuple[Sequenc
     return await _page(session, query, order_by=ENTRY.c.seq, q=q)
 
 
+async def count_requests_without_outcome(session: AsyncSession, *, before: datetime) -> int:
+    """gateway.request entries made before `before` with no gateway.response of the same
+    request id: outcomes the gateway could not record (or streams still open)."""
+    req = ENTRY.alias("req")
+    resp = ENTRY.alias("resp")
+    answered = (
+        select(resp.c.seq)
+        .where(resp.c.type == GATEWAY_RESPONSE, resp.c.request_id == req.c.request_id)
+        .exists()
+    )
+    query = select(func.count()).where(
+        req.c.type == GATEWAY_REQUEST,
+        req.c.request_id.is_not(None),
+        req.c.occurred_at < before,
+        ~answered,
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
 async def list_transactions(
     session: AsyncSession, q: TransactionQuery
 ) -> tuple[Sequence[Row[Any]], int]:

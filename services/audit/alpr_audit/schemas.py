@@ -169,6 +169,11 @@ class LogVerificationRead(BaseModel):
     checkpoints_checked: int
     checkpoint_problems: list[CheckpointProblemRead]
     latest_checkpoint: CheckpointRead | None
+    requests_without_outcome: int = Field(
+        0,
+        description="gateway.request entries made over 5 minutes ago with no "
+        "gateway.response: outcomes the gateway could not record, or streams still open",
+    )
 
 
 class CheckpointKeyRead(BaseModel):
