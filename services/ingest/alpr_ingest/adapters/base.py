@@ -80,12 +80,16 @@ class ParseOptions:
     `local_tz`: the zone of cameras that send wall-clock time without an offset (Dahua,
     Hikvision `absTime`, some Hikvision firmware). `date_order`: Genetec's locale-dependent
     split date. `camera_key`: the camera for payloads that carry no identity (Dahua ITSAPI,
-    a Plate Recognizer Snapshot call made without `camera_id`).
+    a Plate Recognizer Snapshot call made without `camera_id`, CodeProject.AI). `captured_at`:
+    the capture time of payloads that carry none (a CodeProject.AI response). `headers`: the
+    request headers that identify a device (lower-case names; Survision's serial number).
     """
 
     local_tz: tzinfo | None = None
     date_order: DateOrder = "MDY"
     camera_key: str | None = None
+    captured_at: datetime | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -157,7 +157,10 @@ def _atomic(body: bytes) -> bool:
         "Formats: openalpr (alpr_results, alpr_group preview then final, alpr_alert, "
         "heartbeat), platerecognizer (JSON, form, multipart), genetec (JSON, XML), hikvision "
         "(XML, multipart), axis (JSON, multipart), verkada, dahua (answered "
-        '`{"Result": true}`), frigate, native. Answered only once the reads are committed.'
+        '`{"Result": true}`), frigate (events, lpr updates and the plate_recognizer side-car), '
+        "survision (camera serial in the `survision-serial-number` header), codeproject (a "
+        "CodeProject.AI `/v1/vision/alpr` response, with `camera` and `captured_at`), native. "
+        "Answered only once the reads are committed."
     ),
     responses=responses(UnknownFormat, InvalidQuery, *_INGEST_ERRORS),
     openapi_extra={"requestBody": {"required": True, "content": _VENDOR_MEDIA}},
@@ -186,6 +189,13 @@ async def post_vendor_reads(
     date_order: Annotated[
         Literal["MDY", "DMY", "YMD"], Query(description="Genetec's locale date order.")
     ] = "MDY",
+    captured_at: Annotated[
+        ApiTime | None,
+        Query(
+            description="When the image was taken, for messages that carry no time (a "
+            "CodeProject.AI response), with its UTC offset."
+        ),
+    ] = None,
 ) -> FastJSONResponse:
     """Store the reads of one vendor message, in the vendor's own format and transport."""
     local_tz = None
@@ -202,7 +212,15 @@ async def post_vendor_reads(
         body=body,
         received_at=rt.now(),
         options=adapters.ParseOptions(
-            local_tz=local_tz, date_order=date_order, camera_key=camera_key
+            local_tz=local_tz,
+            date_order=date_order,
+            camera_key=camera_key,
+            captured_at=captured_at,
+            headers={
+                name: request.headers[name]
+                for name in adapters.DEVICE_HEADERS
+                if name in request.headers
+            },
         ),
     )
     outcome = await reads.ingest(session, rt=rt, principal=principal, result=result)
