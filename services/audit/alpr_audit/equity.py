@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_audit import repository
-from alpr_audit.errors import PopulationTableInvalid
+from alpr_audit.errors import PopulationImportRace, PopulationTableInvalid
 from alpr_audit.models import PopulationArea, PopulationImport
 from alpr_audit.schemas import (
     AreaType,
@@ -214,9 +214,8 @@ async def import_population(
     try:
         await session.flush()
     except IntegrityError:
-        raise PopulationTableInvalid(
-            "the same table is being imported by another request; retry",
-            problems=[_problem(None, None, "concurrent import")],
+        raise PopulationImportRace(
+            "the same table is being imported by another request; retry"
         ) from None
     session.add_all(
         PopulationArea(

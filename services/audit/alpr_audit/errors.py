@@ -81,3 +81,7 @@ class PopulationTableInvalid(Unprocessable):
 
 class PopulationTableTooLarge(PayloadTooLarge):
     """The population table is larger than the import limit."""
+
+
+class PopulationImportRace(Conflict):
+    """The same table is being imported by another request at this moment; retry."""

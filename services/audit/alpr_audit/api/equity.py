@@ -9,7 +9,11 @@ from fastapi.responses import PlainTextResponse
 
 from alpr_audit import equity
 from alpr_audit.auth import AuditReader, PopulationImporter
-from alpr_audit.errors import PopulationTableInvalid, PopulationTableTooLarge
+from alpr_audit.errors import (
+    PopulationImportRace,
+    PopulationTableInvalid,
+    PopulationTableTooLarge,
+)
 from alpr_audit.schemas import (
     EquityReportRead,
     Page,
@@ -52,7 +56,9 @@ async def _body(request: Request) -> bytes:
     "/population-imports",
     status_code=201,
     response_model=PopulationImportRead,
-    responses=responses(*_ERRORS, PopulationTableInvalid, PopulationTableTooLarge),
+    responses=responses(
+        *_ERRORS, PopulationTableInvalid, PopulationTableTooLarge, PopulationImportRace
+    ),
     openapi_extra=_CSV_BODY,
 )
 async def import_population(
