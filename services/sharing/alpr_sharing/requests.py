@@ -1,0 +1,602 @@
+"""Requests for ALPR data from outside the department (344.5): the rules each kind must meet and
+the states a request goes through.
+
+    received → under_review → approved → fulfilled
+        ↘ escalated (344.5(d)) ↗      ↘ denied / withdrawn / expired
+
+Kinds: `agency_data` (another law-enforcement agency, 344.5(a)-(b)), `public_information`
+(Texas Gov. Code ch. 552 through the records unit, 344.5(c)), `legal_disclosure` (court order,
+subpoena, discovery, 344.5(c)) and `preservation` (a governmental entity or a defendant asks that
+reads be kept, 344.6(b)4; fulfilled by a hold at ingest, nothing is released).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alpr_common.auth import Principal
+from alpr_common.contracts import sharing as contract
+from alpr_common.db import utcnow
+from alpr_common.errors import Forbidden
+from alpr_common.purpose import check_purpose
+from alpr_common.roles import Role
+from alpr_sharing import agencies, clients, escalation, events
+from alpr_sharing import repository as repo
+from alpr_sharing.auth import agency_scope
+from alpr_sharing.deps import Upstream
+from alpr_sharing.errors import (
+    InvalidRequest,
+    InvalidTransition,
+    PolicyRefused,
+    RequestNotFound,
+)
+from alpr_sharing.models import Agency, RequestOutcome, RequestStep, SharingRequest
+from alpr_sharing.schemas import (
+    DEFAULT_FIELDS,
+    Decision,
+    OutcomeCreate,
+    OutcomeRead,
+    Page,
+    RequestCreate,
+    RequestDetail,
+    RequestRead,
+    Review,
+    Withdrawal,
+)
+
+# Entry types that tie a hot-listed vehicle to a missing or endangered person (344.5(b)).
+MISSING_PERSON_GROUNDS = "Amber alert, Silver alert, or a BOLO for a missing or endangered person"
+_PLATE_SEPARATORS = re.compile(r"[ .-]")
+DECIDABLE = ("received", "under_review", "escalated")
+WITHDRAWABLE = ("received", "under_review", "escalated", "approved")
+
+
+def _plates(plates: list[str]) -> list[str]:
+    out = []
+    for raw in plates:
+        plate = _PLATE_SEPARATORS.sub("", raw).upper()
+        if not 1 <= len(plate) <= 15:
+            raise InvalidRequest(f"plate {raw!r} is not 1 to 15 letters and digits")
+        out.append(plate)
+    return sorted(set(out))
+
+
+def _window_days(since: datetime, until: datetime) -> float:
+    return (until - since).total_seconds() / 86400
+
+
+async def _step(
+    session: AsyncSession, request: SharingRequest, actor: Principal, note: str | None = None
+) -> None:
+    session.add(
+        RequestStep(
+            id=uuid.uuid4().hex,
+            request_id=request.id,
+            status=request.status,
+            at=request.updated_at,
+            by=actor.subject,
+            by_name=actor.name,
+            note=note,
+        )
+    )
+
+
+# --- who asks -----------------------------------------------------------------------------------
+
+
+async def _requesting_agency(
+    session: AsyncSession, *, actor: Principal, data: RequestCreate
+) -> Agency | None:
+    if Role.AGENCY in actor.roles and Role.RECORDS_OFFICER not in actor.roles:
+        # An agency's system speaks only for the agency its client is bound to.
+        if not actor.agency_id:
+            raise Forbidden("this agency client is bound to no agency; ask the CSO to bind it")
+        if data.agency_id is not None and data.agency_id != actor.agency_id:
+            raise InvalidRequest("agency_id must be your own agency's id, or left out")
+        return await agencies.load(session, actor.agency_id)
+    if data.agency_id is None:
+        return None
+    return await agencies.load(session, data.agency_id)
+
+
+def _requester_type(data: RequestCreate, agency: Agency | None) -> contract.RequesterType:
+    if data.kind == "preservation":
+        if data.requester_type is None:
+            raise InvalidRequest(
+                "a preservation request says who asks: requester_type `governmental` or "
+                "`defendant` (344.6(b)4 counts them apart)"
+            )
+        return data.requester_type
+    if data.kind == "public_information":
+        return "public"
+    if agency is None:
+        return "court" if data.kind == "legal_disclosure" else "other"
+    kinds: dict[str, contract.RequesterType] = {
+        "law_enforcement": "law_enforcement",
+        "court": "court",
+        "prosecutor": "governmental",
+        "public": "public",
+        "other": "other",
+    }
+    return kinds[agency.kind]
+
+
+# --- the rules of each kind ---------------------------------------------------------------------
+
+
+async def _agency_data_rules(
+    *, up: Upstream, data: RequestCreate, agency: Agency | None, plates: list[str]
+) -> tuple[str, list[str]]:
+    """344.5(a)-(b): only a law-enforcement agency, only for a hot-listed vehicle tied to a
+    missing or endangered person or a documented ongoing criminal investigation."""
+    if agency is None:
+        raise InvalidRequest("an agency data request names its agency (agency_id)")
+    if agency.kind != "law_enforcement":
+        raise PolicyRefused(
+            "344.5(a)",
+            f"{agency.name!r} is not a law-enforcement agency ({agency.kind}): ALPR data is not "
+            "distributed to non-law-enforcement entities; a public-information request goes "
+            "through the records unit instead",
+        )
+    if data.grounds is None:
+        raise PolicyRefused(
+            "344.5(b)",
+            "data is shared with another agency only for a hot-listed vehicle tied to a missing "
+            "or endangered person (grounds `missing_person`) or a documented ongoing criminal "
+            "investigation (grounds `criminal_investigation`)",
+        )
+    if data.grounds == "criminal_investigation":
+        missing = [
+            name
+            for name, value in (("offense", data.offense), ("investigator", data.investigator))
+            if not value
+        ]
+        if missing:
+            raise PolicyRefused(
+                "344.5(b)",
+                "a criminal-investigation request documents the investigation: its case number, "
+                f"offense and a named investigator (missing: {', '.join(missing)})",
+            )
+        return "criminal_investigation", plates
+    if data.hotlist_entry_id is None:
+        raise PolicyRefused(
+            "344.5(b)",
+            "a missing-person request names the hot-list entry (hotlist_entry_id) of the vehicle",
+        )
+    entry = await clients.hotlist_entry(up, data.hotlist_entry_id)
+    if entry is None:
+        raise PolicyRefused("344.5(b)", f"hot-list entry {data.hotlist_entry_id} does not exist")
+    if not entry.get("live"):
+        raise PolicyRefused(
+            "344.5(b)",
+            f"hot-list entry {data.hotlist_entry_id} is not live (status {entry.get('status')}, "
+            "or expired): data is shared only for vehicles on the hot list",
+        )
+    if not entry.get("missing_person"):
+        raise PolicyRefused(
+            "344.5(b)",
+            f"hot-list entry {data.hotlist_entry_id} is not an {MISSING_PERSON_GROUNDS}",
+        )
+    listed = str(entry.get("plate", ""))
+    if plates and plates != [listed]:
+        raise PolicyRefused(
+            "344.5(b)",
+            "a missing-person request covers only the hot-listed vehicle's plate",
+        )
+    return "missing_person", [listed]
+
+
+def _legal_rules(data: RequestCreate) -> str:
+    missing = [
+        name
+        for name in ("document_type", "document_ref", "issuing_court", "ordered_scope")
+        if not getattr(data, name)
+    ]
+    if missing:
+        raise InvalidRequest(
+            "a legally required disclosure names its document, the issuing court and the scope "
+            f"as ordered (344.5(c)); missing: {', '.join(missing)}"
+        )
+    assert data.document_type is not None
+    return data.document_type
+
+
+def _public_rules(data: RequestCreate) -> str:
+    if not data.requester_name:
+        raise InvalidRequest("a public-information request names its requester (requester_name)")
+    return "public_information"
+
+
+def _preservation_rules(data: RequestCreate, now: datetime) -> str:
+    if data.deadline is None or data.deadline <= now.date():
+        raise InvalidRequest("a preservation request gives a future deadline to keep the reads")
+    assert data.requester_type is not None
+    return f"preservation_{data.requester_type}"
+
+
+def _window(settings_max_days: int, data: RequestCreate, now: datetime) -> None:
+    if data.since >= data.until:
+        raise InvalidRequest("`since` must be before `until`")
+    if data.until > now + timedelta(minutes=5):
+        raise InvalidRequest("`until` is in the future: only reads already captured are shared")
+    if data.since < now - timedelta(days=settings_max_days):
+        raise InvalidRequest(
+            f"`since` is more than {settings_max_days} days ago: reads are purged after that "
+            "(344.4(d)) and no request reaches further back"
+        )
+
+
+# --- submit -------------------------------------------------------------------------------------
+
+
+async def submit(
+    session: AsyncSession, *, up: Upstream, actor: Principal, data: RequestCreate
+) -> tuple[RequestRead, bool]:
+    """Take a request in, refusing what the policy forbids; escalate it at once when it is
+    broader than a specific case. Returns the request and whether it is new (a repeat of the
+    same client_reference returns the first one)."""
+    if data.client_reference is not None:
+        existing = await repo.request_by_reference(session, actor.subject, data.client_reference)
+        if existing is not None:
+            await load_for(session, actor=actor, request_id=existing.id)
+            return RequestRead.model_validate(existing), False
+    now = utcnow()
+    agency = await _requesting_agency(session, actor=actor, data=data)
+    if agency is not None:
+        agencies.require_active(agency)
+    # 344.4(a): the purpose is screened as at the gateway (immigration status, reproductive
+    # health, revenue and personal use refused, each naming its clause).
+    check_purpose(data.purpose, data.case_number, data.reason)
+    _window(up.settings.max_window_days, data, now)
+    plates = _plates(data.plates)
+    if data.kind == "agency_data":
+        grounds, plates = await _agency_data_rules(up=up, data=data, agency=agency, plates=plates)
+    elif data.kind == "legal_disclosure":
+        grounds = _legal_rules(data)
+    elif data.kind == "public_information":
+        grounds = _public_rules(data)
+    else:
+        grounds = _preservation_rules(data, now)
+    requester_type = _requester_type(data, agency)
+    requester_name = data.requester_name or (agency.name if agency is not None else actor.name)
+    request = SharingRequest(
+        id=uuid.uuid4().hex,
+        kind=data.kind,
+        status="received",
+        agency_id=agency.id if agency is not None else None,
+        requester_type=requester_type,
+        requester_name=requester_name,
+        requester_contact=data.requester_contact,
+        client_reference=data.client_reference,
+        submitted_by=actor.subject,
+        submitted_by_name=actor.name,
+        purpose=data.purpose.strip().lower(),
+        case_number=data.case_number,
+        reason=data.reason,
+        grounds=grounds,
+        hotlist_entry_id=data.hotlist_entry_id,
+        offense=data.offense,
+        investigator=data.investigator,
+        document_ref=data.document_ref,
+        issuing_court=data.issuing_court,
+        ordered_scope=data.ordered_scope,
+        plates=plates,
+        camera_ids=sorted(set(data.camera_ids)),
+        area=data.area,
+        standing=data.standing,
+        since=data.since,
+        until=data.until,
+        fields=list(dict.fromkeys(data.fields or DEFAULT_FIELDS)),
+        deadline=data.deadline,
+        received_at=now,
+        updated_at=now,
+    )
+    session.add(request)
+    await session.flush()
+    await _step(session, request, actor)
+    why = escalation.reasons(
+        up.settings,
+        plates=plates,
+        camera_ids=request.camera_ids,
+        area=data.area,
+        standing=data.standing,
+        window_days=_window_days(data.since, data.until),
+    )
+    await events.emit(
+        session,
+        contract.REQUEST_RECEIVED,
+        actor=actor,
+        data=contract.RequestReceivedData(
+            **events.step(request, agency),
+            grounds=grounds,
+            plate_count=len(plates),
+            window_days=round(_window_days(data.since, data.until), 3),
+            escalation_needed=bool(why),
+            purpose=request.purpose,
+        ),
+    )
+    if why:
+        # 344.5(d): broader than a specific case: to the Chief at once.
+        await escalation.escalate(
+            session, actor=actor, request=request, agency=agency, why=why, now=now
+        )
+        await _step(session, request, actor, note=", ".join(why))
+    await session.flush()
+    return RequestRead.model_validate(request), True
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+async def load_for(session: AsyncSession, *, actor: Principal, request_id: str) -> SharingRequest:
+    """The request, if the caller may see it: another agency's request is 404, not 403, so an
+    agency never learns that it exists."""
+    request = await session.get(SharingRequest, request_id)
+    scope = agency_scope(actor)
+    if request is None or (scope is not None and request.agency_id != scope):
+        raise RequestNotFound(f"no sharing request {request_id!r}")
+    return request
+
+
+async def agency_of(session: AsyncSession, request: SharingRequest) -> Agency | None:
+    return await agencies.load(session, request.agency_id) if request.agency_id else None
+
+
+async def detail(session: AsyncSession, request: SharingRequest) -> RequestDetail:
+    base = RequestRead.model_validate(request).model_dump()
+    return RequestDetail.model_validate(
+        {
+            **base,
+            "steps": await repo.steps(session, request.id),
+            "notices": await repo.notices(session, request.id),
+            "outcomes": await repo.outcomes(session, request.id),
+            "notices_missing": (
+                await escalation.missing(session, request) if request.escalated else []
+            ),
+        },
+        from_attributes=True,
+    )
+
+
+async def get(session: AsyncSession, *, actor: Principal, request_id: str) -> RequestDetail:
+    return await detail(session, await load_for(session, actor=actor, request_id=request_id))
+
+
+async def list_requests(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    status: str | None,
+    kind: str | None,
+    escalated: bool | None,
+    limit: int,
+    offset: int,
+) -> Page[RequestRead]:
+    rows, total = await repo.list_requests(
+        session,
+        agency_id=agency_scope(actor),
+        status=status,
+        kind=kind,
+        escalated=escalated,
+        limit=limit,
+        offset=offset,
+    )
+    return Page[RequestRead](
+        items=[RequestRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
+    )
+
+
+# --- transitions --------------------------------------------------------------------------------
+
+
+def _move(request: SharingRequest, allowed: tuple[str, ...], to: str) -> datetime:
+    if request.status not in allowed:
+        raise InvalidTransition(
+            f"request {request.id!r} is {request.status}; it cannot become {to} "
+            f"(only from {', '.join(allowed)})"
+        )
+    now = utcnow()
+    request.status = to
+    request.updated_at = now
+    return now
+
+
+async def _agency_active(session: AsyncSession, request: SharingRequest) -> Agency | None:
+    agency = await agency_of(session, request)
+    if agency is not None:
+        agencies.require_active(agency)
+    return agency
+
+
+async def review(
+    session: AsyncSession, *, actor: Principal, request_id: str, data: Review
+) -> RequestDetail:
+    request = await load_for(session, actor=actor, request_id=request_id)
+    await _agency_active(session, request)
+    _move(request, ("received",), "under_review")
+    await _step(session, request, actor, data.note)
+    await session.flush()
+    return await detail(session, request)
+
+
+async def decide(
+    session: AsyncSession, *, up: Upstream, actor: Principal, request_id: str, data: Decision
+) -> RequestDetail:
+    request = await load_for(session, actor=actor, request_id=request_id)
+    agency = await agency_of(session, request)
+    if data.decision == "denied":
+        # Denial with a reason is always possible (344.5(d) included).
+        if not data.reason or len(data.reason) < 10:
+            raise InvalidRequest("a denial gives its reason (at least 10 characters)")
+        await _finish(
+            session,
+            actor=actor,
+            request=request,
+            agency=agency,
+            decision="denied",
+            reason=data.reason,
+            allowed=(*DECIDABLE, "approved"),
+        )
+        return await detail(session, request)
+    if agency is not None:
+        agencies.require_active(agency)
+    if request.status not in DECIDABLE:
+        raise InvalidTransition(
+            f"request {request.id!r} is {request.status}; it cannot be approved"
+        )
+    if request.escalated:
+        # 344.5(d): the Chief decides, after the three notices.
+        if Role.CHIEF_OF_POLICE not in actor.roles:
+            raise PolicyRefused(
+                "344.5(d)",
+                "this request is broader than a specific case: only the Chief of Police "
+                "approves it",
+            )
+        await escalation.require_notices(session, request, utcnow())
+    await _finish(
+        session,
+        actor=actor,
+        request=request,
+        agency=agency,
+        decision="approved",
+        reason=data.reason,
+        allowed=DECIDABLE,
+    )
+    if request.kind == "preservation":
+        await _preserve(session, up=up, actor=actor, request=request)
+    return await detail(session, request)
+
+
+async def _finish(
+    session: AsyncSession,
+    *,
+    actor: Principal,
+    request: SharingRequest,
+    agency: Agency | None,
+    decision: contract.Decision,
+    reason: str | None,
+    allowed: tuple[str, ...],
+) -> None:
+    now = _move(request, allowed, decision)
+    request.decided_at = now
+    request.decided_by = actor.subject
+    request.decided_by_name = actor.name
+    request.decision_reason = reason
+    await _step(session, request, actor, reason)
+    await session.flush()
+    await events.emit(
+        session,
+        contract.REQUEST_DECIDED,
+        actor=actor,
+        data=contract.RequestDecidedData(
+            **events.step(request, agency),
+            decision=decision,
+            reason=reason,
+            escalated=request.escalated,
+        ),
+    )
+
+
+async def refuse(
+    session: AsyncSession, *, actor: Principal, request: SharingRequest, agency: Agency, reason: str
+) -> None:
+    """Deny a pending request without a person's review (a suspension, 344.4(b))."""
+    await _finish(
+        session,
+        actor=actor,
+        request=request,
+        agency=agency,
+        decision="denied",
+        reason=reason,
+        allowed=repo.PENDING,
+    )
+
+
+async def _preserve(
+    session: AsyncSession, *, up: Upstream, actor: Principal, request: SharingRequest
+) -> None:
+    """344.6(b)4: a preservation request is fulfilled by a hold at ingest, with the requester
+    on it and its deadline as the retention date (one hold per request, so a retry is safe)."""
+    assert request.deadline is not None and request.case_number is not None
+    hold = await clients.preservation_hold(
+        up,
+        {
+            "request_id": request.id,
+            "case_number": request.case_number,
+            "requester": request.requester_name,
+            "requester_type": "defendant"
+            if request.requester_type == "defendant"
+            else "governmental",
+            "deadline": request.deadline.isoformat(),
+            "reason": request.reason,
+            "plates": request.plates,
+            "camera_ids": request.camera_ids,
+            "since": request.since.isoformat(),
+            "until": request.until.isoformat(),
+        },
+    )
+    request.hold_id = str(hold["id"])
+    request.status = "fulfilled"
+    request.updated_at = utcnow()
+    await _step(session, request, actor, f"hold {request.hold_id} placed at ingest")
+    await session.flush()
+
+
+async def withdraw(
+    session: AsyncSession, *, actor: Principal, request_id: str, data: Withdrawal
+) -> RequestDetail:
+    request = await load_for(session, actor=actor, request_id=request_id)
+    agency = await agency_of(session, request)
+    await _finish(
+        session,
+        actor=actor,
+        request=request,
+        agency=agency,
+        decision="withdrawn",
+        reason=data.reason,
+        allowed=WITHDRAWABLE,
+    )
+    return await detail(session, request)
+
+
+async def mark_fulfilled(
+    session: AsyncSession, *, actor: Principal, request: SharingRequest, note: str
+) -> None:
+    _move(request, ("approved", "fulfilled"), "fulfilled")
+    await _step(session, request, actor, note)
+
+
+async def record_outcome(
+    session: AsyncSession, *, actor: Principal, request_id: str, data: OutcomeCreate
+) -> OutcomeRead:
+    """344.6(b)6: whether the shared data led to an arrest, a prosecution, or the location of a
+    missing or endangered person."""
+    request = await load_for(session, actor=actor, request_id=request_id)
+    if request.status != "fulfilled":
+        raise InvalidTransition(
+            f"request {request.id!r} is {request.status}; outcomes are recorded for fulfilled "
+            "requests"
+        )
+    agency = await agency_of(session, request)
+    outcome = RequestOutcome(
+        id=uuid.uuid4().hex,
+        request_id=request.id,
+        outcome=data.outcome,
+        details=data.details,
+        recorded_at=utcnow(),
+        recorded_by=actor.subject,
+        recorded_by_name=actor.name,
+    )
+    session.add(outcome)
+    await session.flush()
+    await events.emit(
+        session,
+        contract.OUTCOME_RECORDED,
+        actor=actor,
+        data=contract.OutcomeRecordedData(**events.step(request, agency), outcome=data.outcome),
+    )
+    return OutcomeRead.model_validate(outcome)
