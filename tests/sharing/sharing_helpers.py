@@ -163,7 +163,7 @@ class Sharing:
             json={
                 "notified": notified,
                 "recipient": f"Staff of the {notified.replace('_', ' ')}",
-                "notified_at": (at or now() - timedelta(seconds=1)).isoformat(),
+                "notified_at": (at or now()).isoformat(),
                 "method": "email",
                 "reference": f"MEMO-{notified}-1",
             },
