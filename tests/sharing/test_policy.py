@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from sharing_helpers import CASE, bundle_rows, now
 
-
 # --- 344.4(a)6 and the other prohibited purposes --------------------------------------------------
 
 
