@@ -212,9 +212,13 @@ def _public_rules(data: RequestCreate) -> str:
 
 
 def _preservation_rules(data: RequestCreate, now: datetime) -> str:
+    if data.requester_type is None:
+        raise InvalidRequest(
+            "a preservation request says who asks: requester_type `governmental` or "
+            "`defendant` (344.6(b)4 counts them apart)"
+        )
     if data.deadline is None or data.deadline <= now.date():
         raise InvalidRequest("a preservation request gives a future deadline to keep the reads")
-    assert data.requester_type is not None
     return f"preservation_{data.requester_type}"
 
 
