@@ -8,14 +8,19 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Column, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
-from alpr_common.db import JSONType, UTCDateTime, make_base, service_registry
+from alpr_common.db import JSONType, UTCDateTime, service_registry
 from alpr_common.outbox import outbox_tables
 
 registry = service_registry()
 metadata = registry.metadata
-Base = make_base(registry)
+
+
+class Base(SQLModel, registry=registry):
+    """The base of this service's tables (alpr_common.db.make_base, spelled out for mypy)."""
+
+
 OUTBOX = outbox_tables(metadata)
 
 
@@ -26,7 +31,7 @@ def _fk(target: str, *, nullable: bool = False) -> Any:
     )
 
 
-class Agency(Base, table=True):  # type: ignore[call-arg]
+class Agency(Base, table=True):
     """An outside body that may ask for data. Its system calls as an access client with role
     `agency` bound to this id; its people never get department accounts."""
 
@@ -48,7 +53,7 @@ class Agency(Base, table=True):  # type: ignore[call-arg]
     updated_by: str = Field(max_length=200)
 
 
-class AgencyStatusChange(Base, table=True):  # type: ignore[call-arg]
+class AgencyStatusChange(Base, table=True):
     """344.4(b): each decision about an agency (registered, continue, suspend, reinstate)."""
 
     __tablename__ = "agency_status_change"
@@ -65,7 +70,7 @@ class AgencyStatusChange(Base, table=True):  # type: ignore[call-arg]
     decided_by_name: str = Field(max_length=200)
 
 
-class SharingRequest(Base, table=True):  # type: ignore[call-arg]
+class SharingRequest(Base, table=True):
     """One request for ALPR data from outside the department (344.5), of one of four kinds."""
 
     __tablename__ = "sharing_request"
@@ -117,7 +122,7 @@ class SharingRequest(Base, table=True):  # type: ignore[call-arg]
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
-class RequestStep(Base, table=True):  # type: ignore[call-arg]
+class RequestStep(Base, table=True):
     """The request's history: every state it went through, when, by whom, why."""
 
     __tablename__ = "request_step"
@@ -132,7 +137,7 @@ class RequestStep(Base, table=True):  # type: ignore[call-arg]
     note: str | None = Field(default=None, sa_type=Text)
 
 
-class ChiefNotification(Base, table=True):  # type: ignore[call-arg]
+class ChiefNotification(Base, table=True):
     """344.5(d): the Chief of Police is told at once of a request broader than a specific case."""
 
     __tablename__ = "chief_notification"
@@ -146,7 +151,7 @@ class ChiefNotification(Base, table=True):  # type: ignore[call-arg]
     acknowledged_by: str | None = Field(default=None, max_length=200)
 
 
-class EscalationNotice(Base, table=True):  # type: ignore[call-arg]
+class EscalationNotice(Base, table=True):
     """344.5(d): the report of a broad request to the Office of Police Oversight, the Mayor or
     the Council, each recorded once before anything is shared."""
 
@@ -167,7 +172,7 @@ class EscalationNotice(Base, table=True):  # type: ignore[call-arg]
     recorded_by_name: str = Field(max_length=200)
 
 
-class ReleasePackage(Base, table=True):  # type: ignore[call-arg]
+class ReleasePackage(Base, table=True):
     """What an approved request released: a bundle built by ingest, with its manifest, and the
     grant to download it until `expires_at` unless revoked first."""
 
@@ -194,7 +199,7 @@ class ReleasePackage(Base, table=True):  # type: ignore[call-arg]
     download_count: int = 0
 
 
-class PackageDownload(Base, table=True):  # type: ignore[call-arg]
+class PackageDownload(Base, table=True):
     """Every download of a package."""
 
     __tablename__ = "package_download"
@@ -208,7 +213,7 @@ class PackageDownload(Base, table=True):  # type: ignore[call-arg]
     purpose: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
 
 
-class RequestOutcome(Base, table=True):  # type: ignore[call-arg]
+class RequestOutcome(Base, table=True):
     """344.6(b)6: what the shared data led to."""
 
     __tablename__ = "request_outcome"
@@ -223,7 +228,7 @@ class RequestOutcome(Base, table=True):  # type: ignore[call-arg]
     recorded_by_name: str = Field(max_length=200)
 
 
-class MisuseReport(Base, table=True):  # type: ignore[call-arg]
+class MisuseReport(Base, table=True):
     """344.4(b): a report that an outside agency used department ALPR data in a prohibited way."""
 
     __tablename__ = "misuse_report"

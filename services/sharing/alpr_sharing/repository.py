@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
+from sqlmodel import col
 
 from alpr_sharing.models import (
     Agency,
@@ -20,8 +20,6 @@ from alpr_sharing.models import (
     RequestStep,
     SharingRequest,
 )
-
-M = TypeVar("M", bound=SQLModel)
 
 # Requests that may still lead to a release: a suspension refuses them (344.4(b)).
 PENDING = ("received", "under_review", "escalated", "approved")
@@ -39,7 +37,7 @@ async def _page(
 
 
 async def agency_by_ori(session: AsyncSession, ori: str) -> Agency | None:
-    found = await session.scalars(select(Agency).where(Agency.ori == ori))
+    found = await session.scalars(select(Agency).where(col(Agency.ori) == ori))
     return found.first()
 
 
@@ -54,19 +52,21 @@ async def list_agencies(
 ) -> tuple[list[Agency], int]:
     stmt = select(Agency)
     if only is not None:
-        stmt = stmt.where(Agency.id == only)
+        stmt = stmt.where(col(Agency.id) == only)
     if status is not None:
-        stmt = stmt.where(Agency.status == status)
+        stmt = stmt.where(col(Agency.status) == status)
     if kind is not None:
-        stmt = stmt.where(Agency.kind == kind)
-    return await _page(session, stmt, [Agency.name, Agency.id], limit=limit, offset=offset)
+        stmt = stmt.where(col(Agency.kind) == kind)
+    return await _page(
+        session, stmt, [col(Agency.name), col(Agency.id)], limit=limit, offset=offset
+    )
 
 
 async def status_history(session: AsyncSession, agency_id: str) -> list[AgencyStatusChange]:
     rows = await session.scalars(
         select(AgencyStatusChange)
-        .where(AgencyStatusChange.agency_id == agency_id)
-        .order_by(AgencyStatusChange.decided_at, AgencyStatusChange.id)
+        .where(col(AgencyStatusChange.agency_id) == agency_id)
+        .order_by(col(AgencyStatusChange.decided_at), col(AgencyStatusChange.id))
     )
     return list(rows)
 
@@ -79,8 +79,8 @@ async def request_by_reference(
 ) -> SharingRequest | None:
     found = await session.scalars(
         select(SharingRequest).where(
-            SharingRequest.submitted_by == submitted_by,
-            SharingRequest.client_reference == reference,
+            col(SharingRequest.submitted_by) == submitted_by,
+            col(SharingRequest.client_reference) == reference,
         )
     )
     return found.first()
@@ -98,17 +98,17 @@ async def list_requests(
 ) -> tuple[list[SharingRequest], int]:
     stmt = select(SharingRequest)
     if agency_id is not None:
-        stmt = stmt.where(SharingRequest.agency_id == agency_id)
+        stmt = stmt.where(col(SharingRequest.agency_id) == agency_id)
     if status is not None:
-        stmt = stmt.where(SharingRequest.status == status)
+        stmt = stmt.where(col(SharingRequest.status) == status)
     if kind is not None:
-        stmt = stmt.where(SharingRequest.kind == kind)
+        stmt = stmt.where(col(SharingRequest.kind) == kind)
     if escalated is not None:
-        stmt = stmt.where(SharingRequest.escalated == escalated)
+        stmt = stmt.where(col(SharingRequest.escalated) == escalated)
     return await _page(
         session,
         stmt,
-        [SharingRequest.received_at.desc(), SharingRequest.id],  # type: ignore[attr-defined]
+        [col(SharingRequest.received_at).desc(), col(SharingRequest.id)],
         limit=limit,
         offset=offset,
     )
@@ -118,31 +118,39 @@ async def pending_requests(session: AsyncSession, agency_id: str) -> list[Sharin
     rows = await session.scalars(
         select(SharingRequest)
         .where(
-            SharingRequest.agency_id == agency_id,
-            SharingRequest.status.in_(PENDING),  # type: ignore[attr-defined]
+            col(SharingRequest.agency_id) == agency_id,
+            col(SharingRequest.status).in_(PENDING),
         )
-        .order_by(SharingRequest.received_at)
-    )
-    return list(rows)
-
-
-async def _children(session: AsyncSession, model: type[M], request_id: str, order: Any) -> list[M]:
-    rows = await session.scalars(
-        select(model).where(model.request_id == request_id).order_by(order)  # type: ignore[attr-defined]
+        .order_by(col(SharingRequest.received_at))
     )
     return list(rows)
 
 
 async def steps(session: AsyncSession, request_id: str) -> list[RequestStep]:
-    return await _children(session, RequestStep, request_id, RequestStep.at)
+    rows = await session.scalars(
+        select(RequestStep)
+        .where(col(RequestStep.request_id) == request_id)
+        .order_by(col(RequestStep.at), col(RequestStep.id))
+    )
+    return list(rows)
 
 
 async def notices(session: AsyncSession, request_id: str) -> list[EscalationNotice]:
-    return await _children(session, EscalationNotice, request_id, EscalationNotice.notified_at)
+    rows = await session.scalars(
+        select(EscalationNotice)
+        .where(col(EscalationNotice.request_id) == request_id)
+        .order_by(col(EscalationNotice.notified_at))
+    )
+    return list(rows)
 
 
 async def outcomes(session: AsyncSession, request_id: str) -> list[RequestOutcome]:
-    return await _children(session, RequestOutcome, request_id, RequestOutcome.recorded_at)
+    rows = await session.scalars(
+        select(RequestOutcome)
+        .where(col(RequestOutcome.request_id) == request_id)
+        .order_by(col(RequestOutcome.recorded_at))
+    )
+    return list(rows)
 
 
 # --- packages -----------------------------------------------------------------------------------
@@ -158,13 +166,13 @@ async def list_packages(
 ) -> tuple[list[ReleasePackage], int]:
     stmt = select(ReleasePackage)
     if agency_id is not None:
-        stmt = stmt.where(ReleasePackage.agency_id == agency_id)
+        stmt = stmt.where(col(ReleasePackage.agency_id) == agency_id)
     if request_id is not None:
-        stmt = stmt.where(ReleasePackage.request_id == request_id)
+        stmt = stmt.where(col(ReleasePackage.request_id) == request_id)
     return await _page(
         session,
         stmt,
-        [ReleasePackage.created_at.desc(), ReleasePackage.id],  # type: ignore[attr-defined]
+        [col(ReleasePackage.created_at).desc(), col(ReleasePackage.id)],
         limit=limit,
         offset=offset,
     )
@@ -178,14 +186,14 @@ async def live_packages(
     now: datetime,
 ) -> list[ReleasePackage]:
     stmt = select(ReleasePackage).where(
-        ReleasePackage.revoked_at.is_(None),  # type: ignore[union-attr]
-        ReleasePackage.expires_at > now,
+        col(ReleasePackage.revoked_at).is_(None),
+        col(ReleasePackage.expires_at) > now,
     )
     if agency_id is not None:
-        stmt = stmt.where(ReleasePackage.agency_id == agency_id)
+        stmt = stmt.where(col(ReleasePackage.agency_id) == agency_id)
     if request_id is not None:
-        stmt = stmt.where(ReleasePackage.request_id == request_id)
-    return list(await session.scalars(stmt.order_by(ReleasePackage.created_at)))
+        stmt = stmt.where(col(ReleasePackage.request_id) == request_id)
+    return list(await session.scalars(stmt.order_by(col(ReleasePackage.created_at))))
 
 
 # --- misuse -------------------------------------------------------------------------------------
@@ -201,13 +209,13 @@ async def list_misuse_reports(
 ) -> tuple[list[MisuseReport], int]:
     stmt = select(MisuseReport)
     if agency_id is not None:
-        stmt = stmt.where(MisuseReport.agency_id == agency_id)
+        stmt = stmt.where(col(MisuseReport.agency_id) == agency_id)
     if status is not None:
-        stmt = stmt.where(MisuseReport.status == status)
+        stmt = stmt.where(col(MisuseReport.status) == status)
     return await _page(
         session,
         stmt,
-        [MisuseReport.reported_at.desc(), MisuseReport.id],  # type: ignore[attr-defined]
+        [col(MisuseReport.reported_at).desc(), col(MisuseReport.id)],
         limit=limit,
         offset=offset,
     )

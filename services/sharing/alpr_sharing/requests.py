@@ -13,6 +13,7 @@ reads be kept, 344.6(b)4; fulfilled by a hold at ingest, nothing is released).
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from datetime import datetime, timedelta
 
@@ -74,7 +75,8 @@ async def _step(
 ) -> None:
     session.add(
         RequestStep(
-            id=uuid.uuid4().hex,
+            # Time-ordered ids: two steps of one instant (received, escalated) keep their order.
+            id=f"{time.time_ns():016x}{uuid.uuid4().hex[:16]}",
             request_id=request.id,
             status=request.status,
             at=request.updated_at,

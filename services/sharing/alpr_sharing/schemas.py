@@ -29,14 +29,6 @@ def _no_control(value: str) -> str:
     return value
 
 
-def _text(max_length: int, min_length: int = 1) -> Any:
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        AfterValidator(_no_control),
-    ]
-
-
 def _api_time(value: datetime) -> datetime:
     try:
         value = value.astimezone(UTC)
@@ -48,10 +40,22 @@ def _api_time(value: datetime) -> datetime:
 
 
 ApiTime = Annotated[AwareDatetime, AfterValidator(_api_time)]
-Name = _text(200)
-Short = _text(200)
-Explanation = _text(4000, min_length=10)
-Note = _text(4000)
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_no_control),
+]
+Short = Name
+Explanation = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=10, max_length=4000),
+    AfterValidator(_no_control),
+]
+Note = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=4000),
+    AfterValidator(_no_control),
+]
 ID_PATTERN = r"^[0-9a-f]{32}$"
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 CASE_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,63}$"
