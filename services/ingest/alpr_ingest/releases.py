@@ -32,7 +32,7 @@ from alpr_ingest.errors import ExportNotFound, InvalidHold
 from alpr_ingest.events import emit
 from alpr_ingest.models import ReadHold
 from alpr_ingest.normalize import normalize_plate
-from alpr_ingest.schemas import ApiTime, CameraId, CaseNumber, HoldRead
+from alpr_ingest.schemas import ApiTime, CameraId, CaseNumber, Explanation, HoldRead, Name
 from alpr_ingest.search import retention_floor
 
 # The fields a release may carry; a request names the ones it needs (nothing else leaves).
@@ -61,7 +61,6 @@ DEFAULT_FIELDS: tuple[ReleaseField, ...] = (
 )
 PlateText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 .-]{1,20}$")]
 ReleaseId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 
 
 class _In(BaseModel):
@@ -96,12 +95,10 @@ class ReleaseRead(BaseModel):
 class PreservationHoldCreate(ReleaseScope):
     request_id: ReleaseId
     case_number: CaseNumber
-    requester: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
-    ]
+    requester: Name
     requester_type: Literal["governmental", "defendant"]
     deadline: date
-    reason: Text
+    reason: Explanation
 
 
 def _plates(plates: list[str]) -> list[str]:
