@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 import bench_stream
 
-from alpr_hotlist.matching import CONFUSABLE_CLASSES, PlateIndex
+from alpr_hotlist.alerts.index import CONFUSABLE_CLASSES, PlateIndex
 
 LETTERS = string.ascii_uppercase
 DIGITS = string.digits

@@ -15,7 +15,7 @@ import pyotp
 import pytest
 from access_helpers import STRONG_PASSWORD
 
-from alpr_access import repository, service
+from alpr_access import repository, tokens
 from alpr_access.cli import COMMANDS
 from alpr_access.main import SPEC
 from alpr_access.security import KeyStore, Passwords
@@ -80,7 +80,7 @@ def test_create_cso_prints_the_totp_seed_once_and_the_cso_can_log_in(
         db = Database.from_url(settings.database_url)
         try:
             async with db.sessionmaker() as session:
-                token = await service.login_person(
+                token = await tokens.login_person(
                     session,
                     settings=settings,
                     passwords=Passwords.from_settings(settings),

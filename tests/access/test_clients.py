@@ -7,7 +7,7 @@ from jose import jwt
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from alpr_access import service
+from alpr_access import clients as access_clients
 from alpr_access.main import seed_service_clients
 from alpr_access.models import Client, IngestKey
 
@@ -146,11 +146,15 @@ async def test_service_clients_are_seeded_and_get_service_tokens(app, client, db
 
 async def test_changed_service_secret_is_updated(app, client, in_session):
     await in_session(
-        service.seed_service_clients, passwords=app.state.passwords, clients={"hotlist": "old-1"}
+        access_clients.seed_service_clients,
+        passwords=app.state.passwords,
+        clients={"hotlist": "old-1"},
     )
 
     changed = await in_session(
-        service.seed_service_clients, passwords=app.state.passwords, clients={"hotlist": "new-2"}
+        access_clients.seed_service_clients,
+        passwords=app.state.passwords,
+        clients={"hotlist": "new-2"},
     )
 
     assert changed == ["hotlist"]

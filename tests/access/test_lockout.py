@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alpr_access import service
 from alpr_access.errors import InvalidCredentials
+from alpr_access.tokens import login_person
 
 CSO = "chief_security_officer"
 WRONG = "definitely-not-the-password"
@@ -19,7 +19,7 @@ def attempt(app, in_session):
 
     async def run(person, *, at: datetime, password: str | None = None, totp: str | None = None):
         return await in_session(
-            service.login_person,
+            login_person,
             settings=app.state.settings,
             passwords=app.state.passwords,
             keys=app.state.keys,

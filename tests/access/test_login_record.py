@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from alpr_access import service
 from alpr_access.errors import InvalidCredentials
+from alpr_access.tokens import login_person
 
 CSO = "chief_security_officer"
 CHICAGO = ZoneInfo("America/Chicago")
@@ -24,7 +24,7 @@ def attempt(app, in_session):
     async def run(person, *, at: datetime, password: str | None = None, address: str):
         try:
             await in_session(
-                service.login_person,
+                login_person,
                 settings=app.state.settings,
                 passwords=app.state.passwords,
                 keys=app.state.keys,

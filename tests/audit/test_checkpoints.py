@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pydantic import ValidationError
 
-from alpr_audit import service
+from alpr_audit import verification
 from alpr_audit.checkpoints import CheckpointStore
 from alpr_audit.errors import ChainBroken, CheckpointKeyUnavailable
 from alpr_audit.settings import AuditSettings
@@ -25,7 +25,7 @@ def store(app) -> CheckpointStore:
 
 async def _checkpoint(db, store, *, force: bool = False, page_size: int = 2):
     async with db.sessionmaker() as session:
-        return await service.write_checkpoint(
+        return await verification.write_checkpoint(
             session, store=store, page_size=page_size, force=force
         )
 
@@ -215,7 +215,9 @@ async def test_verification_streams_in_pages(db, ev, send, store):
     events = [e for minute in range(7) for e in ev.gateway_pair(minute=minute)]
     await send(events)
     async with db.sessionmaker() as session:
-        result = await service.verify_log(session, store=store, checkpoint_count=10, page_size=3)
+        result = await verification.verify_log(
+            session, store=store, checkpoint_count=10, page_size=3
+        )
     assert result.ok and result.entries_checked == 14 and result.last_seq == 14
 
 

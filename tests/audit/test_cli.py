@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from alpr_audit.intake import record_event
 from alpr_audit.main import SPEC
-from alpr_audit.service import record_event
 from alpr_common.db import Database
 from alpr_common.events import Event
 from alpr_common.migrations import upgrade

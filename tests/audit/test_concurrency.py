@@ -10,9 +10,10 @@ from sqlalchemy import text
 
 from alpr_audit import models
 from alpr_audit.checkpoints import CheckpointStore
+from alpr_audit.intake import record_events
 from alpr_audit.main import handle_event
-from alpr_audit.service import record_events, verify_log
 from alpr_audit.settings import AuditSettings
+from alpr_audit.verification import verify_log
 from alpr_common.db import Database
 from alpr_common.events import Event
 from alpr_common.outbox import consume

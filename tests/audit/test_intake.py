@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from alpr_audit.chain import GENESIS_HASH, entry_hash
+from alpr_audit.intake import record_event
 from alpr_audit.models import LogEntry
-from alpr_audit.service import record_event
 from alpr_common.events import Event
 
 pytestmark = pytest.mark.policy("344.4(d)")

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from alpr_hotlist.alerts.index import canonical
 from alpr_hotlist.main import SPEC
-from alpr_hotlist.matching import canonical
 from alpr_hotlist.models import OUTBOX
 from alpr_hotlist.settings import HotlistSettings
 
@@ -61,6 +61,8 @@ def read(plate: str, **overrides: Any) -> dict[str, Any]:
         "lat": 30.25,
         "lon": -97.76,
         "confidence": 0.93,
+        "candidates": [],
+        "updated": False,
     }
     body.update(overrides)
     return body

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from alpr_common.app import use_database
-from alpr_hotlist import backmatch
+from alpr_hotlist.alerts import backmatch
 from alpr_hotlist.models import BackMatchJob
 
 

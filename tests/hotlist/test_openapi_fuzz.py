@@ -1,6 +1,6 @@
 """Property-based fuzzing of the hotlist OpenAPI (schemathesis): no 5xx, no answer outside its
 own schema, with a token holding every hotlist role and the purpose headers. The live stream is
-left out: it never ends by design (tests/hotlist/test_stream.py covers it).
+left out: it never ends by design (tests/hotlist/test_alerts_stream.py covers it).
 
 Schemathesis drives the app from its own event-loop thread, so the app gets the plugin's
 isolated database rather than the per-test transaction of the other tests."""

@@ -8,7 +8,7 @@ import getpass
 import json
 import sys
 
-from alpr_access import service
+from alpr_access import users
 from alpr_access.security import Passwords, retirable_keys, rotate_key
 from alpr_access.settings import AccessSettings
 from alpr_common.cli import Command, Registrar
@@ -46,7 +46,7 @@ async def _create_cso(settings: AccessSettings, args: argparse.Namespace, passwo
     db = Database.from_url(settings.database_url)
     try:
         async with db.sessionmaker() as session:
-            enrolled = await service.create_first_cso(
+            enrolled = await users.create_first_cso(
                 session,
                 settings=settings,
                 passwords=Passwords.from_settings(settings),

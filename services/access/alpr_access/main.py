@@ -7,8 +7,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from alpr_access import models, service
-from alpr_access.api import jwks_router, router
+from alpr_access import clients, models
+from alpr_access.api import ROUTERS
 from alpr_access.security import KeyStore, LocalJWKS, LocalServiceTokens, Passwords
 from alpr_access.settings import AccessSettings
 from alpr_common.app import ServiceSpec, build_app
@@ -22,15 +22,15 @@ log = logging.getLogger("alpr.access")
 async def seed_service_clients(app: FastAPI) -> AsyncIterator[None]:
     """Upsert ACCESS_SERVICE_CLIENTS before serving, so the services can fetch tokens."""
     settings: AccessSettings = app.state.settings
-    clients = settings.service_client_secrets()
-    if clients:
+    secrets = settings.service_client_secrets()
+    if secrets:
         db: Database = app.state.db
         async with db.sessionmaker() as session:
-            changed = await service.seed_service_clients(
-                session, passwords=app.state.passwords, clients=clients
+            changed = await clients.seed_service_clients(
+                session, passwords=app.state.passwords, clients=secrets
             )
             await session.commit()
-        log.info("service clients seeded", extra={"clients": sorted(clients), "changed": changed})
+        log.info("service clients seeded", extra={"clients": sorted(secrets), "changed": changed})
     yield
 
 
@@ -50,7 +50,7 @@ def create_app(settings: AccessSettings | None = None) -> FastAPI:
             "a token (without `trn`): the gateway lets it reach only this service, for "
             "personnel administration and their own password."
         ),
-        routers=[router, jwks_router],
+        routers=ROUTERS,
         outbox=models.OUTBOX,
         hooks=[seed_service_clients],
         verifier=verifier,

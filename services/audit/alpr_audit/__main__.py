@@ -1,4 +1,4 @@
-from alpr_audit.commands import COMMANDS
+from alpr_audit.cli import COMMANDS
 from alpr_audit.main import SPEC
 from alpr_common.cli import run
 

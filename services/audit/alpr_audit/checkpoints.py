@@ -25,6 +25,9 @@ copy is a convenience an intruder could replace)::
         base64.b64decode(doc["signature"]["value"]), message)   # raises if forged
 
 then check that log entry `seq` has that `hash`.
+
+`CheckpointStore` reads and writes these files; `list_checkpoints` and `checkpoint_keys` give
+them and the verifying keys to auditors. Signing happens in verification.py, after the check.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from alpr_audit.chain import canonical_json, format_time
 from alpr_audit.errors import CheckpointKeyUnavailable
+from alpr_audit.schemas import CheckpointKeyRead, CheckpointRead
 from alpr_audit.settings import AuditSettings
 
 FORMAT = "alpr-audit-checkpoint/1"
@@ -264,3 +268,28 @@ class CheckpointStore:
                 f"{path.name}: signature does not match its content",
             )
         return LoadedCheckpoint(path.name, checkpoint, kid, None)
+
+
+def checkpoint_read(loaded: LoadedCheckpoint) -> CheckpointRead:
+    cp = loaded.checkpoint
+    return CheckpointRead(
+        file=loaded.file,
+        seq=cp.seq if cp else None,
+        hash=cp.hash if cp else None,
+        at=cp.at if cp else None,
+        key_id=loaded.key_id,
+        signature_valid=loaded.valid,
+    )
+
+
+def list_checkpoints(*, store: CheckpointStore, limit: int) -> list[CheckpointRead]:
+    return [checkpoint_read(c) for c in store.latest(limit)]
+
+
+def checkpoint_keys(*, store: CheckpointStore) -> list[CheckpointKeyRead]:
+    return [
+        CheckpointKeyRead(
+            key_id=kid, algorithm=ALGORITHM, current=current, public_key_pem=public_pem(key)
+        )
+        for kid, (key, current) in store.trusted_keys().items()
+    ]

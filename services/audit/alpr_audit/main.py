@@ -12,11 +12,11 @@ from pathlib import Path
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alpr_audit import models, service
-from alpr_audit.api import router
+from alpr_audit import intake, models, verification
+from alpr_audit.api import ROUTERS
 from alpr_audit.checkpoints import CheckpointStore
 from alpr_audit.errors import ChainBroken
-from alpr_audit.service import handle_event
+from alpr_audit.intake import handle_event
 from alpr_audit.settings import AuditSettings
 from alpr_common.app import ServiceSpec, build_app
 from alpr_common.db import Database
@@ -30,7 +30,7 @@ async def checkpoint_once(app: FastAPI) -> None:
     db: Database = app.state.db
     async with db.sessionmaker() as session:
         try:
-            await service.write_checkpoint(
+            await verification.write_checkpoint(
                 session, store=app.state.checkpoints, page_size=settings.verify_page_size
             )
         except ChainBroken as exc:
@@ -67,7 +67,7 @@ async def checkpoint_writer(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def record_events(session: AsyncSession, events: Sequence[Event]) -> EventBatchResult:
-    return await service.record_events(session, events=events)
+    return await intake.record_events(session, events=events)
 
 
 def create_app(settings: AuditSettings | None = None) -> FastAPI:
@@ -76,7 +76,7 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
         settings,
         title="ALPR audit",
         description="Hash-chained transaction log, audit metrics and reports (GO 344.4(d), 344.6).",
-        routers=[router],
+        routers=ROUTERS,
         outbox=models.OUTBOX,
         # Every transaction of the suite lands here: claimed and chained in bulk, not per event.
         event_batch_handler=record_events,

@@ -18,9 +18,9 @@ from pydantic import (
     field_validator,
 )
 
+from alpr_hotlist.alerts.index import normalise_plate
 from alpr_hotlist.importers import FORMATS
 from alpr_hotlist.importers._common import region_of
-from alpr_hotlist.matching import normalise_plate
 from alpr_hotlist.policy import EntryType, ManualEntryReason, OffenseClass
 
 T = TypeVar("T")

@@ -26,12 +26,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
-from alpr_ingest import repository as repo
+from alpr_common.contracts import ingest as contract
 from alpr_ingest.deps import Runtime
 from alpr_ingest.errors import ExportNotFound, InvalidHold
 from alpr_ingest.events import emit
 from alpr_ingest.models import ReadHold
 from alpr_ingest.normalize import normalize_plate
+from alpr_ingest.repository import holds as hold_repo
+from alpr_ingest.repository import releases as repo
 from alpr_ingest.schemas import ApiTime, CameraId, CaseNumber, Explanation, HoldRead, Name
 from alpr_ingest.search import retention_floor
 
@@ -144,10 +146,14 @@ async def build_release(
     """Build (once per release id) the bundle of the approved scope."""
     target = release_path(rt, data.release_id)
     if target.exists():  # a retry of a release already built: the same bundle, not a new one
-        manifest, count = _read_manifest(target)
+        built, built_count = _read_manifest(target)
         sha, size = _sha256_file(target)
         return ReleaseRead(
-            release_id=data.release_id, read_count=count, sha256=sha, bytes=size, manifest=manifest
+            release_id=data.release_id,
+            read_count=built_count,
+            sha256=sha,
+            bytes=size,
+            manifest=built,
         )
     now = rt.now()
     plates = _plates(data.plates)
@@ -204,19 +210,19 @@ async def build_release(
     sha, size = _sha256_file(target)
     await emit(
         session,
-        "ingest.release_built",
+        contract.RELEASE_BUILT,
         subject=actor.subject,
-        data={
-            "release_id": data.release_id,
-            "request_id": data.request_id,
-            "case_number": data.case_number,
-            "read_count": count,
-            "plate_count": len(plates),
-            "fields": fields,
-            "bundle_sha256": sha,
-            "actor": actor.subject,
-            "at": now.isoformat(),
-        },
+        data=contract.ReleaseBuiltData(
+            release_id=data.release_id,
+            request_id=data.request_id,
+            case_number=data.case_number,
+            read_count=count,
+            plate_count=len(plates),
+            fields=list(fields),
+            bundle_sha256=sha,
+            actor=actor.subject,
+            at=now.isoformat(),
+        ),
     )
     return ReleaseRead(
         release_id=data.release_id, read_count=count, sha256=sha, bytes=size, manifest=manifest
@@ -261,23 +267,25 @@ async def place_preservation_hold(
         )
         session.add(hold)
         await session.flush()
-        await repo.add_hold_items(session, hold.id, rows, now)
+        await hold_repo.add_hold_items(session, hold.id, rows, now)
         await emit(
             session,
-            "ingest.hold_created",
+            contract.HOLD_CREATED,
             subject=actor.subject,
-            data={
-                "hold_id": hold.id,
-                "case_number": hold.case_number,
-                "category": hold.category,
-                "reason": hold.reason,
-                "retention_until": hold.retention_until.isoformat(),
-                "read_ids": [str(r.read_id) for r in rows],
-                "read_count": len(rows),
-                "actor": actor.subject,
-                "preservation_request_id": data.request_id,
-                "requester_type": data.requester_type,
-            },
+            data=contract.HoldCreatedData(
+                hold_id=hold.id,
+                category=hold.category,
+                retention_until=hold.retention_until.isoformat(),
+                read_ids=[str(r.read_id) for r in rows],
+                read_count=len(rows),
+                actor=actor.subject,
+                # Gov. Code ch. 552 / GO 116 records processing: the records unit placed it.
+                purpose="records_request",
+                case_number=hold.case_number,
+                reason=hold.reason,
+                preservation_request_id=data.request_id,
+                requester_type=data.requester_type,
+            ),
         )
-    count = (await repo.hold_counts(session, [hold.id])).get(hold.id, 0)
+    count = (await hold_repo.hold_counts(session, [hold.id])).get(hold.id, 0)
     return HoldRead.model_validate({**hold.model_dump(), "read_count": count})

@@ -8,17 +8,17 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Column, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from alpr_common.db import JSONType, UTCDateTime, service_registry
+from alpr_common.db import JSONType, TableModel, UTCDateTime, service_registry
 from alpr_common.outbox import outbox_tables
 
 registry = service_registry()
 metadata = registry.metadata
 
 
-class Base(SQLModel, registry=registry):
-    """The base of this service's tables (alpr_common.db.make_base, spelled out for mypy)."""
+class Base(TableModel, registry=registry):
+    """The service's tables, in its own registry and metadata (see `service_registry`)."""
 
 
 OUTBOX = outbox_tables(metadata)

@@ -12,9 +12,10 @@ from fastapi.responses import StreamingResponse
 
 from alpr_common.db import SessionDep
 from alpr_common.purpose import PurposeDep
-from alpr_hotlist import alerts
-from alpr_hotlist.api.deps import AlertIdPath, SettingsDep, errors
+from alpr_hotlist.alerts import workflow
+from alpr_hotlist.alerts.stream import alert_events
 from alpr_hotlist.auth import AlertReader, FieldOfficer, RtccOperator, StreamReader
+from alpr_hotlist.deps import AlertIdPath, SettingsDep, errors
 from alpr_hotlist.errors import (
     AlertNotFound,
     SecondOfficerRefused,
@@ -38,7 +39,6 @@ from alpr_hotlist.schemas import (
     StepResultRead,
     VisualConfirmation,
 )
-from alpr_hotlist.stream import alert_events
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
 
@@ -53,7 +53,7 @@ async def list_alerts(
     query: Annotated[AlertQuery, Query()],
 ) -> Page[AlertRead]:
     """Alerts matching the filters, newest first (by stream position with `after_seq`)."""
-    return await alerts.list_alerts(session, query=query)
+    return await workflow.list_alerts(session, query=query)
 
 
 @router.get(
@@ -102,7 +102,7 @@ async def get_alert(
     session: SessionDep, _reader: AlertReader, _purpose: PurposeDep, alert_id: AlertIdPath
 ) -> AlertDetail:
     """One alert with its reads, every workflow step and the steps still missing."""
-    return await alerts.get_alert(session, alert_id=alert_id)
+    return await workflow.get_alert(session, alert_id=alert_id)
 
 
 @router.post(
@@ -115,7 +115,7 @@ async def acknowledge_alert(
     session: SessionDep, principal: RtccOperator, alert_id: AlertIdPath, body: Acknowledgement
 ) -> StepResultRead:
     """RTCC acknowledges the alert (344.3.2(a))."""
-    return await alerts.acknowledge(session, alert_id=alert_id, principal=principal, body=body)
+    return await workflow.acknowledge(session, alert_id=alert_id, principal=principal, body=body)
 
 
 @router.post(
@@ -128,7 +128,7 @@ async def record_rtcc_action(
     session: SessionDep, principal: RtccOperator, alert_id: AlertIdPath, body: RtccActionCreate
 ) -> StepResultRead:
     """RTCC records what it did: dispatched, broadcast (GB) or patrol notified (344.3.2(a)1)."""
-    return await alerts.record_rtcc_action(
+    return await workflow.record_rtcc_action(
         session, alert_id=alert_id, principal=principal, body=body
     )
 
@@ -143,7 +143,7 @@ async def dismiss_alert(
     session: SessionDep, principal: RtccOperator, alert_id: AlertIdPath, body: Dismissal
 ) -> StepResultRead:
     """RTCC dismisses the alert with a reason: misread, not correlated, duplicate, expired."""
-    return await alerts.dismiss(session, alert_id=alert_id, principal=principal, body=body)
+    return await workflow.dismiss(session, alert_id=alert_id, principal=principal, body=body)
 
 
 @router.post(
@@ -156,7 +156,9 @@ async def confirm_visually(
     session: SessionDep, principal: FieldOfficer, alert_id: AlertIdPath, body: VisualConfirmation
 ) -> StepResultRead:
     """The officer's visual confirmation that the plate matches the read (344.3.2(b)1)."""
-    return await alerts.confirm_visually(session, alert_id=alert_id, principal=principal, body=body)
+    return await workflow.confirm_visually(
+        session, alert_id=alert_id, principal=principal, body=body
+    )
 
 
 @router.post(
@@ -169,7 +171,7 @@ async def confirm_ncic(
     session: SessionDep, principal: FieldOfficer, alert_id: AlertIdPath, body: NcicConfirmation
 ) -> StepResultRead:
     """The NCIC/TCIC confirmation that the record is still valid, with its reference."""
-    return await alerts.confirm_ncic(session, alert_id=alert_id, principal=principal, body=body)
+    return await workflow.confirm_ncic(session, alert_id=alert_id, principal=principal, body=body)
 
 
 @router.post(
@@ -182,7 +184,7 @@ async def verify_second_officer(
     session: SessionDep, principal: FieldOfficer, alert_id: AlertIdPath, body: SecondVerification
 ) -> StepResultRead:
     """A second, different officer verifies the plate matches the hit (344.3.2(b)3)."""
-    return await alerts.verify_second_officer(
+    return await workflow.verify_second_officer(
         session, alert_id=alert_id, principal=principal, body=body
     )
 
@@ -197,7 +199,7 @@ async def waive_second_officer(
     session: SessionDep, principal: FieldOfficer, alert_id: AlertIdPath, body: ExigencyWaiver
 ) -> StepResultRead:
     """Exigent circumstances waive the second officer, never for an investigator's follow-up."""
-    return await alerts.waive_second_officer(
+    return await workflow.waive_second_officer(
         session, alert_id=alert_id, principal=principal, body=body
     )
 
@@ -215,7 +217,7 @@ async def record_enforcement(
     body: EnforcementActionCreate,
 ) -> StepResultRead:
     """Record a stop or detention; refused, naming the step, until 344.3.2(b) is complete."""
-    return await alerts.record_enforcement(
+    return await workflow.record_enforcement(
         session, alert_id=alert_id, principal=principal, body=body
     )
 
@@ -234,6 +236,6 @@ async def record_outcome(
     body: OutcomeCreate,
 ) -> StepResultRead:
     """Record the outcome with the audit facts of 344.6(b)11-13 (driver, victim, offense)."""
-    return await alerts.record_outcome(
+    return await workflow.record_outcome(
         session, alert_id=alert_id, principal=principal, body=body, settings=settings
     )

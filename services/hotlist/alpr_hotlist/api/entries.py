@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from alpr_common.db import SessionDep
-from alpr_hotlist import service
-from alpr_hotlist.api.deps import EntryIdPath, SettingsDep, errors
+from alpr_hotlist import entries
 from alpr_hotlist.auth import HotlistManager, ListReader, ManualEntryWriter
+from alpr_hotlist.deps import EntryIdPath, SettingsDep, errors
 from alpr_hotlist.errors import (
     EntryNotEditable,
     EntryNotFound,
@@ -46,7 +46,7 @@ async def create_entry(
     session: SessionDep, principal: ManualEntryWriter, settings: SettingsDep, body: EntryCreate
 ) -> EntryRead:
     """Enter a plate by hand, with a reason code and text and an expiry (344.2(c), 344.6(b)7)."""
-    return await service.create_entry(session, settings=settings, principal=principal, body=body)
+    return await entries.create_entry(session, settings=settings, principal=principal, body=body)
 
 
 @router.get("/hotlist-entries", response_model=Page[EntryRead], responses=errors())
@@ -54,7 +54,7 @@ async def list_entries(
     session: SessionDep, _reader: ListReader, query: Annotated[EntryQuery, Query()]
 ) -> Page[EntryRead]:
     """Hot-list entries matching the filters, newest first."""
-    return await service.list_entries(session, query=query)
+    return await entries.list_entries(session, query=query)
 
 
 @router.get(
@@ -62,7 +62,7 @@ async def list_entries(
 )
 async def get_entry(session: SessionDep, _reader: ListReader, entry_id: EntryIdPath) -> EntryRead:
     """One hot-list entry, with who entered it, why, and until when."""
-    return await service.get_entry(session, entry_id=entry_id)
+    return await entries.get_entry(session, entry_id=entry_id)
 
 
 @router.patch(
@@ -80,7 +80,7 @@ async def update_entry(
     body: EntryUpdate,
 ) -> EntryRead:
     """Change an active entry; the policy is checked again on the result."""
-    return await service.update_entry(
+    return await entries.update_entry(
         session, settings=settings, principal=principal, entry_id=entry_id, body=body
     )
 
@@ -97,7 +97,7 @@ async def remove_entry(
     reason: Annotated[str | None, Query(max_length=500, pattern=r"^[^\x00]*$")] = None,
 ) -> EntryRead:
     """Remove an entry: it stops matching at once; its record is kept."""
-    return await service.remove_entry(
+    return await entries.remove_entry(
         session, principal=principal, entry_id=entry_id, reason=reason
     )
 
@@ -107,7 +107,7 @@ async def list_held(
     session: SessionDep, _manager: HotlistManager, query: Annotated[HeldQuery, Query()]
 ) -> Page[EntryRead]:
     """Imported records held for a hotlist manager's review, with the clause that held them."""
-    return await service.list_held(session, query=query)
+    return await entries.list_held(session, query=query)
 
 
 @router.post(
@@ -130,7 +130,7 @@ async def approve_held(
     body: HeldApproval,
 ) -> EntryRead:
     """Activate a held record, corrected if need be; the policy is checked again first."""
-    return await service.approve_held(
+    return await entries.approve_held(
         session, settings=settings, principal=principal, entry_id=entry_id, body=body
     )
 
@@ -144,4 +144,4 @@ async def reject_held(
     session: SessionDep, principal: HotlistManager, entry_id: EntryIdPath, body: HeldRejection
 ) -> EntryRead:
     """Reject a held record: it never matches; the decision is kept."""
-    return await service.reject_held(session, principal=principal, entry_id=entry_id, body=body)
+    return await entries.reject_held(session, principal=principal, entry_id=entry_id, body=body)

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from alpr_common.auth import ServiceCaller
 from alpr_common.db import SessionDep
 from alpr_hotlist import grounds
-from alpr_hotlist.api.deps import EntryIdPath, errors
+from alpr_hotlist.deps import EntryIdPath, errors
 from alpr_hotlist.errors import EntryNotFound
 
 router = APIRouter(prefix="/v1", tags=["internal"])

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from alpr_common.db import SessionDep
-from alpr_hotlist import service
-from alpr_hotlist.api.deps import ImportIdPath, SettingsDep, errors
+from alpr_hotlist import imports
 from alpr_hotlist.auth import HotlistManager, ListReader
+from alpr_hotlist.deps import ImportIdPath, SettingsDep, errors
 from alpr_hotlist.errors import HotlistNotFound, HotlistRetired, ImportNotFound, ImportTooLarge
 from alpr_hotlist.schemas import ImportFormat, ImportQuery, ImportRead, Page
 
@@ -69,7 +69,7 @@ async def create_import(
 ) -> ImportRead:
     """Import a file: the list's next version; reports added, removed, held and bad rows."""
     data = await _body(request, settings.max_import_bytes)
-    return await service.import_file(
+    return await imports.import_file(
         session,
         settings=settings,
         principal=principal,
@@ -85,7 +85,7 @@ async def list_imports(
     session: SessionDep, _reader: ListReader, query: Annotated[ImportQuery, Query()]
 ) -> Page[ImportRead]:
     """Imports, newest first, with their counts and bad rows."""
-    return await service.list_imports(session, query=query)
+    return await imports.list_imports(session, query=query)
 
 
 @router.get(
@@ -95,4 +95,4 @@ async def get_import(
     session: SessionDep, _reader: ListReader, import_id: ImportIdPath
 ) -> ImportRead:
     """One import and its report."""
-    return await service.get_import(session, import_id=import_id)
+    return await imports.get_import(session, import_id=import_id)

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 
 from alpr_common.db import SessionDep
 from alpr_hotlist import incidents
-from alpr_hotlist.api.deps import MessageIdPath, SettingsDep, errors
 from alpr_hotlist.auth import InboxReader, IncidentReader, IncidentReporter
+from alpr_hotlist.deps import MessageIdPath, SettingsDep, errors
 from alpr_hotlist.errors import (
     AlertNotFound,
     IncidentExists,

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from alpr_common.db import SessionDep
-from alpr_hotlist import service
-from alpr_hotlist.api.deps import HotlistIdPath, errors
+from alpr_hotlist import lists
 from alpr_hotlist.auth import HotlistManager, ListReader
+from alpr_hotlist.deps import HotlistIdPath, errors
 from alpr_hotlist.errors import HotlistNameTaken, HotlistNotFound, HotlistRetired
 from alpr_hotlist.schemas import HotlistCreate, HotlistQuery, HotlistRead, HotlistUpdate, Page
 
@@ -23,7 +23,7 @@ async def create_hotlist(
     session: SessionDep, principal: HotlistManager, body: HotlistCreate
 ) -> HotlistRead:
     """Create a hot list (a source list such as NCIC stolen vehicles, or an agency list)."""
-    return await service.create_hotlist(session, principal=principal, body=body)
+    return await lists.create_hotlist(session, principal=principal, body=body)
 
 
 @router.get("/hotlists", response_model=Page[HotlistRead], responses=errors())
@@ -31,7 +31,7 @@ async def list_hotlists(
     session: SessionDep, _reader: ListReader, query: Annotated[HotlistQuery, Query()]
 ) -> Page[HotlistRead]:
     """Hot lists with their active and held entry counts, newest first."""
-    return await service.list_hotlists(session, query=query)
+    return await lists.list_hotlists(session, query=query)
 
 
 @router.get("/hotlists/{hotlist_id}", response_model=HotlistRead, responses=errors(HotlistNotFound))
@@ -39,7 +39,7 @@ async def get_hotlist(
     session: SessionDep, _reader: ListReader, hotlist_id: HotlistIdPath
 ) -> HotlistRead:
     """One hot list."""
-    return await service.get_hotlist(session, hotlist_id=hotlist_id)
+    return await lists.get_hotlist(session, hotlist_id=hotlist_id)
 
 
 @router.patch(
@@ -51,7 +51,7 @@ async def update_hotlist(
     session: SessionDep, principal: HotlistManager, hotlist_id: HotlistIdPath, body: HotlistUpdate
 ) -> HotlistRead:
     """Rename a hot list or change its description or default import format."""
-    return await service.update_hotlist(
+    return await lists.update_hotlist(
         session, principal=principal, hotlist_id=hotlist_id, body=body
     )
 
@@ -68,6 +68,6 @@ async def retire_hotlist(
     reason: Annotated[str | None, Query(max_length=500, pattern=r"^[^\x00]*$")] = None,
 ) -> HotlistRead:
     """Retire a hot list: its entries stop matching at once; its history is kept."""
-    return await service.retire_hotlist(
+    return await lists.retire_hotlist(
         session, principal=principal, hotlist_id=hotlist_id, reason=reason
     )

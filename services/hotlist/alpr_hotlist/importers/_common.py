@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
+from alpr_hotlist.alerts.index import normalise_plate
 from alpr_hotlist.importers.errors import MalformedImport
 from alpr_hotlist.importers.model import HeldEntry, ImportedEntry, ImportResult, RowError
-from alpr_hotlist.matching import normalise_plate
 from alpr_hotlist.policy import (
     MANUAL_SOURCE,
     MISSING_ENDANGERED_TYPES,

@@ -1,0 +1,16 @@
+"""Query and path parameters the access routes share."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path, Query
+
+from alpr_access.schemas import ID_PATTERN
+
+Limit = Annotated[int, Query(ge=1, le=500, description="Page size")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip")]
+UserId = Annotated[str, Path(pattern=ID_PATTERN)]
+ClientIdPath = Annotated[str, Path(pattern=ID_PATTERN)]
+KeyId = Annotated[str, Path(pattern=ID_PATTERN)]
+FilterText = Annotated[str | None, Query(max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$")]
