@@ -309,3 +309,20 @@ async def test_review_then_deny(sharing):
     resp = await sharing.decide(req["id"], "denied", sharing.records(), "case number unknown here")
     assert resp.json()["status"] == "denied"
     assert resp.json()["decision_reason"] == "case number unknown here"
+
+
+async def test_approval_not_fulfilled_in_time_expires(sharing):
+    from alpr_sharing.requests import expire_lapsed
+
+    agency = await sharing.agency()
+    req = await sharing.submitted(sharing.agency_client(agency["id"]))
+    assert (await sharing.decide(req["id"], "approved", sharing.records())).status_code == 200
+    async with sharing.db.sessionmaker() as session:
+        assert await expire_lapsed(session, approval_days=14) == []
+        lapsed = await expire_lapsed(session, approval_days=14, now=now() + timedelta(days=15))
+        await session.commit()
+    assert lapsed == [req["id"]]
+    assert (await sharing.get(req["id"])).json()["status"] == "expired"
+    assert (await sharing.build(req["id"])).status_code == 409
+    decided = await sharing.events("sharing.request_decided")
+    assert [e["data"]["decision"] for e in decided] == ["approved", "expired"]

@@ -153,6 +153,18 @@ async def outcomes(session: AsyncSession, request_id: str) -> list[RequestOutcom
     return list(rows)
 
 
+async def lapsed_approvals(session: AsyncSession, *, before: datetime) -> list[SharingRequest]:
+    rows = await session.scalars(
+        select(SharingRequest)
+        .where(
+            col(SharingRequest.status) == "approved",
+            col(SharingRequest.decided_at) < before,
+        )
+        .order_by(col(SharingRequest.decided_at))
+    )
+    return list(rows)
+
+
 # --- packages -----------------------------------------------------------------------------------
 
 

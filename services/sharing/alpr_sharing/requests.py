@@ -552,6 +552,35 @@ async def _preserve(
     await session.flush()
 
 
+SYSTEM = Principal(
+    subject="service:sharing",
+    kind="machine",
+    name="sharing (approval expiry)",
+    roles=frozenset({Role.SERVICE.value}),
+)
+
+
+async def expire_lapsed(
+    session: AsyncSession, *, approval_days: int, now: datetime | None = None
+) -> list[str]:
+    """Approvals not fulfilled within `approval_days` lapse: the request becomes expired and a
+    new request is needed (run daily: `python -m alpr_sharing expire`)."""
+    before = (now or utcnow()) - timedelta(days=approval_days)
+    expired = []
+    for request in await repo.lapsed_approvals(session, before=before):
+        await _finish(
+            session,
+            actor=SYSTEM,
+            request=request,
+            agency=await agency_of(session, request),
+            decision="expired",
+            reason=f"approved but not fulfilled within {approval_days} days",
+            allowed=("approved",),
+        )
+        expired.append(request.id)
+    return expired
+
+
 async def withdraw(
     session: AsyncSession, *, actor: Principal, request_id: str, data: Withdrawal
 ) -> RequestDetail:

@@ -20,3 +20,5 @@ class SharingSettings(BaseServiceSettings):
     max_window_days: int = Field(default=30, ge=1, le=30)
     # How long a released package may be downloaded.
     grant_hours: float = Field(default=72.0, gt=0)
+    # An approval not fulfilled within this many days lapses (`python -m alpr_sharing expire`).
+    approval_days: int = Field(default=14, ge=1)
