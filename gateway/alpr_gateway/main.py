@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from alpr_common.app import ServiceSpec, build_app, error_response
 from alpr_common.errors import AppError
 from alpr_common.http import make_client
+from alpr_common.tasks import periodic
 from alpr_common.upstream import UpstreamTransport
 from alpr_gateway import models
 from alpr_gateway.proxy import Gateway, KeyExchange
@@ -73,7 +74,8 @@ async def load_routes(app: FastAPI, client: httpx.AsyncClient, *, once: bool = F
     """Read each service's OpenAPI; retry fast until all are loaded, then refresh slowly."""
     settings: GatewaySettings = app.state.settings
     table: RouteTable = app.state.routes
-    while True:
+
+    async def load() -> None:
         for name in SERVICES:
             try:
                 resp = await client.get(f"{settings.url_of(name)}/openapi.json", timeout=5.0)
@@ -81,10 +83,15 @@ async def load_routes(app: FastAPI, client: httpx.AsyncClient, *, once: bool = F
                 table.load(name, resp.json())
             except (httpx.HTTPError, ValueError) as exc:
                 log.warning("route table for %s not loaded: %s", name, type(exc).__name__)
-        if once:
-            return
+
+    def pace() -> float:
         pending = [n for n in SERVICES if not table.loaded(n)]
-        await asyncio.sleep(0.5 if pending else settings.route_refresh_seconds)
+        return 0.5 if pending else settings.route_refresh_seconds
+
+    if once:
+        await load()
+        return
+    await periodic("route-loader", pace, load, logger=log)
 
 
 def route_loader(app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:

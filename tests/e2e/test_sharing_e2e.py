@@ -14,7 +14,6 @@ import csv
 import io
 import json
 import os
-import sys
 import time
 import uuid
 import zipfile
@@ -31,10 +30,7 @@ from sqlmodel import col
 from alpr_common.db import create_engine
 from alpr_common.suite import SERVICES, Suite, free_port
 from alpr_sharing.models import ReleasePackage
-
-# The end-to-end helpers (people and tokens made through the gateway) live in tests/helpers.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "helpers"))
-from e2e import PASSWORD, create_person, login, record_training
+from tests.helpers.e2e import PASSWORD, create_person, login, record_training
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 

@@ -5,16 +5,10 @@ service token is minted by the test keyring, as access would issue it."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from sharing_helpers import Peers, Sharing, StaticTokens
 
 from alpr_common.app import use_database
 from alpr_common.db import Database
@@ -28,6 +22,7 @@ from alpr_ingest.main import create_app as create_ingest
 from alpr_ingest.settings import IngestSettings
 from alpr_sharing.main import SPEC
 from alpr_sharing.settings import SharingSettings
+from tests.helpers.sharing import Peers, Sharing, StaticTokens
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sharing_helpers import now, tomorrow
+
+from tests.helpers.sharing import now, tomorrow
 
 
 async def _package(sharing, agency, **overrides):

@@ -12,14 +12,6 @@ import asyncio
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
-from sharing_helpers import Peers, StaticTokens
 
 from alpr_common.app import use_database
 from alpr_common.db import Database, create_engine
@@ -34,13 +26,9 @@ from alpr_ingest.main import create_app as create_ingest
 from alpr_ingest.settings import IngestSettings
 from alpr_sharing.main import create_app
 from alpr_sharing.settings import SharingSettings
+from tests.helpers.fuzz import CHECKS, fuzz_settings
+from tests.helpers.sharing import Peers, StaticTokens
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
 ROLES = (
     "records_officer",
     "chief_of_police",
@@ -111,11 +99,7 @@ schema = schemathesis.pytest.from_fixture("sharing_schema")
 
 
 @schema.parametrize()
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@fuzz_settings()
 def test_sharing_api_answers_within_its_schema(case, fuzz_headers):
     response = case.call(headers=fuzz_headers)
     case.validate_response(response, checks=CHECKS)

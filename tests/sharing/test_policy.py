@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sharing_helpers import CASE, bundle_rows, now
+
+from tests.helpers.sharing import CASE, bundle_rows, now
 
 # --- 344.4(a)6 and the other prohibited purposes --------------------------------------------------
 

@@ -8,10 +8,10 @@ import hashlib
 from datetime import timedelta
 
 import pytest
-from sharing_helpers import CASE, bundle_rows, now
 from sqlalchemy import update
 
 from alpr_sharing.models import ReleasePackage
+from tests.helpers.sharing import CASE, bundle_rows, now
 
 
 async def _approved(sharing, agency, **overrides):

@@ -23,14 +23,6 @@ from alpr_common.db import utcnow
 log = logging.getLogger("alpr.audit")
 
 
-async def _end_read_transaction(session: AsyncSession) -> None:
-    # SQLite transactions here begin IMMEDIATE and so hold the one write lock: a long walk
-    # releases it between pages so that intake keeps going. The log is append-only, so the
-    # next page continues where this one stopped.
-    if session.bind is not None and session.bind.dialect.name == "sqlite":
-        await session.commit()
-
-
 async def verify_log(
     session: AsyncSession, *, store: CheckpointStore, checkpoint_count: int, page_size: int
 ) -> LogVerificationRead:
@@ -69,7 +61,6 @@ async def verify_log(
     async for rows in repository.iter_entry_pages(session, page_size=page_size):
         for row in rows:
             verifier.feed(row._mapping)
-        await _end_read_transaction(session)
     verifier.finish()
     head_problem = None
     for ap in verifier.anchor_problems:
@@ -153,7 +144,6 @@ async def write_checkpoint(
     ):
         for row in rows:
             verifier.feed(row._mapping)
-        await _end_read_transaction(session)
     verifier.finish()
     brk = verifier.first_break
     if brk is not None:

@@ -77,7 +77,7 @@ async def purge(session: AsyncSession, *, rt: Runtime) -> tuple[dict[str, Any], 
         holds_expired=expired,
         images_deleted=len(unreferenced),
     )
-    await emit(session, PURGE, subject="system:ingest-purge", data=report)
+    await emit(session, PURGE, actor="system:ingest-purge", data=report)
     return report.model_dump(), unreferenced
 
 

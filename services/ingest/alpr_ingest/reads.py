@@ -23,6 +23,7 @@ import orjson
 from asyncpg.pgproto.pgproto import UUID as _FastUUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alpr_common.auditing import AUDIT, audit_event
 from alpr_common.auth import Principal
 from alpr_common.contracts.ingest import (
     READ_FIELDS,
@@ -37,7 +38,7 @@ from alpr_ingest.adapters import AdapterResult
 from alpr_ingest.cameras import apply_heartbeats, bound
 from alpr_ingest.deps import Runtime
 from alpr_ingest.errors import BatchRefused, CameraNotBound
-from alpr_ingest.events import AUDIT, HOTLIST, emit_routed, event
+from alpr_ingest.events import HOTLIST, SOURCE, emit_routed, event
 from alpr_ingest.plates import fold_confusable
 from alpr_ingest.repository import cameras as camera_repo
 from alpr_ingest.repository import reads as repo
@@ -588,7 +589,6 @@ async def _events(
             event(
                 READS,
                 subject=principal.subject,
-                sanitize=False,
                 # Validated, not dumped: a dump walks every value of every read again (20 times
                 # the validation's cost per batch).
                 data={"batch_id": reads.batch_id, "columns": reads.columns},
@@ -600,10 +600,10 @@ async def _events(
         routed.append(
             (
                 AUDIT,
-                event(
-                    SCAN_COUNTS,
-                    subject=principal.subject,
-                    sanitize=False,
+                audit_event(
+                    source=SOURCE,
+                    type=SCAN_COUNTS,
+                    actor=principal,
                     data=ScanCountsData(batch_id=batch_id, counts=scan_counts(stored)),
                 ),
             )

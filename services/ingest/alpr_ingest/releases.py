@@ -211,7 +211,7 @@ async def build_release(
     await emit(
         session,
         contract.RELEASE_BUILT,
-        subject=actor.subject,
+        actor=actor,
         data=contract.ReleaseBuiltData(
             release_id=data.release_id,
             request_id=data.request_id,
@@ -271,7 +271,7 @@ async def place_preservation_hold(
         await emit(
             session,
             contract.HOLD_CREATED,
-            subject=actor.subject,
+            actor=actor,
             data=contract.HoldCreatedData(
                 hold_id=hold.id,
                 category=hold.category,

@@ -9,23 +9,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alpr_common.auditing import emit_audit
 from alpr_common.auth import Principal
 from alpr_common.contracts import sharing as contract
 from alpr_common.contracts.base import EventData
-from alpr_common.events import Event
-from alpr_common.outbox import enqueue
 from alpr_sharing.models import OUTBOX, Agency, SharingRequest
 
 SOURCE = "sharing"
-AUDIT = "audit"
-
-
-def actor_fields(actor: Principal) -> dict[str, Any]:
-    return {
-        "actor": actor.subject,
-        "actor_name": actor.name,
-        "actor_roles": sorted(actor.roles),
-    }
 
 
 def step(request: SharingRequest, agency: Agency | None) -> dict[str, Any]:
@@ -46,10 +36,4 @@ async def emit(session: AsyncSession, type_: str, *, actor: Principal, data: Eve
     expected = contract.EVENT_TYPES[type_]
     if not isinstance(data, expected):
         raise TypeError(f"{type_} carries {expected.__name__}, not {type(data).__name__}")
-    event = Event(
-        source=SOURCE,
-        type=type_,
-        subject=actor.subject,
-        data={**data.model_dump(mode="json"), **actor_fields(actor)},
-    )
-    await enqueue(session, OUTBOX, destination=AUDIT, event=event)
+    await emit_audit(session, OUTBOX, source=SOURCE, type=type_, actor=actor, data=data)

@@ -1,6 +1,7 @@
-"""Helpers for the sharing tests: the host-routing transport to the in-process peers, the
-service token, and a helper that registers agencies, seeds reads at ingest and hot-list entries
-at hotlist through their real APIs, and reads sharing's outbox."""
+"""Helpers for the sharing tests (`from tests.helpers.sharing import Sharing`): the host-routing
+transport to the in-process peers, the service token, and a helper that registers agencies, seeds
+reads at ingest and hot-list entries at hotlist through their real APIs, and reads sharing's
+outbox."""
 
 from __future__ import annotations
 
