@@ -24,7 +24,6 @@ from alpr_gateway.proxy import Gateway, KeyExchange
 from alpr_gateway.ratelimit import RateLimiter
 from alpr_gateway.routes import SERVICES, RouteTable
 from alpr_gateway.settings import GatewaySettings
-from alpr_gateway.status import AccessStatusSource, StatusCache
 from alpr_gateway.translog import TransactionLog
 
 log = logging.getLogger("alpr.gateway")
@@ -125,6 +124,8 @@ def create_app(
         outbox=models.OUTBOX,
         hooks=[route_loader],
         transport=transport,
+        # The proxy path refuses such queries itself, after recording them in the log.
+        refuse_protected_queries=False,
     )
     # Innermost of the app's own middleware: inside the request-id one, before routing.
     app.user_middleware.append(Middleware(ProxyPath))
@@ -140,10 +141,7 @@ def create_app(
         routes=app.state.routes,
         upstream=upstream,
         verifier=app.state.verifier,
-        status=StatusCache(
-            AccessStatusSource(app.state.http, settings.access_url, app.state.tokens),
-            settings.status_cache_seconds,
-        ),
+        status=app.state.principal_status,
         keys=KeyExchange(
             app.state.http, settings.access_url, app.state.tokens, settings.status_cache_seconds
         ),
@@ -165,4 +163,6 @@ SPEC = ServiceSpec(
     metadata=models.metadata,
     migrations_dir=Path(__file__).resolve().parents[1] / "migrations",
     app_factory=create_app,
+    # The client address comes from GATEWAY_TRUSTED_PROXIES' hops only (proxy.client_address).
+    proxy_headers=False,
 )

@@ -4,6 +4,7 @@ signed checkpoints, and before a new checkpoint is signed over the entries since
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +22,9 @@ from alpr_audit.schemas import (
 from alpr_common.db import utcnow
 
 log = logging.getLogger("alpr.audit")
+# A request is answered within the gateway's upstream timeout; one still without an outcome after
+# this long lost it (or is a stream still open).
+OUTCOME_GRACE = timedelta(minutes=5)
 
 
 async def verify_log(
@@ -98,6 +102,10 @@ async def verify_log(
         checkpoints_checked=len(checkpoints),
         checkpoint_problems=problems,
         latest_checkpoint=checkpoint_read(latest_valid) if latest_valid else None,
+        # 344.4(d): a request whose outcome never reached the log is a hole; count them.
+        requests_without_outcome=await repository.count_requests_without_outcome(
+            session, before=utcnow() - OUTCOME_GRACE
+        ),
     )
     if not result.ok:
         log.error(
