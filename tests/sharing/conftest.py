@@ -13,7 +13,7 @@ import pytest
 from alpr_common.app import use_database
 from alpr_common.db import Database
 from alpr_common.jwt import JWKSCache, TokenVerifier
-from alpr_common.testing.plugin import AUDIENCE, ISSUER
+from alpr_common.testing.plugin import AUDIENCE, ISSUER, trust_minted_tokens
 from alpr_hotlist.main import SPEC as HOTLIST_SPEC
 from alpr_hotlist.main import create_app as create_hotlist
 from alpr_hotlist.settings import HotlistSettings
@@ -63,14 +63,16 @@ async def hotlist_db(database_factory, db_backend):
         yield pair
 
 
-def _verify_with(app, keyring) -> None:
+def _verify_with(app, keyring, tokens) -> None:
     app.state.verifier = TokenVerifier(
         JWKSCache(static=keyring.jwks()), issuer=ISSUER, audience=AUDIENCE
     )
+    # Access is not running: the peers check principals against the minted tokens' directory.
+    trust_minted_tokens(app, tokens.directory)
 
 
 @pytest.fixture
-def ingest_app(ingest_db, keyring, tmp_path):
+def ingest_app(ingest_db, keyring, tokens, tmp_path):
     database, url = ingest_db
     application = create_ingest(
         IngestSettings(
@@ -83,18 +85,18 @@ def ingest_app(ingest_db, keyring, tmp_path):
         )
     )
     use_database(application, database)
-    _verify_with(application, keyring)
+    _verify_with(application, keyring, tokens)
     return application
 
 
 @pytest.fixture
-def hotlist_app(hotlist_db, keyring):
+def hotlist_app(hotlist_db, keyring, tokens):
     database, url = hotlist_db
     application = create_hotlist(
         HotlistSettings(environment="test", run_relay=False, run_workers=False, database_url=url)
     )
     use_database(application, database)
-    _verify_with(application, keyring)
+    _verify_with(application, keyring, tokens)
     return application
 
 

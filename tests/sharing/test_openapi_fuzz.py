@@ -17,7 +17,7 @@ from alpr_common.app import use_database
 from alpr_common.db import Database, create_engine
 from alpr_common.jwt import JWKSCache, TokenVerifier
 from alpr_common.migrations import upgrade
-from alpr_common.testing.plugin import AUDIENCE, ISSUER, PURPOSE_HEADERS
+from alpr_common.testing.plugin import AUDIENCE, ISSUER, PURPOSE_HEADERS, trust_minted_tokens
 from alpr_hotlist.main import SPEC as HOTLIST_SPEC
 from alpr_hotlist.main import create_app as create_hotlist
 from alpr_hotlist.settings import HotlistSettings
@@ -51,10 +51,11 @@ def fuzz_headers(tokens) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", **PURPOSE_HEADERS}
 
 
-def _verify_with(app, keyring) -> None:
+def _verify_with(app, keyring, tokens) -> None:
     app.state.verifier = TokenVerifier(
         JWKSCache(static=keyring.jwks()), issuer=ISSUER, audience=AUDIENCE
     )
+    trust_minted_tokens(app, tokens.directory)
 
 
 @pytest.fixture
@@ -79,7 +80,7 @@ def sharing_schema(fuzz_db_url: str, keyring, tokens, tmp_path):
     )
     for peer in (ingest, hotlist):
         use_database(peer, Database(create_engine(peer.state.settings.database_url, pooled=False)))
-        _verify_with(peer, keyring)
+        _verify_with(peer, keyring, tokens)
     app = create_app(
         SharingSettings(
             environment="test",
@@ -89,7 +90,7 @@ def sharing_schema(fuzz_db_url: str, keyring, tokens, tmp_path):
             hotlist_url="http://hotlist",
         )
     )
-    _verify_with(app, keyring)
+    _verify_with(app, keyring, tokens)
     app.state.http = httpx.AsyncClient(transport=Peers({"ingest": ingest, "hotlist": hotlist}))
     app.state.tokens = StaticTokens(tokens.token("service", subject="client:sharing"))
     return schemathesis.openapi.from_asgi("/openapi.json", app)
