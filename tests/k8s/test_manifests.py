@@ -35,7 +35,7 @@ CALLS = {
     "audit": {"access"},
     "ingest": {"access", "audit", "hotlist"},
     "hotlist": {"access", "audit"},
-    "sharing": {"access", "audit"},
+    "sharing": {"access", "audit", "ingest", "hotlist"},
 }
 INSTALL_HINT = (
     "needs kustomize >= 5 or a kubectl that embeds it; install one with "

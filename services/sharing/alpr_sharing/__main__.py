@@ -1,4 +1,5 @@
 from alpr_common.cli import run
+from alpr_sharing.cli import COMMANDS
 from alpr_sharing.main import SPEC
 
-run(SPEC)
+run(SPEC, commands=COMMANDS)

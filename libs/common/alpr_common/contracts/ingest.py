@@ -33,6 +33,7 @@ HOLD_RELEASED = "ingest.hold_released"
 EXPORT = "ingest.export"
 EXPORT_DOWNLOADED = "ingest.export_downloaded"
 PURGE = "ingest.purge"
+RELEASE_BUILT = "ingest.release_built"
 
 READ_FIELDS = (
     "read_id", "plate", "region", "captured_at", "camera_id", "camera_type", "zip_code", "sector",
@@ -271,6 +272,21 @@ class PurgeData(EventData):
     images_deleted: int
 
 
+class ReleaseBuiltData(EventData):
+    """344.5: a release package built for an approved sharing request (its scope's reads, the
+    fields the request needs, a SHA-256 manifest)."""
+
+    release_id: str
+    request_id: str
+    case_number: str | None = None
+    read_count: int = Field(ge=0)
+    plate_count: int = Field(ge=0)
+    fields: list[str]
+    bundle_sha256: str
+    actor: str
+    at: str
+
+
 EVENT_TYPES: dict[str, type[BaseModel]] = {
     READS: ReadsData,
     SCAN_COUNTS: ScanCountsData,
@@ -290,4 +306,5 @@ EVENT_TYPES: dict[str, type[BaseModel]] = {
     EXPORT: ExportData,
     EXPORT_DOWNLOADED: ExportDownloadedData,
     PURGE: PurgeData,
+    RELEASE_BUILT: ReleaseBuiltData,
 }
