@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
+from alpr_common.contracts.hotlist import EVENT_TYPES
 from alpr_common.events import Event
 from alpr_common.outbox import enqueue
 from alpr_hotlist.models import OUTBOX
@@ -35,10 +36,16 @@ async def emit(
     data: dict[str, Any],
 ) -> None:
     """Queue `hotlist.<kind>` for audit, attributed to `actor` (None: the service itself)."""
+    event_type = f"hotlist.{kind}"
+    payload = {**actor_fields(actor), **data}
+    contract = EVENT_TYPES.get(event_type)
+    if contract is not None:
+        # The kernel's contract is what audit counts by: a field renamed here fails here.
+        contract.model_validate(payload)
     event = Event(
         source=SOURCE,
-        type=f"hotlist.{kind}",
+        type=event_type,
         subject=actor.subject if actor is not None else SYSTEM_ACTOR,
-        data={**actor_fields(actor), **data},
+        data=payload,
     )
     await enqueue(session, OUTBOX, destination=AUDIT, event=event)

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from alpr_common.contracts import access, gateway, sharing
+from alpr_common.contracts import access, gateway, hotlist, ingest, sharing
 
 KNOWN_TYPES: dict[str, type[BaseModel]] = {
     **gateway.EVENT_TYPES,
     **access.EVENT_TYPES,
+    **ingest.EVENT_TYPES,
+    **hotlist.EVENT_TYPES,
     **sharing.EVENT_TYPES,
 }
