@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alpr_common.errors import Conflict, NotFound, Unavailable
+from alpr_common.errors import Conflict, NotFound, Unavailable, Unprocessable
 
 
 class LogEntryNotFound(NotFound):
@@ -15,3 +15,11 @@ class ChainBroken(Conflict):
 
 class CheckpointKeyUnavailable(Unavailable):
     """The checkpoint signing key is missing or unreadable."""
+
+
+class BadPeriod(Unprocessable):
+    """The report period is missing, malformed or out of range."""
+
+
+class PolicyChangeNotFound(NotFound):
+    """No policy change has that id."""
