@@ -36,7 +36,7 @@ format: install ## ruff format and fix
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .
 
-typecheck: install ## mypy on the shared kernel
+typecheck: install ## mypy on the kernel, every service and the gateway ([tool.mypy] files)
 	$(UV) run --frozen mypy
 
 migrate: install ## apply every service's Alembic migrations (SQLite in var/ unless *_DATABASE_URL)
@@ -57,7 +57,7 @@ bench: install ## benchmarks (ratios against this machine's own ceilings)
 k8s-check: install ## render and check the Kubernetes manifests
 	$(UV) run --frozen pytest -q tests/k8s
 
-ci: ## what CI runs (.ci/run)
+ci: ## what CI runs (.ci/run: lint, typecheck, then the tests)
 	bash .ci/run
 
 clean: ## remove local state (SQLite files, keys, logs) and caches

@@ -41,11 +41,12 @@ from alpr_common.db import Database
 from alpr_common.jwt import JWKSCache, KeyRing, TokenVerifier
 from alpr_common.migrations import upgrade
 from alpr_common.suite import SERVICES, Suite, cpu_seconds, cpu_spent, free_port
-from alpr_ingest import partitions, repository
+from alpr_ingest import partitions
 from alpr_ingest import purge as purge_mod
 from alpr_ingest.main import SPEC, create_app
 from alpr_ingest.plates import fold_confusable
-from alpr_ingest.repository import READ_COLUMNS
+from alpr_ingest.repository import purge as purge_repo
+from alpr_ingest.repository.reads import READ_COLUMNS
 from alpr_ingest.settings import IngestSettings
 
 PG_URL = os.environ.get("ALPR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -568,7 +569,7 @@ async def bench_search_and_purge(url: str, state: Path) -> dict[str, Any]:
         await purge_mod.purge(session, rt=rt)
         for day in (big, small):
             lo = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            await repository.image_hashes_between(session, lo=lo, hi=lo + timedelta(days=1))
+            await purge_repo.image_hashes_between(session, lo=lo, hi=lo + timedelta(days=1))
             await partitions.estimated_rows(session, partitions.partition_name(day))
         await session.rollback()
     for label, day in (("big", big), ("small", small)):

@@ -12,6 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from alpr_common.contracts.base import EventData
+from alpr_common.contracts.gateway import (
+    REQUEST,
+    RESPONSE,
+    GatewayRequestData,
+    GatewayResponseData,
+)
 from alpr_common.db import Database, utcnow
 from alpr_common.errors import Unavailable
 from alpr_common.events import Event
@@ -33,47 +40,51 @@ class Transaction:
     purpose: dict[str, Any] = field(default_factory=dict)
     service: str | None = None
 
-    # The gateway's own events are built from values it made or verified, so they are
-    # constructed without re-validation (audit validates every event it takes in).
+    # The gateway's own events are built from values it made or verified, so their contract
+    # models are constructed without re-validation (audit validates every event it takes in).
     def request_event(self) -> Event:
+        data = GatewayRequestData.model_construct(
+            request_id=self.request_id,
+            time=self.started_at.isoformat(timespec="microseconds"),
+            subject=self.subject,
+            roles=self.roles,
+            source_address=self.source_address,
+            method=self.method,
+            path=self.path,
+            query=self.query,
+            service=self.service,
+            purpose=self.purpose.get("purpose"),
+            case_number=self.purpose.get("case_number"),
+            reason=self.purpose.get("reason"),
+            criminal_nexus=self.purpose.get("criminal_nexus"),
+            flags=list(self.purpose.get("flags", [])),
+        )
         return Event.model_construct(
             source="gateway",
-            type="gateway.request",
+            type=REQUEST,
             time=self.started_at,
             subject=self.subject,
-            data={
-                "request_id": self.request_id,
-                "time": self.started_at.isoformat(timespec="microseconds"),
-                "subject": self.subject,
-                "roles": self.roles,
-                "source_address": self.source_address,
-                "method": self.method,
-                "path": self.path,
-                "query": self.query,
-                "service": self.service,
-                **{
-                    k: self.purpose.get(k)
-                    for k in ("purpose", "case_number", "reason", "criminal_nexus")
-                },
-                "flags": list(self.purpose.get("flags", [])),
-            },
+            data=_flat(data),
         )
 
     def response_event(self, status: int, nbytes: int, refused_reason: str | None) -> Event:
         now = utcnow()
-        return Event.model_construct(
-            source="gateway",
-            type="gateway.response",
-            time=now,
-            subject=self.subject,
-            data={
-                "request_id": self.request_id,
-                "status": status,
-                "bytes": nbytes,
-                "latency_ms": round((now - self.started_at).total_seconds() * 1000, 3),
-                "refused_reason": refused_reason,
-            },
+        data = GatewayResponseData.model_construct(
+            request_id=self.request_id,
+            status=status,
+            bytes=nbytes,
+            latency_ms=round((now - self.started_at).total_seconds() * 1000, 3),
+            refused_reason=refused_reason,
         )
+        return Event.model_construct(
+            source="gateway", type=RESPONSE, time=now, subject=self.subject, data=_flat(data)
+        )
+
+
+def _flat(data: EventData) -> dict[str, Any]:
+    """A flat contract model's fields and extra fields: what `model_dump` gives for it, at a
+    fraction of the cost (two events per transaction)."""
+    return {**data.__dict__, **(data.__pydantic_extra__ or {})}
 
 
 class TransactionLog:

@@ -1,5 +1,8 @@
-"""The outbox migration every service runs: delivered events (personal data past the 30-day
-retention) are deleted, pending ones survive as the JSON text that is sent; and it reverses."""
+"""The outbox migration of the histories that predate the squash (audit and sharing; the others
+build the outbox as it is today, `alpr_common.migrations.create_outbox_tables`): delivered events
+(personal data past the 30-day retention) are deleted, pending ones survive as the JSON text that
+is sent; and it reverses. Run on sharing's history; it goes when audit's and sharing's are
+squashed too."""
 
 import json
 from typing import Any
@@ -9,9 +12,9 @@ from sqlalchemy import text
 
 from alpr_common.db import create_engine
 from alpr_common.migrations import downgrade, upgrade
-from alpr_ingest.main import SPEC
+from alpr_sharing.main import SPEC
 
-BEFORE = "60a6a0cc82b0"  # ingest's head before the outbox kept pending events only
+BEFORE = "94066a3a9e98"  # sharing's head before the outbox kept pending events only
 PENDING = {"specversion": "1.0", "id": "e-pending", "type": "ingest.reads", "data": {"n": 1}}
 DELIVERED = {"specversion": "1.0", "id": "e-done", "type": "ingest.reads", "data": {"n": 2}}
 

@@ -61,6 +61,8 @@ def read(plate: str, **overrides: Any) -> dict[str, Any]:
         "lat": 30.25,
         "lon": -97.76,
         "confidence": 0.93,
+        "candidates": [],
+        "updated": False,
     }
     body.update(overrides)
     return body

@@ -411,7 +411,7 @@ async def test_a_read_stored_by_a_concurrent_request_is_reported_as_its_duplicat
     """Two cameras' retries racing: the other request stored the read after this one looked.
     The fast bulk write meets the unique key, the transaction is rolled back and the batch
     stored again the careful way, and the read is answered as the duplicate it is."""
-    from alpr_ingest import repository
+    from alpr_ingest.repository import reads as repository
 
     await ingest.camera("cam-race")
     first = (await ingest.post([ingest.read("cam-race", "RACE1", vendor_read_id="r-1")])).json()
@@ -451,7 +451,7 @@ async def test_the_dedup_lookup_probes_the_key_index_on_a_day_not_yet_analysed(d
     from sqlalchemy import text
 
     from alpr_ingest import partitions
-    from alpr_ingest.repository import _FIND_BY_DEDUP_KEYS, _driver_connection
+    from alpr_ingest.repository.reads import _FIND_BY_DEDUP_KEYS, _driver_connection
 
     day = NOW.date()
     async with db.sessionmaker() as session:

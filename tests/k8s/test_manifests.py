@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
 NAMESPACE = "alpr"
 SERVICES = ("access", "audit", "ingest", "hotlist", "sharing", "gateway")
-# Whom each service calls (DESIGN.md sections 2, 5): tokens from access, events to audit, the
+# Whom each service calls (docs/design.md sections 2, 5): tokens from access, events to audit, the
 # gateway in front of everything, ingest handing reads to hotlist.
 CALLS = {
     "gateway": {"access", "audit", "ingest", "hotlist", "sharing"},

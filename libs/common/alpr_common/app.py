@@ -23,7 +23,7 @@ from fastapi.openapi.models import Schema
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from opentelemetry import context as otel_context
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 from pydantic_core import from_json
 from sqlalchemy import MetaData
@@ -37,6 +37,7 @@ from alpr_common.db import Database, SessionDep
 from alpr_common.errors import (
     AppError,
     BadRequest,
+    ErrorBody,
     Forbidden,
     Unauthorized,
     Unprocessable,
@@ -61,15 +62,6 @@ from alpr_common.telemetry import (
 log = logging.getLogger("alpr.app")
 
 LifespanHook = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
-
-
-class ErrorBody(BaseModel):
-    """Every error answer: the error's class name and a sentence saying what to do."""
-
-    model_config = ConfigDict(extra="allow")
-
-    error: str
-    detail: str
 
 
 @dataclass(frozen=True)
@@ -468,6 +460,7 @@ def build_app(
         app.include_router(router)
     if outbox is not None and (event_handler or event_batch_handler) is not None:
         app.include_router(event_router(outbox, event_handler, batch_handler=event_batch_handler))
+    # FastAPI's documented way to extend the schema is to replace the method on the instance.
     app.openapi = _custom_openapi(app)  # type: ignore[method-assign]
     exporting = tracing_exported()
     if exporting:

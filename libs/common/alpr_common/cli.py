@@ -172,5 +172,10 @@ def main(
     return handlers[args.command](args)
 
 
-def run(spec: ServiceSpec, **kwargs: object) -> None:
-    sys.exit(main(spec, **kwargs))  # type: ignore[arg-type]
+def run(
+    spec: ServiceSpec,
+    *,
+    commands: dict[str, tuple[str, Registrar | None, Command]] | None = None,
+    argv: list[str] | None = None,
+) -> None:
+    sys.exit(main(spec, commands=commands, argv=argv))

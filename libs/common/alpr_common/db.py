@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, cast
 
 from fastapi import Depends, Request
-from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy import JSON, CursorResult, DateTime, MetaData, Result, Table, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -66,6 +66,23 @@ class UTCDateTime(TypeDecorator[datetime]):
 def service_registry() -> registry:
     """A registry (and metadata) per service, so each migrates only its own tables."""
     return registry(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+class TableModel(SQLModel):
+    """What each service's declarative base derives from, in its own registry:
+
+        class Base(TableModel, registry=registry): ...
+
+    A class statement rather than a factory, so mypy sees the models as the classes they are.
+    `__table__` is declared for statements on the table itself (bulk inserts, `.c` columns)."""
+
+    __table__: ClassVar[Table]
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an INSERT, UPDATE or DELETE touched. `execute` is typed to return a `Result`;
+    for those statements it is a `CursorResult`, which carries the count."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def make_base(reg: registry) -> type[SQLModel]:

@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from pydantic import BaseModel, ConfigDict
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: the error's class name and a sentence saying what to do."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str
+    detail: str
+
 
 class AppError(Exception):
     """A domain error that carries its HTTP status. Services raise these, never HTTPException."""
@@ -76,8 +87,6 @@ class UpstreamTimeout(AppError):
 
 def responses(*errors: type[AppError]) -> dict[int | str, dict[str, object]]:
     """`responses=` for a route: the error answers it declares, all with the ErrorBody schema."""
-    from alpr_common.app import ErrorBody
-
     return {
         e.status_code: {"model": ErrorBody, "description": e.__doc__ or e.__name__} for e in errors
     }

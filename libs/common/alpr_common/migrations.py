@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command, context, op
 from alembic.config import Config
+from alembic.operations import Operations
 from sqlalchemy import MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
@@ -108,6 +109,60 @@ async def _alembic(
 # Each service's history calls these from a revision of its own; like any migration, a step is
 # never changed once released (add a new one instead).
 
+
+def create_outbox_tables(op: Operations) -> None:
+    """Create the outbox and processed-event tables of `alpr_common.outbox.outbox_tables`, as
+    they are today: pending events only, the envelope stored as the JSON text that is sent.
+    Called by every service's initial revision."""
+    op.create_table(
+        "outbox_event",
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("destination", sa.String(length=32), nullable=False),
+        sa.Column("envelope", sa.Text(), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_attempt_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_outbox_event")),
+    )
+    op.create_index("ix_outbox_event_next_attempt_at", "outbox_event", ["next_attempt_at"])
+    # The same event may go to several consumers, each once.
+    op.create_index(
+        "uq_outbox_event_event_id_destination",
+        "outbox_event",
+        ["event_id", "destination"],
+        unique=True,
+    )
+    if op.get_bind().dialect.name == "postgresql":
+        # Stored as sent and deleted within moments: not worth compressing.
+        op.execute("ALTER TABLE outbox_event ALTER COLUMN envelope SET STORAGE EXTERNAL")
+    op.create_table(
+        "processed_event",
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("source", sa.String(length=64), nullable=False),
+        sa.Column("type", sa.String(length=100), nullable=False),
+        sa.Column("processed_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_processed_event")),
+    )
+
+
+def drop_outbox_tables(op: Operations) -> None:
+    """Reverse `create_outbox_tables`."""
+    op.drop_table("processed_event")
+    op.drop_index("uq_outbox_event_event_id_destination", table_name="outbox_event")
+    op.drop_index("ix_outbox_event_next_attempt_at", table_name="outbox_event")
+    op.drop_table("outbox_event")
+
+
+# The step below is still called by the audit and sharing histories (they predate the squash);
+# it goes once those are squashed too.
 _JSON_ENVELOPE = sa.JSON().with_variant(JSONB(astext_type=sa.Text()), "postgresql")
 
 

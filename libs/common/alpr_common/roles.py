@@ -1,4 +1,4 @@
-"""The roles of DESIGN.md section 4. Routes declare the roles they allow; see auth.py."""
+"""The roles of docs/design.md section 4. Routes declare the roles they allow; see auth.py."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from alpr_common.outbox import enqueue
 
 log = logging.getLogger("alpr.access")
 
-# DESIGN.md section 4: lockout after 5 failures within 15 minutes, for 15 minutes.
+# docs/design.md section 4: lockout after 5 failures within 15 minutes, for 15 minutes.
 LOCKOUT_THRESHOLD = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
 LOCKOUT_DURATION = timedelta(minutes=15)

@@ -15,7 +15,7 @@ from alpr_access.errors import ClientConflict, ClientNotFound, InvalidBinding
 from alpr_access.models import Client
 from alpr_access.schemas import ClientCreate, ClientRead, ClientSecret, ClientUpdate, Page
 from alpr_access.security import Passwords, new_client_secret
-from alpr_common.db import utcnow
+from alpr_common.db import rowcount, utcnow
 from alpr_common.outbox import insert_ignore
 from alpr_common.roles import Role
 
@@ -223,7 +223,7 @@ async def seed_service_clients(
             )
             .on_conflict_do_nothing()
         )
-        if inserted.rowcount:
+        if rowcount(inserted):
             changed.append(client_id)
             await emit(
                 session,

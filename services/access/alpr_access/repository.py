@@ -6,8 +6,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from alpr_access.errors import UserNotFound
 from alpr_access.models import (
@@ -74,7 +75,7 @@ async def list_users(
     if active is not None:
         stmt = stmt.where(User.active == active)
     if role is not None:
-        stmt = stmt.where(User.id.in_(select(RoleGrant.user_id).where(RoleGrant.role == role)))
+        stmt = stmt.where(col(User.id).in_(select(RoleGrant.user_id).where(RoleGrant.role == role)))
     return await _page(session, stmt.order_by(User.username), limit=limit, offset=offset)
 
 
@@ -85,7 +86,7 @@ async def roles_of(session: AsyncSession, user_ids: Iterable[str]) -> dict[str, 
         return roles
     rows = await session.execute(
         select(RoleGrant.user_id, RoleGrant.role)
-        .where(RoleGrant.user_id.in_(ids))
+        .where(col(RoleGrant.user_id).in_(ids))
         .order_by(RoleGrant.role)
     )
     for user_id, role in rows:
@@ -99,7 +100,7 @@ async def get_grant(session: AsyncSession, user_id: str, role: str) -> RoleGrant
 
 async def delete_grant(session: AsyncSession, user_id: str, role: str) -> None:
     await session.execute(
-        delete(RoleGrant).where(RoleGrant.user_id == user_id, RoleGrant.role == role)
+        delete(RoleGrant).where(col(RoleGrant.user_id) == user_id, col(RoleGrant.role) == role)
     )
 
 
@@ -107,8 +108,8 @@ async def count_active_holders(session: AsyncSession, role: str) -> int:
     stmt = (
         select(func.count())
         .select_from(RoleGrant)
-        .join(User, User.id == RoleGrant.user_id)
-        .where(RoleGrant.role == role, User.active.is_(True))
+        .join(User, col(User.id) == RoleGrant.user_id)
+        .where(RoleGrant.role == role, col(User.active).is_(True))
     )
     return int((await session.execute(stmt)).scalar_one())
 
@@ -122,7 +123,7 @@ async def latest_training(session: AsyncSession, user_ids: Iterable[str]) -> dic
         return {}
     rows = await session.execute(
         select(TrainingRecord.user_id, func.max(TrainingRecord.completed_at))
-        .where(TrainingRecord.user_id.in_(ids))
+        .where(col(TrainingRecord.user_id).in_(ids))
         .group_by(TrainingRecord.user_id)
     )
     return {user_id: completed for user_id, completed in rows if completed is not None}
@@ -134,7 +135,7 @@ async def list_training(
     stmt = select(TrainingRecord)
     if user_id is not None:
         stmt = stmt.where(TrainingRecord.user_id == user_id)
-    stmt = stmt.order_by(TrainingRecord.completed_at.desc(), TrainingRecord.id)
+    stmt = stmt.order_by(col(TrainingRecord.completed_at).desc(), TrainingRecord.id)
     return await _page(session, stmt, limit=limit, offset=offset)
 
 
@@ -145,9 +146,9 @@ async def cancel_open_codes(session: AsyncSession, user_id: str, *, now: datetim
     await session.execute(
         update(EnrolmentCode)
         .where(
-            EnrolmentCode.user_id == user_id,
-            EnrolmentCode.used_at.is_(None),
-            EnrolmentCode.cancelled_at.is_(None),
+            col(EnrolmentCode.user_id) == user_id,
+            col(EnrolmentCode.used_at).is_(None),
+            col(EnrolmentCode.cancelled_at).is_(None),
         )
         .values(cancelled_at=now)
     )
@@ -170,7 +171,7 @@ async def count_failures(
         .where(
             LoginAttempt.user_id == user_id,
             LoginAttempt.outcome == "failure",
-            LoginAttempt.reason.in_(reasons),
+            col(LoginAttempt.reason).in_(reasons),
             LoginAttempt.at > since,
         )
     )
@@ -191,7 +192,7 @@ def _attempt_filters(stmt: Select[Any], filters: dict[str, Any]) -> Select[Any]:
     if filters.get("username") is not None:
         # People's names are stored lower-cased, client ids as they are.
         name = filters["username"]
-        stmt = stmt.where(LoginAttempt.username.in_({name, name.lower()}))
+        stmt = stmt.where(col(LoginAttempt.username).in_({name, name.lower()}))
     if filters.get("since") is not None:
         stmt = stmt.where(LoginAttempt.at >= filters["since"])
     if filters.get("until") is not None:
@@ -203,7 +204,7 @@ async def list_attempts(
     session: AsyncSession, *, filters: dict[str, Any], limit: int, offset: int
 ) -> tuple[list[LoginAttempt], int]:
     stmt = _attempt_filters(select(LoginAttempt), filters).order_by(
-        LoginAttempt.at.desc(),
+        col(LoginAttempt.at).desc(),
         LoginAttempt.id,
     )
     return await _page(session, stmt, limit=limit, offset=offset)
@@ -215,7 +216,7 @@ async def attempts_between(
     stmt = (
         select(LoginAttempt)
         .where(LoginAttempt.at >= start, LoginAttempt.at < end)
-        .order_by(LoginAttempt.at)
+        .order_by(col(LoginAttempt.at))
     )
     return list((await session.execute(stmt)).scalars().all())
 
@@ -229,11 +230,11 @@ async def addresses_seen_before(
     stmt = (
         select(LoginAttempt.username, LoginAttempt.source_address)
         .where(
-            LoginAttempt.username.in_(names),
+            col(LoginAttempt.username).in_(names),
             LoginAttempt.at < before,
-            LoginAttempt.source_address.is_not(None),
+            col(LoginAttempt.source_address).is_not(None),
         )
-        .group_by(LoginAttempt.username, LoginAttempt.source_address)
+        .group_by(LoginAttempt.username, col(LoginAttempt.source_address))
     )
     return {(u, a) for u, a in await session.execute(stmt)}
 
@@ -245,7 +246,7 @@ async def latest_lockout(session: AsyncSession, user_id: str) -> Lockout | None:
     stmt = (
         select(Lockout)
         .where(Lockout.user_id == user_id)
-        .order_by(Lockout.locked_at.desc())
+        .order_by(col(Lockout.locked_at).desc())
         .limit(1)
     )
     return (await session.execute(stmt)).scalar_one_or_none()
@@ -256,10 +257,10 @@ async def active_lockout(session: AsyncSession, user_id: str, *, now: datetime) 
         select(Lockout)
         .where(
             Lockout.user_id == user_id,
-            Lockout.released_at.is_(None),
+            col(Lockout.released_at).is_(None),
             Lockout.locked_until > now,
         )
-        .order_by(Lockout.locked_at.desc())
+        .order_by(col(Lockout.locked_at).desc())
         .limit(1)
     )
     return (await session.execute(stmt)).scalar_one_or_none()
@@ -270,7 +271,7 @@ async def lapsed_unreleased_lockouts(
 ) -> list[Lockout]:
     stmt = select(Lockout).where(
         Lockout.user_id == user_id,
-        Lockout.released_at.is_(None),
+        col(Lockout.released_at).is_(None),
         Lockout.locked_until <= now,
     )
     return list((await session.execute(stmt)).scalars().all())
@@ -285,16 +286,16 @@ async def list_lockouts(
     limit: int,
     offset: int,
 ) -> tuple[list[tuple[Lockout, str]], int]:
-    stmt = select(Lockout, User.username).join(User, User.id == Lockout.user_id)
+    stmt = select(Lockout, User.username).join(User, col(User.id) == Lockout.user_id)
     if user_id is not None:
         stmt = stmt.where(Lockout.user_id == user_id)
     if active is True:
-        stmt = stmt.where(Lockout.released_at.is_(None), Lockout.locked_until > now)
+        stmt = stmt.where(col(Lockout.released_at).is_(None), Lockout.locked_until > now)
     elif active is False:
-        stmt = stmt.where((Lockout.released_at.is_not(None)) | (Lockout.locked_until <= now))
+        stmt = stmt.where((col(Lockout.released_at).is_not(None)) | (Lockout.locked_until <= now))
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     rows = await session.execute(
-        stmt.order_by(Lockout.locked_at.desc()).limit(limit).offset(offset)
+        stmt.order_by(col(Lockout.locked_at).desc()).limit(limit).offset(offset)
     )
     return [(lock, username) for lock, username in rows], int(total)
 
@@ -304,7 +305,7 @@ async def lockouts_between(
 ) -> list[tuple[Lockout, str]]:
     stmt = (
         select(Lockout, User.username)
-        .join(User, User.id == Lockout.user_id)
+        .join(User, col(User.id) == Lockout.user_id)
         .where(Lockout.locked_at >= start, Lockout.locked_at < end)
     )
     return [(lock, username) for lock, username in await session.execute(stmt)]
@@ -331,7 +332,7 @@ async def list_clients(
     if active is not None:
         stmt = stmt.where(Client.active == active)
     return await _page(
-        session, stmt.order_by(Client.created_at, Client.id), limit=limit, offset=offset
+        session, stmt.order_by(col(Client.created_at), Client.id), limit=limit, offset=offset
     )
 
 
@@ -351,11 +352,11 @@ async def list_ingest_keys(
     if client_id is not None:
         stmt = stmt.where(IngestKey.client_id == client_id)
     if active is True:
-        stmt = stmt.where(IngestKey.revoked_at.is_(None))
+        stmt = stmt.where(col(IngestKey.revoked_at).is_(None))
     elif active is False:
-        stmt = stmt.where(IngestKey.revoked_at.is_not(None))
+        stmt = stmt.where(col(IngestKey.revoked_at).is_not(None))
     return await _page(
-        session, stmt.order_by(IngestKey.created_at, IngestKey.id), limit=limit, offset=offset
+        session, stmt.order_by(col(IngestKey.created_at), IngestKey.id), limit=limit, offset=offset
     )
 
 
@@ -367,7 +368,7 @@ async def revoke_client_keys(
             await session.execute(
                 select(IngestKey.id).where(
                     IngestKey.client_id == client_id,
-                    IngestKey.revoked_at.is_(None),
+                    col(IngestKey.revoked_at).is_(None),
                 )
             )
         )
@@ -376,6 +377,8 @@ async def revoke_client_keys(
     )
     if keys:
         await session.execute(
-            update(IngestKey).where(IngestKey.id.in_(keys)).values(revoked_at=now, revoked_by=by)
+            update(IngestKey)
+            .where(col(IngestKey.id).in_(keys))
+            .values(revoked_at=now, revoked_by=by)
         )
     return list(keys)

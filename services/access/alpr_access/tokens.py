@@ -52,8 +52,9 @@ async def _person_token(
         (await repo.latest_training(session, [user.id])).get(user.id)
     )
     expires_at = now + timedelta(seconds=settings.person_token_ttl_seconds)
-    trained = valid_until is not None and valid_until > now
-    if trained:
+    trained = False
+    if valid_until is not None and valid_until > now:
+        trained = True
         # 344.7(b): a token never outlives its holder's training.
         expires_at = min(expires_at, valid_until)
     # Untrained people still get a token, without `trn`: the gateway lets them reach only this

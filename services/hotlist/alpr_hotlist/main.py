@@ -10,9 +10,11 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.app import ServiceSpec, build_app
+from alpr_common.contracts.ingest import READS, ReadsData
 from alpr_common.events import Event, from_columns
 from alpr_common.outbox import EventHandler
 from alpr_hotlist import models
@@ -26,24 +28,26 @@ from alpr_hotlist.settings import HotlistSettings
 
 log = logging.getLogger("alpr.hotlist")
 
-READS_EVENT = "ingest.reads"
-
 
 async def handle_event(app: FastAPI, session: AsyncSession, event: Event) -> None:
     """Called once per event id (the kernel dedupes); alerts are idempotent per read+entry."""
-    if event.type != READS_EVENT:
+    if event.type != READS:
         log.debug("event type not consumed here", extra={"event_type": event.type})
         return
+    try:
+        batch = ReadsData.model_validate(event.data)
+    except ValidationError:
+        # Taken, not refused: it would fail the same way on every retry. Each read is checked
+        # again before it is matched; a malformed one is skipped, the others matched.
+        log.warning("ingest.reads event breaks its contract", extra={"event_id": event.id})
+        return
+    index = await _delivery_index(app, session)
     # Ingest sends the reads as columns; a list of read objects (the earlier form, still in an
     # outbox during an upgrade) is taken too.
-    index = await _delivery_index(app, session)
-    reads = event.data.get("reads")
+    reads = batch.reads
     if reads is None:
-        columns = event.data.get("columns")
-        reads = from_columns(columns, rows=matching.could_match_rows(columns, index))
-    if not isinstance(reads, list):
-        log.warning("ingest.reads event without its reads", extra={"event_id": event.id})
-        return
+        columns = batch.columns
+        reads = from_columns(columns, rows=matching.could_match_rows(columns, index)) or []
     await matching.match_reads(session, app, reads, origin="live", index=index)
 
 

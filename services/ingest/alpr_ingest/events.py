@@ -1,4 +1,5 @@
-"""Events the ingest emits through its outbox (see docs/architecture.md)."""
+"""Events the ingest emits through its outbox (see docs/architecture.md). Their data is built from
+the typed contracts in `alpr_common.contracts.ingest`, the definition the receivers use too."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alpr_common.contracts.base import EventData
 from alpr_common.events import Event
 from alpr_common.outbox import enqueue_routed
+from alpr_common.purpose import Purpose
 from alpr_ingest.models import OUTBOX
 
 SOURCE = "ingest"
@@ -26,11 +29,22 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def event(type_: str, *, subject: str | None, data: dict[str, Any], sanitize: bool = True) -> Event:
-    """An event of this service. `sanitize=False` for data built only from validated values
-    (the read batches), which are large."""
+def purpose_fields(purpose: Purpose) -> dict[str, Any]:
+    """The `contracts.ingest.PurposeData` fields of a stated purpose (344.4(d))."""
+    return dict(purpose.as_log())
+
+
+def event(
+    type_: str, *, subject: str | None, data: EventData | dict[str, Any], sanitize: bool = True
+) -> Event:
+    """An event of this service. `data` is the contract's model; a plain dict is data already
+    built from one (the read batches, whose model is validated but not dumped again: they are
+    large). `sanitize=False` for data built only from validated values."""
+    body = (
+        data.model_dump(by_alias=True, exclude_unset=True) if isinstance(data, EventData) else data
+    )
     return Event(
-        source=SOURCE, type=type_, subject=subject, data=_clean(data) if sanitize else data
+        source=SOURCE, type=type_, subject=subject, data=_clean(body) if sanitize else body
     )
 
 
@@ -39,7 +53,7 @@ async def emit(
     type_: str,
     *,
     subject: str | None,
-    data: dict[str, Any],
+    data: EventData,
     destination: str = AUDIT,
     sanitize: bool = True,
 ) -> Event:

@@ -21,12 +21,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
+from alpr_common.contracts import ingest as contract
 from alpr_common.purpose import Purpose
-from alpr_ingest import repository as repo
 from alpr_ingest.deps import Runtime
 from alpr_ingest.errors import ExportNotFound, HoldConflict, HoldNotFound, InvalidHold
-from alpr_ingest.events import emit
+from alpr_ingest.events import emit, purpose_fields
 from alpr_ingest.models import CaseExport, ReadHold
+from alpr_ingest.repository import holds as repo
+from alpr_ingest.repository import reads as read_repo
 from alpr_ingest.schemas import (
     ExportCreate,
     ExportRead,
@@ -96,7 +98,7 @@ async def _attach(
     wanted = list(dict.fromkeys(read_ids))
     already = await repo.hold_read_ids(session, hold.id)
     wanted = [r for r in wanted if r not in already]
-    rows = await repo.reads_by_ids(session, wanted, since=retention_floor(rt, now))
+    rows = await read_repo.reads_by_ids(session, wanted, since=retention_floor(rt, now))
     found = {r.read_id for r in rows}
     missing = [str(r) for r in wanted if r not in found]
     if missing:
@@ -141,19 +143,17 @@ async def create_hold(
     added = await _attach(session, rt=rt, hold=hold, read_ids=data.read_ids, now=now)
     await emit(
         session,
-        "ingest.hold_created",
+        contract.HOLD_CREATED,
         subject=actor.subject,
-        data={
-            "hold_id": hold.id,
-            "case_number": hold.case_number,
-            "category": hold.category,
-            "reason": hold.reason,
-            "retention_until": hold.retention_until.isoformat(),
-            "read_ids": [str(r) for r in added],
-            "read_count": len(added),
-            "actor": actor.subject,
-            **purpose.as_log(),
-        },
+        data=contract.HoldCreatedData(
+            hold_id=hold.id,
+            category=hold.category,
+            retention_until=hold.retention_until.isoformat(),
+            read_ids=[str(r) for r in added],
+            read_count=len(added),
+            actor=actor.subject,
+            **purpose_fields(purpose),
+        ),
     )
     return await hold_detail(session, hold=hold)
 
@@ -172,16 +172,15 @@ async def get_hold(
     detail = await hold_detail(session, hold=hold)
     await emit(
         session,
-        "ingest.hold_viewed",
+        contract.HOLD_VIEWED,
         subject=actor.subject,
-        data={
-            "hold_id": hold.id,
-            "case_number": hold.case_number,
-            "read_count": detail.read_count,
-            "actor": actor.subject,
-            "at": rt.now().isoformat(),
-            **purpose.as_log(),
-        },
+        data=contract.HoldViewedData(
+            hold_id=hold.id,
+            read_count=detail.read_count,
+            actor=actor.subject,
+            at=rt.now().isoformat(),
+            **purpose_fields(purpose),
+        ),
     )
     return detail
 
@@ -222,15 +221,14 @@ async def add_reads(
     added = await _attach(session, rt=rt, hold=hold, read_ids=data.read_ids, now=now)
     await emit(
         session,
-        "ingest.hold_updated",
+        contract.HOLD_UPDATED,
         subject=actor.subject,
-        data={
-            "hold_id": hold.id,
-            "case_number": hold.case_number,
-            "read_ids": [str(r) for r in added],
-            "actor": actor.subject,
-            **purpose.as_log(),
-        },
+        data=contract.HoldUpdatedData(
+            hold_id=hold.id,
+            read_ids=[str(r) for r in added],
+            actor=actor.subject,
+            **purpose_fields(purpose),
+        ),
     )
     return await hold_detail(session, hold=hold)
 
@@ -250,15 +248,15 @@ async def review_hold(
     await session.flush()
     await emit(
         session,
-        "ingest.hold_reviewed",
+        contract.HOLD_REVIEWED,
         subject=actor.subject,
-        data={
-            "hold_id": hold.id,
-            "case_number": hold.case_number,
-            "notes": data.notes,
-            "retention_until": hold.retention_until.isoformat(),
-            "actor": actor.subject,
-        },
+        data=contract.HoldReviewedData(
+            hold_id=hold.id,
+            case_number=hold.case_number,
+            notes=data.notes,
+            retention_until=hold.retention_until.isoformat(),
+            actor=actor.subject,
+        ),
     )
     return _hold_read(hold, (await repo.hold_counts(session, [hold.id])).get(hold.id, 0))
 
@@ -277,14 +275,14 @@ async def release_hold(
     # The copies go at the next purge once no active hold keeps them and they are past retention.
     await emit(
         session,
-        "ingest.hold_released",
+        contract.HOLD_RELEASED,
         subject=actor.subject,
-        data={
-            "hold_id": hold.id,
-            "case_number": hold.case_number,
-            "reason": data.reason,
-            "actor": actor.subject,
-        },
+        data=contract.HoldReleasedData(
+            hold_id=hold.id,
+            case_number=hold.case_number,
+            reason=data.reason,
+            actor=actor.subject,
+        ),
     )
     return _hold_read(hold, (await repo.hold_counts(session, [hold.id])).get(hold.id, 0))
 
@@ -431,22 +429,20 @@ async def export_hold(
     # 344.4(e): every export is logged.
     await emit(
         session,
-        "ingest.export",
+        contract.EXPORT,
         subject=actor.subject,
-        data={
-            "export_id": export.id,
-            "hold_id": hold.id,
-            "case_number": hold.case_number,
-            "category": hold.category,
-            "read_count": export.read_count,
-            "image_count": export.image_count,
-            "bundle_sha256": export.bundle_sha256,
-            "reason": data.reason,
-            "actor": actor.subject,
-            "actor_name": actor.name,
-            "at": now.isoformat(),
-            **purpose.as_log(),
-        },
+        data=contract.ExportData(
+            export_id=export.id,
+            hold_id=hold.id,
+            category=hold.category,
+            read_count=export.read_count,
+            image_count=export.image_count,
+            bundle_sha256=export.bundle_sha256,
+            actor=actor.subject,
+            actor_name=actor.name,
+            at=now.isoformat(),
+            **purpose_fields(purpose),
+        ),
     )
     return _export_read(export)
 
@@ -493,16 +489,15 @@ async def download_export(
     await session.flush()
     await emit(
         session,
-        "ingest.export_downloaded",
+        contract.EXPORT_DOWNLOADED,
         subject=actor.subject,
-        data={
-            "export_id": export.id,
-            "hold_id": export.hold_id,
-            "case_number": export.case_number,
-            "bundle_sha256": export.bundle_sha256,
-            "actor": actor.subject,
-            "at": now.isoformat(),
-            **purpose.as_log(),
-        },
+        data=contract.ExportDownloadedData(
+            export_id=export.id,
+            hold_id=export.hold_id,
+            bundle_sha256=export.bundle_sha256,
+            actor=actor.subject,
+            at=now.isoformat(),
+            **purpose_fields(purpose),
+        ),
     )
     return export, bundle

@@ -11,18 +11,22 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Index, String, Text, Uuid, text
 from sqlmodel import Field, SQLModel
 
-from alpr_common.db import JSONType, UTCDateTime, make_base, service_registry
+from alpr_common.db import JSONType, TableModel, UTCDateTime, service_registry
 from alpr_common.outbox import outbox_tables
 
 registry = service_registry()
 metadata = registry.metadata
-Base = make_base(registry)
 OUTBOX = outbox_tables(metadata)
+
+
+class Base(TableModel, registry=registry):
+    """The service's tables, in its own registry and metadata (see `service_registry`)."""
+
 
 READ_TABLE = "plate_read"
 
 
-class Camera(Base, table=True):  # type: ignore[call-arg]
+class Camera(Base, table=True):
     __tablename__ = "camera"
 
     id: str = Field(primary_key=True, max_length=128)
@@ -48,7 +52,7 @@ class Camera(Base, table=True):  # type: ignore[call-arg]
     heartbeat: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
 
 
-class CameraKey(Base, table=True):  # type: ignore[call-arg]
+class CameraKey(Base, table=True):
     """A vendor's own camera identity (OpenALPR `<agent>-<camera_id>`, Axis serial...)."""
 
     __tablename__ = "camera_key"
@@ -59,7 +63,7 @@ class CameraKey(Base, table=True):  # type: ignore[call-arg]
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
-class PlacementReview(Base, table=True):  # type: ignore[call-arg]
+class PlacementReview(Base, table=True):
     """344.3.2(c): the review that a permanent camera's site does not target any community."""
 
     __tablename__ = "placement_review"
@@ -80,7 +84,7 @@ class PlacementReview(Base, table=True):  # type: ignore[call-arg]
     recorded_by: str = Field(max_length=200)
 
 
-class EquipmentProblem(Base, table=True):  # type: ignore[call-arg]
+class EquipmentProblem(Base, table=True):
     """344.3.1(b): a problem with ALPR equipment or programs, routed to the CSO."""
 
     __tablename__ = "equipment_problem"
@@ -133,7 +137,7 @@ class ReadColumns(SQLModel):
     posted_by: str = Field(max_length=200)
 
 
-class PlateRead(ReadColumns, Base, table=True):  # type: ignore[call-arg]
+class PlateRead(ReadColumns, Base, table=True):
     """344.2(a): one plate read. PostgreSQL: RANGE-partitioned by capture day (see migrations);
     every unique key includes `captured_at`, the partition key."""
 
@@ -156,7 +160,7 @@ class PlateRead(ReadColumns, Base, table=True):  # type: ignore[call-arg]
     )
 
 
-class ReadHold(Base, table=True):  # type: ignore[call-arg]
+class ReadHold(Base, table=True):
     """344.4(e), (f): reads kept past the purge for a case, until `retention_until`."""
 
     __tablename__ = "read_hold"
@@ -182,7 +186,7 @@ class ReadHold(Base, table=True):  # type: ignore[call-arg]
     release_reason: str | None = Field(default=None, sa_type=Text)
 
 
-class HoldItem(Base, table=True):  # type: ignore[call-arg]
+class HoldItem(Base, table=True):
     """Which reads a hold keeps."""
 
     __tablename__ = "hold_item"
@@ -193,7 +197,7 @@ class HoldItem(Base, table=True):  # type: ignore[call-arg]
     added_at: datetime = Field(sa_type=UTCDateTime)
 
 
-class HeldRead(ReadColumns, Base, table=True):  # type: ignore[call-arg]
+class HeldRead(ReadColumns, Base, table=True):
     """The hold store (344.4(c), (f)): copies of held reads, which the purge never drops."""
 
     __tablename__ = "held_read"
@@ -207,7 +211,7 @@ class HeldRead(ReadColumns, Base, table=True):  # type: ignore[call-arg]
     copied_at: datetime = Field(sa_type=UTCDateTime)
 
 
-class CaseExport(Base, table=True):  # type: ignore[call-arg]
+class CaseExport(Base, table=True):
     """344.4(e): a case-file bundle and its chain-of-custody record."""
 
     __tablename__ = "case_export"

@@ -18,7 +18,7 @@ MAX_PLATE_LENGTH = 15
 
 # --- plates -------------------------------------------------------------------------------------
 
-# No-read sentinels sent in the plate field itself (FORMATS.md §6 "Plate normalisation"):
+# No-read sentinels sent in the plate field itself (docs/formats.md §6 "Plate normalisation"):
 # Hikvision `unknown`, Chinese-firmware Dahua/Hikvision "no plate", and the usual placeholders.
 _PLATE_SENTINELS = frozenset(
     {"unknown", "unk", "none", "null", "nil", "n/a", "noplate", "no plate", "no-plate", "无车牌"}
@@ -184,7 +184,7 @@ def _lookup(subdivision: str, country: str | None) -> str | None:
             return _REGIONS_BY_COUNTRY[country].get(subdivision)
         candidate = f"{country}-{subdivision}"
         return candidate if _ISO_3166_2.fullmatch(candidate) else None
-    # Hot lists write `0` for `O` in state codes (`0H`, `0K`; FORMATS.md §5c).
+    # Hot lists write `0` for `O` in state codes (`0H`, `0K`; docs/formats.md §5c).
     found = _REGIONS_BARE.get(subdivision)
     if found is None and len(subdivision) == 2 and "0" in subdivision:
         found = _REGIONS_BARE.get(subdivision.replace("0", "O"))
@@ -262,7 +262,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def detect_epoch_unit(value: float | Decimal) -> EpochUnit:
-    """The unit of an epoch number by its magnitude (FORMATS.md §6: 1e9 s, 1e12 ms, 1e18 ns).
+    """The unit of an epoch number by its magnitude (docs/formats.md §6: 1e9 s, 1e12 ms, 1e18 ns).
 
     Seconds up to 1e11 (year 5138), milliseconds up to 1e14, microseconds up to 1e17,
     nanoseconds beyond. A millisecond value before March 1973 would read as seconds, which no
@@ -415,7 +415,7 @@ _CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?")
 def parse_split_date(date_text: str, time_text: str, *, order: DateOrder = "MDY") -> datetime:
     """Genetec's split `DateUtc` + `TimeUtc` into a naive datetime.
 
-    The date is locale-dependent (FORMATS.md §4d). A four-digit first field is always Y-M-D;
+    The date is locale-dependent (docs/formats.md §4d). A four-digit first field is always Y-M-D;
     a first field above 12 forces D-M-Y, a second above 12 forces M-D-Y; otherwise `order`.
     """
     parts = re.split(r"[/.:\-]", date_text.strip())
@@ -515,7 +515,7 @@ def clock_skew(
     threshold: timedelta = timedelta(minutes=5),
     future_threshold: timedelta | None = None,
 ) -> ClockSkew:
-    """Flag a read whose camera clock is far off (FORMATS.md §6: clock or time-zone mistakes).
+    """Flag a read whose camera clock is far off (docs/formats.md §6: clock or time-zone mistakes).
 
     Flagged when the device time is more than `threshold` before the receive time, or more than
     `future_threshold` (default: the same threshold) after it. Both datetimes must be aware.

@@ -18,11 +18,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alpr_common.contracts.ingest import PURGE, PurgeData, PurgedDay
 from alpr_common.db import Database
 from alpr_ingest import partitions
-from alpr_ingest import repository as repo
 from alpr_ingest.deps import Runtime
 from alpr_ingest.events import emit
+from alpr_ingest.repository import purge as repo
 
 log = logging.getLogger("alpr.ingest.purge")
 
@@ -39,7 +40,7 @@ async def purge(session: AsyncSession, *, rt: Runtime) -> tuple[dict[str, Any], 
     referenced (the caller deletes the files after committing)."""
     now = rt.now()
     cutoff = purge_cutoff(rt, now)
-    days: list[dict[str, Any]] = []
+    days: list[PurgedDay] = []
     held_copied = 0
     images: set[str] = set()
     if partitions.is_postgresql(session):
@@ -53,7 +54,7 @@ async def purge(session: AsyncSession, *, rt: Runtime) -> tuple[dict[str, Any], 
             images |= await repo.image_hashes_between(session, lo=lo, hi=hi)
             estimate = await partitions.estimated_rows(session, name)
             await partitions.detach(session, name)
-            days.append({"day": day.isoformat(), "partition": name, "estimated_reads": estimate})
+            days.append(PurgedDay(day=day.isoformat(), partition=name, estimated_reads=estimate))
         purged: int | None = None
     else:
         lo = datetime(1970, 1, 1, tzinfo=UTC)
@@ -64,20 +65,20 @@ async def purge(session: AsyncSession, *, rt: Runtime) -> tuple[dict[str, Any], 
     released, held_images = await repo.release_unheld_copies(session, cutoff=cutoff)
     images |= held_images
     unreferenced = images - await repo.images_still_referenced(session, images)
-    report = {
-        "ran_at": now.isoformat(),
-        "retention_days": rt.settings.retention_days,
-        "cutoff": cutoff.isoformat(),
-        "method": "drop_partitions" if purged is None else "delete_rows",
-        "days": days,
-        "reads_purged": purged,
-        "held_reads_copied": held_copied,
-        "hold_store_reads_released": released,
-        "holds_expired": expired,
-        "images_deleted": len(unreferenced),
-    }
-    await emit(session, "ingest.purge", subject="system:ingest-purge", data=report)
-    return report, unreferenced
+    report = PurgeData(
+        ran_at=now.isoformat(),
+        retention_days=rt.settings.retention_days,
+        cutoff=cutoff.isoformat(),
+        method="drop_partitions" if purged is None else "delete_rows",
+        days=days,
+        reads_purged=purged,
+        held_reads_copied=held_copied,
+        hold_store_reads_released=released,
+        holds_expired=expired,
+        images_deleted=len(unreferenced),
+    )
+    await emit(session, PURGE, subject="system:ingest-purge", data=report)
+    return report.model_dump(), unreferenced
 
 
 async def maintain(session: AsyncSession, *, rt: Runtime) -> list[str]:

@@ -1,5 +1,6 @@
 """The read write path: camera checks, normalisation to stored rows, de-duplication and the
-preview-then-final upsert, bulk storage, camera health from heartbeats, and the events.
+preview-then-final upsert, bulk storage, and the events (the heartbeats that come with reads go to
+`cameras`).
 
 A read is acknowledged only after the request's transaction commits (SessionDep commits before
 the response), so a camera that got a 2xx may forget the read and one that got an error retries;
@@ -23,16 +24,24 @@ from asyncpg.pgproto.pgproto import UUID as _FastUUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
-from alpr_common.roles import Role
+from alpr_common.contracts.ingest import (
+    READ_FIELDS,
+    READS,
+    SCAN_COUNTS,
+    ReadsData,
+    ScanCount,
+    ScanCountsData,
+)
 from alpr_ingest import partitions
-from alpr_ingest import repository as repo
-from alpr_ingest.adapters import AdapterResult, Heartbeat
+from alpr_ingest.adapters import AdapterResult
+from alpr_ingest.cameras import apply_heartbeats, bound
 from alpr_ingest.deps import Runtime
 from alpr_ingest.errors import BatchRefused, CameraNotBound
 from alpr_ingest.events import AUDIT, HOTLIST, emit_routed, event
-from alpr_ingest.models import Camera
 from alpr_ingest.plates import fold_confusable
-from alpr_ingest.repository import CameraSite
+from alpr_ingest.repository import cameras as camera_repo
+from alpr_ingest.repository import reads as repo
+from alpr_ingest.repository.cameras import CameraSite
 from alpr_ingest.schemas import ReadIn
 
 log = logging.getLogger("alpr.ingest")
@@ -103,14 +112,6 @@ def _reject(out: _Outcomes, index: int | None, read: ReadIn | None, where: str, 
             "reason": why,
         }
     )
-
-
-def _bound(principal: Principal, camera: Camera | CameraSite, ref: str) -> bool:
-    """A camera client posts only for its own cameras (by our id or the key it posts under)."""
-    if Role.CAMERA not in principal.roles or principal.kind != "machine":
-        return True
-    allowed = principal.cameras
-    return camera.id in allowed or ref in allowed
 
 
 def _indices(result: AdapterResult) -> list[int | None]:
@@ -287,9 +288,11 @@ async def _ingest(
             {"index": r.index, "vendor_read_id": r.vendor_id, "field": r.field, "reason": r.reason}
         )
     notes = list(result.ignored)
-    heartbeats = await _apply_heartbeats(session, principal, result.heartbeats, notes)
+    heartbeats = await apply_heartbeats(
+        session, principal=principal, beats=result.heartbeats, notes=notes
+    )
 
-    cameras = await repo.camera_sites(session, {r.camera for r in result.reads})
+    cameras = await camera_repo.camera_sites(session, {r.camera for r in result.reads})
     accepted: list[tuple[int | None, ReadIn, CameraSite]] = []
     window = _Window.of(rt, received_at)
     for index, read in zip(_indices(result), result.reads, strict=True):
@@ -304,7 +307,7 @@ async def _ingest(
                 "camera (POST /v1/cameras)",
             )
             continue
-        if not _bound(principal, camera, read.camera):
+        if not bound(principal, camera, read.camera):
             out.unbound += 1
             _reject(out, index, read, "camera", f"this client is not bound to camera {camera.id!r}")
             continue
@@ -523,11 +526,12 @@ async def _store(
 def _event_columns(
     stored: list[dict[str, Any]], updated: list[dict[str, Any]]
 ) -> dict[str, list[Any]]:
-    """The reads of an `ingest.reads` event, one list per field (`events.from_columns` reads
-    them back): half the bytes of a list of objects to write, relay and parse."""
+    """The reads of an `ingest.reads` event, one list per field of `contracts.ingest.READ_FIELDS`
+    (`events.from_columns` reads them back): half the bytes of a list of objects to write, relay
+    and parse."""
     rows = stored + updated
     columns: dict[str, list[Any]] = {"read_id": [str(r["read_id"]) for r in rows]}
-    for name in _EVENT_FIELDS:
+    for name in _ROW_FIELDS:
         columns[name] = [r[name] for r in rows]
     # captured_at stays a datetime: the JSON encoder writes it (RFC 3339, `Z`) fastest.
     columns["candidates"] = [[c["plate"] for c in r["candidates"]] for r in rows]
@@ -535,13 +539,11 @@ def _event_columns(
     return columns
 
 
-_EVENT_FIELDS = (
-    "plate", "region", "captured_at", "camera_id", "camera_type", "zip_code", "sector", "lat",
-    "lon", "confidence",
-)  # fmt: skip
+# The READ_FIELDS taken from a stored row as they are.
+_ROW_FIELDS = tuple(f for f in READ_FIELDS if f not in ("read_id", "candidates", "updated"))
 
 
-def scan_counts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def scan_counts(rows: list[dict[str, Any]]) -> list[ScanCount]:
     """Reads per (UTC day, camera type, zip code, sector, camera): audit items 1 and 9."""
     counter: Counter[tuple[date, str, str | None, str | None, str]] = Counter(
         (
@@ -554,14 +556,14 @@ def scan_counts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for r in rows
     )
     return [
-        {
-            "day": day.isoformat(),
-            "camera_type": camera_type,
-            "zip_code": zip_code,
-            "sector": sector,
-            "camera_id": camera_id,
-            "reads": n,
-        }
+        ScanCount(
+            day=day.isoformat(),
+            camera_type=camera_type,
+            zip_code=zip_code,
+            sector=sector,
+            camera_id=camera_id,
+            reads=n,
+        )
         for (day, camera_type, zip_code, sector, camera_id), n in sorted(
             counter.items(), key=lambda kv: tuple(str(x) for x in kv[0])
         )
@@ -577,16 +579,19 @@ async def _events(
     if not stored and not updated:
         return
     batch_id = uuid.uuid4().hex
+    reads = ReadsData(batch_id=batch_id, columns=_event_columns(stored, updated))
     # To hotlist for matching: new reads, and reads a final message replaced (their plate may
     # differ from the preview's); the hotlist alerts once per read id.
     routed = [
         (
             HOTLIST,
             event(
-                "ingest.reads",
+                READS,
                 subject=principal.subject,
                 sanitize=False,
-                data={"batch_id": batch_id, "columns": _event_columns(stored, updated)},
+                # Validated, not dumped: a dump walks every value of every read again (20 times
+                # the validation's cost per batch).
+                data={"batch_id": reads.batch_id, "columns": reads.columns},
             ),
         )
     ]
@@ -596,53 +601,11 @@ async def _events(
             (
                 AUDIT,
                 event(
-                    "ingest.scan_counts",
+                    SCAN_COUNTS,
                     subject=principal.subject,
                     sanitize=False,
-                    data={"batch_id": batch_id, "counts": scan_counts(stored)},
+                    data=ScanCountsData(batch_id=batch_id, counts=scan_counts(stored)),
                 ),
             )
         )
     await emit_routed(session, routed)
-
-
-async def _apply_heartbeats(
-    session: AsyncSession, principal: Principal, beats: list[Heartbeat], notes: list[str]
-) -> int:
-    """344.3.1(b): OpenALPR heartbeats (and Hikvision keep-alives) update camera health."""
-    if not beats:
-        return 0
-    cameras = await repo.resolve_cameras(session, {b.camera for b in beats})
-    applied = 0
-    for beat in beats:
-        camera = cameras.get(beat.camera)
-        if camera is None or not _bound(principal, camera, beat.camera):
-            notes.append(f"heartbeat for camera key {beat.camera!r} that is not registered here")
-            continue
-        if camera.last_heartbeat_at is None or beat.at >= camera.last_heartbeat_at:
-            camera.last_heartbeat_at = beat.at
-            camera.streaming = beat.streaming
-            camera.heartbeat = _clean_json(
-                {
-                    "source": beat.source,
-                    "at": beat.at.isoformat(),
-                    "camera_key": beat.camera,
-                    "camera_label": beat.camera_label,
-                    "fields": beat.fields,
-                }
-            )
-        applied += 1
-    await session.flush()
-    return applied
-
-
-def _clean_json(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {str(k): _clean_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean_json(v) for v in value]
-    if isinstance(value, float) and value != value:
-        return None
-    return value

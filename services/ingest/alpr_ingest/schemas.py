@@ -19,6 +19,7 @@ from pydantic import (
     ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
+    with_config,
 )
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 from typing_extensions import TypedDict  # pydantic takes typing's only from Python 3.12
@@ -44,10 +45,9 @@ class Position(BaseModel):
 
 # A typed dict, not a model: a batch holds up to 20,000 candidates, and validating into a model
 # instance costs several times more (1.5 µs per read with one candidate, of 12 for the whole read).
+@with_config(ConfigDict(extra="forbid"))
 class CandidateIn(TypedDict):
     """An alternative reading of the plate, kept for OCR-confusable hot-list matching."""
-
-    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
 
     # Normalised before the length constraints, so a no-read sentinel gets its own message.
     plate: Annotated[
@@ -321,12 +321,11 @@ def _no_control(value: str) -> str:
     return value
 
 
-def _text(max_length: int, min_length: int = 1) -> Any:
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        AfterValidator(_no_control),
-    ]
+def _length(max_length: int, min_length: int = 1) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
+
+
+_NO_CONTROL = AfterValidator(_no_control)
 
 
 def _api_time(value: datetime) -> datetime:
@@ -345,12 +344,14 @@ CAMERA_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 CASE_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,63}$"
 CameraId = Annotated[str, StringConstraints(pattern=CAMERA_ID_PATTERN)]
 CaseNumber = Annotated[str, StringConstraints(pattern=CASE_NUMBER_PATTERN)]
-VendorKey = _text(128)
-Name = _text(200)
-Note = _text(4000)
-Explanation = _text(4000, min_length=10)
+# Free text: stripped, bounded, without control characters.
+VendorKey = Annotated[str, _length(128), _NO_CONTROL]
+Name = Annotated[str, _length(200), _NO_CONTROL]
+Address = Annotated[str, _length(300), _NO_CONTROL]
+Note = Annotated[str, _length(4000), _NO_CONTROL]
+Explanation = Annotated[str, _length(4000, min_length=10), _NO_CONTROL]
 ZipCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]{1,15}$")]
-Sector = _text(64)
+Sector = Annotated[str, _length(64), _NO_CONTROL]
 CameraType = Literal["fixed", "trailer", "vehicle"]
 CameraStatus = Literal["pending", "active", "inactive", "retired"]
 VendorName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,32}$")]
@@ -415,22 +416,22 @@ class CameraCreate(Input):
     location: Position | None = Field(
         default=None, description="Required for fixed and trailer cameras."
     )
-    address: _text(300) | None = None  # type: ignore[valid-type]
+    address: Address | None = None
     zip_code: ZipCode | None = Field(
         default=None,
         description="Fixed and trailer cameras: taken from the boundary file when omitted.",
     )
-    sector: Sector | None = Field(  # type: ignore[valid-type]
+    sector: Sector | None = Field(
         default=None,
         description="Fixed and trailer cameras: taken from the boundary file when omitted.",
     )
-    vendor_keys: list[VendorKey] = Field(  # type: ignore[valid-type]
+    vendor_keys: list[VendorKey] = Field(
         default_factory=list,
         max_length=50,
         description="The vendor's own identities for this camera (OpenALPR "
         "`<agent_uid>-<camera_id>`, Axis serial, Hikvision `<mac>-ch<n>`, Dahua MachineName).",
     )
-    notes: Note | None = None  # type: ignore[valid-type]
+    notes: Note | None = None
     placement_review: PlacementReviewCreate | None = Field(
         default=None, description="Fixed cameras: an approved review activates the camera."
     )
@@ -439,15 +440,15 @@ class CameraCreate(Input):
 class CameraUpdate(Input):
     """Fields to change. Moving a fixed camera sends it back to `pending` for a new review."""
 
-    name: Name | None = None  # type: ignore[valid-type]
+    name: Name | None = None
     location: Position | None = None
-    address: _text(300) | None = None  # type: ignore[valid-type]
+    address: Address | None = None
     zip_code: ZipCode | None = None
-    sector: Sector | None = None  # type: ignore[valid-type]
-    vendor_keys: list[VendorKey] | None = Field(  # type: ignore[valid-type]
+    sector: Sector | None = None
+    vendor_keys: list[VendorKey] | None = Field(
         default=None, max_length=50, description="Replaces the camera's vendor keys."
     )
-    notes: Note | None = None  # type: ignore[valid-type]
+    notes: Note | None = None
     status: Literal["active", "inactive"] | None = Field(
         default=None,
         description="Take a camera out of service or back in (a fixed camera needs an "
@@ -505,7 +506,7 @@ class EquipmentProblemCreate(Input):
 
 class EquipmentProblemUpdate(Input):
     status: Literal["acknowledged", "resolved"]
-    resolution: Note | None = Field(  # type: ignore[valid-type]
+    resolution: Note | None = Field(
         default=None, description="What was done (required to resolve)."
     )
 

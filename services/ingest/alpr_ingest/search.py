@@ -13,13 +13,14 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
+from alpr_common.contracts import ingest as contract
 from alpr_common.purpose import Purpose
-from alpr_ingest import repository as repo
 from alpr_ingest.deps import Runtime
 from alpr_ingest.errors import InvalidSearch, ReadNotFound
-from alpr_ingest.events import emit
+from alpr_ingest.events import emit, purpose_fields
 from alpr_ingest.normalize import normalize_plate
 from alpr_ingest.plates import fold_confusable, like_pattern, parse_plate_query
+from alpr_ingest.repository import reads as repo
 from alpr_ingest.schemas import (
     BackMatchIn,
     BackMatchOut,
@@ -194,19 +195,19 @@ async def _audit(
     # 344.4(d): every query of ALPR data is logged: who, why (purpose, case), what, how much.
     await emit(
         session,
-        "ingest.search",
+        contract.SEARCH,
         subject=principal.subject,
-        data={
-            "kind": kind,
-            "subject": principal.subject,
-            "name": principal.name,
-            "roles": sorted(principal.roles),
-            **purpose.as_log(),
-            "criteria": criteria,
-            "result_count": result_count,
-            "returned": returned,
-            "at": at.isoformat(),
-        },
+        data=contract.SearchData(
+            kind=kind,
+            subject=principal.subject,
+            name=principal.name,
+            roles=sorted(principal.roles),
+            criteria=criteria,
+            result_count=result_count,
+            returned=returned,
+            at=at.isoformat(),
+            **purpose_fields(purpose),
+        ),
     )
 
 

@@ -9,9 +9,9 @@ string when received).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
 
 from alpr_common.contracts.base import EventData
 
@@ -42,6 +42,18 @@ READ_FIELDS = (
 plates, `updated` is true for a read a final message replaced (its plate may have changed)."""
 
 
+def _a_list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError("a column is a list")
+    return value
+
+
+# A column is checked to be a list and kept as it is, not copied value by value: a batch holds
+# thousands of values and the receiver checks each read it uses (validating every value here
+# cost 0.22 us per read, a tenth of hotlist's whole cost per read; this costs 0.02).
+Column = Annotated[list[Any], PlainValidator(_a_list, json_schema_input_type=list[Any])]
+
+
 class ReadsData(EventData):
     """`ingest.reads`: a batch of stored reads for hot-list matching, as columns (`{field: [value
     per read]}`, `alpr_common.events.from_columns` reads them back): each field name is written
@@ -49,7 +61,7 @@ class ReadsData(EventData):
     takes from an outbox written before an upgrade; a sender writes `columns`."""
 
     batch_id: str | None = None
-    columns: dict[str, list[Any]] | None = None
+    columns: dict[str, Column] | None = None
     reads: list[dict[str, Any]] | None = None
 
     @model_validator(mode="after")

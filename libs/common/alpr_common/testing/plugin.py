@@ -91,17 +91,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# The clause ids of policy/clauses.toml (None without the file), read once per session.
+_CLAUSE_IDS = pytest.StashKey[set[str] | None]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "policy(clause_id): the GO 344 clause this test proves")
     try:
-        config._alpr_clause_ids = {c["id"] for c in load_clauses(_project_root(config))}  # type: ignore[attr-defined]
+        config.stash[_CLAUSE_IDS] = {c["id"] for c in load_clauses(_project_root(config))}
     except FileNotFoundError:
-        config._alpr_clause_ids = None  # type: ignore[attr-defined]
-    config._alpr_results = []  # type: ignore[attr-defined]
+        config.stash[_CLAUSE_IDS] = None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    known = getattr(config, "_alpr_clause_ids", None)
+    known = config.stash.get(_CLAUSE_IDS, None)
     for item in items:
         for mark in item.iter_markers("policy"):
             for clause in mark.args:
@@ -366,4 +369,4 @@ __all__ = ["PURPOSE_HEADERS", "Role", "TokenFactory", "in_ci", "pg_unavailable_r
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # schemathesis 4's lazy schemas read `node._nodeid`, which pytest 9 no longer sets.
     if not hasattr(item, "_nodeid"):
-        item._nodeid = item.nodeid  # type: ignore[attr-defined]
+        item._nodeid = item.nodeid  # type: ignore[attr-defined]  # pytest 9 dropped the attribute

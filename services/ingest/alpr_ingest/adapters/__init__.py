@@ -1,4 +1,4 @@
-"""Vendor payloads to native reads: one pure adapter per wire format (FORMATS.md).
+"""Vendor payloads to native reads: one pure adapter per wire format (docs/formats.md).
 
 `parse(fmt, content_type=..., body=..., received_at=...)` picks the adapter, checks the
 content type, and returns the reads, the per-read rejections, camera heartbeats and the

@@ -1,4 +1,4 @@
-"""AXIS License Plate Verifier push events (FORMATS.md §4c), multipart or JSON."""
+"""AXIS License Plate Verifier push events (docs/formats.md §4c), multipart or JSON."""
 
 from __future__ import annotations
 

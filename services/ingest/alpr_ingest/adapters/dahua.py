@@ -1,4 +1,5 @@
-"""Dahua ITS cameras (FORMATS.md §4e): the ITSAPI TollgateInfo push and JSON-RPC traffic events."""
+"""Dahua ITS cameras (docs/formats.md §4e): the ITSAPI TollgateInfo push and JSON-RPC traffic
+events."""
 
 from __future__ import annotations
 
@@ -139,7 +140,7 @@ def _event_time(data: dict[str, Any], payload: Payload, path: str) -> tuple[date
         base = check(f"{path}RealUTC", epoch_to_utc, data["RealUTC"], "s")
         return base + timedelta(milliseconds=millis), str(data["RealUTC"])
     if data.get("UTC") is not None:
-        # Dahua's `UTC` is the local wall clock encoded as an epoch (FORMATS.md §4e).
+        # Dahua's `UTC` is the local wall clock encoded as an epoch (docs/formats.md §4e).
         wall = check(f"{path}UTC", epoch_to_utc, data["UTC"], "s").replace(tzinfo=None)
         wall += timedelta(milliseconds=millis)
         return local_to_utc(wall, data.get("TimeZone"), payload), str(data["UTC"])

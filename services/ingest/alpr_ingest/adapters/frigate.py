@@ -1,4 +1,4 @@
-"""Frigate NVR MQTT messages (FORMATS.md §3), posted by a bridge as JSON.
+"""Frigate NVR MQTT messages (docs/formats.md §3), posted by a bridge as JSON.
 
 `frigate/tracked_object_update` (type `lpr`) and `frigate/events` (new, update, end).
 """

@@ -1,4 +1,5 @@
-"""Genetec AutoVu (FORMATS.md §4d): SharpV HTTP extension (JSON, XML) and the flat read JSON."""
+"""Genetec AutoVu (docs/formats.md §4d): SharpV HTTP extension (JSON, XML) and the flat read
+JSON."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Hikvision ANPR `EventNotificationAlert` (FORMATS.md §4b): bare XML or multipart XML + JPEGs."""
+"""Hikvision ANPR `EventNotificationAlert` (docs/formats.md §4b): bare XML or multipart XML +
+JPEGs."""
 
 from __future__ import annotations
 

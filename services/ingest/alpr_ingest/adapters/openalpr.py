@@ -1,4 +1,5 @@
-"""OpenALPR / Rekor Scout agent messages (FORMATS.md §1): results, groups, alerts, heartbeats."""
+"""OpenALPR / Rekor Scout agent messages (docs/formats.md §1): results, groups, alerts,
+heartbeats."""
 
 from __future__ import annotations
 
@@ -81,7 +82,8 @@ def _group_capture(group: dict[str, Any], path: str) -> tuple[Any, str]:
 
 def _group(col: Collector, group: dict[str, Any], path: str) -> None:
     if group.get("is_parked") is True:
-        # Parked cars produce a new group every few minutes (FORMATS.md §6); the arrival was read.
+        # Parked cars produce a new group every few minutes (docs/formats.md §6); the arrival was
+        # read.
         col.result.ignored.append(f"{path or 'group'}: parked vehicle (is_parked)")
         return
     uuids = [u for u in group.get("uuids") or [] if isinstance(u, str) and u]

@@ -1,4 +1,4 @@
-"""Plate Recognizer Snapshot and Stream webhooks (FORMATS.md §2), JSON, form or multipart."""
+"""Plate Recognizer Snapshot and Stream webhooks (docs/formats.md §2), JSON, form or multipart."""
 
 from __future__ import annotations
 

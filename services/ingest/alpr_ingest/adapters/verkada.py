@@ -1,4 +1,4 @@
-"""Verkada LPR webhooks (FORMATS.md §4f)."""
+"""Verkada LPR webhooks (docs/formats.md §4f)."""
 
 from __future__ import annotations
 

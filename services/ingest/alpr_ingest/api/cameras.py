@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from alpr_common.db import SessionDep
 from alpr_common.errors import responses
-from alpr_ingest import service
+from alpr_ingest import cameras, problems
 from alpr_ingest.auth import (
     CameraAdmin,
     CameraReader,
@@ -62,7 +62,7 @@ async def register_camera(
     data: CameraCreate, actor: CameraAdmin, session: SessionDep, rt: RuntimeDep
 ) -> CameraRead:
     """Register a camera; a fixed one stays pending until an approved placement review."""
-    return await service.create_camera(session, rt=rt, actor=actor, data=data)
+    return await cameras.create_camera(session, rt=rt, actor=actor, data=data)
 
 
 @router.get("/cameras", response_model=Page[CameraRead], tags=["cameras"])
@@ -75,7 +75,7 @@ async def list_cameras(
     offset: Offset = 0,
 ) -> Page[CameraRead]:
     """List registered cameras, optionally by status and type."""
-    return await service.list_cameras(
+    return await cameras.list_cameras(
         session, status=status, camera_type=camera_type, limit=limit, offset=offset
     )
 
@@ -90,7 +90,7 @@ async def read_camera(
     camera_id: CameraIdPath, _reader: CameraReader, session: SessionDep
 ) -> CameraRead:
     """One camera with its vendor keys and latest placement review."""
-    return await service.get_camera(session, camera_id)
+    return await cameras.get_camera(session, camera_id)
 
 
 @router.patch(
@@ -107,7 +107,7 @@ async def update_camera(
     rt: RuntimeDep,
 ) -> CameraRead:
     """Update a camera; moving a fixed camera needs a new placement review."""
-    return await service.update_camera(session, rt=rt, actor=actor, camera_id=camera_id, data=data)
+    return await cameras.update_camera(session, rt=rt, actor=actor, camera_id=camera_id, data=data)
 
 
 @router.delete(
@@ -120,7 +120,7 @@ async def retire_camera(
     camera_id: CameraIdPath, actor: CameraAdmin, session: SessionDep, rt: RuntimeDep
 ) -> CameraRead:
     """Retire a camera: it posts no more reads and its vendor keys are freed."""
-    return await service.retire_camera(session, rt=rt, actor=actor, camera_id=camera_id)
+    return await cameras.retire_camera(session, rt=rt, actor=actor, camera_id=camera_id)
 
 
 @router.post(
@@ -138,7 +138,7 @@ async def record_placement_review(
     rt: RuntimeDep,
 ) -> PlacementReviewRead:
     """Record a placement review (344.3.2(c)); an approved one activates a pending fixed camera."""
-    return await service.record_review(session, rt=rt, actor=actor, camera_id=camera_id, data=data)
+    return await cameras.record_review(session, rt=rt, actor=actor, camera_id=camera_id, data=data)
 
 
 @router.get(
@@ -151,7 +151,7 @@ async def list_placement_reviews(
     camera_id: CameraIdPath, _reader: CameraReader, session: SessionDep
 ) -> list[PlacementReviewRead]:
     """A camera's placement reviews, newest first."""
-    return await service.list_reviews(session, camera_id)
+    return await cameras.list_reviews(session, camera_id)
 
 
 @router.get("/camera-statuses", response_model=Page[CameraStatusRead], tags=["health"])
@@ -164,7 +164,7 @@ async def list_camera_statuses(
     offset: Offset = 0,
 ) -> Page[CameraStatusRead]:
     """Camera health: last read and heartbeat per camera, stale ones flagged (344.3.1(b))."""
-    return await service.camera_statuses(
+    return await cameras.camera_statuses(
         session, rt=rt, stale_only=stale, limit=limit, offset=offset
     )
 
@@ -180,7 +180,7 @@ async def report_equipment_problem(
     data: EquipmentProblemCreate, actor: ProblemReporter, session: SessionDep, rt: RuntimeDep
 ) -> EquipmentProblemRead:
     """Report an ALPR equipment or program problem to the Chief Security Officer (344.3.1(b))."""
-    return await service.report_problem(session, rt=rt, actor=actor, data=data)
+    return await problems.report_problem(session, rt=rt, actor=actor, data=data)
 
 
 @router.get("/equipment-problems", response_model=Page[EquipmentProblemRead], tags=["health"])
@@ -192,7 +192,7 @@ async def list_equipment_problems(
     offset: Offset = 0,
 ) -> Page[EquipmentProblemRead]:
     """The Chief Security Officer's inbox of equipment-problem reports, newest first."""
-    return await service.list_problems(session, status=status, limit=limit, offset=offset)
+    return await problems.list_problems(session, status=status, limit=limit, offset=offset)
 
 
 @router.patch(
@@ -209,6 +209,6 @@ async def update_equipment_problem(
     rt: RuntimeDep,
 ) -> EquipmentProblemRead:
     """Acknowledge or resolve an equipment-problem report."""
-    return await service.update_problem(
+    return await problems.update_problem(
         session, rt=rt, actor=actor, problem_id=problem_id, data=data
     )

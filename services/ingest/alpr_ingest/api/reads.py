@@ -43,6 +43,8 @@ from alpr_ingest.schemas import (
 
 router = APIRouter(prefix="/v1")
 
+# The members come from the adapter registry, so mypy cannot list them (a static Enum would
+# repeat the registry).
 VendorFormat = StrEnum(  # type: ignore[misc]
     "VendorFormat", {name.upper(): name for name in sorted(adapters.FORMATS)}
 )

@@ -1,4 +1,4 @@
-"""Cameras (344.2(a), 344.3.2(c)), camera health and equipment problems (344.3.1(b))."""
+"""Cameras (344.2(a)), their placement reviews (344.3.2(c)) and health (344.3.1(b))."""
 
 from __future__ import annotations
 
@@ -9,26 +9,26 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
-from alpr_ingest import repository as repo
+from alpr_common.contracts import ingest as contract
+from alpr_common.contracts.ingest import CameraSnapshotData
+from alpr_common.roles import Role
+from alpr_ingest.adapters import Heartbeat
 from alpr_ingest.deps import Runtime
 from alpr_ingest.errors import (
     CameraConflict,
     CameraNotFound,
     CameraStateConflict,
     InvalidCamera,
-    InvalidProblem,
-    ProblemNotFound,
 )
 from alpr_ingest.events import emit
-from alpr_ingest.models import Camera, EquipmentProblem, PlacementReview
+from alpr_ingest.models import Camera, PlacementReview
+from alpr_ingest.repository import cameras as repo
+from alpr_ingest.repository.cameras import CameraSite
 from alpr_ingest.schemas import (
     CameraCreate,
     CameraRead,
     CameraStatusRead,
     CameraUpdate,
-    EquipmentProblemCreate,
-    EquipmentProblemRead,
-    EquipmentProblemUpdate,
     Page,
     PlacementReviewCreate,
     PlacementReviewRead,
@@ -87,20 +87,21 @@ def camera_read(camera: Camera, keys: list[str], review: PlacementReview | None)
     )
 
 
-def camera_snapshot(camera: Camera, keys: list[str]) -> dict[str, Any]:
+def camera_snapshot(camera: Camera, keys: list[str], *, actor: str) -> CameraSnapshotData:
     """What audit keeps about a camera (equity reports, 344.3.2(c); item 9 of 344.6(b))."""
-    return {
-        "camera_id": camera.id,
-        "name": camera.name,
-        "vendor": camera.vendor,
-        "camera_type": camera.camera_type,
-        "status": camera.status,
-        "lat": camera.lat,
-        "lon": camera.lon,
-        "zip_code": camera.zip_code,
-        "sector": camera.sector,
-        "vendor_keys": keys,
-    }
+    return CameraSnapshotData(
+        camera_id=camera.id,
+        name=camera.name,
+        vendor=camera.vendor,
+        camera_type=camera.camera_type,
+        status=camera.status,
+        lat=camera.lat,
+        lon=camera.lon,
+        zip_code=camera.zip_code,
+        sector=camera.sector,
+        vendor_keys=keys,
+        actor=actor,
+    )
 
 
 async def _camera_out(session: AsyncSession, camera: Camera) -> CameraRead:
@@ -184,21 +185,21 @@ async def _add_review(
     await session.flush()
     await emit(
         session,
-        "ingest.placement_review_recorded",
+        contract.PLACEMENT_REVIEW_RECORDED,
         subject=actor.subject,
-        data={
-            "camera_id": camera.id,
-            "review_id": review.id,
-            "reviewer": review.reviewer,
-            "reviewed_on": review.reviewed_on.isoformat(),
-            "approved": review.approved,
-            "notes": review.notes,
-            "zip_code": review.zip_code,
-            "sector": review.sector,
-            "lat": review.lat,
-            "lon": review.lon,
-            "actor": actor.subject,
-        },
+        data=contract.PlacementReviewData(
+            camera_id=camera.id,
+            review_id=review.id,
+            reviewer=review.reviewer,
+            reviewed_on=review.reviewed_on.isoformat(),
+            approved=review.approved,
+            notes=review.notes,
+            zip_code=review.zip_code,
+            sector=review.sector,
+            lat=review.lat,
+            lon=review.lon,
+            actor=actor.subject,
+        ),
     )
     return review
 
@@ -236,9 +237,9 @@ async def create_camera(
     await repo.replace_keys(session, camera_id, keys, now)
     await emit(
         session,
-        "ingest.camera_registered",
+        contract.CAMERA_REGISTERED,
         subject=actor.subject,
-        data={**camera_snapshot(camera, keys), "actor": actor.subject},
+        data=camera_snapshot(camera, keys, actor=actor.subject),
     )
     if data.placement_review is not None:
         review = await _add_review(
@@ -263,15 +264,15 @@ async def _set_status(
     await session.flush()
     await emit(
         session,
-        "ingest.camera_status_changed",
+        contract.CAMERA_STATUS_CHANGED,
         subject=actor.subject,
-        data={
-            "camera_id": camera.id,
-            "camera_type": camera.camera_type,
-            "from": previous,
-            "to": status,
-            "actor": actor.subject,
-        },
+        data=contract.CameraStatusChangedData(
+            camera_id=camera.id,
+            camera_type=camera.camera_type,
+            from_status=previous,
+            to_status=status,
+            actor=actor.subject,
+        ),
     )
 
 
@@ -344,9 +345,11 @@ async def update_camera(
     if changes:
         await emit(
             session,
-            "ingest.camera_updated",
+            contract.CAMERA_UPDATED,
             subject=actor.subject,
-            data={"camera_id": camera.id, "changes": changes, "actor": actor.subject},
+            data=contract.CameraUpdatedData(
+                camera_id=camera.id, changes=changes, actor=actor.subject
+            ),
         )
     if moved and camera.camera_type == "fixed" and camera.status == "active":
         # 344.3.2(c): a permanent camera moved to a new site needs a new placement review.
@@ -413,9 +416,9 @@ async def retire_camera(
     await _set_status(session, camera, "retired", actor=actor, now=now)
     await emit(
         session,
-        "ingest.camera_retired",
+        contract.CAMERA_RETIRED,
         subject=actor.subject,
-        data={**camera_snapshot(camera, keys), "actor": actor.subject},
+        data=camera_snapshot(camera, keys, actor=actor.subject),
     )
     return await _camera_out(session, camera)
 
@@ -461,85 +464,51 @@ async def camera_statuses(
     )
 
 
-def problem_read(problem: EquipmentProblem) -> EquipmentProblemRead:
-    return EquipmentProblemRead.model_validate(problem, from_attributes=True)
+def bound(principal: Principal, camera: Camera | CameraSite, ref: str) -> bool:
+    """A camera client posts only for its own cameras (by our id or the key it posts under)."""
+    if Role.CAMERA not in principal.roles or principal.kind != "machine":
+        return True
+    allowed = principal.cameras
+    return camera.id in allowed or ref in allowed
 
 
-async def report_problem(
-    session: AsyncSession, *, rt: Runtime, actor: Principal, data: EquipmentProblemCreate
-) -> EquipmentProblemRead:
-    now = rt.now()
-    if data.camera_id is not None:
-        await load_camera(session, data.camera_id)
-    problem = EquipmentProblem(
-        id=new_id(),
-        camera_id=data.camera_id,
-        category=data.category,
-        description=data.description,
-        status="open",
-        reported_at=now,
-        reported_by=actor.subject,
-        reported_by_name=actor.name,
-        updated_at=now,
-    )
-    session.add(problem)
+async def apply_heartbeats(
+    session: AsyncSession, *, principal: Principal, beats: list[Heartbeat], notes: list[str]
+) -> int:
+    """344.3.1(b): OpenALPR heartbeats (and Hikvision keep-alives) update camera health."""
+    if not beats:
+        return 0
+    cameras = await repo.resolve_cameras(session, {b.camera for b in beats})
+    applied = 0
+    for beat in beats:
+        camera = cameras.get(beat.camera)
+        if camera is None or not bound(principal, camera, beat.camera):
+            notes.append(f"heartbeat for camera key {beat.camera!r} that is not registered here")
+            continue
+        if camera.last_heartbeat_at is None or beat.at >= camera.last_heartbeat_at:
+            camera.last_heartbeat_at = beat.at
+            camera.streaming = beat.streaming
+            camera.heartbeat = _clean_json(
+                {
+                    "source": beat.source,
+                    "at": beat.at.isoformat(),
+                    "camera_key": beat.camera,
+                    "camera_label": beat.camera_label,
+                    "fields": beat.fields,
+                }
+            )
+        applied += 1
     await session.flush()
-    # 344.3.1(b): the report goes to the Chief Security Officer (their inbox) and to audit.
-    await emit(
-        session,
-        "ingest.equipment_problem",
-        subject=actor.subject,
-        data={
-            "problem_id": problem.id,
-            "camera_id": problem.camera_id,
-            "category": problem.category,
-            "description": problem.description,
-            "reported_by": actor.subject,
-            "reported_by_name": actor.name,
-            "reported_at": now.isoformat(),
-            "routed_to": "chief_security_officer",
-        },
-    )
-    return problem_read(problem)
+    return applied
 
 
-async def list_problems(
-    session: AsyncSession, *, status: str | None, limit: int, offset: int
-) -> Page[EquipmentProblemRead]:
-    problems, total = await repo.list_problems(session, status=status, limit=limit, offset=offset)
-    return Page[EquipmentProblemRead](
-        items=[problem_read(p) for p in problems], total=total, limit=limit, offset=offset
-    )
-
-
-async def update_problem(
-    session: AsyncSession,
-    *,
-    rt: Runtime,
-    actor: Principal,
-    problem_id: str,
-    data: EquipmentProblemUpdate,
-) -> EquipmentProblemRead:
-    problem = await session.get(EquipmentProblem, problem_id)
-    if problem is None:
-        raise ProblemNotFound(f"no equipment-problem report {problem_id!r}")
-    if data.status == "resolved" and not (data.resolution or problem.resolution):
-        raise InvalidProblem("say what was done: `resolution` is required to resolve a problem")
-    problem.status = data.status
-    if data.resolution is not None:
-        problem.resolution = data.resolution
-    problem.updated_at = rt.now()
-    problem.updated_by = actor.subject
-    await session.flush()
-    await emit(
-        session,
-        "ingest.equipment_problem_updated",
-        subject=actor.subject,
-        data={
-            "problem_id": problem.id,
-            "status": problem.status,
-            "resolution": problem.resolution,
-            "actor": actor.subject,
-        },
-    )
-    return problem_read(problem)
+def _clean_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {str(k): _clean_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_json(v) for v in value]
+    if isinstance(value, float) and value != value:
+        return None
+    return value

@@ -1,0 +1,191 @@
+"""Queries of cameras, their vendor keys and placement reviews, and the camera resolution
+of the read path."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple, TypeVar
+
+from sqlalchemy import ColumnElement, bindparam, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from alpr_ingest.models import (
+    Camera,
+    CameraKey,
+    PlacementReview,
+)
+from alpr_ingest.repository.reads import READS
+
+
+async def get_camera(session: AsyncSession, camera_id: str) -> Camera | None:
+    return await session.get(Camera, camera_id)
+
+
+async def list_cameras(
+    session: AsyncSession,
+    *,
+    status: str | None,
+    camera_type: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Camera], int]:
+    conditions: list[ColumnElement[bool]] = []
+    if status is not None:
+        conditions.append(col(Camera.status) == status)
+    if camera_type is not None:
+        conditions.append(col(Camera.camera_type) == camera_type)
+    total = (
+        await session.execute(select(func.count()).select_from(Camera).where(*conditions))
+    ).scalar_one()
+    rows = (
+        await session.execute(
+            select(Camera).where(*conditions).order_by(Camera.id).limit(limit).offset(offset)
+        )
+    ).scalars()
+    return list(rows), int(total)
+
+
+async def camera_keys(session: AsyncSession, camera_ids: Iterable[str]) -> dict[str, list[str]]:
+    ids = list(camera_ids)
+    out: dict[str, list[str]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    rows = await session.execute(
+        select(col(CameraKey.camera_id), col(CameraKey.key))
+        .where(col(CameraKey.camera_id).in_(ids))
+        .order_by(CameraKey.key)
+    )
+    for camera_id, key in rows:
+        out[camera_id].append(key)
+    return out
+
+
+async def keys_taken(
+    session: AsyncSession, keys: Sequence[str], *, exclude_camera: str | None
+) -> list[tuple[str, str]]:
+    """(key, camera_id) for keys already mapped to another camera, or equal to a camera id."""
+    if not keys:
+        return []
+    rows = await session.execute(
+        select(col(CameraKey.key), col(CameraKey.camera_id)).where(col(CameraKey.key).in_(keys))
+    )
+    taken = [(k, c) for k, c in rows if c != exclude_camera]
+    ids = await session.execute(select(col(Camera.id)).where(col(Camera.id).in_(keys)))
+    taken += [(i, i) for (i,) in ids if i != exclude_camera]
+    return taken
+
+
+async def replace_keys(
+    session: AsyncSession, camera_id: str, keys: Sequence[str], now: datetime
+) -> None:
+    await session.execute(delete(CameraKey).where(col(CameraKey.camera_id) == camera_id))
+    for key in dict.fromkeys(keys):
+        session.add(CameraKey(key=key, camera_id=camera_id, created_at=now))
+    await session.flush()
+
+
+async def latest_reviews(
+    session: AsyncSession, camera_ids: Iterable[str]
+) -> dict[str, PlacementReview]:
+    ids = list(camera_ids)
+    if not ids:
+        return {}
+    rows = (
+        await session.execute(
+            select(PlacementReview)
+            .where(col(PlacementReview.camera_id).in_(ids))
+            .order_by(col(PlacementReview.recorded_at), PlacementReview.id)
+        )
+    ).scalars()
+    return {r.camera_id: r for r in rows}
+
+
+async def list_reviews(session: AsyncSession, camera_id: str) -> list[PlacementReview]:
+    rows = await session.execute(
+        select(PlacementReview)
+        .where(col(PlacementReview.camera_id) == camera_id)
+        .order_by(col(PlacementReview.recorded_at).desc(), PlacementReview.id)
+    )
+    return list(rows.scalars())
+
+
+class CameraSite(NamedTuple):
+    """What the read path needs of a camera: read as plain rows, not ORM objects (a batch
+    consults its camera for every read, and an ORM attribute costs more than the check)."""
+
+    id: str
+    camera_type: str
+    status: str
+    lat: float | None
+    lon: float | None
+    zip_code: str | None
+    sector: str | None
+
+
+_C = TypeVar("_C", Camera, CameraSite)
+
+
+def _camera_lookups(*what: Any) -> tuple[Any, Any]:
+    """`what` of the cameras whose id is in :refs, and (key, `what`) of those mapped from a
+    vendor key in :refs. Built once (every read batch resolves its cameras; building a
+    statement cost more than running it)."""
+    by_id = select(*what).where(col(Camera.id).in_(bindparam("refs", expanding=True)))
+    by_key = (
+        select(col(CameraKey.key), *what)
+        .join(Camera, col(Camera.id) == CameraKey.camera_id)
+        .where(col(CameraKey.key).in_(bindparam("refs", expanding=True)))
+    )
+    return by_id, by_key
+
+
+async def _resolve(
+    session: AsyncSession,
+    refs: Iterable[str],
+    lookups: tuple[Any, Any],
+    make: Callable[[Sequence[Any]], _C],
+) -> dict[str, _C]:
+    """Camera references (our ids or vendor keys) to what `make` builds from a lookup's row;
+    unknown references are absent."""
+    wanted = list(set(refs))
+    if not wanted:
+        return {}
+    by_id, by_key = lookups
+    found: dict[str, _C] = {}
+    for row in await session.execute(by_id, {"refs": wanted}):
+        item = make(row)
+        found[item.id] = item
+    rest = [r for r in wanted if r not in found]
+    if rest:
+        for key, *values in await session.execute(by_key, {"refs": rest}):
+            found[key] = make(values)
+    return found
+
+
+_CAMERAS = _camera_lookups(Camera)
+_SITES = _camera_lookups(*(Camera.__table__.c[name] for name in CameraSite._fields))
+
+
+async def resolve_cameras(session: AsyncSession, refs: Iterable[str]) -> dict[str, Camera]:
+    """Camera references (our ids or vendor keys) to cameras, as ORM objects to change."""
+    return await _resolve(session, refs, _CAMERAS, operator.itemgetter(0))
+
+
+async def camera_sites(session: AsyncSession, refs: Iterable[str]) -> dict[str, CameraSite]:
+    """Camera references to their sites, for the read path."""
+    return await _resolve(session, refs, _SITES, lambda values: CameraSite(*values))
+
+
+async def last_read_times(
+    session: AsyncSession, camera_ids: Sequence[str], *, since: datetime
+) -> dict[str, datetime]:
+    if not camera_ids:
+        return {}
+    rows = await session.execute(
+        select(READS.c.camera_id, func.max(READS.c.captured_at))
+        .where(READS.c.camera_id.in_(camera_ids), READS.c.captured_at >= since)
+        .group_by(READS.c.camera_id)
+    )
+    return {camera_id: at for camera_id, at in rows if at is not None}
