@@ -325,7 +325,7 @@ async def scan_totals(
     """Reads per (day, camera type, zip, sector) over [first_day, end_day): the counters, never
     the reads, so the cost follows days and cameras, not the number of reads."""
     keys = (SCAN.c.day, SCAN.c.camera_type, SCAN.c.zip_code, SCAN.c.sector)
-    query = (
+    query: Select[Any] = (
         select(*keys, func.sum(SCAN.c.reads).label("reads"))
         .where(SCAN.c.day >= first_day, SCAN.c.day < end_day)
         .group_by(*keys)
