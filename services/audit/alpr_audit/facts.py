@@ -340,6 +340,21 @@ async def _camera(session: AsyncSession, event: Event, batch: _Batch) -> None:
             )
 
 
+async def _hotlist(session: AsyncSession, event: Event, batch: _Batch) -> None:
+    data = _parse(hl.ListData, event.data)
+    if data is not None:
+        await repository.put_hotlist(
+            session,
+            {
+                "hotlist_id": clip(data.hotlist_id, 64),
+                "name": clip(data.name, 200),
+                "source": clip(data.source, 32),
+                "status": clip(data.status, 32),
+                "updated_at": event_time(event),
+            },
+        )
+
+
 async def _purge(session: AsyncSession, event: Event, batch: _Batch) -> None:
     """344.6(b)8: a changed retention period is a privacy-relevant change, logged on its own."""
     data = _parse(ig.PurgeData, event.data)
@@ -403,6 +418,9 @@ _HANDLERS: dict[str, Callable[[AsyncSession, Event, _Batch], Awaitable[None]]] =
     ig.CAMERA_UPDATED: _camera,
     ig.CAMERA_STATUS_CHANGED: _camera,
     ig.PURGE: _purge,
+    hl.LIST_CREATED: _hotlist,
+    hl.LIST_UPDATED: _hotlist,
+    hl.LIST_RETIRED: _hotlist,
     hl.ALERT_CREATED: _alert_created,
     hl.ENTRY_CREATED: _entry_created,
     hl.WRONG_VEHICLE_INCIDENT: _incident,

@@ -216,6 +216,18 @@ class CameraFact(Base, table=True):
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class HotlistFact(Base, table=True):
+    """A hot list as hotlist last reported it (the lists in use, on the transparency page)."""
+
+    __tablename__ = "hotlist_fact"
+
+    hotlist_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    source: str = Field(sa_column=Column(String(32), nullable=False))
+    status: str = Field(sa_column=Column(String(32), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class ConfigSetting(Base, table=True):
     """The last value a service reported of a privacy-relevant setting (item 8)."""
 

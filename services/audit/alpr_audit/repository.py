@@ -18,6 +18,7 @@ from alpr_audit.models import (
     ConfigSetting,
     DailyCount,
     HoldFact,
+    HotlistFact,
     IncidentFact,
     LogEntry,
     ManualEntryFact,
@@ -39,6 +40,7 @@ SHARING = SharingFact.__table__
 HOLD = HoldFact.__table__
 DAILY = DailyCount.__table__
 CAMERA = CameraFact.__table__
+HOTLIST = HotlistFact.__table__
 SETTING = ConfigSetting.__table__
 POLICY_CHANGE = PolicyChange.__table__
 GATEWAY_REQUEST = "gateway.request"
@@ -294,6 +296,12 @@ async def put_camera(session: AsyncSession, row: dict[str, Any]) -> None:
     await session.execute(stmt.on_conflict_do_update(index_elements=["camera_id"], set_=changes))
 
 
+async def put_hotlist(session: AsyncSession, row: dict[str, Any]) -> None:
+    stmt = insert_ignore(session, HOTLIST).values(**row)
+    changes = {k: stmt.excluded[k] for k in row if k != "hotlist_id"}
+    await session.execute(stmt.on_conflict_do_update(index_elements=["hotlist_id"], set_=changes))
+
+
 async def update_camera(session: AsyncSession, camera_id: str, changes: dict[str, Any]) -> None:
     await session.execute(update(CAMERA).where(CAMERA.c.camera_id == camera_id).values(**changes))
 
@@ -416,3 +424,19 @@ async def policy_change(session: AsyncSession, change_id: str) -> Row[Any] | Non
 
 async def cameras(session: AsyncSession) -> Sequence[Row[Any]]:
     return (await session.execute(select(CAMERA).order_by(CAMERA.c.camera_id))).all()
+
+
+async def hotlists(session: AsyncSession) -> Sequence[Row[Any]]:
+    return (await session.execute(select(HOTLIST).order_by(HOTLIST.c.name))).all()
+
+
+async def alerts_matched(session: AsyncSession, *, start: datetime, end: datetime) -> int:
+    query = select(func.count()).where(ALERT.c.matched_at >= start, ALERT.c.matched_at < end)
+    return int((await session.execute(query)).scalar_one())
+
+
+async def reads_scanned(session: AsyncSession, *, first_day: date, end_day: date) -> int:
+    query = select(func.coalesce(func.sum(SCAN.c.reads), 0)).where(
+        SCAN.c.day >= first_day, SCAN.c.day < end_day
+    )
+    return int((await session.execute(query)).scalar_one())

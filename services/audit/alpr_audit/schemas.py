@@ -445,3 +445,36 @@ class PolicyChangeQuery(BaseModel):
     quarter: str | None = Field(None, pattern=QUARTER_PATTERN)
     start: date | None = None
     end: date | None = None
+
+
+# ----------------------------------------------------------------------------- transparency
+
+
+class WindowCounts(BaseModel):
+    start: datetime
+    end: datetime
+    label: str
+    reads: int = Field(description="License plates scanned")
+    queries: int = Field(description="Searches of ALPR data, each with a recorded purpose")
+    shares: int = Field(description="Data packages released to other agencies")
+    hits: int = Field(description="Reads that matched a hot list")
+
+
+class HotlistInUse(BaseModel):
+    name: str
+    source: str
+
+
+class TransparencyRead(BaseModel):
+    """What the public may know of the ALPR system: no plate, no person."""
+
+    generated_at: datetime
+    policy: str
+    policy_revision: str
+    retention_days: int | None = Field(
+        description="How long reads are kept before the purge, as the purge last reported it"
+    )
+    cameras_by_type: list[Count] = Field(description="Cameras in service (not retired), by type")
+    hotlists_in_use: list[HotlistInUse]
+    last_30_days: WindowCounts
+    last_quarter: WindowCounts

@@ -5,6 +5,8 @@ a list, an entry or an alert, attributed (344.4(d)), carrying what the quarterly
 Every event's data carries `actor`, `actor_name` and `actor_roles` (the service itself for
 matching). The types audit reads:
 
+- `hotlist.list_created`, `list_updated`, `list_retired`: a list and its status (the lists in use,
+  on the public transparency page).
 - `hotlist.entry_created`: a manual entry or one imported from a list (item 7 counts manual ones).
 - `hotlist.alert_created`: a read matched an entry (a "match", item 2), with the list, the entry's
   origin, manual reason and entering role (item 7), and the camera's type, zip and sector (item 9).
@@ -19,6 +21,9 @@ from pydantic import BaseModel
 
 from alpr_common.contracts.base import EventData
 
+LIST_CREATED = "hotlist.list_created"
+LIST_UPDATED = "hotlist.list_updated"
+LIST_RETIRED = "hotlist.list_retired"
 ENTRY_CREATED = "hotlist.entry_created"
 ALERT_CREATED = "hotlist.alert_created"
 ALERT_READ_ADDED = "hotlist.alert_read_added"
@@ -44,6 +49,15 @@ class ActorData(EventData):
     actor: str
     actor_name: str | None = None
     actor_roles: list[str] = []
+
+
+class ListData(ActorData):
+    """A list's facts (`hotlist.list_*`)."""
+
+    hotlist_id: str
+    name: str
+    source: str
+    status: str
 
 
 class EntryData(ActorData):
@@ -134,6 +148,9 @@ def _step_types() -> dict[str, type[BaseModel]]:
 
 
 EVENT_TYPES: dict[str, type[BaseModel]] = {
+    LIST_CREATED: ListData,
+    LIST_UPDATED: ListData,
+    LIST_RETIRED: ListData,
     ENTRY_CREATED: EntryData,
     ALERT_CREATED: AlertData,
     ALERT_READ_ADDED: AlertData,

@@ -1,8 +1,8 @@
-"""quarterly report facts and policy-change log
+"""quarterly report facts, policy-change log
 
-Revision ID: 837ca3f28b85
+Revision ID: 71680a874caf
 Revises: e61a04226ada
-Create Date: 2026-12-05 11:24:10.447457
+Create Date: 2026-12-05 12:07:33.080109
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ from sqlalchemy import Text
 import alpr_common.db
 
 
-revision: str = "837ca3f28b85"
+revision: str = "71680a874caf"
 down_revision: str | None = "e61a04226ada"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -93,6 +93,15 @@ def upgrade() -> None:
     with op.batch_alter_table("hold_fact", schema=None) as batch_op:
         batch_op.create_index("ix_hold_fact_created_at", ["created_at"], unique=False)
 
+    op.create_table(
+        "hotlist_fact",
+        sa.Column("hotlist_id", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("source", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("updated_at", alpr_common.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("hotlist_id", name=op.f("pk_hotlist_fact")),
+    )
     op.create_table(
         "incident_fact",
         sa.Column("incident_id", sa.String(length=64), nullable=False),
@@ -206,6 +215,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_incident_fact_reported_at")
 
     op.drop_table("incident_fact")
+    op.drop_table("hotlist_fact")
     with op.batch_alter_table("hold_fact", schema=None) as batch_op:
         batch_op.drop_index("ix_hold_fact_created_at")
 
