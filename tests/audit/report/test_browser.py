@@ -1,6 +1,7 @@
-"""The printable HTML report in a real headless browser (Debian's chromium with chromedriver,
-through Selenium): it renders with no console error, loads nothing beyond 127.0.0.1, shows its
-charts, and a screenshot is kept under reports/.
+"""The printable HTML report and the public transparency page in a real headless browser
+(Debian's chromium with chromedriver, through Selenium): each renders with no console error,
+loads nothing beyond 127.0.0.1, shows its charts or tables, and a screenshot is kept under
+reports/.
 
 The page is fetched from the service (as a City Auditor) and served as it came, headers included,
 from a loopback server, since a browser cannot add the bearer token to a navigation. Without a
@@ -145,22 +146,57 @@ async def test_the_html_report_renders_offline_in_a_headless_browser(
             f"344.6(b){n}" for n in range(1, 14)
         ]
 
-        errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-        assert errors == []
-        requested = []
-        for entry in driver.get_log("performance"):
-            message = json.loads(entry["message"])["message"]
-            if message["method"] == "Network.requestWillBeSent":
-                requested.append(message["params"]["request"]["url"])
-        assert requested, "the performance log recorded no request"
-        outside = [u for u in requested if not u.startswith(("http://127.0.0.1:", "data:"))]
-        assert outside == []
+        _offline_and_clean(driver)
+        _screenshot(driver, f"audit-report-2026Q3-{db_backend}.png")
+    finally:
+        driver.quit()
 
-        REPORTS.mkdir(exist_ok=True)
-        height = driver.execute_script("return document.body.scrollHeight")
-        driver.set_window_size(1280, min(int(height) + 40, 16000))
-        shot = REPORTS / f"audit-report-2026Q3-{db_backend}.png"
-        assert driver.save_screenshot(str(shot))
-        assert shot.stat().st_size > 10_000
+
+def _offline_and_clean(driver: Any) -> None:
+    """No console error, and every request the page made stayed on 127.0.0.1."""
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []
+    requested = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            requested.append(message["params"]["request"]["url"])
+    assert requested, "the performance log recorded no request"
+    outside = [u for u in requested if not u.startswith(("http://127.0.0.1:", "data:"))]
+    assert outside == []
+
+
+def _screenshot(driver: Any, name: str) -> None:
+    REPORTS.mkdir(exist_ok=True)
+    height = driver.execute_script("return document.body.scrollHeight")
+    driver.set_window_size(1280, min(int(height) + 40, 16000))
+    shot = REPORTS / name
+    assert driver.save_screenshot(str(shot))
+    assert shot.stat().st_size > 5_000
+
+
+@pytest.mark.policy("344.6(c)")
+async def test_the_transparency_page_renders_offline_in_a_headless_browser(
+    browser_paths, page_server, quarter, client, db_backend
+):
+    from selenium.webdriver.common.by import By
+
+    url, page = page_server
+    r = await client.get("/v1/transparency/html")  # no token: the page is public
+    assert r.status_code == 200
+    page.body = r.content
+    page.headers = {
+        k: v for k, v in r.headers.items() if k in ("content-type", "content-security-policy")
+    }
+    driver = _driver(*browser_paths)
+    try:
+        driver.get(url)
+        assert "transparency" in driver.title.lower()
+        headings = [h.text for h in driver.find_elements(By.CSS_SELECTOR, "h2")]
+        assert headings == ["Use", "Cameras in service", "Hot lists in use"]
+        cells = driver.find_elements(By.CSS_SELECTOR, "td.n")
+        assert len(cells) == 8
+        _offline_and_clean(driver)
+        _screenshot(driver, f"transparency-{db_backend}.png")
     finally:
         driver.quit()
