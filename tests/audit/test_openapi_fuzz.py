@@ -63,7 +63,8 @@ async def fuzz_db_url(db_backend: str, tmp_path: Path):
 
 @pytest.fixture
 def fuzz_headers(tokens, audit_purpose) -> dict[str, str]:
-    token = tokens.token("service", "city_auditor")
+    # risk_management too, so the policy-change log's POST is fuzzed past its role check.
+    token = tokens.token("service", "city_auditor", "risk_management")
     return {"Authorization": f"Bearer {token}", **audit_purpose}
 
 
