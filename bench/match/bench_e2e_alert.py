@@ -44,8 +44,8 @@ import httpx
 from alpr_common.suite import SERVICES, Suite, free_port, postgres_databases
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "common"))
-from e2e_helpers import PASSWORD, create_person, login, record_training  # noqa: E402
+sys.path.insert(0, str(ROOT))  # the tests' helpers, as the package `tests.helpers`
+from tests.helpers.e2e import PASSWORD, create_person, login, record_training  # noqa: E402
 
 PG_URL = os.environ.get("ALPR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CAMERA = "bench-e2e-trailer-1"

@@ -27,6 +27,7 @@ from alpr_common.errors import (
     UpstreamError,
     UpstreamTimeout,
 )
+from alpr_common.http import ServiceTokens
 from alpr_common.jwt import TokenVerifier
 from alpr_common.purpose import PURPOSE_HEADERS, check_purpose
 from alpr_common.telemetry import REQUEST_ID_HEADER, outgoing_headers, request_id_var
@@ -99,7 +100,7 @@ class KeyExchange:
     status cache, so a revoked key stops working within seconds."""
 
     def __init__(
-        self, client: httpx.AsyncClient, access_url: str, tokens: object, ttl: float
+        self, client: httpx.AsyncClient, access_url: str, tokens: ServiceTokens, ttl: float
     ) -> None:
         self.client = client
         self.url = f"{access_url.rstrip('/')}/v1/ingest-keys/exchange"
@@ -113,7 +114,7 @@ class KeyExchange:
         now = time.monotonic()
         if hit and now - hit[0] < self.ttl:
             return hit[1]
-        service_token = await self.tokens.get()  # type: ignore[attr-defined]
+        service_token = await self.tokens.get()
         try:
             resp = await self.client.post(
                 self.url,

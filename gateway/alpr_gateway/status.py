@@ -11,6 +11,7 @@ from typing import Protocol
 import httpx
 
 from alpr_common.errors import Unauthorized, Unavailable
+from alpr_common.http import ServiceTokens
 
 
 @dataclass(frozen=True)
@@ -27,13 +28,13 @@ class StatusSource(Protocol):
 
 
 class AccessStatusSource:
-    def __init__(self, client: httpx.AsyncClient, access_url: str, token: object) -> None:
+    def __init__(self, client: httpx.AsyncClient, access_url: str, token: ServiceTokens) -> None:
         self.client = client
         self.url = access_url.rstrip("/")
-        self.token = token  # ServiceTokens
+        self.token = token
 
     async def fetch(self, subject: str) -> PrincipalStatus | None:
-        token = await self.token.get()  # type: ignore[attr-defined]
+        token = await self.token.get()
         try:
             resp = await self.client.get(
                 f"{self.url}/v1/principals/{subject}/status",

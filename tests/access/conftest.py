@@ -1,20 +1,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-
-# Helpers shared by the access test modules (imported by name under --import-mode=importlib).
-sys.path.insert(0, str(Path(__file__).parent))
-
-from access_helpers import ALL_TOPICS, STRONG_PASSWORD, Person
 from sqlalchemy import select
 
 from alpr_access.errors import RecordedFailure
@@ -24,6 +17,7 @@ from alpr_access.security import Passwords, new_id, new_totp_secret
 from alpr_access.settings import AccessSettings
 from alpr_common.app import use_database
 from alpr_common.db import Database
+from tests.helpers.access import ALL_TOPICS, STRONG_PASSWORD, Person
 
 
 @pytest.fixture

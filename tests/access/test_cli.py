@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from access_helpers import STRONG_PASSWORD
 
 from alpr_access import repository, tokens
 from alpr_access.cli import COMMANDS
@@ -23,6 +22,7 @@ from alpr_access.settings import AccessSettings
 from alpr_common.cli import main
 from alpr_common.db import Database
 from alpr_common.migrations import upgrade
+from tests.helpers.access import STRONG_PASSWORD
 
 LOW_COST = {
     "ACCESS_ARGON2_TIME_COST": "1",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from access_helpers import STRONG_PASSWORD
 from jose import jwt
 
 from alpr_access.main import create_app
@@ -17,6 +16,7 @@ from alpr_access.security import (
     rotate_key,
 )
 from alpr_common.jwt import MAX_TOKEN_LIFETIME, JWKSCache, KeyRing, TokenVerifier
+from tests.helpers.access import STRONG_PASSWORD
 
 GENERIC_REFUSAL = "invalid credentials"
 

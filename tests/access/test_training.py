@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from access_helpers import ALL_TOPICS
 from jose import jwt
 
 from alpr_common.roles import PERSON_ROLES, Role
+from tests.helpers.access import ALL_TOPICS
 
 COORDINATOR = "training_coordinator"
 

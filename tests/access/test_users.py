@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pyotp
 import pytest
-from access_helpers import STRONG_PASSWORD
 
 from alpr_access.errors import WeakPassword
 from alpr_access.security import check_password_rules
 from alpr_common.roles import PERSON_ROLES, Role
+from tests.helpers.access import STRONG_PASSWORD
 
 CSO = "chief_security_officer"
 NOT_CSO = sorted(r.value for r in PERSON_ROLES if r != Role.CHIEF_SECURITY_OFFICER)

@@ -11,26 +11,13 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from alpr_audit.main import SPEC, create_app
 from alpr_audit.settings import AuditSettings
 from alpr_common.jwt import JWKSCache, TokenVerifier
 from alpr_common.migrations import upgrade
 from alpr_common.testing.plugin import AUDIENCE, ISSUER, pg_admin_url
-
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
+from tests.helpers.fuzz import CHECKS, fuzz_settings
 
 
 @pytest.fixture
@@ -91,11 +78,7 @@ schema = schemathesis.pytest.from_fixture("audit_schema")
 
 @pytest.mark.policy("344.6(c)")
 @schema.parametrize()
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@fuzz_settings()
 def test_audit_api_answers_within_its_schema(case, fuzz_headers):
     # A full batch of 5,000 events is a legitimate request that takes seconds on SQLite.
     response = case.call(headers=fuzz_headers, timeout=60)

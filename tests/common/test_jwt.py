@@ -1,9 +1,9 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from jwt_attacks import AUDIENCE, ISSUER, bad_tokens
 
 from alpr_common.jwt import MAX_TOKEN_LIFETIME, InvalidToken, JWKSCache, KeyRing, TokenVerifier
+from tests.helpers.jwt_attacks import AUDIENCE, ISSUER, bad_tokens
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from e2e_helpers import PASSWORD, create_cso, create_person, login, record_training
+
+from tests.helpers.e2e import PASSWORD, create_cso, create_person, login, record_training
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 

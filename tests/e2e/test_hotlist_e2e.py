@@ -18,11 +18,11 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from e2e_helpers import PASSWORD, create_person, login, record_training
 from sqlalchemy import text
 
 from alpr_common.db import create_engine
 from alpr_common.suite import Suite
+from tests.helpers.e2e import PASSWORD, create_person, login, record_training
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 

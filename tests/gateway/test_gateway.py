@@ -361,7 +361,7 @@ async def test_request_id_is_propagated(client, tokens, directory, upstream):
 async def test_forged_tokens_are_401_at_the_gateway(
     client, keyring, tmp_path, directory, attack, upstream, logged
 ):
-    from jwt_attacks import bad_tokens
+    from tests.helpers.jwt_attacks import bad_tokens
 
     token = bad_tokens(keyring, tmp_path, ["investigator"])[attack]
     directory.status["user:attacker"] = {

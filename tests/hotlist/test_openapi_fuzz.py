@@ -9,25 +9,13 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from alpr_common.jwt import JWKSCache, TokenVerifier
 from alpr_common.testing.plugin import AUDIENCE, ISSUER, PURPOSE_HEADERS
 from alpr_hotlist.main import create_app
 from alpr_hotlist.settings import HotlistSettings
+from tests.helpers.fuzz import CHECKS, fuzz_settings
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
 ROLES = (
     "hotlist_manager",
     "rtcc_operator",
@@ -66,11 +54,7 @@ schema = schemathesis.pytest.from_fixture("hotlist_schema").exclude(path="/v1/al
 
 
 @schema.parametrize()
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@fuzz_settings()
 def test_hotlist_api_answers_within_its_schema(case, fuzz_headers):
     response = case.call(headers=fuzz_headers)
     case.validate_response(response, checks=CHECKS)

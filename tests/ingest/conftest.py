@@ -1,18 +1,12 @@
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
-# Helpers shared by the ingest test modules (imported by name under --import-mode=importlib).
-sys.path.insert(0, str(Path(__file__).parent))
-
-from ingest_helpers import NOW, Clock, Ingest
-
 from alpr_ingest.main import SPEC
 from alpr_ingest.settings import IngestSettings
+from tests.helpers.ingest import NOW, Clock, Ingest
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from ingest_helpers import DOWNTOWN, REVIEW, SOUTH
+
+from tests.helpers.ingest import DOWNTOWN, REVIEW, SOUTH
 
 
 @pytest.mark.policy("344.2(a)")
@@ -231,7 +232,7 @@ async def test_stale_cameras_are_listed(ingest, app):
 
 @pytest.mark.policy("344.3.1(b)")
 async def test_openalpr_heartbeat_updates_camera_health(ingest, app):
-    from ingest_helpers import NOW
+    from tests.helpers.ingest import NOW
 
     app.state.runtime.settings.stale_after_minutes = 30
     key = "K7Q2ZT9WMB4XH1N8RC6VJ3PD0LFY5GSA2E7UQ9TB-483920117"

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from ingest_helpers import NOW
 
 from alpr_common.contracts import KNOWN_TYPES
 from alpr_common.contracts.ingest import EVENT_TYPES, READ_FIELDS
 from alpr_common.events import from_columns
+from tests.helpers.ingest import NOW
 
 CASE = "2025-0314-0077"
 

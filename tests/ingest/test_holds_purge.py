@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from ingest_helpers import NOW
 from pydantic import ValidationError
 from sqlalchemy import func, select, text
 
@@ -18,6 +17,7 @@ from alpr_ingest import purge
 from alpr_ingest.cli import COMMANDS
 from alpr_ingest.models import HeldRead, PlateRead
 from alpr_ingest.settings import IngestSettings
+from tests.helpers.ingest import NOW
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY_JPEG = (FIXTURES / "tiny.jpg").read_bytes()

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from ingest_helpers import NOW
 from sqlalchemy import func, select
 
 from alpr_common.events import from_columns
 from alpr_ingest.models import PlateRead
+from tests.helpers.ingest import NOW
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY_JPEG = (FIXTURES / "tiny.jpg").read_bytes()

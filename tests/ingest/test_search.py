@@ -3,7 +3,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from ingest_helpers import NOW, SOUTH
+
+from tests.helpers.ingest import NOW, SOUTH
 
 PROTECTED = (
     "race", "color", "colour", "religion", "creed", "sex", "gender", "orientation", "age",

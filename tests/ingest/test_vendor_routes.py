@@ -6,11 +6,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from ingest_helpers import NOW
 
 from alpr_common.errors import AppError
 from alpr_ingest import adapters
 from alpr_ingest.adapters import ParseOptions
+from tests.helpers.ingest import NOW
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FALLBACK_CAMERA = "fixture-cam"

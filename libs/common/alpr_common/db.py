@@ -85,13 +85,6 @@ def rowcount(result: Result[Any]) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
-def make_base(reg: registry) -> type[SQLModel]:
-    class Base(SQLModel, registry=reg):
-        pass
-
-    return Base
-
-
 def normalize_url(url: str) -> str:
     """Accept plain `postgresql://` and `sqlite:///` URLs and pick the async driver."""
     if url.startswith(("postgres://", "postgresql://")):

@@ -23,13 +23,17 @@ from sqlalchemy import (
 )
 from sqlmodel import Field
 
-from alpr_common.db import JSONType, UTCDateTime, make_base, service_registry
+from alpr_common.db import JSONType, TableModel, UTCDateTime, service_registry
 from alpr_common.outbox import outbox_tables
 
 registry = service_registry()
 metadata = registry.metadata
-Base = make_base(registry)
 OUTBOX = outbox_tables(metadata)
+
+
+class Base(TableModel, registry=registry):
+    """The service's tables, in its own registry and metadata (see `service_registry`)."""
+
 
 SeqType = BigInteger().with_variant(Integer(), "sqlite")
 

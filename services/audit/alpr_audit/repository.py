@@ -27,7 +27,7 @@ from alpr_audit.models import (
     SharingFact,
 )
 from alpr_audit.schemas import LogEntryQuery, TransactionQuery, _ListQuery
-from alpr_common.db import utcnow
+from alpr_common.db import rowcount, utcnow
 from alpr_common.outbox import insert_ignore
 
 ENTRY = LogEntry.__table__
@@ -81,7 +81,7 @@ async def insert_entry(session: AsyncSession, values: dict[str, Any]) -> bool:
         .on_conflict_do_nothing(index_elements=["event_id"])
     )
     result = await session.execute(stmt)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rowcount(result))
 
 
 async def logged_event_ids(session: AsyncSession, event_ids: Sequence[str]) -> set[str]:

@@ -11,18 +11,22 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Text
 from sqlmodel import Field
 
-from alpr_common.db import JSONType, UTCDateTime, make_base, service_registry
+from alpr_common.db import JSONType, TableModel, UTCDateTime, service_registry
 from alpr_common.outbox import outbox_tables
 
 registry = service_registry()
 metadata = registry.metadata
-Base = make_base(registry)
 OUTBOX = outbox_tables(metadata)
+
+
+class Base(TableModel, registry=registry):
+    """The service's tables, in its own registry and metadata (see `service_registry`)."""
+
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
-class Counter(Base, table=True):  # type: ignore[call-arg]
+class Counter(Base, table=True):
     """Serialised counters. `index` versions entry changes; `alert` numbers the alert stream.
 
     A writer bumps its counter with `UPDATE ... RETURNING`, which row-locks it until commit, so
@@ -35,7 +39,7 @@ class Counter(Base, table=True):  # type: ignore[call-arg]
     value: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
 
 
-class Hotlist(Base, table=True):  # type: ignore[call-arg]
+class Hotlist(Base, table=True):
     __tablename__ = "hotlist"
 
     id: str = Field(primary_key=True, max_length=32)
@@ -54,7 +58,7 @@ class Hotlist(Base, table=True):  # type: ignore[call-arg]
     retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class HotlistImport(Base, table=True):  # type: ignore[call-arg]
+class HotlistImport(Base, table=True):
     __tablename__ = "hotlist_import"
     __table_args__ = (Index("ix_hotlist_import_hotlist_id_created_at", "hotlist_id", "created_at"),)
 
@@ -78,7 +82,7 @@ class HotlistImport(Base, table=True):  # type: ignore[call-arg]
     created_by_name: str = Field(max_length=200)
 
 
-class HotlistEntry(Base, table=True):  # type: ignore[call-arg]
+class HotlistEntry(Base, table=True):
     """One plate on a list. `status`: active (matches until `expires_at`), held (awaiting a
     hotlist manager's review, never matching), rejected, removed, superseded (held, then left
     out of a newer import). Every change sets `index_version` from the `index` counter."""
@@ -136,7 +140,7 @@ class HotlistEntry(Base, table=True):  # type: ignore[call-arg]
     index_version: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
-class Alert(Base, table=True):  # type: ignore[call-arg]
+class Alert(Base, table=True):
     """One alert per (entry, camera, short window); later reads in the window are its hits.
 
     The entry's audit facts are copied in (type, list, manual reason, the enterer's role) so the
@@ -223,7 +227,7 @@ class Alert(Base, table=True):  # type: ignore[call-arg]
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
-class AlertHit(Base, table=True):  # type: ignore[call-arg]
+class AlertHit(Base, table=True):
     """A read that matched an entry: at most one per (read, entry), whatever the redelivery."""
 
     __tablename__ = "alert_hit"
@@ -244,7 +248,7 @@ class AlertHit(Base, table=True):  # type: ignore[call-arg]
     matched_at: datetime = Field(sa_type=UTCDateTime)
 
 
-class AlertStep(Base, table=True):  # type: ignore[call-arg]
+class AlertStep(Base, table=True):
     """Every transition of an alert, attributed and timestamped (344.3.2)."""
 
     __tablename__ = "alert_step"
@@ -260,7 +264,7 @@ class AlertStep(Base, table=True):  # type: ignore[call-arg]
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
 
 
-class BackMatchJob(Base, table=True):  # type: ignore[call-arg]
+class BackMatchJob(Base, table=True):
     """New or changed entries to match against recent reads through ingest. Written in the
     entry's transaction and retried until ingest answers: a back-match is delayed, never lost."""
 
@@ -282,7 +286,7 @@ class BackMatchJob(Base, table=True):  # type: ignore[call-arg]
     hits: int = 0
 
 
-class WrongVehicleIncident(Base, table=True):  # type: ignore[call-arg]
+class WrongVehicleIncident(Base, table=True):
     """344.4(g): action taken against the wrong vehicle, reported before the end of the shift."""
 
     __tablename__ = "wrong_vehicle_incident"
@@ -305,7 +309,7 @@ class WrongVehicleIncident(Base, table=True):  # type: ignore[call-arg]
     supervisor: str | None = Field(default=None, max_length=200)
 
 
-class InboxMessage(Base, table=True):  # type: ignore[call-arg]
+class InboxMessage(Base, table=True):
     """A notification for a role (every holder) or one person of that role."""
 
     __tablename__ = "inbox_message"

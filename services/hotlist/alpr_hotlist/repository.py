@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from alpr_hotlist.models import (
     Alert,
@@ -58,9 +59,9 @@ async def bump_counter(session: AsyncSession, name: str, by: int = 1) -> int:
     """Increment a counter and return its new value; the row stays locked until commit."""
     result = await session.execute(
         update(Counter)
-        .where(Counter.name == name)  # type: ignore[arg-type]
-        .values(value=Counter.value + by)
-        .returning(Counter.value)
+        .where(col(Counter.name) == name)
+        .values(value=col(Counter.value) + by)
+        .returning(col(Counter.value))
     )
     return int(result.scalar_one())
 
@@ -78,7 +79,7 @@ async def read_counter(session: AsyncSession, name: str) -> int:
 async def lock_counter(session: AsyncSession, name: str) -> int:
     """Take the counter's row lock (PostgreSQL) for the rest of the transaction; SQLite's
     writers are serialised by BEGIN IMMEDIATE already."""
-    stmt = select(Counter.value).where(Counter.name == name)  # type: ignore[arg-type]
+    stmt = select(Counter.value).where(Counter.name == name)
     if _dialect(session) == "postgresql":
         stmt = stmt.with_for_update()
     return int((await session.execute(stmt)).scalar_one())
@@ -90,7 +91,7 @@ async def lock_counter(session: AsyncSession, name: str) -> int:
 async def get_hotlist(
     session: AsyncSession, hotlist_id: str, *, for_update: bool = False
 ) -> Hotlist | None:
-    stmt = select(Hotlist).where(Hotlist.id == hotlist_id)  # type: ignore[arg-type]
+    stmt = select(Hotlist).where(Hotlist.id == hotlist_id)
     if for_update:
         stmt = stmt.with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
@@ -99,7 +100,7 @@ async def get_hotlist(
 async def get_hotlist_by_name(session: AsyncSession, name: str) -> Hotlist | None:
     # SQLite's lower() folds ASCII only: compare the exact name too.
     stmt = select(Hotlist).where(
-        or_(Hotlist.name == name, func.lower(Hotlist.name) == name.lower())  # type: ignore[arg-type]
+        or_(col(Hotlist.name) == name, func.lower(Hotlist.name) == name.lower())
     )
     return (await session.execute(stmt.limit(1))).scalar_one_or_none()
 
@@ -107,10 +108,10 @@ async def get_hotlist_by_name(session: AsyncSession, name: str) -> Hotlist | Non
 def hotlists_stmt(*, status: str | None, source: str | None) -> Select[Any]:
     stmt = select(Hotlist)
     if status is not None:
-        stmt = stmt.where(Hotlist.status == status)  # type: ignore[arg-type]
+        stmt = stmt.where(Hotlist.status == status)
     if source is not None:
-        stmt = stmt.where(Hotlist.source == source)  # type: ignore[arg-type]
-    return stmt.order_by(Hotlist.created_at.desc(), Hotlist.id)  # type: ignore[attr-defined]
+        stmt = stmt.where(Hotlist.source == source)
+    return stmt.order_by(col(Hotlist.created_at).desc(), Hotlist.id)
 
 
 async def entry_counts(
@@ -121,8 +122,8 @@ async def entry_counts(
     stmt = (
         select(HotlistEntry.hotlist_id, HotlistEntry.status, func.count())
         .where(
-            HotlistEntry.hotlist_id.in_(hotlist_ids),  # type: ignore[attr-defined]
-            HotlistEntry.status.in_(("active", "held")),  # type: ignore[attr-defined]
+            col(HotlistEntry.hotlist_id).in_(hotlist_ids),
+            col(HotlistEntry.status).in_(("active", "held")),
         )
         .group_by(HotlistEntry.hotlist_id, HotlistEntry.status)
     )
@@ -135,7 +136,7 @@ async def entry_counts(
 async def get_entry(
     session: AsyncSession, entry_id: int, *, for_update: bool = False
 ) -> HotlistEntry | None:
-    stmt = select(HotlistEntry).where(HotlistEntry.id == entry_id)  # type: ignore[arg-type]
+    stmt = select(HotlistEntry).where(HotlistEntry.id == entry_id)
     if for_update:
         stmt = stmt.with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
@@ -145,7 +146,7 @@ async def get_entries(session: AsyncSession, entry_ids: Iterable[int]) -> dict[i
     ids = list(set(entry_ids))
     out: dict[int, HotlistEntry] = {}
     for i in range(0, len(ids), CHUNK):
-        stmt = select(HotlistEntry).where(HotlistEntry.id.in_(ids[i : i + CHUNK]))  # type: ignore[union-attr]
+        stmt = select(HotlistEntry).where(col(HotlistEntry.id).in_(ids[i : i + CHUNK]))
         for entry in (await session.execute(stmt)).scalars():
             assert entry.id is not None
             out[entry.id] = entry
@@ -173,15 +174,15 @@ def entries_stmt(
     for column, value in conditions:
         if value is not None:
             stmt = stmt.where(column == value)
-    return stmt.order_by(HotlistEntry.id.desc())  # type: ignore[union-attr]
+    return stmt.order_by(col(HotlistEntry.id).desc())
 
 
 async def import_entry_fingerprints(session: AsyncSession, hotlist_id: str) -> dict[str, list[int]]:
     """The active imported entries of a list, by fingerprint (the diff an import makes)."""
     stmt = select(HotlistEntry.fingerprint, HotlistEntry.id).where(
-        HotlistEntry.hotlist_id == hotlist_id,  # type: ignore[arg-type]
-        HotlistEntry.status == "active",  # type: ignore[arg-type]
-        HotlistEntry.origin == "import",  # type: ignore[arg-type]
+        HotlistEntry.hotlist_id == hotlist_id,
+        HotlistEntry.status == "active",
+        HotlistEntry.origin == "import",
     )
     out: dict[str, list[int]] = {}
     for fingerprint, entry_id in (await session.execute(stmt)).all():
@@ -191,23 +192,23 @@ async def import_entry_fingerprints(session: AsyncSession, hotlist_id: str) -> d
 
 async def held_import_entry_ids(session: AsyncSession, hotlist_id: str) -> list[int]:
     stmt = select(HotlistEntry.id).where(
-        HotlistEntry.hotlist_id == hotlist_id,  # type: ignore[arg-type]
-        HotlistEntry.status == "held",  # type: ignore[arg-type]
-        HotlistEntry.origin == "import",  # type: ignore[arg-type]
+        HotlistEntry.hotlist_id == hotlist_id,
+        HotlistEntry.status == "held",
+        HotlistEntry.origin == "import",
     )
     return [int(i) for i in (await session.execute(stmt)).scalars()]
 
 
 async def active_entry_ids(session: AsyncSession, hotlist_id: str) -> list[int]:
     stmt = select(HotlistEntry.id).where(
-        HotlistEntry.hotlist_id == hotlist_id,  # type: ignore[arg-type]
-        HotlistEntry.status.in_(("active", "held")),  # type: ignore[attr-defined]
+        HotlistEntry.hotlist_id == hotlist_id,
+        col(HotlistEntry.status).in_(("active", "held")),
     )
     return [int(i) for i in (await session.execute(stmt)).scalars()]
 
 
 async def insert_entries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    table = HotlistEntry.__table__  # type: ignore[attr-defined]
+    table = HotlistEntry.__table__
     for i in range(0, len(rows), CHUNK // 10):
         await session.execute(table.insert(), list(rows[i : i + CHUNK // 10]))
 
@@ -216,7 +217,7 @@ async def update_entries(session: AsyncSession, ids: Sequence[int], values: dict
     for i in range(0, len(ids), CHUNK):
         await session.execute(
             update(HotlistEntry)
-            .where(HotlistEntry.id.in_(ids[i : i + CHUNK]))  # type: ignore[union-attr]
+            .where(col(HotlistEntry.id).in_(ids[i : i + CHUNK]))
             .values(**values)
         )
 
@@ -226,26 +227,26 @@ async def import_entries(
 ) -> list[tuple[int, str]]:
     """(id, plate) of an import's entries in `status` that have not expired at `now`."""
     stmt = select(HotlistEntry.id, HotlistEntry.plate).where(
-        HotlistEntry.import_id == import_id,  # type: ignore[arg-type]
-        HotlistEntry.status == status,  # type: ignore[arg-type]
-        or_(HotlistEntry.expires_at.is_(None), HotlistEntry.expires_at > now),  # type: ignore[union-attr, operator]
+        HotlistEntry.import_id == import_id,
+        HotlistEntry.status == status,
+        or_(col(HotlistEntry.expires_at).is_(None), col(HotlistEntry.expires_at) > now),
     )
     return [(int(i), p) for i, p in (await session.execute(stmt)).all()]
 
 
 _INDEX_COLUMNS = (
-    HotlistEntry.id,
-    HotlistEntry.plate,
-    HotlistEntry.region,
-    HotlistEntry.expires_at,
+    col(HotlistEntry.id),
+    col(HotlistEntry.plate),
+    col(HotlistEntry.region),
+    col(HotlistEntry.expires_at),
 )
 
 
 def _matching(now: datetime) -> Any:
     return and_(
-        HotlistEntry.status == "active",  # type: ignore[arg-type]
-        Hotlist.status == "active",  # type: ignore[arg-type]
-        or_(HotlistEntry.expires_at.is_(None), HotlistEntry.expires_at > now),  # type: ignore[union-attr, operator]
+        col(HotlistEntry.status) == "active",
+        col(Hotlist.status) == "active",
+        or_(col(HotlistEntry.expires_at).is_(None), col(HotlistEntry.expires_at) > now),
     )
 
 
@@ -255,7 +256,7 @@ async def stream_matching_entries(
     """Every entry that can match at `now`, as (id, plate, region, expires_at), in chunks."""
     stmt = (
         select(*_INDEX_COLUMNS)
-        .join(Hotlist, Hotlist.id == HotlistEntry.hotlist_id)  # type: ignore[arg-type]
+        .join(Hotlist, col(Hotlist.id) == HotlistEntry.hotlist_id)
         .where(_matching(now))
         .execution_options(yield_per=chunk)
     )
@@ -270,17 +271,18 @@ async def changed_entries(
     """Entries changed in versions (after, upto]: (id, plate, region, expires_at, matching)."""
     matching = _matching(now)
     stmt = (
-        select(*_INDEX_COLUMNS, matching)
-        .join(Hotlist, Hotlist.id == HotlistEntry.hotlist_id)  # type: ignore[arg-type]
-        .where(HotlistEntry.index_version > after, HotlistEntry.index_version <= upto)  # type: ignore[arg-type, operator]
+        select(*_INDEX_COLUMNS)
+        .add_columns(matching)
+        .join(Hotlist, col(Hotlist.id) == HotlistEntry.hotlist_id)
+        .where(col(HotlistEntry.index_version) > after, col(HotlistEntry.index_version) <= upto)
     )
     return [(int(r[0]), r[1], r[2], r[3], bool(r[4])) for r in (await session.execute(stmt)).all()]
 
 
 async def count_changed_entries(session: AsyncSession, after: int, upto: int) -> int:
     stmt = select(func.count()).where(
-        HotlistEntry.index_version > after,  # type: ignore[arg-type, operator]
-        HotlistEntry.index_version <= upto,  # type: ignore[arg-type, operator]
+        HotlistEntry.index_version > after,
+        HotlistEntry.index_version <= upto,
     )
     return int((await session.execute(stmt)).scalar_one())
 
@@ -289,15 +291,15 @@ async def count_changed_entries(session: AsyncSession, after: int, upto: int) ->
 
 
 async def get_import(session: AsyncSession, import_id: str) -> HotlistImport | None:
-    stmt = select(HotlistImport).where(HotlistImport.id == import_id)  # type: ignore[arg-type]
+    stmt = select(HotlistImport).where(HotlistImport.id == import_id)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
 def imports_stmt(*, hotlist_id: str | None) -> Select[Any]:
     stmt = select(HotlistImport)
     if hotlist_id is not None:
-        stmt = stmt.where(HotlistImport.hotlist_id == hotlist_id)  # type: ignore[arg-type]
-    return stmt.order_by(HotlistImport.created_at.desc(), HotlistImport.id)  # type: ignore[attr-defined]
+        stmt = stmt.where(HotlistImport.hotlist_id == hotlist_id)
+    return stmt.order_by(col(HotlistImport.created_at).desc(), HotlistImport.id)
 
 
 # ---------------------------------------------------------------------------- alerts
@@ -305,18 +307,18 @@ def imports_stmt(*, hotlist_id: str | None) -> Select[Any]:
 
 # Statements run once or twice per hit, built once (with their parameters bound per call).
 _HIT_EXISTS = select(AlertHit.alert_id).where(
-    AlertHit.read_id == bindparam("read_id"),  # type: ignore[arg-type]
-    AlertHit.entry_id == bindparam("entry_id"),  # type: ignore[arg-type]
+    AlertHit.read_id == bindparam("read_id"),
+    AlertHit.entry_id == bindparam("entry_id"),
 )
 _OPEN_ALERT = (
     select(Alert)
     .where(
-        Alert.entry_id == bindparam("entry_id"),  # type: ignore[arg-type]
-        Alert.camera_id == bindparam("camera_id"),  # type: ignore[arg-type]
-        Alert.last_read_at >= bindparam("earliest"),  # type: ignore[arg-type, operator]
-        Alert.first_read_at <= bindparam("latest"),  # type: ignore[arg-type, operator]
+        Alert.entry_id == bindparam("entry_id"),
+        Alert.camera_id == bindparam("camera_id"),
+        Alert.last_read_at >= bindparam("earliest"),
+        Alert.first_read_at <= bindparam("latest"),
     )
-    .order_by(Alert.seq.desc())  # type: ignore[attr-defined]
+    .order_by(col(Alert.seq).desc())
     .limit(1)
 )
 
@@ -347,7 +349,7 @@ async def open_alert(
 async def get_alert(
     session: AsyncSession, alert_id: str, *, for_update: bool = False
 ) -> Alert | None:
-    stmt = select(Alert).where(Alert.id == alert_id)  # type: ignore[arg-type]
+    stmt = select(Alert).where(Alert.id == alert_id)
     if for_update:
         stmt = stmt.with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
@@ -379,17 +381,17 @@ def alerts_stmt(
         if value is not None:
             stmt = stmt.where(column == value)
     if since is not None:
-        stmt = stmt.where(Alert.created_at >= since)  # type: ignore[arg-type, operator]
+        stmt = stmt.where(Alert.created_at >= since)
     if until is not None:
-        stmt = stmt.where(Alert.created_at < until)  # type: ignore[arg-type, operator]
+        stmt = stmt.where(Alert.created_at < until)
     if after_seq is not None:
-        stmt = stmt.where(Alert.seq > after_seq)  # type: ignore[arg-type, operator]
-        return stmt.order_by(Alert.seq)  # type: ignore[arg-type]
-    return stmt.order_by(Alert.seq.desc())  # type: ignore[attr-defined]
+        stmt = stmt.where(Alert.seq > after_seq)
+        return stmt.order_by(col(Alert.seq))
+    return stmt.order_by(col(Alert.seq).desc())
 
 
 async def alerts_after(session: AsyncSession, seq: int, limit: int) -> list[Alert]:
-    stmt = select(Alert).where(Alert.seq > seq).order_by(Alert.seq).limit(limit)  # type: ignore[arg-type, operator]
+    stmt = select(Alert).where(Alert.seq > seq).order_by(col(Alert.seq)).limit(limit)
     return list((await session.execute(stmt)).scalars())
 
 
@@ -400,8 +402,8 @@ async def last_alert_seq(session: AsyncSession) -> int:
 async def hits_of(session: AsyncSession, alert_id: str) -> list[AlertHit]:
     stmt = (
         select(AlertHit)
-        .where(AlertHit.alert_id == alert_id)  # type: ignore[arg-type]
-        .order_by(AlertHit.captured_at, AlertHit.read_id)  # type: ignore[arg-type]
+        .where(AlertHit.alert_id == alert_id)
+        .order_by(col(AlertHit.captured_at), AlertHit.read_id)
     )
     return list((await session.execute(stmt)).scalars())
 
@@ -409,8 +411,8 @@ async def hits_of(session: AsyncSession, alert_id: str) -> list[AlertHit]:
 async def steps_of(session: AsyncSession, alert_id: str) -> list[AlertStep]:
     stmt = (
         select(AlertStep)
-        .where(AlertStep.alert_id == alert_id)  # type: ignore[arg-type]
-        .order_by(AlertStep.at, AlertStep.id)  # type: ignore[arg-type]
+        .where(AlertStep.alert_id == alert_id)
+        .order_by(col(AlertStep.at), AlertStep.id)
     )
     return list((await session.execute(stmt)).scalars())
 
@@ -421,8 +423,8 @@ async def steps_of(session: AsyncSession, alert_id: str) -> list[AlertStep]:
 async def due_jobs(session: AsyncSession, now: datetime, limit: int) -> list[BackMatchJob]:
     stmt = (
         select(BackMatchJob)
-        .where(BackMatchJob.done_at.is_(None), BackMatchJob.next_attempt_at <= now)  # type: ignore[union-attr, arg-type, operator]
-        .order_by(BackMatchJob.next_attempt_at)  # type: ignore[arg-type]
+        .where(col(BackMatchJob.done_at).is_(None), BackMatchJob.next_attempt_at <= now)
+        .order_by(col(BackMatchJob.next_attempt_at))
         .limit(limit)
     )
     if _dialect(session) == "postgresql":
@@ -432,7 +434,7 @@ async def due_jobs(session: AsyncSession, now: datetime, limit: int) -> list[Bac
 
 
 async def pending_job_count(session: AsyncSession) -> int:
-    stmt = select(func.count()).where(BackMatchJob.done_at.is_(None))  # type: ignore[union-attr]
+    stmt = select(func.count()).where(col(BackMatchJob.done_at).is_(None))
     return int((await session.execute(stmt)).scalar_one())
 
 
@@ -440,12 +442,12 @@ async def pending_job_count(session: AsyncSession) -> int:
 
 
 async def get_incident(session: AsyncSession, incident_id: str) -> WrongVehicleIncident | None:
-    stmt = select(WrongVehicleIncident).where(WrongVehicleIncident.id == incident_id)  # type: ignore[arg-type]
+    stmt = select(WrongVehicleIncident).where(WrongVehicleIncident.id == incident_id)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def incident_for_alert(session: AsyncSession, alert_id: str) -> WrongVehicleIncident | None:
-    stmt = select(WrongVehicleIncident).where(WrongVehicleIncident.alert_id == alert_id)  # type: ignore[arg-type]
+    stmt = select(WrongVehicleIncident).where(WrongVehicleIncident.alert_id == alert_id)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
@@ -460,25 +462,25 @@ def incidents_stmt(
     t = WrongVehicleIncident
     stmt = select(t)
     if reporter is not None:
-        stmt = stmt.where(t.reported_by == reporter)  # type: ignore[arg-type]
+        stmt = stmt.where(t.reported_by == reporter)
     if late is not None:
-        stmt = stmt.where(t.late == late)  # type: ignore[arg-type]
+        stmt = stmt.where(t.late == late)
     if cause is not None:
-        stmt = stmt.where(t.cause == cause)  # type: ignore[arg-type]
+        stmt = stmt.where(t.cause == cause)
     if since is not None:
-        stmt = stmt.where(t.reported_at >= since)  # type: ignore[arg-type, operator]
+        stmt = stmt.where(t.reported_at >= since)
     if until is not None:
-        stmt = stmt.where(t.reported_at < until)  # type: ignore[arg-type, operator]
-    return stmt.order_by(t.reported_at.desc(), t.id)  # type: ignore[attr-defined]
+        stmt = stmt.where(t.reported_at < until)
+    return stmt.order_by(col(t.reported_at).desc(), t.id)
 
 
 def inbox_filter(roles: Iterable[str], subject: str) -> Any:
     """Messages for any of the caller's roles, addressed to the role or to the caller."""
     return and_(
-        InboxMessage.recipient_role.in_(list(roles)),  # type: ignore[attr-defined]
+        col(InboxMessage.recipient_role).in_(list(roles)),
         or_(
-            InboxMessage.recipient_subject.is_(None),  # type: ignore[union-attr]
-            InboxMessage.recipient_subject == subject,  # type: ignore[arg-type]
+            col(InboxMessage.recipient_subject).is_(None),
+            col(InboxMessage.recipient_subject) == subject,
         ),
     )
 
@@ -486,17 +488,17 @@ def inbox_filter(roles: Iterable[str], subject: str) -> Any:
 def inbox_stmt(*, roles: Iterable[str], subject: str, unacknowledged: bool | None) -> Select[Any]:
     stmt = select(InboxMessage).where(inbox_filter(roles, subject))
     if unacknowledged is True:
-        stmt = stmt.where(InboxMessage.acknowledged_at.is_(None))  # type: ignore[union-attr]
+        stmt = stmt.where(col(InboxMessage.acknowledged_at).is_(None))
     elif unacknowledged is False:
-        stmt = stmt.where(InboxMessage.acknowledged_at.is_not(None))  # type: ignore[union-attr]
-    return stmt.order_by(InboxMessage.created_at.desc(), InboxMessage.id)  # type: ignore[attr-defined]
+        stmt = stmt.where(col(InboxMessage.acknowledged_at).is_not(None))
+    return stmt.order_by(col(InboxMessage.created_at).desc(), InboxMessage.id)
 
 
 async def get_message(
     session: AsyncSession, message_id: str, *, roles: Iterable[str], subject: str
 ) -> InboxMessage | None:
     stmt = select(InboxMessage).where(
-        InboxMessage.id == message_id,  # type: ignore[arg-type]
+        InboxMessage.id == message_id,
         inbox_filter(roles, subject),
     )
     return (await session.execute(stmt)).scalar_one_or_none()

@@ -67,8 +67,8 @@ def camera_read(camera: Camera, keys: list[str], review: PlacementReview | None)
         id=camera.id,
         name=camera.name,
         vendor=camera.vendor,
-        camera_type=camera.camera_type,  # type: ignore[arg-type]
-        status=camera.status,  # type: ignore[arg-type]
+        camera_type=camera.camera_type,
+        status=camera.status,
         location=_position(camera.lat, camera.lon),
         address=camera.address,
         zip_code=camera.zip_code,
@@ -451,8 +451,8 @@ async def camera_statuses(
             CameraStatusRead(
                 camera_id=camera.id,
                 name=camera.name,
-                camera_type=camera.camera_type,  # type: ignore[arg-type]
-                status=camera.status,  # type: ignore[arg-type]
+                camera_type=camera.camera_type,
+                status=camera.status,
                 last_read_at=last_read,
                 last_heartbeat_at=camera.last_heartbeat_at,
                 streaming=camera.streaming,

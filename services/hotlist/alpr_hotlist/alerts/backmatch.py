@@ -70,8 +70,8 @@ async def run_due(app: FastAPI) -> int:
     async with db.sessionmaker() as session:
         jobs = await repository.due_jobs(session, utcnow(), JOBS_PER_PASS)
         claims = [(job.id, list(job.plates), job.since, set(job.entry_ids)) for job in jobs]
-        for job in jobs:
-            job.next_attempt_at = utcnow() + LEASE
+        for claimed in jobs:
+            claimed.next_attempt_at = utcnow() + LEASE
         await session.commit()
     if not claims:
         return 0

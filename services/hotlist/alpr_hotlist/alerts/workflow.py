@@ -422,7 +422,8 @@ async def record_outcome(
 ) -> StepResultRead:
     alert = await load_alert(session, alert_id)
     _ensure_open(alert)
-    if alert.enforcement_at is None:
+    # The action and its time are recorded together; both are tested so the kind is typed.
+    if alert.enforcement_at is None or alert.enforcement_action is None:
         raise WorkflowConflict(
             "an outcome follows an enforcement action: record the action first (344.3.2(b))",
             extra={"clause": "344.3.2(b)", "missing_step": "enforcement_action"},

@@ -8,17 +8,11 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from alpr_access.main import create_app
 from alpr_access.settings import AccessSettings
 from alpr_common.roles import PERSON_ROLES
+from tests.helpers.fuzz import CHECKS, fuzz_settings, send
 
 # The schema only: the app that serves the requests is the plugin's, per backend.
 schema = schemathesis.openapi.from_dict(
@@ -27,12 +21,6 @@ schema = schemathesis.openapi.from_dict(
     ).openapi()
 )
 SERVICE_ONLY = ("/v1/ingest-keys/exchange", "/v1/principals/{subject}/status")
-CHECKS = [
-    not_a_server_error,
-    response_schema_conformance,
-    status_code_conformance,
-    content_type_conformance,
-]
 
 
 @pytest.fixture
@@ -45,22 +33,8 @@ async def fuzz_headers(make_person, tokens):
 
 
 @schema.parametrize()
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@fuzz_settings()
 async def test_access_api_never_fails_and_keeps_its_schema(case, client, fuzz_headers):
     who = "service" if case.operation.path in SERVICE_ONLY else "person"
-    kwargs = case.as_transport_kwargs(base_url="http://test", headers=fuzz_headers[who])
-    body = kwargs.get("data")
-    response = await client.request(
-        kwargs["method"],
-        kwargs["url"],
-        headers=kwargs.get("headers"),
-        params=kwargs.get("params"),
-        json=kwargs.get("json"),
-        content=body if isinstance(body, (bytes, str)) else None,
-        data=body if isinstance(body, dict) else None,
-    )
+    response = await send(client, case, fuzz_headers[who])
     case.validate_response(response, checks=CHECKS)

@@ -1,5 +1,9 @@
 """Property-based fuzzing of the gateway's request path: whatever the method, path, query or
-headers, it answers with a JSON error or a forwarded answer, never a 5xx of its own making."""
+headers, it answers with a JSON error or a forwarded answer, never a 5xx of its own making.
+
+The gateway documents no API of its own (it routes by the services' OpenAPI documents), so its
+fuzz test generates requests with hypothesis instead of schemathesis; the file is named like
+every service's fuzz test."""
 
 import string
 

@@ -1,0 +1,1 @@
+"""The test suites of every package (a package, so the shared helpers import by name)."""

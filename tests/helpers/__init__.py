@@ -1,0 +1,1 @@
+"""Helpers shared by test modules: `from tests.helpers.ingest import Ingest`."""
