@@ -3,7 +3,10 @@ days, computed from audit's own fact tables (facts.py) only, never from another 
 purging raw reads in ingest changes no past quarter.
 
 When things are counted: a match (alert) by when the read matched; a confirmation, a finding that
-a match did not correlate, and an outcome by when they were recorded; scans by UTC day."""
+a match did not correlate, and an outcome by when they were recorded; scans by UTC day. A match
+counts as confirmed once the visual check and NCIC/TCIC both held (344.3.2(b)1-2); if it is later
+found not to correlate (a mismatch, a dismissal as misread or not correlated, a wrong vehicle) it
+counts only as not correlated, in the period of that finding."""
 
 from __future__ import annotations
 
