@@ -95,6 +95,13 @@ def _other_events(rng: random.Random) -> list[Event]:
         at = Q_START + timedelta(seconds=rng.randrange(DAYS * 86400))
         facts = hl.AlertData(
             actor="service:hotlist",
+            seq=n + 1,
+            entry_source="ncic",
+            read_id=f"rd{n}",
+            plate=f"BEN{n:04d}",
+            match_type="exact",
+            missing_endangered=False,
+            origin="live",
             alert_id=f"al{n:05d}",
             entry_id=n,
             hotlist_id=f"hl{n % 4}",

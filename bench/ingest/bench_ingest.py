@@ -40,6 +40,7 @@ from alpr_common.auth import principal_claims
 from alpr_common.db import Database
 from alpr_common.jwt import JWKSCache, KeyRing, TokenVerifier
 from alpr_common.migrations import upgrade
+from alpr_common.status import StaticStatus
 from alpr_common.suite import SERVICES, Suite, cpu_seconds, cpu_spent, free_port
 from alpr_ingest import partitions
 from alpr_ingest import purge as purge_mod
@@ -519,6 +520,16 @@ def in_process_app(url: str, state: Path) -> tuple[Any, KeyRing]:
     app.state.verifier = TokenVerifier(
         JWKSCache(static=ring.jwks()), issuer="alpr-access", audience="alpr"
     )
+    # No access here: the benchmark's own principals are the live ones.
+    principals = StaticStatus()
+    principals.add(
+        "user:bench",
+        kind="person",
+        roles=frozenset({"investigator"}),
+        training_valid_until=datetime.now(UTC) + timedelta(days=30),
+    )
+    principals.add("client:bench-cam", kind="machine", roles=frozenset({"camera"}))
+    app.state.principal_status.use_source(principals, 60.0)
     return app, ring
 
 

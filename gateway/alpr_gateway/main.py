@@ -17,13 +17,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from alpr_common.app import ServiceSpec, build_app, error_response
 from alpr_common.errors import AppError
 from alpr_common.http import make_client
+from alpr_common.tasks import periodic
 from alpr_common.upstream import UpstreamTransport
 from alpr_gateway import models
 from alpr_gateway.proxy import Gateway, KeyExchange
 from alpr_gateway.ratelimit import RateLimiter
 from alpr_gateway.routes import SERVICES, RouteTable
 from alpr_gateway.settings import GatewaySettings
-from alpr_gateway.status import AccessStatusSource, StatusCache
 from alpr_gateway.translog import TransactionLog
 
 log = logging.getLogger("alpr.gateway")
@@ -73,7 +73,8 @@ async def load_routes(app: FastAPI, client: httpx.AsyncClient, *, once: bool = F
     """Read each service's OpenAPI; retry fast until all are loaded, then refresh slowly."""
     settings: GatewaySettings = app.state.settings
     table: RouteTable = app.state.routes
-    while True:
+
+    async def load() -> None:
         for name in SERVICES:
             try:
                 resp = await client.get(f"{settings.url_of(name)}/openapi.json", timeout=5.0)
@@ -81,10 +82,15 @@ async def load_routes(app: FastAPI, client: httpx.AsyncClient, *, once: bool = F
                 table.load(name, resp.json())
             except (httpx.HTTPError, ValueError) as exc:
                 log.warning("route table for %s not loaded: %s", name, type(exc).__name__)
-        if once:
-            return
+
+    def pace() -> float:
         pending = [n for n in SERVICES if not table.loaded(n)]
-        await asyncio.sleep(0.5 if pending else settings.route_refresh_seconds)
+        return 0.5 if pending else settings.route_refresh_seconds
+
+    if once:
+        await load()
+        return
+    await periodic("route-loader", pace, load, logger=log)
 
 
 def route_loader(app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:
@@ -118,6 +124,8 @@ def create_app(
         outbox=models.OUTBOX,
         hooks=[route_loader],
         transport=transport,
+        # The proxy path refuses such queries itself, after recording them in the log.
+        refuse_protected_queries=False,
     )
     # Innermost of the app's own middleware: inside the request-id one, before routing.
     app.user_middleware.append(Middleware(ProxyPath))
@@ -133,10 +141,7 @@ def create_app(
         routes=app.state.routes,
         upstream=upstream,
         verifier=app.state.verifier,
-        status=StatusCache(
-            AccessStatusSource(app.state.http, settings.access_url, app.state.tokens),
-            settings.status_cache_seconds,
-        ),
+        status=app.state.principal_status,
         keys=KeyExchange(
             app.state.http, settings.access_url, app.state.tokens, settings.status_cache_seconds
         ),
@@ -158,4 +163,6 @@ SPEC = ServiceSpec(
     metadata=models.metadata,
     migrations_dir=Path(__file__).resolve().parents[1] / "migrations",
     app_factory=create_app,
+    # The client address comes from GATEWAY_TRUSTED_PROXIES' hops only (proxy.client_address).
+    proxy_headers=False,
 )

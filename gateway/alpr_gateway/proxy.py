@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import logging
 import time
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from urllib.parse import parse_qsl
+from collections.abc import AsyncIterator, Sequence
 
 import httpx
 from fastapi import Request
@@ -30,11 +29,12 @@ from alpr_common.errors import (
 from alpr_common.http import ServiceTokens
 from alpr_common.jwt import TokenVerifier
 from alpr_common.purpose import PURPOSE_HEADERS, check_purpose
+from alpr_common.query import refuse_protected_attributes
+from alpr_common.status import PrincipalStatusCheck
 from alpr_common.telemetry import REQUEST_ID_HEADER, outgoing_headers, request_id_var
 from alpr_gateway.ratelimit import RateLimiter
 from alpr_gateway.routes import SERVICES, RouteRule, RouteTable, service_path
-from alpr_gateway.settings import GatewaySettings
-from alpr_gateway.status import StatusCache
+from alpr_gateway.settings import GatewaySettings, IPNetwork
 from alpr_gateway.translog import Transaction, TransactionLog
 
 log = logging.getLogger("alpr.gateway")
@@ -61,36 +61,16 @@ HOP_BY_HOP = frozenset(
 )
 BUFFER_LIMIT = 1024 * 1024
 # The service echoes the request id the gateway gave it; the gateway adds its own once.
+# `date` and `server` are the gateway's own server's to send: relayed, they came out twice.
 RESPONSE_DROP = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "content-length", "x-request-id"}
-)
-
-# 344.4(a)1: no query of ALPR data by a protected characteristic exists; asking is refused.
-PROTECTED_ATTRIBUTES = frozenset(
     {
-        "race",
-        "color",
-        "colour",
-        "religion",
-        "creed",
-        "sex",
-        "gender",
-        "gender_identity",
-        "sexual_orientation",
-        "age",
-        "national_origin",
-        "ethnicity",
-        "disability",
-        "veteran_status",
-        "marital_status",
-        "partnership_status",
-        "pregnancy_status",
-        "political_affiliation",
-        "political_beliefs",
-        "alienage",
-        "citizenship",
-        "citizenship_status",
-        "immigration_status",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "content-length",
+        "x-request-id",
+        "date",
+        "server",
     }
 )
 
@@ -143,7 +123,7 @@ class Gateway:
         routes: RouteTable,
         upstream: httpx.AsyncBaseTransport,
         verifier: TokenVerifier,
-        status: StatusCache,
+        status: PrincipalStatusCheck,
         keys: KeyExchange,
         translog: TransactionLog,
         limiter: RateLimiter,
@@ -156,13 +136,15 @@ class Gateway:
         self.keys = keys
         self.translog = translog
         self.limiter = limiter
+        self.trusted_proxies = settings.trusted_proxy_networks()
 
     def _source_address(self, request: Request) -> str:
-        if self.settings.trust_forwarded_for:
-            fwd = request.headers.get("x-forwarded-for")
-            if fwd:
-                return fwd.split(",")[0].strip()
-        return request.client.host if request.client else "unknown"
+        peer = request.client.host if request.client else "unknown"
+        if not self.trusted_proxies:
+            return peer
+        return client_address(
+            peer, request.headers.getlist("x-forwarded-for"), self.trusted_proxies
+        )
 
     async def handle(self, request: Request, service: str, rest: str) -> Response:
         tx = Transaction(
@@ -209,23 +191,18 @@ class Gateway:
             raise PayloadTooLarge(
                 f"body of {length} bytes exceeds the {self.settings.max_body_bytes}-byte limit"
             )
-        asked = {k.lower() for k, _ in parse_qsl(tx.query, keep_blank_values=True)}
-        banned = sorted(asked & PROTECTED_ATTRIBUTES)
-        if banned:
-            raise Forbidden(
-                f"querying by {', '.join(banned)} is prohibited (General Order 344.4(a)1)",
-                extra={"clause": "344.4(a)1"},
-            )
+        # 344.4(a)1: the kernel's one check, which every service also applies itself.
+        refuse_protected_attributes(tx.query)
         if rule.public:
             self.limiter.check(f"addr:{tx.source_address}")
             return rule, path, None
         principal, token = await self._authenticate(request, service)
         tx.subject = principal.subject
         self.limiter.check(principal.subject)
-        status = await self.status.get(principal.subject)
-        if not status.active:
-            raise Forbidden("this account or client is deactivated")
-        roles = principal.roles & status.roles
+        # The kernel's live check, the one every service applies too: deactivation, revoked
+        # tokens, roles no longer held (344.7(b)).
+        principal = await self.status.admit(principal, training_required=False)
+        roles = principal.roles
         tx.roles = sorted(roles)
         if rule.roles and not roles & rule.roles:
             raise Forbidden(
@@ -233,14 +210,8 @@ class Gateway:
                 f"you hold {', '.join(sorted(roles)) or 'none'} (344.4(c))",
                 extra={"clause": "344.4(c)"},
             )
-        if principal.kind == "person" and entry.training_required:
-            valid = status.training_valid_until
-            if valid is None or valid <= datetime.now(UTC):
-                raise Forbidden(
-                    "no current ALPR training on record: access is suspended until the annual "
-                    "training is recorded (344.7(b))",
-                    extra={"clause": "344.7(b)"},
-                )
+        if entry.training_required:
+            self.status.require_training(principal, await self.status.status_of(principal))
         if rule.purpose:
             h = request.headers
             purpose = check_purpose(*(h.get(name) for name in PURPOSE_HEADERS))
@@ -351,6 +322,29 @@ class Gateway:
         finally:
             await resp.aclose()
             await self.translog.record_outcome(tx, resp.status_code, sent)
+
+
+def client_address(peer: str, forwarded: list[str], trusted: Sequence[IPNetwork]) -> str:
+    """The client behind trusted proxies: walking X-Forwarded-For from the right (each proxy
+    appends the address it received from), the first address that is not a trusted proxy.
+    Entries a client wrote itself sit to the left of it and are never reached."""
+
+    def is_trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in trusted)
+
+    hops = [h.strip() for value in forwarded for h in value.split(",") if h.strip()]
+    address = peer
+    while is_trusted(address) and hops:
+        hop = hops.pop()
+        try:
+            address = str(ipaddress.ip_address(hop))
+        except ValueError:
+            break  # a malformed hop: the last proxy's peer is as far as we can trust
+    return address
 
 
 class _BodyTooLarge(Exception):

@@ -91,12 +91,22 @@ class TransactionLog:
     """Group commit: requests arriving together share one spool transaction, and each request
     waits until the transaction holding its entry has committed before it is forwarded."""
 
+    # Outcomes whose write failed wait here and are written again on a fresh connection (the
+    # pool drops a broken one): an outcome is as durable as the request it completes, short of
+    # the gateway process dying while the database is down. Beyond this many, the oldest are
+    # given up (logged), and audit's verify report counts requests without outcomes.
+    MAX_RETRY_OUTCOMES = 100_000
+    RETRY_DELAYS = (0.05, 0.2, 1.0, 2.0, 5.0)
+
     def __init__(self, db: Callable[[], Database], tables: OutboxTables) -> None:
         self.db = db  # looked up per write, so the app's database can be swapped in tests
         self.tables = tables
         self._pending: list[tuple[list[Event], asyncio.Future[None] | None]] = []
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        self._retry: list[Event] = []
+        self._failures = 0
+        self.outcomes_given_up = 0
 
     async def _write(self, events: list[Event]) -> None:
         try:
@@ -113,25 +123,49 @@ class TransactionLog:
 
     async def _run_writer(self) -> None:
         while True:
-            await self._wake.wait()
+            if self._retry and not self._pending:
+                # Outcomes to write again: after a pause, or at once when new work arrives.
+                delay = self.RETRY_DELAYS[min(self._failures, len(self.RETRY_DELAYS)) - 1]
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            else:
+                await self._wake.wait()
             self._wake.clear()
             batch, self._pending = self._pending, []
-            if not batch:
+            retry, self._retry = self._retry, []
+            if not batch and not retry:
                 continue
             try:
-                await self._write([e for events, _ in batch for e in events])
+                await self._write(retry + [e for events, _ in batch for e in events])
             except Unavailable as exc:
-                for _, fut in batch:
-                    if fut is not None and not fut.done():
+                self._failures += 1
+                # The requests waiting on this write are refused (503, nothing forwarded); the
+                # outcomes of requests already on record are kept and written again.
+                outcomes = list(retry)
+                for events, fut in batch:
+                    if fut is None:
+                        outcomes.extend(events)
+                    elif not fut.done():
                         fut.set_exception(exc)
-                    elif fut is None:
-                        # The request itself is already on record; an outcome lost to a dying
-                        # spool shows to auditors as a request without a response.
-                        log.error("transaction outcome not recorded")
+                self._keep_for_retry(outcomes)
             else:
+                if retry:
+                    log.warning("%d transaction outcome(s) recorded on retry", len(retry))
+                self._failures = 0
                 for _, fut in batch:
                     if fut is not None and not fut.done():
                         fut.set_result(None)
+
+    def _keep_for_retry(self, outcomes: list[Event]) -> None:
+        excess = len(outcomes) - self.MAX_RETRY_OUTCOMES
+        if excess > 0:
+            self.outcomes_given_up += excess
+            log.error(
+                "%d transaction outcome(s) not recorded: the spool has been unwritable too long",
+                excess,
+            )
+            outcomes = outcomes[excess:]
+        self._retry = outcomes
 
     async def _submit(self, events: list[Event], *, wait: bool) -> None:
         if self._writer is None or self._writer.done():
@@ -153,8 +187,13 @@ class TransactionLog:
 
     async def flush(self) -> None:
         """Write what is queued (outcomes) and stop the writer; called at shutdown."""
-        if self._pending:
-            await self._submit([], wait=True)
+        if self._pending or self._retry:
+            with contextlib.suppress(Unavailable):
+                await self._submit([], wait=True)
+        if self._retry:
+            self.outcomes_given_up += len(self._retry)
+            log.error("%d transaction outcome(s) not recorded at shutdown", len(self._retry))
+            self._retry = []
         if self._writer is not None:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

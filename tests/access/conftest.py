@@ -17,6 +17,7 @@ from alpr_access.security import Passwords, new_id, new_totp_secret
 from alpr_access.settings import AccessSettings
 from alpr_common.app import use_database
 from alpr_common.db import Database
+from alpr_common.testing.plugin import trust_minted_tokens
 from tests.helpers.access import ALL_TOPICS, STRONG_PASSWORD, Person
 
 
@@ -45,13 +46,14 @@ _APPS: dict[str, FastAPI] = {}
 
 
 @pytest.fixture
-def app(service_spec, app_settings: AccessSettings, db: Database) -> Iterator[FastAPI]:
+def app(service_spec, app_settings: AccessSettings, db: Database, tokens) -> Iterator[FastAPI]:
     """The plugin's `app`, reused across tests; access verifies with its own keys (owns_keys)."""
     application = _APPS.get(app_settings.database_url)
     if application is None:
         application = _APPS[app_settings.database_url] = service_spec.app_factory(app_settings)
     application.state.settings = app_settings
     use_database(application, db)
+    trust_minted_tokens(application, tokens.directory)
     yield application
 
 

@@ -99,6 +99,8 @@ async def test_wrong_secret_and_revoked_clients_are_refused(client, tokens):
         "active": False,
         "roles": ["camera"],
         "training_valid_until": None,
+        "tokens_valid_after": None,
+        "revoked_token_ids": [],
     }
 
 

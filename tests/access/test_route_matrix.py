@@ -48,6 +48,8 @@ ALLOWED: dict[tuple[str, str], set[Role]] = {
         Role.CITY_AUDITOR,
     },
     ("GET", "/v1/login-digests/{date}"): CSO,
+    # Anyone signs out their own token.
+    ("POST", "/v1/sign-out"): set(Role),
 }
 PATH_VALUES = {
     "{subject}": "user:nobody",

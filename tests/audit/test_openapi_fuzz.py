@@ -16,7 +16,7 @@ from alpr_audit.main import SPEC, create_app
 from alpr_audit.settings import AuditSettings
 from alpr_common.jwt import JWKSCache, TokenVerifier
 from alpr_common.migrations import upgrade
-from alpr_common.testing.plugin import AUDIENCE, ISSUER, pg_admin_url
+from alpr_common.testing.plugin import AUDIENCE, ISSUER, pg_admin_url, trust_minted_tokens
 from tests.helpers.fuzz import CHECKS, fuzz_settings
 
 
@@ -50,13 +50,14 @@ async def fuzz_db_url(db_backend: str, tmp_path: Path):
 
 @pytest.fixture
 def fuzz_headers(tokens, audit_purpose) -> dict[str, str]:
-    # risk_management too, so the policy-change log's POST is fuzzed past its role check.
+    # Risk Management too, so the review, allegation, import and policy-change routes are driven
+    # past the role check into their rules.
     token = tokens.token("service", "city_auditor", "risk_management")
     return {"Authorization": f"Bearer {token}", **audit_purpose}
 
 
 @pytest.fixture
-def audit_schema(fuzz_db_url: str, keyring, tmp_path: Path):
+def audit_schema(fuzz_db_url: str, keyring, tokens, tmp_path: Path):
     app = create_app(
         AuditSettings(
             environment="test",
@@ -70,6 +71,7 @@ def audit_schema(fuzz_db_url: str, keyring, tmp_path: Path):
     app.state.verifier = TokenVerifier(
         JWKSCache(static=keyring.jwks()), issuer=ISSUER, audience=AUDIENCE
     )
+    trust_minted_tokens(app, tokens.directory)
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 

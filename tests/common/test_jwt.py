@@ -33,6 +33,8 @@ async def test_valid_token_verifies(verifier, keyring):
         "unknown_kid",
         "tampered_payload",
         "garbage",
+        "overlong_lifetime",
+        "issued_in_future",
     ],
 )
 async def test_forged_and_broken_tokens_refused(verifier, keyring, tmp_path, attack):

@@ -125,7 +125,7 @@ async def test_untrained_person_reaches_only_personnel_administration(client, to
 
 
 async def test_status_is_cached_for_the_configured_seconds(client, app, tokens, directory):
-    app.state.gateway.status.ttl = 60
+    app.state.gateway.status.cache.ttl = 60
     _, auth = directory.person(tokens, Role.INVESTIGATOR)
     for _ in range(3):
         await client.get("/v1/ingest/reads", headers=auth | PURPOSE_HEADERS)
@@ -356,6 +356,8 @@ async def test_request_id_is_propagated(client, tokens, directory, upstream):
         "unknown_kid",
         "tampered_payload",
         "garbage",
+        "overlong_lifetime",
+        "issued_in_future",
     ],
 )
 async def test_forged_tokens_are_401_at_the_gateway(

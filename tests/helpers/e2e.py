@@ -13,6 +13,8 @@ ALL_TOPICS = ["appropriate_use", "safeguards", "misuse_consequences", "driver_no
 
 
 def create_cso(suite: Suite, username: str, password: str) -> dict[str, str]:
+    # The e2e modules share one suite per test worker and each makes its own CSO, in whichever
+    # order the worker runs them; refusing a second CSO is tested in tests/access/test_cli.py.
     out = suite.command(
         "access",
         "create-cso",
@@ -23,6 +25,7 @@ def create_cso(suite: Suite, username: str, password: str) -> dict[str, str]:
         "--badge",
         "9001",
         "--password-stdin",
+        "--allow-additional",
         input_text=password + "\n",
     )
     return dict(json.loads(out))

@@ -16,7 +16,8 @@ from alpr_common.db import Database
 from alpr_common.testing.plugin import PURPOSE_HEADERS, TokenFactory
 from alpr_ingest.models import OUTBOX
 
-# The instant the vendor examples in fixtures/examples were captured (docs/formats.md), 2025-03-14.
+# The instant the vendor examples (tests/ingest/fixtures/examples, docs/formats.md) were
+# captured, 2025-03-14.
 NOW = datetime(2025, 3, 14, 18, 31, 13, tzinfo=UTC)
 DOWNTOWN = {"lat": 30.2674, "lon": -97.736}  # 78701 / George in the sample boundaries
 SOUTH = {"lat": 30.2467, "lon": -97.7512}  # 78704 / David

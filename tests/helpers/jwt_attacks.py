@@ -27,6 +27,28 @@ def _claims(roles: list[str]) -> dict:
     )
 
 
+def _sign_raw(
+    keyring: KeyRing, claims: dict, *, iat: datetime, nbf: datetime, exp: datetime
+) -> str:
+    """Signed with the real key, bypassing `KeyRing.sign`'s lifetime cap: what a leaked or
+    misused signing path could produce."""
+    from jose import jwt
+
+    payload = {
+        **claims,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": int(iat.timestamp()),
+        "nbf": int(nbf.timestamp()),
+        "exp": int(exp.timestamp()),
+        "jti": "raw-" + _b64(iat.isoformat().encode())[:16],
+    }
+    key = keyring.active
+    return jwt.encode(
+        payload, key.private_pem.decode(), algorithm="ES256", headers={"kid": key.kid}
+    )
+
+
 def bad_tokens(keyring: KeyRing, tmp: Path, roles: list[str]) -> dict[str, str]:
     now = datetime.now(UTC)
     good = keyring.sign(
@@ -80,5 +102,16 @@ def bad_tokens(keyring: KeyRing, tmp: Path, roles: list[str]) -> dict[str, str]:
             _claims(roles), issuer=ISSUER, audience=AUDIENCE, expires_at=now + timedelta(minutes=5)
         ),
         "tampered_payload": tampered,
+        # Issue 13 defect 6: the real key, but a year's lifetime, or issued in the future.
+        "overlong_lifetime": _sign_raw(
+            keyring, _claims(roles), iat=now, nbf=now, exp=now + timedelta(days=365)
+        ),
+        "issued_in_future": _sign_raw(
+            keyring,
+            _claims(roles),
+            iat=now + timedelta(hours=1),
+            nbf=now - timedelta(seconds=1),
+            exp=now + timedelta(minutes=10),
+        ),
         "garbage": "not.a.token",
     }

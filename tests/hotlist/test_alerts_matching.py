@@ -185,6 +185,7 @@ async def test_replicas_agree_through_the_index_version(hl, app, app_settings, s
     other = service_spec.app_factory(app_settings)
     use_database(other, db)
     other.state.verifier = app.state.verifier
+    other.state.principal_status = app.state.principal_status
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=other), base_url="http://other"
     ) as replica:

@@ -73,6 +73,7 @@ async def test_alerts_of_another_replica_are_filled_in_from_the_database(
     other = service_spec.app_factory(app_settings)
     use_database(other, db)
     other.state.verifier = app.state.verifier
+    other.state.principal_status = app.state.principal_status
     lst = await hl.hotlist()
     await hl.entry(lst["id"], "GAP0001")
     async with sse(hl.rtcc) as stream:

@@ -8,6 +8,7 @@ import pytest
 from alpr_common.errors import Unprocessable
 from alpr_hotlist.importers import (
     FORMATS,
+    ImportOptions,
     MalformedImport,
     UnknownImportFormat,
     parse,
@@ -21,6 +22,8 @@ from alpr_hotlist.policy import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
+STOLEN = EntryType.STOLEN_VEHICLE
+WARRANT = EntryType.WARRANT
 
 
 def load(fmt, name, **kwargs):
@@ -40,7 +43,15 @@ def accepted_plates(result):
 
 
 def test_formats_lists_every_importer():
-    assert set(FORMATS) == {"canonical", "tx_ncic", "tx_tcic", "ncic_fixed", "genetec", "rekor"}
+    assert set(FORMATS) == {
+        "canonical",
+        "tx_ncic",
+        "tx_tcic",
+        "ncic_fixed",
+        "genetec",
+        "rekor",
+        "ca_clew",
+    }
     assert all(importer.expected for importer in FORMATS.values())
 
 
@@ -401,30 +412,31 @@ def test_genetec_header_mixing_delimiters_is_malformed():
 # --- Rekor -----------------------------------------------------------------------------------
 
 
-def test_rekor_descriptions_decide_the_category():
-    result = load("rekor", "hotlist_rekor_1.csv")
+def test_rekor_rows_take_the_list_type_of_the_import():
+    result = load("rekor", "hotlist_rekor_1.csv", options=ImportOptions(list_type=STOLEN))
     entries = by_plate(result)
     assert entries["PXK7342"].record_id == "V904418273"
     assert entries["PXK7342"].region == "US-TX"
-    assert entries["LMN4821"].entry_type is EntryType.STOLEN_PLATE
-    assert entries["HJV2058"].entry_type is EntryType.AMBER_ALERT
-    assert entries["GZW5108"].entry_type is EntryType.BOLO
+    # The type is the list's, whatever the description's words ("Stolen plate", "AMBER").
+    assert {e.entry_type for e in result.accepted} == {EntryType.STOLEN_VEHICLE}
+    assert entries["LMN4821"] in result.accepted
     assert entries["CBRT551"].region == "CA-ON"
     assert all(e.source == "rekor" for e in result.accepted)
 
 
 @pytest.mark.policy("344.2(c)")
-def test_rekor_warrant_with_stated_class_is_accepted_and_unclassified_held():
-    result = load("rekor", "hotlist_rekor_1.csv")
+def test_rekor_warrant_list_keeps_stated_classes_and_holds_the_rest():
+    result = load("rekor", "hotlist_rekor_1.csv", options=ImportOptions(list_type=WARRANT))
     warrant = by_plate(result)["BK4Z918"]
     assert warrant in result.accepted
     assert warrant.offense_class is OffenseClass.SECOND_DEGREE_FELONY
-    assert held_by_plate(result)["XYZ9988"].clause == "344.2(c)"
+    assert held_by_plate(result)["XYZ9988"].clause == "344.2(c)"  # no offense class stated
 
 
 @pytest.mark.policy("344.4(a)5")
 def test_rekor_unpaid_fines_warrant_is_held():
-    assert held_by_plate(load("rekor", "hotlist_rekor_1.csv"))["MNO4455"].clause == "344.4(a)5"
+    result = load("rekor", "hotlist_rekor_1.csv", options=ImportOptions(list_type=WARRANT))
+    assert held_by_plate(result)["MNO4455"].clause == "344.4(a)5"
 
 
 def test_rekor_overlong_plate_is_an_error():

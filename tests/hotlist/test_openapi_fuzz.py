@@ -11,7 +11,7 @@ import pytest
 import schemathesis
 
 from alpr_common.jwt import JWKSCache, TokenVerifier
-from alpr_common.testing.plugin import AUDIENCE, ISSUER, PURPOSE_HEADERS
+from alpr_common.testing.plugin import AUDIENCE, ISSUER, PURPOSE_HEADERS, trust_minted_tokens
 from alpr_hotlist.main import create_app
 from alpr_hotlist.settings import HotlistSettings
 from tests.helpers.fuzz import CHECKS, fuzz_settings
@@ -38,7 +38,7 @@ def fuzz_headers(tokens) -> dict[str, str]:
 
 
 @pytest.fixture
-def hotlist_schema(fuzz_db_url: str, keyring):
+def hotlist_schema(fuzz_db_url: str, keyring, tokens):
     app = create_app(
         HotlistSettings(
             environment="test", run_relay=False, run_workers=False, database_url=fuzz_db_url
@@ -47,6 +47,7 @@ def hotlist_schema(fuzz_db_url: str, keyring):
     app.state.verifier = TokenVerifier(
         JWKSCache(static=keyring.jwks()), issuer=ISSUER, audience=AUDIENCE
     )
+    trust_minted_tokens(app, tokens.directory)
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 

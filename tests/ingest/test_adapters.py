@@ -150,6 +150,8 @@ def test_formats_are_url_safe_and_declare_content_types():
         "verkada",
         "dahua",
         "frigate",
+        "survision",
+        "codeproject",
     }
     for name, adapter in FORMATS.items():
         assert name == adapter.name and name.isascii() and name.isalnum()
@@ -244,7 +246,9 @@ def test_openalpr_group_keeps_gps_vehicle_candidates_and_vehicle_crop():
     assert read.confidence == pytest.approx(0.942187, abs=1e-6)  # 0-100 scale
     assert read.camera_label == "ATX I-35 NB @ E 6th St"
     assert read.group_state == "final"
-    assert len(read.related_ids) == 7
+    # The 7 frame uuids, then the same frames as the per-frame reads' ids (`<uuid>:<index>`).
+    assert len(read.related_ids) == 14
+    assert read.related_ids[7:] == [f"{u}:0" for u in read.related_ids[:7]]
 
 
 def test_openalpr_results_confidence_is_rescaled_from_percent():

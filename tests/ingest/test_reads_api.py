@@ -300,6 +300,7 @@ async def test_stored_batches_go_to_hotlist_and_scan_counts_to_audit(ingest):
             "sector": "George",
             "camera_id": "cam-ev1",
             "reads": 2,
+            "superseded": 0,
         },
         {
             "day": "2025-03-14",
@@ -308,6 +309,7 @@ async def test_stored_batches_go_to_hotlist_and_scan_counts_to_audit(ingest):
             "sector": "David",
             "camera_id": "patrol-ev",
             "reads": 1,
+            "superseded": 0,
         },
     ]
 

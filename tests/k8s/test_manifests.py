@@ -353,8 +353,12 @@ def test_services_are_configured_for_the_cluster(r: Rendered) -> None:
     assert access["ACCESS_SERVICE_CLIENTS"][0] == "secret"
     assert access["ACCESS_SIGNING_KEY_DIR"] == "/var/run/secrets/alpr/signing-keys"
     gateway = r.env(r.get("Deployment", "gateway")["spec"]["template"]["spec"]["containers"][0])
-    # Behind the ingress controller, the client address comes from X-Forwarded-For.
-    assert gateway["GATEWAY_TRUST_FORWARDED_FOR"] == "true"
+    # Behind the ingress controller, the client address comes from X-Forwarded-For, read only
+    # through the hops of trusted (private-network) proxies.
+    from alpr_gateway.settings import parse_networks
+
+    assert parse_networks(gateway["GATEWAY_TRUSTED_PROXIES"])
+    assert "FORWARDED_ALLOW_IPS" not in gateway
 
 
 def test_ingest_boundaries_are_mounted_geojson(r: Rendered) -> None:

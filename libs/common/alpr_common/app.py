@@ -39,6 +39,7 @@ from alpr_common.errors import (
     BadRequest,
     ErrorBody,
     Forbidden,
+    HeadersTooLarge,
     Unauthorized,
     Unprocessable,
     responses,
@@ -48,7 +49,9 @@ from alpr_common.health import router as health_router
 from alpr_common.http import ServiceTokens, make_client
 from alpr_common.jwt import JWKSCache, TokenVerifier
 from alpr_common.outbox import EventHandler, OutboxRelay, OutboxTables, consume
+from alpr_common.query import refuse_protected_attributes
 from alpr_common.settings import BaseServiceSettings
+from alpr_common.status import AccessStatusSource, PrincipalStatusCheck, StatusCache
 from alpr_common.telemetry import (
     REQUEST_ID_HEADER,
     configure_logging,
@@ -73,6 +76,10 @@ class ServiceSpec:
     metadata: MetaData
     migrations_dir: Path
     app_factory: Callable[..., FastAPI]
+    # Whether uvicorn takes the client address from X-Forwarded-For sent from loopback (the
+    # gateway, in front of the services). The gateway itself reads it only from its configured
+    # trusted proxies.
+    proxy_headers: bool = True
 
 
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -86,9 +93,12 @@ class RequestContextMiddleware:
     without one, this middleware alone keeps `traceparent` flowing at a fraction of the cost.
     """
 
-    def __init__(self, app: ASGIApp, *, trace: bool = True) -> None:
+    def __init__(
+        self, app: ASGIApp, *, trace: bool = True, max_header_bytes: int = 32 * 1024
+    ) -> None:
         self.app = app
         self.trace = trace
+        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,7 +106,9 @@ class RequestContextMiddleware:
             return
         incoming = None
         carrier: dict[str, str] = {}
+        header_bytes = 0
         for key, value in scope["headers"]:
+            header_bytes += len(key) + len(value)
             if key == b"x-request-id":
                 incoming = value.decode("latin-1")
             elif key in (b"traceparent", b"tracestate"):
@@ -105,8 +117,12 @@ class RequestContextMiddleware:
         token = request_id_var.set(rid)
         ctx_token = otel_context.attach(continue_trace(carrier)) if self.trace else None
 
+        started = False
+
         async def send_with_id(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message.setdefault("headers", [])
                 message["headers"] = [
                     *message["headers"],
@@ -115,11 +131,41 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
+            if header_bytes > self.max_header_bytes:
+                exc = HeadersTooLarge(
+                    f"request headers of {header_bytes} bytes exceed the "
+                    f"{self.max_header_bytes}-byte limit"
+                )
+                await error_response(exc.status_code, exc.to_body())(scope, receive, send_with_id)
+                return
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Answered here, inside the request's context: Starlette's outermost error
+            # middleware runs after the request id is gone, and the answer must carry it.
+            if started:
+                raise
+            log.exception("unhandled error")
+            await internal_error()(scope, receive, send_with_id)
         finally:
             if ctx_token is not None:
                 otel_context.detach(ctx_token)
             request_id_var.reset(token)
+
+
+class ProtectedAttributeQueryBan:
+    """Pure ASGI: every request to a service is checked before routing, as at the gateway."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("query_string"):
+            try:
+                refuse_protected_attributes(scope["query_string"].decode("latin-1"))
+            except Forbidden as exc:
+                await error_response(exc.status_code, exc.to_body())(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def error_response(status: int, body: dict[str, Any]) -> JSONResponse:
@@ -179,13 +225,18 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return error_response(
-            500,
-            {
-                "error": "InternalError",
-                "detail": "unexpected server error; quote the request id when reporting it",
-            },
-        )
+        return internal_error()
+
+
+def internal_error() -> JSONResponse:
+    """The 500 answer: nothing about the failure, only the request id to quote."""
+    return error_response(
+        500,
+        {
+            "error": "InternalError",
+            "detail": "unexpected server error; quote the request id when reporting it",
+        },
+    )
 
 
 def _custom_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
@@ -398,6 +449,8 @@ def build_app(
     hooks: Sequence[LifespanHook] = (),
     verifier: TokenVerifier | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    refuse_protected_queries: bool = True,
+    training_required: bool = True,
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level)
     configure_tracing(settings.service_name)
@@ -439,6 +492,13 @@ def build_app(
         client_id=settings.client_id,
         client_secret=settings.client_secret.get_secret_value(),
     )
+    app.state.principal_status = PrincipalStatusCheck(
+        StatusCache(
+            AccessStatusSource(http, settings.access_url, app.state.tokens.get),
+            settings.status_cache_seconds,
+        ),
+        training_required=training_required,
+    )
     app.state.ready_checks = {}
     app.state.relay = None
     if outbox is not None:
@@ -467,5 +527,12 @@ def build_app(
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
         FastAPIInstrumentor.instrument_app(app, excluded_urls="livez,readyz")
-    app.add_middleware(RequestContextMiddleware, trace=not exporting)
+    if refuse_protected_queries:
+        # 344.4(a)1 on every service, not only at the gateway (which checks, and logs, itself).
+        app.add_middleware(ProtectedAttributeQueryBan)
+    app.add_middleware(
+        RequestContextMiddleware,
+        trace=not exporting,
+        max_header_bytes=settings.max_header_bytes,
+    )
     return app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request, Security
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
@@ -61,6 +61,12 @@ class Principal:
         return self.subject.split(":", 1)[1]
 
 
+class LiveStatusCheck(Protocol):
+    """`alpr_common.status.PrincipalStatusCheck`, as `get_principal` sees it."""
+
+    async def admit(self, principal: Principal) -> Principal: ...
+
+
 async def get_principal(
     security_scopes: SecurityScopes,
     request: Request,
@@ -70,6 +76,11 @@ async def get_principal(
         raise Unauthorized("missing bearer token: send `Authorization: Bearer <token>`")
     verifier: TokenVerifier = request.app.state.verifier
     principal = Principal.from_claims(await verifier.verify(token))
+    # Defence in depth: the service checks the holder's live status itself, as the gateway
+    # does (deactivation, removed roles, lapsed training, revoked tokens), with the same check.
+    check: LiveStatusCheck | None = getattr(request.app.state, "principal_status", None)
+    if check is not None:
+        principal = await check.admit(principal)
     if security_scopes.scopes and not principal.roles.intersection(security_scopes.scopes):
         raise Forbidden(
             f"this route is for roles {', '.join(sorted(security_scopes.scopes))}; "

@@ -43,7 +43,7 @@ def _serve(spec: ServiceSpec, args: argparse.Namespace) -> int:
         port=port,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        proxy_headers=spec.proxy_headers,
         timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)

@@ -94,6 +94,10 @@ def normalize_url(url: str) -> str:
     return url
 
 
+READ_ONLY = "alpr_read_only"
+"""Execution option of the read-only sessions (`Database.read_sessionmaker`)."""
+
+
 def _sqlite_pragmas(engine: AsyncEngine) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINT and BEGIN semantics; take it over,
     # as the SQLAlchemy docs advise, so SQLite behaves like PostgreSQL under the same code.
@@ -109,7 +113,14 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A transaction that writes takes the write lock at BEGIN (IMMEDIATE), so it waits for
+        # it there rather than failing when a read turns into a write. Read-only work begins
+        # DEFERRED: it reads a snapshot (WAL) and never holds the lock, so a long read (a chain
+        # verification, an index build) does not stop writers.
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def json_serializer(value: Any) -> str:
@@ -185,6 +196,13 @@ class Database:
                 if engine.dialect.name == "postgresql"
                 else self.sessionmaker
             )
+            # For work that only reads: on SQLite its transaction begins DEFERRED (see
+            # `_sqlite_pragmas`); on PostgreSQL it is an ordinary session.
+            self.read_sessionmaker = async_sessionmaker(
+                engine.execution_options(**{READ_ONLY: True}),
+                expire_on_commit=False,
+                sync_session_class=session_class,
+            )
         else:
             # Per-test rollback: every commit becomes a SAVEPOINT release inside the test's
             # outer transaction, which the plugin rolls back at the end.
@@ -195,6 +213,7 @@ class Database:
                 sync_session_class=session_class,
             )
             self.single_statement_sessionmaker = self.sessionmaker
+            self.read_sessionmaker = self.sessionmaker
 
     def _after_commit(self, session: Session) -> None:
         destinations = session.info.pop(OUTBOX_PENDING, None)
@@ -233,3 +252,17 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for a request that only reads (`Database.read_sessionmaker`): on SQLite it
+    never holds the write lock. Rolled back at the end: it has nothing to commit."""
+    db: Database = request.app.state.db
+    async with db.read_sessionmaker() as session:
+        try:
+            yield session
+        finally:
+            await session.rollback()
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]

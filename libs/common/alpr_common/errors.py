@@ -73,6 +73,10 @@ class TooManyRequests(AppError):
     status_code = 429
 
 
+class HeadersTooLarge(AppError):
+    status_code = 431
+
+
 class UpstreamError(AppError):
     status_code = 502
 

@@ -224,4 +224,21 @@ class TokenVerifier:
         missing = [c for c in REQUIRED_CLAIMS if c not in claims]
         if missing:
             raise InvalidToken(f"token lacks claims: {', '.join(missing)}")
+        check_lifetime(claims)
         return claims
+
+
+def check_lifetime(claims: dict[str, Any], *, now: float | None = None) -> None:
+    """Refuse what our issuer never signs: a lifetime over the cap, or a token issued in the
+    future (beyond the clock skew allowed). A signing key misused elsewhere, or a clock gone
+    wrong, must not yield a token that outlives deactivation by a year."""
+    iat, exp = claims.get("iat"), claims.get("exp")
+    if not isinstance(iat, int | float) or not isinstance(exp, int | float):
+        raise InvalidToken("token times (iat, exp) must be numbers")
+    if exp - iat > MAX_TOKEN_LIFETIME.total_seconds():
+        raise InvalidToken(
+            f"token lifetime {int(exp - iat)} s exceeds the "
+            f"{int(MAX_TOKEN_LIFETIME.total_seconds())} s cap"
+        )
+    if iat > (time.time() if now is None else now) + LEEWAY_SECONDS:
+        raise InvalidToken("token issued in the future; check the issuer's clock")

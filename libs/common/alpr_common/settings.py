@@ -2,15 +2,66 @@
 
 from __future__ import annotations
 
+import math
+import re
+from collections import Counter
 from typing import Literal
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
-# Values that must never reach production: anything a developer would paste from a README.
-PLACEHOLDER_SECRETS = frozenset(
-    {"", "changeme", "change-me", "secret", "password", "dev", "dev-secret"}
+# What a secret that must never reach production looks like: a word a developer would paste
+# from a README or an overlay (`dev-placeholder-...`, `change-me`), too short to resist guessing,
+# or too repetitive to hold entropy. Real secrets come from a secret store or a generator.
+PLACEHOLDER_WORDS = frozenset(
+    {
+        "changeme",
+        "change",
+        "default",
+        "demo",
+        "dev",
+        "development",
+        "dummy",
+        "example",
+        "fake",
+        "insecure",
+        "local",
+        "password",
+        "placeholder",
+        "sample",
+        "secret",
+        "test",
+        "testing",
+        "todo",
+        "xxx",
+    }
 )
+PLACEHOLDER_MARKERS = ("placeholder", "changeme", "change-me", "change_me", "replace", "notsecret")
+MIN_SECRET_CHARS = 16
+MIN_SECRET_BITS = 48.0
+
+
+def _entropy_bits(value: str) -> float:
+    """Shannon entropy of the value's own character distribution, times its length: a cheap
+    lower bar (a repeated or alternating string scores near zero)."""
+    counts = Counter(value)
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values()) * n
+
+
+def looks_like_placeholder(value: str) -> bool:
+    secret = value.strip()
+    lowered = secret.lower()
+    first_word = re.split(r"[^a-z0-9]+", lowered, maxsplit=1)[0]
+    return (
+        len(secret) < MIN_SECRET_CHARS
+        or first_word in PLACEHOLDER_WORDS
+        or any(marker in lowered for marker in PLACEHOLDER_MARKERS)
+        or len(set(secret)) < 8
+        or _entropy_bits(secret) < MIN_SECRET_BITS
+    )
 
 
 class BaseServiceSettings(BaseSettings):
@@ -56,10 +107,24 @@ class BaseServiceSettings(BaseSettings):
     relay_audit_delay_seconds: float = 1.0
     run_relay: bool = True
     http_timeout_seconds: float = 10.0
+    # 344.7(b), DESIGN 4: how long a principal's live status from access is reused. Deactivation,
+    # role changes, training lapse and revoked tokens bite within this many seconds.
+    status_cache_seconds: float = 2.0
+    # Request headers larger than this in total (names and values) are refused with 431: a
+    # token, the purpose headers and a trace fit in a few kilobytes.
+    max_header_bytes: int = 32 * 1024
 
     def secrets_to_check(self) -> dict[str, SecretStr]:
-        """Secrets that must not be placeholders outside dev; subclasses add their own."""
-        return {"client_secret": self.client_secret}
+        """Secrets that must not be placeholders in prod: every `SecretStr` setting, and the
+        database URL's password when it has one; subclasses add (or drop) their own."""
+        checked = {name: value for name, value in self if isinstance(value, SecretStr)}
+        try:
+            password = make_url(self.database_url).password
+        except ArgumentError:
+            password = None
+        if password:
+            checked["database_url (password)"] = SecretStr(str(password))
+        return checked
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> BaseServiceSettings:
@@ -67,12 +132,13 @@ class BaseServiceSettings(BaseSettings):
             bad = [
                 name
                 for name, value in self.secrets_to_check().items()
-                if value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS
+                if looks_like_placeholder(value.get_secret_value())
             ]
             if bad:
                 raise ValueError(
-                    f"placeholder or empty secret(s) {', '.join(sorted(bad))} refused in prod: "
-                    "set them from your secret store"
+                    f"placeholder, short or low-entropy secret(s) {', '.join(sorted(bad))} "
+                    f"refused in prod (at least {MIN_SECRET_CHARS} characters, no dev-/test-/"
+                    "change-me/placeholder values): set them from your secret store"
                 )
         return self
 

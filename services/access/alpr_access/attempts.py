@@ -9,15 +9,14 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_access import repository as repo
-from alpr_access.auditing import SYSTEM_ACTOR, emit
+from alpr_access.auditing import SOURCE, SYSTEM_ACTOR, emit
 from alpr_access.errors import LockoutNotFound
 from alpr_access.models import OUTBOX, Lockout, LoginAttempt, User
 from alpr_access.schemas import LockoutRead, LoginAttemptRead, Page
 from alpr_access.security import new_id
+from alpr_common.auditing import emit_audit
 from alpr_common.contracts.access import LOGIN_ATTEMPT, LoginAttemptData
 from alpr_common.db import utcnow
-from alpr_common.events import Event
-from alpr_common.outbox import enqueue
 
 log = logging.getLogger("alpr.access")
 
@@ -67,17 +66,17 @@ async def record_attempt(
         reason=reason,
         source_address=source_address,
     )
-    await enqueue(
+    await emit_audit(
         session,
         OUTBOX,
-        destination="audit",
-        event=Event(
-            source="access",
-            type=LOGIN_ATTEMPT,
-            time=now,
-            subject=subject,
-            data=data.model_dump(mode="json"),
-        ),
+        source=SOURCE,
+        type=LOGIN_ATTEMPT,
+        actor=subject,
+        data=data,
+        subject=subject,
+        time=now,
+        # The attempt names its own who (the account tried, known or not).
+        attributed=False,
     )
     if outcome != "success":
         log.info(

@@ -30,8 +30,11 @@ LoginAuditReader = Annotated[
 Person = Annotated[Principal, require(*sorted(PERSON_ROLES))]
 # The gateway and the other services.
 Service = ServiceCaller
+# Any principal, for what concerns only its own token (sign-out).
+Anyone = Annotated[Principal, require(*Role)]
 
 __all__ = [
+    "Anyone",
     "ChiefSecurityOfficer",
     "LoginAuditReader",
     "Person",

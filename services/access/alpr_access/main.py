@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from alpr_access import clients, models
 from alpr_access.api import ROUTERS
+from alpr_access.principals import OwnTables
 from alpr_access.security import KeyStore, LocalJWKS, LocalServiceTokens, Passwords
 from alpr_access.settings import AccessSettings
 from alpr_common.app import ServiceSpec, build_app
@@ -54,7 +55,11 @@ def create_app(settings: AccessSettings | None = None) -> FastAPI:
         outbox=models.OUTBOX,
         hooks=[seed_service_clients],
         verifier=verifier,
+        # Personnel administration and one's own password need no ALPR training (344.7(b)).
+        training_required=False,
     )
+    # Access checks its principals' live status in its own tables, at every request.
+    app.state.principal_status.use_source(OwnTables(lambda: app.state.db), 0.0)
     app.state.owns_keys = True
     app.state.keys = keys
     app.state.passwords = Passwords.from_settings(settings)

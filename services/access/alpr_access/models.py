@@ -40,6 +40,21 @@ class User(Base, table=True):
     enrolled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     deactivated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Tokens issued before this are refused everywhere within seconds: set on password change,
+    # TOTP reset, deactivation and role change (the status check compares it with `iat`).
+    tokens_valid_after: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RevokedToken(Base, table=True):
+    """A token signed out before it expired, kept until it would have expired."""
+
+    __tablename__ = "revoked_token"
+    __table_args__ = (Index("ix_revoked_token_subject_expires_at", "subject", "expires_at"),)
+
+    jti: str = Field(primary_key=True, max_length=64)
+    subject: str = Field(max_length=200)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class RoleGrant(Base, table=True):

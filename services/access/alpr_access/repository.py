@@ -17,6 +17,7 @@ from alpr_access.models import (
     IngestKey,
     Lockout,
     LoginAttempt,
+    RevokedToken,
     RoleGrant,
     TrainingRecord,
     User,
@@ -102,6 +103,25 @@ async def delete_grant(session: AsyncSession, user_id: str, role: str) -> None:
     await session.execute(
         delete(RoleGrant).where(col(RoleGrant.user_id) == user_id, col(RoleGrant.role) == role)
     )
+
+
+async def revoke_token(
+    session: AsyncSession, *, jti: str, subject: str, expires_at: datetime, now: datetime
+) -> None:
+    """Record a signed-out token (once), and forget those that have expired anyway."""
+    await session.execute(delete(RevokedToken).where(col(RevokedToken.expires_at) < now))
+    if await session.get(RevokedToken, jti) is None:
+        session.add(RevokedToken(jti=jti, subject=subject, expires_at=expires_at, revoked_at=now))
+        await session.flush()
+
+
+async def revoked_token_ids(session: AsyncSession, subject: str, *, now: datetime) -> list[str]:
+    rows = await session.scalars(
+        select(RevokedToken.jti).where(
+            col(RevokedToken.subject) == subject, col(RevokedToken.expires_at) >= now
+        )
+    )
+    return list(rows)
 
 
 async def count_active_holders(session: AsyncSession, role: str) -> int:

@@ -375,6 +375,10 @@ class PrincipalStatus(BaseModel):
     active: bool
     roles: list[str]
     training_valid_until: datetime | None
+    # Tokens issued before this are refused (password or TOTP change, deactivation, role change).
+    tokens_valid_after: datetime | None = None
+    # This principal's signed-out tokens that have not expired yet.
+    revoked_token_ids: list[str] = []
 
 
 # ---------------------------------------------------------------------------- login attempts

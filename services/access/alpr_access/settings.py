@@ -98,6 +98,8 @@ class AccessSettings(BaseServiceSettings):
         checked = super().secrets_to_check()
         # Access mints its own service tokens, so it needs no client secret of its own.
         checked.pop("client_secret", None)
+        # Checked entry by entry below (the whole list is no secret of its own).
+        checked.pop("service_clients", None)
         for cid, secret in self.service_client_secrets().items():
             checked[f"service_clients[{cid}]"] = SecretStr(secret)
         return checked

@@ -187,6 +187,9 @@ async def issue_enrolment_code(
     """A new one-time code (first enrolment, or a reset after a lost password or phone)."""
     now = now or utcnow()
     user = await repo.load_user(session, user_id, for_update=True)
+    if user.enrolled_at is not None:
+        # A reset: whoever holds the lost phone or password loses the sessions it opened.
+        user.tokens_valid_after = now
     return await _new_enrolment_code(session, settings=settings, user=user, actor=actor, now=now)
 
 
@@ -238,6 +241,8 @@ async def enrol(
     user.totp_last_step = None
     user.enrolled_at = user.enrolled_at or now
     user.password_changed_at = now
+    # New credentials end every session the old ones opened.
+    user.tokens_valid_after = now
     await record_attempt(
         session,
         now=now,
@@ -320,6 +325,17 @@ async def change_password(
     user.totp_last_step = step
     user.password_hash = await passwords.ahash(new_password)
     user.password_changed_at = now
+    # A password change ends every session, the one in hand included (by its id as well, as
+    # `iat` has whole seconds).
+    user.tokens_valid_after = now
+    if principal.token_id:
+        await repo.revoke_token(
+            session,
+            jti=principal.token_id,
+            subject=principal.subject,
+            expires_at=principal.expires_at or now,
+            now=now,
+        )
     await record_attempt(
         session,
         now=now,
@@ -384,6 +400,7 @@ async def update_user(
             await _ensure_another_cso(session, user)
             user.active = False
             user.deactivated_at = now
+            user.tokens_valid_after = now
         else:
             user.active = True
             user.deactivated_at = None
@@ -428,6 +445,8 @@ async def grant_role(
     if await repo.get_grant(session, user.id, role.value) is not None:
         raise RoleConflict(f"{user.username} already holds {role.value}")
     grant = await _grant(session, user=user, role=role, actor=actor, now=now)
+    # A role change ends the person's sessions: the next token carries the roles as they are.
+    user.tokens_valid_after = now
     return RoleGrantRead(
         user_id=grant.user_id,
         role=grant.role,
@@ -447,6 +466,7 @@ async def remove_role(
     if role == Role.CHIEF_SECURITY_OFFICER:
         await _ensure_another_cso(session, user)
     await repo.delete_grant(session, user.id, role.value)
+    user.tokens_valid_after = now
     await emit(
         session,
         "role_removed",

@@ -28,7 +28,7 @@ def _verify_args(parser: argparse.ArgumentParser) -> None:
 async def _verify(settings: AuditSettings, as_json: bool) -> int:
     db = Database.from_url(settings.database_url)
     try:
-        async with db.sessionmaker() as session:
+        async with db.read_sessionmaker() as session:
             result = await verification.verify_log(
                 session,
                 store=CheckpointStore(settings),
@@ -71,7 +71,7 @@ def _checkpoint_args(parser: argparse.ArgumentParser) -> None:
 async def _checkpoint(settings: AuditSettings, force: bool) -> int:
     db = Database.from_url(settings.database_url)
     try:
-        async with db.sessionmaker() as session:
+        async with db.read_sessionmaker() as session:
             written = await verification.write_checkpoint(
                 session,
                 store=CheckpointStore(settings),

@@ -3,7 +3,6 @@ signed checkpoints, and auditors' reads (GO 344.4(d), 344.6(c))."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -21,6 +20,7 @@ from alpr_audit.settings import AuditSettings
 from alpr_common.app import ServiceSpec, build_app
 from alpr_common.db import Database
 from alpr_common.events import Event, EventBatchResult
+from alpr_common.tasks import running_periodic
 
 log = logging.getLogger("alpr.audit")
 
@@ -28,7 +28,8 @@ log = logging.getLogger("alpr.audit")
 async def checkpoint_once(app: FastAPI) -> None:
     settings: AuditSettings = app.state.settings
     db: Database = app.state.db
-    async with db.sessionmaker() as session:
+    # Only reads the log (the checkpoint is a file): on SQLite intake keeps writing meanwhile.
+    async with db.read_sessionmaker() as session:
         try:
             await verification.write_checkpoint(
                 session, store=app.state.checkpoints, page_size=settings.verify_page_size
@@ -49,21 +50,13 @@ async def checkpoint_writer(app: FastAPI) -> AsyncIterator[None]:
         yield
         return
 
-    async def loop() -> None:
-        while True:
-            try:
-                await checkpoint_once(app)
-            except Exception:
-                log.exception("checkpoint pass failed; retrying at the next interval")
-            await asyncio.sleep(settings.checkpoint_interval_seconds)
+    async def run() -> None:
+        await checkpoint_once(app)
 
-    task = asyncio.create_task(loop(), name="audit-checkpoints")
-    try:
+    async with running_periodic(
+        "audit-checkpoints", settings.checkpoint_interval_seconds, run, logger=log
+    ):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def record_events(session: AsyncSession, events: Sequence[Event]) -> EventBatchResult:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    ForeignKey,
     Index,
     Integer,
     String,
@@ -261,3 +262,117 @@ class PolicyChange(Base, table=True):
     setting: str | None = Field(default=None, sa_column=Column(String(100)))
     old_value: str | None = Field(default=None, sa_column=Column(String(200)))
     new_value: str | None = Field(default=None, sa_column=Column(String(200)))
+
+
+# ----------------------------------------------------------------------------- reviews (344.6(a))
+# The quarterly random audit, misuse allegations (344.4(a)7) and the equity report's population
+# table (344.3.2(c)).
+
+
+class ReviewSample(Base, table=True):
+    """One seeded random draw of a period's queries, exports and shares (344.6(a)); the seed,
+    the population size and a digest of the population let anyone redraw it."""
+
+    __tablename__ = "review_sample"
+    __table_args__ = (UniqueConstraint("period_start", "period_end"),)
+
+    id: str = Field(sa_column=Column(String(32), primary_key=True))
+    period_start: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    period_end: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    seed: int = Field(sa_column=Column(BigInteger, nullable=False))
+    population_size: int = Field(sa_column=Column(Integer, nullable=False))
+    sample_size: int = Field(sa_column=Column(Integer, nullable=False))
+    population_digest: str = Field(sa_column=Column(String(64), nullable=False))
+    algorithm: str = Field(sa_column=Column(String(200), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    created_by: str = Field(sa_column=Column(String(200), nullable=False))
+
+
+class ReviewItem(Base, table=True):
+    __tablename__ = "review_item"
+    __table_args__ = (
+        UniqueConstraint("sample_id", "position"),
+        Index("ix_review_item_reviewer", "reviewer"),
+    )
+
+    id: str = Field(sa_column=Column(String(32), primary_key=True))
+    sample_id: str = Field(
+        sa_column=Column(String(32), ForeignKey("review_sample.id"), nullable=False)
+    )
+    position: int = Field(sa_column=Column(Integer, nullable=False))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    log_seq: int = Field(sa_column=Column(SeqType, nullable=False))
+    actor: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    occurred_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    purpose: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
+    case_number: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    path: str | None = Field(default=None, sa_column=Column(String(1000), nullable=True))
+    reviewer: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    assigned_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    assigned_by: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    finding: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    finding_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    criminal_predicate: bool | None = Field(default=None, sa_column=Column(Boolean))
+    notes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reviewed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    reviewed_by: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    allegation_id: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+
+
+class MisuseAllegation(Base, table=True):
+    """An alleged misuse of ALPR data or systems, tracked to a GO 902 finding (344.4(a)7)."""
+
+    __tablename__ = "misuse_allegation"
+    __table_args__ = (Index("ix_misuse_allegation_reported_at", "reported_at"),)
+
+    id: str = Field(sa_column=Column(String(32), primary_key=True))
+    source: str = Field(sa_column=Column(String(16), nullable=False))
+    review_item_id: str | None = Field(
+        default=None,
+        sa_column=Column(String(32), ForeignKey("review_item.id"), nullable=True, unique=True),
+    )
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    alleged_subject: str | None = Field(default=None, sa_column=Column(String(200)))
+    log_seq: int | None = Field(default=None, sa_column=Column(SeqType, nullable=True))
+    reported_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    reported_by: str = Field(sa_column=Column(String(200), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    assignee: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    assigned_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    go902_case: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    finding: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    finding_notes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    access_consequence: str | None = Field(default=None, sa_column=Column(String(32)))
+    closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    closed_by: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class PopulationImport(Base, table=True):
+    """One upload of the department's population table; the newest one is current."""
+
+    __tablename__ = "population_import"
+
+    id: str = Field(sa_column=Column(String(32), primary_key=True))
+    sha256: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    row_count: int = Field(sa_column=Column(Integer, nullable=False))
+    columns: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    imported_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    imported_by: str = Field(sa_column=Column(String(200), nullable=False))
+
+
+class PopulationArea(Base, table=True):
+    __tablename__ = "population_area"
+    __table_args__ = (UniqueConstraint("import_id", "area_type", "area"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    import_id: str = Field(
+        sa_column=Column(String(32), ForeignKey("population_import.id"), nullable=False)
+    )
+    area_type: str = Field(sa_column=Column(String(16), nullable=False))
+    area: str = Field(sa_column=Column(String(64), nullable=False))
+    population: int = Field(sa_column=Column(BigInteger, nullable=False))
+    demographics: dict[str, float] = Field(
+        default_factory=dict, sa_column=Column(JSONType, nullable=False)
+    )

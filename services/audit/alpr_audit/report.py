@@ -11,15 +11,15 @@ counts only as not correlated, in the period of that finding."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alpr_audit import repository
+from alpr_audit import allegations, findings, repository, reviews
 from alpr_audit.errors import BadPeriod
 from alpr_audit.schemas import (
     AgencyOutcomes,
@@ -429,21 +429,27 @@ def _detentions(
 # ----------------------------------------------------------------------------- beyond the 13
 
 
-BeyondSource = Callable[[AsyncSession, datetime, datetime], Awaitable[BaseModel]]
+class BeyondSource(Protocol):
+    def __call__(
+        self, session: AsyncSession, *, start: datetime, end: datetime
+    ) -> Awaitable[BaseModel]: ...
 
 
 def _beyond_sections() -> list[tuple[str, str, BeyondSource]]:
-    """The findings beyond the 13 items, each `(name, title, quarter_summary)`: the review side
-    of audit (the 344.6(a) random sample in reviews.py, misuse allegations in allegations.py,
-    the flagged-query findings in findings.py) adds its `quarter_summary(session, *, start, end)`
-    functions here."""
-    return []
+    """The findings beyond the 13 items, each `(name, title, quarter_summary)`: the 344.6(a)
+    random sample (reviews.py), misuse allegations (allegations.py, 344.4(a)7) and the findings
+    from the transaction log (findings.py)."""
+    return [
+        ("random_sample_review", "Random-sample review (344.6(a))", reviews.quarter_summary),
+        ("misuse_allegations", "Misuse allegations (344.4(a)7)", allegations.quarter_summary),
+        ("usage_findings", "Findings beyond the 13 items", findings.quarter_summary),
+    ]
 
 
 async def _beyond(session: AsyncSession, p: ReportPeriod) -> list[BeyondSection]:
     sections = []
     for name, title, summary in _beyond_sections():
-        model = await summary(session, p.start, p.end)
+        model = await summary(session, start=p.start, end=p.end)
         sections.append(BeyondSection(name=name, title=title, data=model.model_dump(mode="json")))
     return sections
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from alpr_audit.chain import GENESIS_HASH
 from alpr_audit.models import (
@@ -22,7 +23,12 @@ from alpr_audit.models import (
     IncidentFact,
     LogEntry,
     ManualEntryFact,
+    MisuseAllegation,
     PolicyChange,
+    PopulationArea,
+    PopulationImport,
+    ReviewItem,
+    ReviewSample,
     ScanCount,
     SharingFact,
 )
@@ -186,6 +192,25 @@ async def list_entries(session: AsyncSession, q: LogEntryQuery) -> tuple[Sequenc
         where.append(ENTRY.c.status.between(low, high))
     query = select(ENTRY).where(*where)
     return await _page(session, query, order_by=ENTRY.c.seq, q=q)
+
+
+async def count_requests_without_outcome(session: AsyncSession, *, before: datetime) -> int:
+    """gateway.request entries made before `before` with no gateway.response of the same
+    request id: outcomes the gateway could not record (or streams still open)."""
+    req = ENTRY.alias("req")
+    resp = ENTRY.alias("resp")
+    answered = (
+        select(resp.c.seq)
+        .where(resp.c.type == GATEWAY_RESPONSE, resp.c.request_id == req.c.request_id)
+        .exists()
+    )
+    query = select(func.count()).where(
+        req.c.type == GATEWAY_REQUEST,
+        req.c.request_id.is_not(None),
+        req.c.occurred_at < before,
+        ~answered,
+    )
+    return int((await session.execute(query)).scalar_one())
 
 
 async def list_transactions(
@@ -440,3 +465,240 @@ async def reads_scanned(session: AsyncSession, *, first_day: date, end_day: date
         SCAN.c.day >= first_day, SCAN.c.day < end_day
     )
     return int((await session.execute(query)).scalar_one())
+
+
+# ----------------------------------------------------------------------------- reviews (344.6(a))
+# Reads of the log by event type for the random sample, the findings and the equity report, and
+# the tables of reviews, allegations and the population import.
+
+
+async def iter_typed_entries(
+    session: AsyncSession,
+    types: Sequence[str],
+    *,
+    start: datetime | None,
+    end: datetime,
+    where: Sequence[ColumnElement[bool]] = (),
+    page_size: int = _CHUNK,
+) -> AsyncIterator[Sequence[Row[Any]]]:
+    """Entries of these types that occurred in [start, end), in seq order, a page at a time."""
+    last = 0
+    while True:
+        query = select(ENTRY).where(
+            ENTRY.c.type.in_(types), ENTRY.c.occurred_at < end, ENTRY.c.seq > last, *where
+        )
+        if start is not None:
+            query = query.where(ENTRY.c.occurred_at >= start)
+        rows = (await session.execute(query.order_by(ENTRY.c.seq).limit(page_size))).all()
+        if not rows:
+            return
+        yield rows
+        if len(rows) < page_size:
+            return
+        last = rows[-1].seq
+
+
+def has_purpose() -> ColumnElement[bool]:
+    """The entry's data carries a purpose: a query of ALPR data (344.4(a))."""
+    purpose = ENTRY.c.data["purpose"].as_string()
+    return and_(purpose.is_not(None), purpose != "")
+
+
+def refused() -> ColumnElement[bool]:
+    return ENTRY.c.status >= 400
+
+
+def for_requests(request_ids: Sequence[str]) -> ColumnElement[bool]:
+    return ENTRY.c.request_id.in_(request_ids)
+
+
+async def review_population(
+    session: AsyncSession, *, start: datetime, end: datetime, kinds: dict[str, str]
+) -> list[tuple[int, str]]:
+    """(seq, type) of every entry of the 344.6(a) population in [start, end), in seq order:
+    entries of the types in `kinds`, gateway requests only when they carry a purpose."""
+    query = (
+        select(ENTRY.c.seq, ENTRY.c.type)
+        .where(
+            ENTRY.c.type.in_(list(kinds)),
+            ENTRY.c.occurred_at >= start,
+            ENTRY.c.occurred_at < end,
+            or_(ENTRY.c.type != GATEWAY_REQUEST, has_purpose()),
+        )
+        .order_by(ENTRY.c.seq)
+    )
+    return [(int(r.seq), str(r.type)) for r in (await session.execute(query)).all()]
+
+
+async def entries_by_seq(session: AsyncSession, seqs: Sequence[int]) -> dict[int, Row[Any]]:
+    found: dict[int, Row[Any]] = {}
+    for start in range(0, len(seqs), _CHUNK):
+        query = select(ENTRY).where(ENTRY.c.seq.in_(seqs[start : start + _CHUNK]))
+        found.update({int(r.seq): r for r in (await session.execute(query)).all()})
+    return found
+
+
+async def sample_for_period(
+    session: AsyncSession, *, start: datetime, end: datetime
+) -> ReviewSample | None:
+    query = select(ReviewSample).where(
+        col(ReviewSample.period_start) == start, col(ReviewSample.period_end) == end
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def samples_starting_in(
+    session: AsyncSession, *, start: datetime, end: datetime
+) -> list[ReviewSample]:
+    query = (
+        select(ReviewSample)
+        .where(col(ReviewSample.period_start) >= start, col(ReviewSample.period_start) < end)
+        .order_by(col(ReviewSample.period_start), col(ReviewSample.id))
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def list_samples(
+    session: AsyncSession, *, page: int, page_size: int
+) -> tuple[list[ReviewSample], int]:
+    total = (await session.execute(select(func.count()).select_from(ReviewSample))).scalar_one()
+    query = (
+        select(ReviewSample)
+        .order_by(col(ReviewSample.period_start).desc(), col(ReviewSample.id))
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    return list((await session.execute(query)).scalars()), int(total)
+
+
+async def sample_items(session: AsyncSession, sample_ids: Sequence[str]) -> list[ReviewItem]:
+    if not sample_ids:
+        return []
+    query = (
+        select(ReviewItem)
+        .where(col(ReviewItem.sample_id).in_(sample_ids))
+        .order_by(col(ReviewItem.sample_id), col(ReviewItem.position))
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def list_items(
+    session: AsyncSession,
+    *,
+    sample_id: str,
+    reviewer: str | None,
+    status: str | None,
+    page: int,
+    page_size: int,
+) -> tuple[list[ReviewItem], int]:
+    where: list[ColumnElement[bool]] = [col(ReviewItem.sample_id) == sample_id]
+    if reviewer is not None:
+        where.append(col(ReviewItem.reviewer) == reviewer)
+    if status == "unassigned":
+        where.append(col(ReviewItem.reviewer).is_(None))
+    elif status == "assigned":
+        where.extend([col(ReviewItem.reviewer).is_not(None), col(ReviewItem.finding).is_(None)])
+    elif status == "reviewed":
+        where.append(col(ReviewItem.finding).is_not(None))
+    total = (
+        await session.execute(select(func.count()).select_from(ReviewItem).where(*where))
+    ).scalar_one()
+    query = (
+        select(ReviewItem)
+        .where(*where)
+        .order_by(col(ReviewItem.position))
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    return list((await session.execute(query)).scalars()), int(total)
+
+
+async def get_review_item(
+    session: AsyncSession, item_id: str, *, for_update: bool = False
+) -> ReviewItem | None:
+    query = select(ReviewItem).where(col(ReviewItem.id) == item_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def get_sample(session: AsyncSession, sample_id: str) -> ReviewSample | None:
+    return await session.get(ReviewSample, sample_id)
+
+
+async def get_allegation(
+    session: AsyncSession, allegation_id: str, *, for_update: bool = False
+) -> MisuseAllegation | None:
+    query = select(MisuseAllegation).where(col(MisuseAllegation.id) == allegation_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def allegation_for_item(session: AsyncSession, item_id: str) -> MisuseAllegation | None:
+    query = select(MisuseAllegation).where(col(MisuseAllegation.review_item_id) == item_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def list_allegations(
+    session: AsyncSession, *, status: str | None, source: str | None, page: int, page_size: int
+) -> tuple[list[MisuseAllegation], int]:
+    where: list[ColumnElement[bool]] = []
+    if status is not None:
+        where.append(col(MisuseAllegation.status) == status)
+    if source is not None:
+        where.append(col(MisuseAllegation.source) == source)
+    total = (
+        await session.execute(select(func.count()).select_from(MisuseAllegation).where(*where))
+    ).scalar_one()
+    query = (
+        select(MisuseAllegation)
+        .where(*where)
+        .order_by(col(MisuseAllegation.reported_at).desc(), col(MisuseAllegation.id))
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    return list((await session.execute(query)).scalars()), int(total)
+
+
+async def allegations_reported_in(
+    session: AsyncSession, *, start: datetime, end: datetime
+) -> list[MisuseAllegation]:
+    query = select(MisuseAllegation).where(
+        col(MisuseAllegation.reported_at) >= start, col(MisuseAllegation.reported_at) < end
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def case_numbers_with_files(session: AsyncSession, *, end: datetime) -> set[str]:
+    """Case numbers that have a hold or a case export logged before `end` (a case file)."""
+    case = ENTRY.c.data["case_number"].as_string()
+    query = select(case).where(
+        ENTRY.c.type.in_(["ingest.hold_created", "ingest.export"]),
+        ENTRY.c.occurred_at < end,
+        case.is_not(None),
+    )
+    return {str(c) for c in (await session.execute(query)).scalars()}
+
+
+async def import_by_sha(session: AsyncSession, sha256: str) -> PopulationImport | None:
+    query = select(PopulationImport).where(col(PopulationImport.sha256) == sha256)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def latest_import(session: AsyncSession) -> PopulationImport | None:
+    query = (
+        select(PopulationImport)
+        .order_by(col(PopulationImport.imported_at).desc(), col(PopulationImport.id).desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def import_areas(session: AsyncSession, import_id: str) -> list[PopulationArea]:
+    query = (
+        select(PopulationArea)
+        .where(col(PopulationArea.import_id) == import_id)
+        .order_by(col(PopulationArea.area_type), col(PopulationArea.area))
+    )
+    return list((await session.execute(query)).scalars())

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, model_validator
 
@@ -30,6 +31,25 @@ class AuditSettings(BaseServiceSettings):
     checkpoint_verify_count: int = Field(default=100, ge=1, le=100_000)
     # Entries read per query when verifying; the chain is streamed, never loaded whole.
     verify_page_size: int = Field(default=1000, ge=1, le=100_000)
+    # "Beyond the 13" findings (findings.py). Off-hours: a query whose local time falls outside
+    # [work_hours_start, work_hours_end) in `local_timezone`.
+    local_timezone: str = "America/Chicago"
+    work_hours_start: int = Field(default=6, ge=0, le=23)
+    work_hours_end: int = Field(default=22, ge=1, le=24)
+    # Per-user volume outlier: more queries than median + k * max(MAD, 1) over the period's users.
+    volume_outlier_k: float = Field(default=3.0, gt=0, le=100)
+    # One plate searched at least this many times with no case linkage is reported.
+    repeated_plate_threshold: int = Field(default=3, ge=2, le=1000)
+
+    @model_validator(mode="after")
+    def _check_findings_settings(self) -> AuditSettings:
+        try:
+            ZoneInfo(self.local_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"AUDIT_LOCAL_TIMEZONE {self.local_timezone!r} is unknown") from None
+        if self.work_hours_end <= self.work_hours_start:
+            raise ValueError("AUDIT_WORK_HOURS_END must be after AUDIT_WORK_HOURS_START")
+        return self
 
     # The public transparency page is computed at most this often (344.6: it is public).
     transparency_cache_seconds: float = Field(default=300.0, ge=0, le=86_400)

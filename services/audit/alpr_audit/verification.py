@@ -4,6 +4,7 @@ signed checkpoints, and before a new checkpoint is signed over the entries since
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,14 +22,9 @@ from alpr_audit.schemas import (
 from alpr_common.db import utcnow
 
 log = logging.getLogger("alpr.audit")
-
-
-async def _end_read_transaction(session: AsyncSession) -> None:
-    # SQLite transactions here begin IMMEDIATE and so hold the one write lock: a long walk
-    # releases it between pages so that intake keeps going. The log is append-only, so the
-    # next page continues where this one stopped.
-    if session.bind is not None and session.bind.dialect.name == "sqlite":
-        await session.commit()
+# A request is answered within the gateway's upstream timeout; one still without an outcome after
+# this long lost it (or is a stream still open).
+OUTCOME_GRACE = timedelta(minutes=5)
 
 
 async def verify_log(
@@ -69,7 +65,6 @@ async def verify_log(
     async for rows in repository.iter_entry_pages(session, page_size=page_size):
         for row in rows:
             verifier.feed(row._mapping)
-        await _end_read_transaction(session)
     verifier.finish()
     head_problem = None
     for ap in verifier.anchor_problems:
@@ -107,6 +102,10 @@ async def verify_log(
         checkpoints_checked=len(checkpoints),
         checkpoint_problems=problems,
         latest_checkpoint=checkpoint_read(latest_valid) if latest_valid else None,
+        # 344.4(d): a request whose outcome never reached the log is a hole; count them.
+        requests_without_outcome=await repository.count_requests_without_outcome(
+            session, before=utcnow() - OUTCOME_GRACE
+        ),
     )
     if not result.ok:
         log.error(
@@ -153,7 +152,6 @@ async def write_checkpoint(
     ):
         for row in rows:
             verifier.feed(row._mapping)
-        await _end_read_transaction(session)
     verifier.finish()
     brk = verifier.first_break
     if brk is not None:

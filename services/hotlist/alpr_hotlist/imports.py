@@ -81,6 +81,7 @@ async def import_file(
     fmt: str | None,
     timezone: str | None,
     data: bytes,
+    options: importers.ImportOptions | None = None,
 ) -> ImportRead:
     """Replace a source list's imported entries with a file's records, atomically, as the
     list's next version: unchanged records stay, missing ones are removed, new ones added;
@@ -94,7 +95,8 @@ async def import_file(
             extra={"formats": list(importers.FORMATS)},
         )
     zone, zone_name = _zone(timezone, settings)
-    result = importers.parse(fmt, data, tz=zone)
+    options = options or importers.ImportOptions()
+    result = importers.parse(fmt, data, tz=zone, options=options)
     now = utcnow()
     hotlist.version += 1
     hotlist.updated_at = now
@@ -206,6 +208,7 @@ async def import_file(
             **hotlist_facts(hotlist),
             "import_id": imp.id,
             "format": fmt,
+            "list_type": options.list_type.value if options.list_type else None,
             "file_sha256": imp.file_sha256,
             "added": imp.added,
             "removed": imp.removed,

@@ -94,8 +94,10 @@ class _PageQuery(_In):
 # ---------------------------------------------------------------------------- lists
 
 
-ListSource = Literal["ncic", "tcic", "agency", "manual", "genetec", "rekor"]
-ImportFormat = Literal["canonical", "tx_ncic", "tx_tcic", "ncic_fixed", "genetec", "rekor"]
+ListSource = Literal["ncic", "tcic", "agency", "manual", "genetec", "rekor", "clew"]
+ImportFormat = Literal[
+    "canonical", "tx_ncic", "tx_tcic", "ncic_fixed", "genetec", "rekor", "ca_clew"
+]
 assert set(get_args(ImportFormat)) == set(FORMATS)
 
 

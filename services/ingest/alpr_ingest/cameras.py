@@ -186,7 +186,7 @@ async def _add_review(
     await emit(
         session,
         contract.PLACEMENT_REVIEW_RECORDED,
-        subject=actor.subject,
+        actor=actor,
         data=contract.PlacementReviewData(
             camera_id=camera.id,
             review_id=review.id,
@@ -238,7 +238,7 @@ async def create_camera(
     await emit(
         session,
         contract.CAMERA_REGISTERED,
-        subject=actor.subject,
+        actor=actor,
         data=camera_snapshot(camera, keys, actor=actor.subject),
     )
     if data.placement_review is not None:
@@ -265,7 +265,7 @@ async def _set_status(
     await emit(
         session,
         contract.CAMERA_STATUS_CHANGED,
-        subject=actor.subject,
+        actor=actor,
         data=contract.CameraStatusChangedData(
             camera_id=camera.id,
             camera_type=camera.camera_type,
@@ -346,7 +346,7 @@ async def update_camera(
         await emit(
             session,
             contract.CAMERA_UPDATED,
-            subject=actor.subject,
+            actor=actor,
             data=contract.CameraUpdatedData(
                 camera_id=camera.id, changes=changes, actor=actor.subject
             ),
@@ -417,7 +417,7 @@ async def retire_camera(
     await emit(
         session,
         contract.CAMERA_RETIRED,
-        subject=actor.subject,
+        actor=actor,
         data=camera_snapshot(camera, keys, actor=actor.subject),
     )
     return await _camera_out(session, camera)

@@ -10,7 +10,12 @@ from alpr_common.errors import (
     PayloadTooLarge,
     Unprocessable,
 )
-from alpr_ingest.adapters.errors import MalformedPayload, UnknownFormat, UnsupportedContentType
+from alpr_ingest.adapters.errors import (
+    MalformedPayload,
+    TooManyParts,
+    UnknownFormat,
+    UnsupportedContentType,
+)
 
 
 class CameraNotFound(NotFound):
@@ -95,6 +100,7 @@ __all__ = [
     "MalformedPayload",
     "ProblemNotFound",
     "ReadNotFound",
+    "TooManyParts",
     "UnknownFormat",
     "UnsupportedContentType",
 ]

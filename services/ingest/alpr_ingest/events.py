@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alpr_common.auditing import AUDIT, audit_event
+from alpr_common.auth import Principal
 from alpr_common.contracts.base import EventData
 from alpr_common.events import Event
 from alpr_common.outbox import enqueue_routed
@@ -14,19 +16,7 @@ from alpr_common.purpose import Purpose
 from alpr_ingest.models import OUTBOX
 
 SOURCE = "ingest"
-AUDIT = "audit"
 HOTLIST = "hotlist"
-
-
-def _clean(value: Any) -> Any:
-    # PostgreSQL JSONB refuses NUL in strings; event data must never fail the change it records.
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
 
 
 def purpose_fields(purpose: Purpose) -> dict[str, Any]:
@@ -34,32 +24,24 @@ def purpose_fields(purpose: Purpose) -> dict[str, Any]:
     return dict(purpose.as_log())
 
 
-def event(
-    type_: str, *, subject: str | None, data: EventData | dict[str, Any], sanitize: bool = True
-) -> Event:
-    """An event of this service. `data` is the contract's model; a plain dict is data already
-    built from one (the read batches, whose model is validated but not dumped again: they are
-    large). `sanitize=False` for data built only from validated values."""
-    body = (
-        data.model_dump(by_alias=True, exclude_unset=True) if isinstance(data, EventData) else data
-    )
-    return Event(
-        source=SOURCE, type=type_, subject=subject, data=_clean(body) if sanitize else body
-    )
+def event(type_: str, *, subject: str | None, data: dict[str, Any]) -> Event:
+    """An event of this service for another service than audit (the read batches to hotlist),
+    its data already built from the contract's model: the batches are large, validated but not
+    dumped again, and built only from validated values."""
+    return Event(source=SOURCE, type=type_, subject=subject, data=data)
 
 
 async def emit(
     session: AsyncSession,
     type_: str,
     *,
-    subject: str | None,
+    actor: Principal | str | None,
     data: EventData,
-    destination: str = AUDIT,
-    sanitize: bool = True,
 ) -> Event:
-    """Queue an event in the caller's transaction."""
-    made = event(type_, subject=subject, data=data, sanitize=sanitize)
-    await emit_routed(session, [(destination, made)])
+    """Queue an audit event in the caller's transaction, attributed to `actor` (None: the service
+    itself)."""
+    made = audit_event(source=SOURCE, type=type_, actor=actor, data=data)
+    await emit_routed(session, [(AUDIT, made)])
     return made
 
 

@@ -144,7 +144,7 @@ async def create_hold(
     await emit(
         session,
         contract.HOLD_CREATED,
-        subject=actor.subject,
+        actor=actor,
         data=contract.HoldCreatedData(
             hold_id=hold.id,
             category=hold.category,
@@ -173,7 +173,7 @@ async def get_hold(
     await emit(
         session,
         contract.HOLD_VIEWED,
-        subject=actor.subject,
+        actor=actor,
         data=contract.HoldViewedData(
             hold_id=hold.id,
             read_count=detail.read_count,
@@ -222,7 +222,7 @@ async def add_reads(
     await emit(
         session,
         contract.HOLD_UPDATED,
-        subject=actor.subject,
+        actor=actor,
         data=contract.HoldUpdatedData(
             hold_id=hold.id,
             read_ids=[str(r) for r in added],
@@ -249,7 +249,7 @@ async def review_hold(
     await emit(
         session,
         contract.HOLD_REVIEWED,
-        subject=actor.subject,
+        actor=actor,
         data=contract.HoldReviewedData(
             hold_id=hold.id,
             case_number=hold.case_number,
@@ -276,7 +276,7 @@ async def release_hold(
     await emit(
         session,
         contract.HOLD_RELEASED,
-        subject=actor.subject,
+        actor=actor,
         data=contract.HoldReleasedData(
             hold_id=hold.id,
             case_number=hold.case_number,
@@ -430,7 +430,7 @@ async def export_hold(
     await emit(
         session,
         contract.EXPORT,
-        subject=actor.subject,
+        actor=actor,
         data=contract.ExportData(
             export_id=export.id,
             hold_id=hold.id,
@@ -490,7 +490,7 @@ async def download_export(
     await emit(
         session,
         contract.EXPORT_DOWNLOADED,
-        subject=actor.subject,
+        actor=actor,
         data=contract.ExportDownloadedData(
             export_id=export.id,
             hold_id=export.hold_id,

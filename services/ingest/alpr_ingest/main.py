@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -10,6 +9,7 @@ from fastapi import FastAPI
 
 from alpr_common.app import ServiceSpec, build_app
 from alpr_common.db import Database
+from alpr_common.tasks import running_periodic
 from alpr_ingest import models, purge
 from alpr_ingest.api import ROUTERS
 from alpr_ingest.deps import Runtime
@@ -28,25 +28,17 @@ async def maintenance(app: FastAPI) -> AsyncIterator[None]:
         await purge.run_maintenance(db, rt)
     except Exception:
         log.exception("creating partitions at startup failed; reads will create them on demand")
-    task = None
-    if rt.settings.maintenance_enabled:
-        task = asyncio.create_task(_maintenance_loop(db, rt), name="ingest-maintenance")
-    try:
+    if not rt.settings.maintenance_enabled:
         yield
-    finally:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        return
 
+    async def run() -> None:
+        await purge.run_purge(db, rt)
 
-async def _maintenance_loop(db: Database, rt: Runtime) -> None:
-    while True:
-        try:
-            await purge.run_purge(db, rt)
-        except Exception:
-            log.exception("scheduled purge failed; retrying at the next interval")
-        await asyncio.sleep(rt.settings.maintenance_interval_seconds)
+    async with running_periodic(
+        "ingest-maintenance", rt.settings.maintenance_interval_seconds, run, logger=log
+    ):
+        yield
 
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:

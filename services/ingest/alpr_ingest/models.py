@@ -160,6 +160,24 @@ class PlateRead(ReadColumns, Base, table=True):
     )
 
 
+class ReadAlias(Base, table=True):
+    """Another identity of a stored read: the dedup key of a vendor message it merged.
+
+    An OpenALPR group supersedes the per-frame reads it lists; a frame result that arrives
+    after its group finds the group's read here, so a vehicle pass stays one read whichever
+    message came first. Purged with the reads (by `captured_at`, the read's capture time)."""
+
+    __tablename__ = "read_alias"
+    __table_args__ = (
+        Index("ix_read_alias_read_id", "read_id"),
+        Index("ix_read_alias_captured_at", "captured_at"),
+    )
+
+    alias_key: str = Field(primary_key=True, max_length=64)
+    read_id: uuid.UUID = Field(sa_type=Uuid)
+    captured_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class ReadHold(Base, table=True):
     """344.4(e), (f): reads kept past the purge for a case, until `retention_until`."""
 

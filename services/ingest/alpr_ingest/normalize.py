@@ -28,10 +28,26 @@ _PLATE_SENTINELS = frozenset(
 _PLATE_SEPARATORS = frozenset(" \t-._·•")
 _PLATE_CHAR = re.compile(r"[A-Z0-9]")
 _CLEAN_PLATE = re.compile(rf"[A-Z0-9]{{1,{MAX_PLATE_LENGTH}}}")
+# Cyrillic and Greek capitals that Unicode's confusables (UTS #39 confusables.txt) map to a
+# Latin capital or a digit of the plate alphabet: an OCR engine trained on several alphabets
+# writes PXK7342 with a Cyrillic Ze (U+0417) for the 3. Only these fold; other letters are
+# refused.
+LOOKALIKES: dict[str, str] = {
+    # Cyrillic
+    "\u0410": "A", "\u0412": "B", "\u0415": "E", "\u0417": "3", "\u041a": "K", "\u041c": "M",
+    "\u041d": "H", "\u041e": "O", "\u0420": "P", "\u0421": "C", "\u0422": "T", "\u0423": "Y",
+    "\u0425": "X", "\u0405": "S", "\u0406": "I", "\u0408": "J", "\u051a": "Q", "\u051c": "W",
+    "\u04ae": "Y", "\u04c0": "I",
+    # Greek
+    "\u0391": "A", "\u0392": "B", "\u0395": "E", "\u0396": "Z", "\u0397": "H", "\u0399": "I",
+    "\u039a": "K", "\u039c": "M", "\u039d": "N", "\u039f": "O", "\u03a1": "P", "\u03a4": "T",
+    "\u03a5": "Y", "\u03a7": "X", "\u03f9": "C", "\u037f": "J",
+}  # fmt: skip
 
 
 def normalize_plate(raw: str | None) -> str:
-    """Upper-case ASCII alphanumeric plate text, separators removed.
+    """Upper-case ASCII alphanumeric plate text, separators removed, look-alike Cyrillic and
+    Greek capitals folded to the Latin letter or digit they show (`LOOKALIKES`).
 
     Raises ValueError for a missing plate, a no-read sentinel, characters other than letters,
     digits and separators, or more than 15 characters.
@@ -51,6 +67,8 @@ def normalize_plate(raw: str | None) -> str:
     for ch in text:
         if _PLATE_CHAR.fullmatch(ch):
             out.append(ch)
+        elif ch in LOOKALIKES:
+            out.append(LOOKALIKES[ch])
         elif ch not in _PLATE_SEPARATORS:
             raise ValueError(
                 f"plate contains {ch!r}; send letters A-Z and digits 0-9 only "

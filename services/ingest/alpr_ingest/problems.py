@@ -48,7 +48,7 @@ async def report_problem(
     await emit(
         session,
         contract.EQUIPMENT_PROBLEM,
-        subject=actor.subject,
+        actor=actor,
         data=contract.EquipmentProblemData(
             problem_id=problem.id,
             camera_id=problem.camera_id,
@@ -94,7 +94,7 @@ async def update_problem(
     await emit(
         session,
         contract.EQUIPMENT_PROBLEM_UPDATED,
-        subject=actor.subject,
+        actor=actor,
         data=contract.EquipmentProblemUpdatedData(
             problem_id=problem.id,
             status=problem.status,

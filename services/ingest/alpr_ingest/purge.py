@@ -61,6 +61,7 @@ async def purge(session: AsyncSession, *, rt: Runtime) -> tuple[dict[str, Any], 
         held_copied = await repo.copy_held_from(session, lo=lo, hi=cutoff, now=now)
         images |= await repo.image_hashes_between(session, lo=lo, hi=cutoff)
         purged = await repo.delete_reads_before(session, cutoff)
+    await repo.delete_aliases_before(session, cutoff)
     expired = await repo.expire_holds(session, today=now.astimezone(UTC).date())
     released, held_images = await repo.release_unheld_copies(session, cutoff=cutoff)
     images |= held_images
@@ -77,7 +78,7 @@ async def purge(session: AsyncSession, *, rt: Runtime) -> tuple[dict[str, Any], 
         holds_expired=expired,
         images_deleted=len(unreferenced),
     )
-    await emit(session, PURGE, subject="system:ingest-purge", data=report)
+    await emit(session, PURGE, actor="system:ingest-purge", data=report)
     return report.model_dump(), unreferenced
 
 

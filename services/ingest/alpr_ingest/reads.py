@@ -23,6 +23,7 @@ import orjson
 from asyncpg.pgproto.pgproto import UUID as _FastUUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alpr_common.auditing import AUDIT, audit_event
 from alpr_common.auth import Principal
 from alpr_common.contracts.ingest import (
     READ_FIELDS,
@@ -37,7 +38,7 @@ from alpr_ingest.adapters import AdapterResult
 from alpr_ingest.cameras import apply_heartbeats, bound
 from alpr_ingest.deps import Runtime
 from alpr_ingest.errors import BatchRefused, CameraNotBound
-from alpr_ingest.events import AUDIT, HOTLIST, emit_routed, event
+from alpr_ingest.events import HOTLIST, SOURCE, emit_routed, event
 from alpr_ingest.plates import fold_confusable
 from alpr_ingest.repository import cameras as camera_repo
 from alpr_ingest.repository import reads as repo
@@ -93,6 +94,8 @@ class _Pending:
     status: str  # stored | updated
     image: str | None = None
     previous_captured_at: datetime | None = None
+    # The read's other identities (its related ids), kept as read aliases.
+    aliases: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -101,6 +104,8 @@ class _Outcomes:
     reads: list[dict[str, Any]] = field(default_factory=list)
     rejections: list[dict[str, Any]] = field(default_factory=list)
     unbound: int = 0
+    # Stored reads merged into a read of this batch (OpenALPR frames under their group).
+    superseded: list[repo.StoredRead] = field(default_factory=list)
 
 
 def _reject(out: _Outcomes, index: int | None, read: ReadIn | None, where: str, why: str) -> None:
@@ -338,7 +343,12 @@ async def _ingest(
         out=out,
     )
     stored, updated = await _store(session, rt=rt, planned=planned, out=out, careful=careful)
-    await _events(session, principal, stored, updated)
+    await _events(session, principal, stored, updated, out.superseded)
+    if out.superseded:
+        notes.append(
+            f"{len(out.superseded)} earlier read(s) of the same vehicle pass merged into this "
+            "message's read and removed"
+        )
 
     counts = Counter(o["status"] for o in out.reads)
     if result.reads:
@@ -406,6 +416,20 @@ async def _plan(
         hi=min(max(times) + _DEDUP_WINDOW, latest),
     )
     stored_by_key = {row.dedup_key: row for row in existing}
+    # A vendor message may be part of a read already stored under another message's identity
+    # (an OpenALPR frame sent after its group): look those up among the read aliases. Native
+    # batches (up to 1,000 reads, no such vendor links) skip the query unless they link reads.
+    alias_lookup = sorted(
+        {
+            k
+            for (_, read, _), keys in zip(accepted, aliases, strict=True)
+            if read.source != "native" or read.related_ids
+            for k in keys
+            if k not in stored_by_key
+        }
+    )
+    for key, hit in await repo.find_by_alias_keys(session, alias_lookup):
+        stored_by_key.setdefault(key, hit)
     batch_by_key: dict[str, _Pending] = {}
     planned: list[_Pending] = []
 
@@ -421,19 +445,29 @@ async def _plan(
         return _row(read, camera, ctx, key)
 
     for (_, read, camera), keys in zip(accepted, aliases, strict=True):
+        extras: list[repo.StoredRead] = []
         if len(keys) == 1:  # nearly every read: plain lookups, no generators
             target = batch_by_key.get(keys[0])
             previous = None if target is not None else stored_by_key.get(keys[0])
         else:
             target = next((batch_by_key[k] for k in keys if k in batch_by_key), None)
-            previous = (
-                None
-                if target is not None
-                else next((stored_by_key[k] for k in keys if k in stored_by_key), None)
-            )
+            previous = None
+            if target is None:
+                # Its own identity first, then its related ids in order: the first stored read
+                # found is kept and updated; the others (frame reads of the same vehicle) merge
+                # into it.
+                hits = list(
+                    {
+                        stored_by_key[k].read_id: stored_by_key[k]
+                        for k in reversed(keys)
+                        if k in stored_by_key
+                    }.values()
+                )[::-1]
+                if hits:
+                    previous, extras = hits[0], hits[1:]
         if target is None and previous is None:  # new: the common case
             row = build(read, camera, keys[0])
-            target = _Pending(row, "stored", read.image)
+            target = _Pending(row, "stored", read.image, aliases=keys[1:])
             status = "stored"
             planned.append(target)
         elif target is not None:  # the same read earlier in this batch
@@ -446,6 +480,7 @@ async def _plan(
             row = build(read, camera, current["dedup_key"])
             row["read_id"] = current["read_id"]
             target.row, target.image = row, read.image
+            target.aliases = list(dict.fromkeys([*target.aliases, *keys]))
             status = "updated"
         else:  # stored by an earlier message
             assert previous is not None
@@ -464,9 +499,19 @@ async def _plan(
                 continue
             row = build(read, camera, previous.dedup_key)
             row["read_id"] = previous.read_id
-            target = _Pending(row, "updated", read.image, previous.captured_at)
+            target = _Pending(
+                row,
+                "updated",
+                read.image,
+                previous.captured_at,
+                aliases=[k for k in keys if k != previous.dedup_key],
+            )
             status = "updated"
             planned.append(target)
+            rank = _read_rank(read)
+            for extra in extras:
+                if _rank(extra.group_state, extra.related_count, extra.confidence) < rank:
+                    out.superseded.append(extra)
         for k in keys:
             batch_by_key.setdefault(k, target)
         out.reads.append(_outcome(row, status))
@@ -476,7 +521,8 @@ async def _plan(
 async def _store(
     session: AsyncSession, *, rt: Runtime, planned: list[_Pending], out: _Outcomes, careful: bool
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Write the planned rows; return the rows actually inserted and those updated."""
+    """Write the planned rows, drop the reads they superseded and keep their aliases; return
+    the rows actually inserted and those updated."""
     if not planned:
         return [], []
     for item in planned:
@@ -520,6 +566,23 @@ async def _store(
             values=values,
         )
         updated.append(item.row)
+    if out.superseded:
+        await repo.delete_reads(session, [(r.read_id, r.captured_at) for r in out.superseded])
+    kept = {r["read_id"] for r in stored}
+    linked = [
+        p for p in planned if p.aliases and (p.status == "updated" or p.row["read_id"] in kept)
+    ]
+    if linked or out.superseded:
+        await repo.replace_aliases(
+            session,
+            read_ids=[p.row["read_id"] for p in linked] + [r.read_id for r in out.superseded],
+            aliases=[
+                {"alias_key": k, "read_id": p.row["read_id"], "captured_at": p.row["captured_at"]}
+                for p in linked
+                for k in dict.fromkeys(p.aliases)
+                if k != p.row["dedup_key"]
+            ],
+        )
     return stored, updated
 
 
@@ -543,8 +606,12 @@ def _event_columns(
 _ROW_FIELDS = tuple(f for f in READ_FIELDS if f not in ("read_id", "candidates", "updated"))
 
 
-def scan_counts(rows: list[dict[str, Any]]) -> list[ScanCount]:
-    """Reads per (UTC day, camera type, zip code, sector, camera): audit items 1 and 9."""
+def scan_counts(
+    rows: list[dict[str, Any]], superseded: list[repo.StoredRead] | None = None
+) -> list[ScanCount]:
+    """Reads per (UTC day, camera type, zip code, sector, camera): audit items 1 and 9. A read
+    merged into another (`superseded`) was counted when it was stored: it is counted again as
+    superseded, so the figures count the vehicle pass once."""
     counter: Counter[tuple[date, str, str | None, str | None, str]] = Counter(
         (
             r["captured_at"].astimezone(UTC).date(),
@@ -555,6 +622,10 @@ def scan_counts(rows: list[dict[str, Any]]) -> list[ScanCount]:
         )
         for r in rows
     )
+    merged: Counter[tuple[date, str, str | None, str | None, str]] = Counter(
+        (r.captured_at.astimezone(UTC).date(), r.camera_type, r.zip_code, r.sector, r.camera_id)
+        for r in superseded or ()
+    )
     return [
         ScanCount(
             day=day.isoformat(),
@@ -562,11 +633,11 @@ def scan_counts(rows: list[dict[str, Any]]) -> list[ScanCount]:
             zip_code=zip_code,
             sector=sector,
             camera_id=camera_id,
-            reads=n,
+            reads=counter[key],
+            superseded=merged[key],
         )
-        for (day, camera_type, zip_code, sector, camera_id), n in sorted(
-            counter.items(), key=lambda kv: tuple(str(x) for x in kv[0])
-        )
+        for key in sorted(counter.keys() | merged.keys(), key=lambda k: tuple(str(x) for x in k))
+        for (day, camera_type, zip_code, sector, camera_id) in (key,)
     ]
 
 
@@ -575,6 +646,7 @@ async def _events(
     principal: Principal,
     stored: list[dict[str, Any]],
     updated: list[dict[str, Any]],
+    superseded: list[repo.StoredRead],
 ) -> None:
     if not stored and not updated:
         return
@@ -588,23 +660,23 @@ async def _events(
             event(
                 READS,
                 subject=principal.subject,
-                sanitize=False,
                 # Validated, not dumped: a dump walks every value of every read again (20 times
                 # the validation's cost per batch).
                 data={"batch_id": reads.batch_id, "columns": reads.columns},
             ),
         )
     ]
-    if stored:
-        # To audit: counters survive the 30-day purge (344.6(b)1 and 9); updates are not new scans.
+    if stored or superseded:
+        # To audit: counters survive the 30-day purge (344.6(b)1 and 9); updates are not new
+        # scans, and a read merged into another is taken back out of them.
         routed.append(
             (
                 AUDIT,
-                event(
-                    SCAN_COUNTS,
-                    subject=principal.subject,
-                    sanitize=False,
-                    data=ScanCountsData(batch_id=batch_id, counts=scan_counts(stored)),
+                audit_event(
+                    source=SOURCE,
+                    type=SCAN_COUNTS,
+                    actor=principal,
+                    data=ScanCountsData(batch_id=batch_id, counts=scan_counts(stored, superseded)),
                 ),
             )
         )

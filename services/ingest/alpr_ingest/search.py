@@ -196,7 +196,7 @@ async def _audit(
     await emit(
         session,
         contract.SEARCH,
-        subject=principal.subject,
+        actor=principal,
         data=contract.SearchData(
             kind=kind,
             subject=principal.subject,

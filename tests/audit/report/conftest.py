@@ -114,6 +114,9 @@ def synthetic_quarter(ev: Any, seed: int = 3446) -> Truth:
             hl.ENTRY_CREATED,
             hl.EntryData(
                 actor="user:x",
+                plate=f"SYN{n:04d}",
+                category="stolen_vehicle",
+                source="apd",
                 entry_id=entry["entry_id"],
                 hotlist_id=entry["hotlist_id"],
                 entry_type="bolo",
@@ -153,6 +156,11 @@ def synthetic_quarter(ev: Any, seed: int = 3446) -> Truth:
         t.alerts.append(a)
         facts = hl.AlertData(
             actor="service:hotlist",
+            seq=n + 1,
+            entry_source="apd",
+            read_id=f"rd{n}",
+            plate=f"SYN{n:04d}",
+            match_type="exact",
             alert_id=a["alert_id"],
             entry_id=n,
             hotlist_id=hotlist_id,
@@ -239,6 +247,9 @@ def synthetic_quarter(ev: Any, seed: int = 3446) -> Truth:
                 hl.WRONG_VEHICLE_INCIDENT,
                 hl.WrongVehicleIncidentData(
                     actor="user:ofc",
+                    entry_type="stolen_vehicle",
+                    camera_id=cam,
+                    notified=["supervisor", "risk_management"],
                     incident_id=incident["incident_id"],
                     alert_id=a["alert_id"],
                     hotlist_id=hotlist_id,

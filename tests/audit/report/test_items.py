@@ -253,7 +253,7 @@ async def test_the_report_is_read_by_auditors_and_the_chief_only(client, tokens)
         {"start": "2026-02-01"},
         {"start": "1900-01-01", "end": "1900-02-01"},
         {"start": "2000-01-01", "end": "2030-01-01"},
-        {"quarter": "2026Q1", "color": "red"},
+        {"quarter": "2026Q1", "page": "2"},
     ],
 )
 async def test_a_bad_period_is_a_422_naming_it(client, tokens, params):

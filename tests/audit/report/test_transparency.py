@@ -38,7 +38,9 @@ def _events(ev, now: datetime) -> list[dict]:
         )
     )  # fmt: skip
     for hid, name, status in (("h1", "NCIC stolen", "active"), ("h2", "Old BOLO", "retired")):
-        data = hl.ListData(actor="user:m", hotlist_id=hid, name=name, source="ncic", status=status)
+        data = hl.ListData(
+            actor="user:m", hotlist_id=hid, name=name, source="ncic", status=status, version=1
+        )
         out.append(ev.event(hl.LIST_CREATED, data.model_dump(), time=now - timedelta(days=90)))
     counts = [
         ig.ScanCount(day=yesterday.date().isoformat(), camera_type="fixed", camera_id="cam-0",
@@ -52,11 +54,13 @@ def _events(ev, now: datetime) -> list[dict]:
         )
     )
     alert = hl.AlertData(
-        actor="service:hotlist", alert_id="al1", entry_id=1, hotlist_id="h1",
+        actor="service:hotlist", seq=1, entry_source="ncic", read_id="r1", plate=PLATE,
+        match_type="exact", missing_endangered=False, origin="live", alert_id="al1", entry_id=1,
+        hotlist_id="h1",
         hotlist_name="NCIC stolen", entry_type="stolen_vehicle", entry_origin="import",
         entered_by_role="hotlist_manager", camera_id="cam-0", camera_type="fixed", status="new",
     ).model_dump()  # fmt: skip
-    out.append(ev.event(hl.ALERT_CREATED, {**alert, "plate": PLATE}, time=yesterday))
+    out.append(ev.event(hl.ALERT_CREATED, alert, time=yesterday))
     search = ig.SearchData(
         purpose="criminal_investigation", case_number="2026-1", kind="plate", subject="user:i",
         criteria={"plate": PLATE}, result_count=1, returned=1, at=yesterday.isoformat(),

@@ -10,3 +10,11 @@ class EventData(BaseModel):
     kept (a newer sender may add fields an older receiver does not know yet)."""
 
     model_config = ConfigDict(extra="allow", strict=True)
+
+
+class AuditedData(EventData):
+    """The data of an event sent to audit: who made the change (`alpr_common.auditing`)."""
+
+    actor: str
+    actor_name: str | None = None
+    actor_roles: list[str] = []

@@ -86,11 +86,15 @@ class ScanCount(BaseModel):
     sector: str | None = None
     camera_id: str
     reads: int = Field(ge=0)
+    # Reads counted earlier and now merged into another read of the same vehicle pass (the
+    # OpenALPR frame reads a group supersedes): plates scanned = reads - superseded.
+    superseded: int = Field(default=0, ge=0)
 
 
 class ScanCountsData(EventData):
-    """Reads per (UTC day, camera type, zip code, sector, camera) of a batch's new reads: audit
-    keeps the counters past the 30-day purge (344.6(b) items 1 and 9)."""
+    """Reads per (UTC day, camera type, zip code, sector, camera) of a batch's new reads, and of
+    the earlier reads it merged (`superseded`, to subtract): audit keeps the counters past the
+    30-day purge (344.6(b) items 1 and 9)."""
 
     batch_id: str
     counts: list[ScanCount]

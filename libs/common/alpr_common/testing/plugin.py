@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import json
 import os
 import tomllib
@@ -34,6 +35,12 @@ from alpr_common.jwt import JWKSCache, KeyRing, TokenVerifier
 from alpr_common.migrations import upgrade
 from alpr_common.roles import MACHINE_ROLES, Role
 from alpr_common.settings import BaseServiceSettings
+from alpr_common.status import (
+    PrincipalStatus,
+    PrincipalStatusCheck,
+    StaticStatus,
+    StatusSource,
+)
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 ISSUER = "alpr-access"
@@ -277,11 +284,62 @@ def keyring(keyring_dir: Path) -> KeyRing:
     return KeyRing.from_dir(keyring_dir)
 
 
+class TokenDirectory(StaticStatus):
+    """Principal status for in-process tests, where access is not running: every principal the
+    TokenFactory mints a token for is active with the roles and training it was minted with
+    (the union over its tokens), until a test says otherwise. The status check itself is the
+    kernel's own (`PrincipalStatusCheck`); tests/e2e run it against the real access."""
+
+    def register(
+        self, subject: str, kind: str, roles: frozenset[str], trn: datetime | None
+    ) -> None:
+        known = self.status.get(subject)
+        if known is None:
+            self.add(subject, kind=kind, roles=roles, training_valid_until=trn)
+            return
+        if known.training_valid_until is not None and (
+            trn is None or known.training_valid_until > trn
+        ):
+            trn = known.training_valid_until
+        self.status[subject] = dataclasses.replace(
+            known, roles=roles | known.roles, training_valid_until=trn
+        )
+
+    def update(self, subject: str, **changes: Any) -> None:
+        self.status[subject] = dataclasses.replace(self.status[subject], **changes)
+
+
+class _FirstKnown:
+    def __init__(self, *sources: StatusSource) -> None:
+        self.sources = sources
+
+    async def fetch(self, subject: str) -> PrincipalStatus | None:
+        for source in self.sources:
+            status = await source.fetch(subject)
+            if status is not None:
+                return status
+        return None
+
+
+def trust_minted_tokens(app: FastAPI, directory: TokenDirectory) -> None:
+    """Check `app`'s principals against the test directory (no cache: changes bite at once).
+    Access keeps its own check first: its real users (logged in through its routes) are found in
+    its tables, the minted ones in the directory."""
+    check: PrincipalStatusCheck | None = getattr(app.state, "principal_status", None)
+    if check is None:
+        return
+    own = getattr(app.state, "own_status_source", None)
+    if own is None and getattr(app.state, "owns_keys", False):
+        own = app.state.own_status_source = check.cache.source
+    check.use_source(directory if own is None else _FirstKnown(own, directory), 0.0)
+
+
 class TokenFactory:
     """Mints real ES256 tokens for any role, signed by the test keyring."""
 
     def __init__(self, keyring: KeyRing) -> None:
         self.keyring = keyring
+        self.directory = TokenDirectory()
 
     def token(
         self,
@@ -308,6 +366,12 @@ class TokenFactory:
             training_valid_until=training_valid_until,
             cameras=cameras,
             agency_id=agency_id,
+        )
+        self.directory.register(
+            subject,
+            "machine" if machine else "person",
+            frozenset(str(r) for r in roles),
+            training_valid_until,
         )
         return self.keyring.sign(
             claims, issuer=ISSUER, audience=AUDIENCE, expires_at=now + expires_in
@@ -345,10 +409,15 @@ def app_settings(service_spec: ServiceSpec, migrated: _Migrated) -> BaseServiceS
 
 @pytest.fixture
 def app(
-    service_spec: ServiceSpec, app_settings: BaseServiceSettings, db: Database, keyring: KeyRing
+    service_spec: ServiceSpec,
+    app_settings: BaseServiceSettings,
+    db: Database,
+    keyring: KeyRing,
+    tokens: TokenFactory,
 ) -> Iterator[FastAPI]:
     application = service_spec.app_factory(app_settings)
     use_database(application, db)
+    trust_minted_tokens(application, tokens.directory)
     if not getattr(application.state, "owns_keys", False):
         application.state.verifier = TokenVerifier(
             JWKSCache(static=keyring.jwks()), issuer=ISSUER, audience=AUDIENCE
@@ -363,7 +432,15 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-__all__ = ["PURPOSE_HEADERS", "Role", "TokenFactory", "in_ci", "pg_unavailable_reason"]
+__all__ = [
+    "PURPOSE_HEADERS",
+    "Role",
+    "TokenDirectory",
+    "TokenFactory",
+    "in_ci",
+    "pg_unavailable_reason",
+    "trust_minted_tokens",
+]
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Response
 from pydantic import BaseModel
 
-from alpr_access import tokens
+from alpr_access import principals, tokens
+from alpr_access.auth import Anyone
 from alpr_access.deps import KeysDep, PasswordsDep, SettingsDep, SourceAddressDep
 from alpr_access.errors import InvalidCredentials, MalformedBody
 from alpr_access.schemas import TokenRequest, TokenResponse
@@ -63,6 +64,13 @@ async def issue_token(
         client_secret=form.client_secret,
         source_address=source_address,
     )
+
+
+@router.post("/sign-out", status_code=204, tags=["tokens"])
+async def sign_out(principal: Anyone, session: SessionDep) -> None:
+    """Revoke the token this request carries: the gateway and every service refuse it within
+    seconds. Any principal may sign out its own token."""
+    await principals.sign_out(session, principal=principal)
 
 
 @jwks_router.get("/.well-known/jwks.json", response_model=JWKSet)

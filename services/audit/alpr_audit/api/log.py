@@ -19,7 +19,7 @@ from alpr_audit.schemas import (
     TransactionQuery,
     TransactionRead,
 )
-from alpr_common.db import SessionDep
+from alpr_common.db import ReadSessionDep
 from alpr_common.errors import Forbidden, Unauthorized, Unprocessable, responses
 from alpr_common.purpose import PurposeDep
 
@@ -30,7 +30,7 @@ _READ_ERRORS = responses(Unauthorized, Forbidden, Unprocessable)
 
 @router.get("/log-entries", response_model=Page[LogEntryRead], responses=_READ_ERRORS)
 async def list_log_entries(
-    session: SessionDep,
+    session: ReadSessionDep,
     _reader: AuditReader,
     _purpose: PurposeDep,
     query: Annotated[LogEntryQuery, Query()],
@@ -45,7 +45,7 @@ async def list_log_entries(
     responses=responses(Unauthorized, Forbidden, LogEntryNotFound, Unprocessable),
 )
 async def get_log_entry(
-    session: SessionDep,
+    session: ReadSessionDep,
     _reader: AuditReader,
     _purpose: PurposeDep,
     seq: Annotated[int, Path(ge=1, le=2**63 - 1)],
@@ -56,7 +56,7 @@ async def get_log_entry(
 
 @router.get("/transactions", response_model=Page[TransactionRead], responses=_READ_ERRORS)
 async def list_transactions(
-    session: SessionDep,
+    session: ReadSessionDep,
     _reader: AuditReader,
     _purpose: PurposeDep,
     query: Annotated[TransactionQuery, Query()],

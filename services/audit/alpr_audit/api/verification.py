@@ -8,7 +8,7 @@ from alpr_audit import verification
 from alpr_audit.auth import AuditReader
 from alpr_audit.deps import CheckpointsDep, SettingsDep
 from alpr_audit.schemas import LogVerificationRead
-from alpr_common.db import SessionDep
+from alpr_common.db import ReadSessionDep
 from alpr_common.errors import Forbidden, Unauthorized, responses
 
 router = APIRouter(prefix="/v1", tags=["audit"])
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["audit"])
     responses=responses(Unauthorized, Forbidden),
 )
 async def verify_log(
-    session: SessionDep, _reader: AuditReader, settings: SettingsDep, store: CheckpointsDep
+    session: ReadSessionDep, _reader: AuditReader, settings: SettingsDep, store: CheckpointsDep
 ) -> LogVerificationRead:
     """Recompute the hash chain now and check it against the signed checkpoints (344.4(d))."""
     return await verification.verify_log(

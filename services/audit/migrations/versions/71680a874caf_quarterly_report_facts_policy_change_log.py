@@ -1,7 +1,7 @@
 """quarterly report facts, policy-change log
 
 Revision ID: 71680a874caf
-Revises: e61a04226ada
+Revises: ce9558b9061a
 Create Date: 2026-12-05 12:07:33.080109
 """
 
@@ -16,7 +16,7 @@ import alpr_common.db
 
 
 revision: str = "71680a874caf"
-down_revision: str | None = "e61a04226ada"
+down_revision: str | None = "ce9558b9061a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

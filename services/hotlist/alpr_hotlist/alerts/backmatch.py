@@ -4,7 +4,6 @@ answers, so an unreachable ingest delays a back-match but never loses it."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import random
@@ -17,6 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.db import Database, utcnow
+from alpr_common.tasks import running_periodic
 from alpr_hotlist import repository
 from alpr_hotlist.alerts import matching
 from alpr_hotlist.clients import BackMatchUnavailable, back_match
@@ -124,18 +124,10 @@ async def back_match_lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         return
 
-    async def loop() -> None:
-        while True:
-            try:
-                await run_due(app)
-            except Exception:
-                log.exception("back-match pass failed; retrying")
-            await asyncio.sleep(settings.back_match_interval_seconds)
+    async def run() -> None:
+        await run_due(app)
 
-    task = asyncio.create_task(loop(), name="hotlist-back-match")
-    try:
+    async with running_periodic(
+        "hotlist-back-match", settings.back_match_interval_seconds, run, logger=log
+    ):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

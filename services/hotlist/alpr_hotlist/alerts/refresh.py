@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.db import Database, utcnow
+from alpr_common.tasks import running_periodic
 from alpr_hotlist import repository
 from alpr_hotlist.alerts.index import PlateIndex
 from alpr_hotlist.repository import INDEX_COUNTER
@@ -92,7 +93,8 @@ class IndexKeeper:
             index.remove_expired(utcnow())
 
     async def refresh(self, db: Database) -> None:
-        async with db.sessionmaker() as session:
+        # Only reads: on SQLite it holds no write lock, however long a rebuild takes.
+        async with db.read_sessionmaker() as session:
             try:
                 await self.current(session)
             finally:
@@ -116,20 +118,9 @@ async def index_lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.ready_checks["index"] = ready
 
     async def poll() -> None:
-        while True:
-            try:
-                # Read batches check the version themselves: under load the poll has nothing
-                # to add, and on SQLite every transaction contends for the one write lock.
-                if time.monotonic() - keeper.checked_at >= settings.index_poll_seconds:
-                    await keeper.refresh(app.state.db)
-            except Exception:
-                log.exception("hot-list index refresh failed; retrying")
-            await asyncio.sleep(settings.index_poll_seconds)
+        # Read batches check the version themselves: under load the poll has nothing to add.
+        if time.monotonic() - keeper.checked_at >= settings.index_poll_seconds:
+            await keeper.refresh(app.state.db)
 
-    task = asyncio.create_task(poll(), name="hotlist-index")
-    try:
+    async with running_periodic("hotlist-index", settings.index_poll_seconds, poll, logger=log):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +12,8 @@ from alpr_hotlist import imports
 from alpr_hotlist.auth import HotlistManager, ListReader
 from alpr_hotlist.deps import ImportIdPath, SettingsDep, errors
 from alpr_hotlist.errors import HotlistNotFound, HotlistRetired, ImportNotFound, ImportTooLarge
+from alpr_hotlist.importers import ImportOptions
+from alpr_hotlist.policy import EntryType
 from alpr_hotlist.schemas import ImportFormat, ImportQuery, ImportRead, Page
 
 router = APIRouter(prefix="/v1", tags=["hotlist imports"])
@@ -27,6 +29,25 @@ class ImportParams(BaseModel):
         max_length=64,
         pattern=r"^[A-Za-z0-9_+\-/]+$",
         description="IANA zone of the file's bare dates; else the agency's",
+    )
+    list_type: EntryType | None = Field(
+        None,
+        description="The 344.2(c) type of the list the file is imported into, for files whose "
+        "rows do not say it (Rekor alert lists, CA CLEW .tbl files, Genetec files without a "
+        "Category naming one). Never guessed from descriptions: rows without a type are held "
+        "for review.",
+    )
+    columns: str | None = Field(
+        None,
+        min_length=1,
+        max_length=1000,
+        pattern=r"^[^\x00-\x08\x0a-\x1f\x7f]+$",
+        description="Genetec: the attribute order of a file without a header line, as "
+        "configured for the hotlist in Security Center, written with the file's delimiter "
+        "(Category;PlateState;PlateNumber;EffectiveDate;ExpiryDate)",
+    )
+    delimiter: Literal[";", ",", ":", "tab"] | None = Field(
+        None, description="Genetec: the delimiter of `columns` and the file (`tab` for Tab)"
     )
 
 
@@ -76,6 +97,9 @@ async def create_import(
         hotlist_id=params.hotlist_id,
         fmt=params.format,
         timezone=params.timezone,
+        options=ImportOptions(
+            list_type=params.list_type, columns=params.columns, delimiter=params.delimiter
+        ),
         data=data,
     )
 

@@ -11,24 +11,36 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
-from alpr_hotlist.importers import canonical, genetec, ncic_fixed, rekor, tx_ncic, tx_tcic
+from alpr_hotlist.importers import (
+    ca_clew,
+    canonical,
+    genetec,
+    ncic_fixed,
+    rekor,
+    tx_ncic,
+    tx_tcic,
+)
 from alpr_hotlist.importers.errors import MalformedImport, UnknownImportFormat
 from alpr_hotlist.importers.model import (
     HeldEntry,
     ImportedEntry,
     Importer,
+    ImportOptions,
     ImportResult,
     RowError,
 )
 
 FORMATS: dict[str, Importer] = {
     module.IMPORTER.name: module.IMPORTER
-    for module in (canonical, tx_ncic, tx_tcic, ncic_fixed, genetec, rekor)
+    for module in (canonical, tx_ncic, tx_tcic, ncic_fixed, genetec, rekor, ca_clew)
 }
 
 
-def parse(fmt: str, data: bytes, *, tz: tzinfo | None = None) -> ImportResult:
-    """Read a hot-list file of format `fmt`; bare dates are in `tz` (agency zone by default)."""
+def parse(
+    fmt: str, data: bytes, *, tz: tzinfo | None = None, options: ImportOptions | None = None
+) -> ImportResult:
+    """Read a hot-list file of format `fmt`; bare dates are in `tz` (agency zone by default);
+    `options` says what the file does not (its list type, a header-less file's columns)."""
     try:
         importer = FORMATS[fmt]
     except KeyError:
@@ -36,12 +48,13 @@ def parse(fmt: str, data: bytes, *, tz: tzinfo | None = None) -> ImportResult:
             f"unknown hot-list format {fmt!r}; known formats: " + ", ".join(FORMATS),
             extra={"formats": list(FORMATS)},
         ) from None
-    return importer(data, tz=tz)
+    return importer(data, tz=tz, options=options)
 
 
 __all__ = [
     "FORMATS",
     "HeldEntry",
+    "ImportOptions",
     "ImportResult",
     "ImportedEntry",
     "Importer",

@@ -20,6 +20,7 @@ from alpr_hotlist.policy import (
     EntryType,
     ManualEntryReason,
     OffenseClass,
+    Refusal,
     cap_expiry,
     check_entry,
 )
@@ -160,38 +161,84 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.strip().lower()).strip("_")
 
 
-# Free-text categories (Genetec's Category, Rekor's Description) to 344.2(c) types. First match
-# wins, so "stolen plate" is tried before "stolen", and "amber" before everything.
-_TEXT_TYPES: tuple[tuple[re.Pattern[str], EntryType | None, str], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE), entry_type, category)
-    for pattern, entry_type, category in (
-        (r"\bamber\b", EntryType.AMBER_ALERT, "amber_alert"),
-        (r"\bsilver\b", EntryType.SILVER_ALERT, "silver_alert"),
-        (
-            r"\bstolen\s+(?:license\s+|licence\s+)?(?:plates?|tags?|lp)\b",
-            EntryType.STOLEN_PLATE,
-            "stolen_plate",
-        ),
-        (r"\bstolen\b", EntryType.STOLEN_VEHICLE, "stolen_vehicle"),
-        (r"\bb\.?o\.?l\.?o\b|\bbe\s+on\s+the\s+look\s*-?\s*out\b", EntryType.BOLO, "bolo"),
-        (r"\bwarrants?\b|\bwanted\b", EntryType.WARRANT, "wanted_person"),
-        (r"\bmissing\b", None, "missing_person"),
-        (r"\bsex\s+offender", None, "sex_offender"),
-        (r"\bprotect(?:ion|ive)\s+order\b", None, "protection_order"),
-        (r"\bgang\b|\bterroris", None, "gang_terrorist_member"),
-        (r"\bparole\b|\bprobation\b|\bsupervised\s+release\b", None, "supervised_release"),
-        (r"\bimmigra|\bdeport", None, "immigration_violator"),
-        (r"\bpermit\b|\bparking\b", None, "parking_permit"),
+# Category names a file's own type column may hold, matched whole (case, spaces and punctuation
+# aside) and never searched for inside a description: "Stolen Vehicle 2014 Silver Nissan 4
+# Door" names no category (its "Silver" is the car's colour, not a Silver Alert). Names that
+# are not 344.2(c) types are kept so that the hold says what the record is.
+_CATEGORY_NAMES: dict[EntryType | str, tuple[str, ...]] = {
+    EntryType.STOLEN_VEHICLE: (
+        "stolen", "stolen vehicle", "stolen vehicles", "stolen car", "stolen auto",
+        "stolen canadian vehicle", "vehicle stolen",
+    ),
+    EntryType.STOLEN_PLATE: (
+        "stolen plate", "stolen plates", "stolen license plate", "stolen licence plate",
+        "stolen tag", "stolen tags", "stolen lp", "plate stolen",
+    ),
+    EntryType.BOLO: ("bolo", "be on the lookout", "agency bolo"),
+    EntryType.AMBER_ALERT: ("amber", "amber alert"),
+    EntryType.SILVER_ALERT: ("silver alert",),
+    EntryType.WARRANT: (
+        "warrant", "warrants", "wanted", "wanted person", "wanted felon", "felony warrant",
+        "misdemeanor warrant",
+    ),
+    "missing_person": ("missing", "missing person", "endangered missing person"),
+    "sex_offender": ("sex offender", "registered sex offender"),
+    "protection_order": ("protection order", "protective order"),
+    "gang_terrorist_member": ("gang member", "gang", "terrorist", "gang terrorist member"),
+    "supervised_release": ("supervised release", "parole", "probation"),
+    "immigration_violator": ("immigration violator", "deported felon"),
+    "parking_permit": ("permit", "parking permit"),
+    "felony_vehicle": ("felony vehicle",),
+}  # fmt: skip
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+_CATEGORIES: dict[str, EntryType | str] = {
+    _squash(name): kind for kind, names in _CATEGORY_NAMES.items() for name in names
+} | {_squash(t.value): t for t in EntryType}
+_TYPE_NAMES = ", ".join(t.value for t in EntryType)
+
+
+def resolve_type(
+    text: str, *, column: str, list_type: EntryType | None
+) -> tuple[EntryType | None, str, str | None]:
+    """(entry type, category, why the type is unclear) for a row whose type column says
+    `text` (empty when the format has none), in a file imported as `list_type` (or not).
+
+    The column decides when it names a category; otherwise the import's `list_type` does; a row
+    with neither, or whose column contradicts the import, has no type and says why."""
+    value = text.strip()
+    named = _CATEGORIES.get(_squash(value)) if value else None
+    if isinstance(named, EntryType):
+        if list_type is not None and list_type is not named:
+            return (
+                None,
+                named.value,
+                f"the row's {column} {value!r} is a {named.value} entry but the file was "
+                f"imported as list_type={list_type.value}; import it into the right list",
+            )
+        return named, named.value, None
+    if named is not None:
+        return None, named, None  # a category 344.2(c) does not list: refused by name
+    if list_type is not None:
+        return list_type, list_type.value, None
+    if value:
+        return (
+            None,
+            slug(value) or "unclassified",
+            f"the row's {column} {value!r} does not name a list type ({_TYPE_NAMES}), and "
+            "types are never guessed from its words; import the file with "
+            "list_type=<the type of the list it belongs to>, or review the row",
+        )
+    return (
+        None,
+        "unclassified",
+        "the row does not say its list type and the import gave none; import the file with "
+        f"list_type=<one of {_TYPE_NAMES}>, or review the row",
     )
-)
-
-
-def classify(text: str) -> tuple[EntryType | None, str | None]:
-    """(entry type, category) named by a free-text category; (None, None) if it names none."""
-    for pattern, entry_type, category in _TEXT_TYPES:
-        if pattern.search(text):
-            return entry_type, category
-    return None, None
 
 
 def decode(data: bytes, *, fmt: str, expected: str) -> str:
@@ -307,6 +354,7 @@ class Collector:
         expires_at: datetime | None = None,
         manual_reason: ManualEntryReason | None = None,
         notes: str = "",
+        unclear: str | None = None,
     ) -> None:
         # A record repeated in one file would become two entries and two alerts per read.
         key = (plate, region, record_id or f"{category}\x00{reason}")
@@ -344,6 +392,9 @@ class Collector:
             source=source,
             manual_reason=manual_reason,
         )
+        if unclear is not None and (refusal is None or refusal.clause == "344.2(c)"):
+            # 344.2(c): the type decides whether the row may be listed at all; never guessed.
+            refusal = Refusal("344.2(c)", unclear)
         if refusal is None:
             self.result.accepted.append(entry)
         else:

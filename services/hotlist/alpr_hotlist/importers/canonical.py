@@ -53,7 +53,7 @@ from alpr_hotlist.importers._common import (
     slug,
 )
 from alpr_hotlist.importers.errors import MalformedImport
-from alpr_hotlist.importers.model import Importer, ImportResult
+from alpr_hotlist.importers.model import Importer, ImportOptions, ImportResult
 from alpr_hotlist.policy import EntryType, ManualEntryReason
 
 NAME = "canonical"
@@ -134,7 +134,9 @@ def _header(fields: list[str], line: int) -> list[str]:
     return names
 
 
-def parse(data: bytes, *, tz: tzinfo | None = None) -> ImportResult:
+def parse(
+    data: bytes, *, tz: tzinfo | None = None, options: ImportOptions | None = None
+) -> ImportResult:
     tz = tz or default_tz()
     text = decode(data, fmt=NAME, expected=EXPECTED)
     out = Collector(NAME)
@@ -148,7 +150,7 @@ def parse(data: bytes, *, tz: tzinfo | None = None) -> ImportResult:
             continue
         raw = {n: f.strip() for n, f in zip(names, fields, strict=True)}
         try:
-            _row(out, line, raw, tz)
+            _row(out, line, raw, tz, options or ImportOptions())
         except ValueError as exc:
             out.error(line, str(exc))
     if names is None:
@@ -156,7 +158,9 @@ def parse(data: bytes, *, tz: tzinfo | None = None) -> ImportResult:
     return out.result
 
 
-def _row(out: Collector, line: int, raw: dict[str, str], tz: tzinfo) -> None:
+def _row(
+    out: Collector, line: int, raw: dict[str, str], tz: tzinfo, options: ImportOptions
+) -> None:
     get = raw.get
     list_type = slug(get("list_type", ""))
     if not list_type:
@@ -175,6 +179,14 @@ def _row(out: Collector, line: int, raw: dict[str, str], tz: tzinfo) -> None:
             + ", ".join(r.value for r in ManualEntryReason)
         ) from None
     entry_type = _LIST_TYPES.get(list_type)
+    unclear = None
+    if options.list_type is not None and entry_type not in (None, options.list_type):
+        # The row's own list_type column decides; one contradicting the import is held.
+        unclear = (
+            f"the row's list_type {list_type!r} contradicts the import's "
+            f"list_type={options.list_type.value}; import it into the right list"
+        )
+        entry_type = None
     out.add(
         row=line,
         plate=plate_of(get("plate", "")),
@@ -193,6 +205,7 @@ def _row(out: Collector, line: int, raw: dict[str, str], tz: tzinfo) -> None:
         expires_at=expires_at_of(get("expiration_date", ""), "expiration_date", tz),
         manual_reason=manual_reason,
         notes=get("notes", ""),
+        unclear=unclear,
     )
 
 

@@ -63,11 +63,30 @@ class ImportResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ImportOptions:
+    """What the person importing a file says about it, where the file itself does not.
+
+    `list_type`: the 344.2(c) type of the list the file is imported into, for rows that name no
+    type (a Rekor alert list) or a category that is not one; a row whose own type column says
+    otherwise is held. `columns`: the attribute order of a header-less delimited file (Genetec
+    Security Center's per-hotlist configuration, `Category;PlateState;PlateNumber`), written
+    with the file's delimiter; `delimiter` names it when it is a Tab (`tab`).
+    """
+
+    list_type: EntryType | None = None
+    columns: str | None = None
+    delimiter: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Importer:
     name: str
     title: str
     expected: str  # what the file must contain, as told to the user when it does not
-    parse: Callable[..., ImportResult]  # (data: bytes, *, tz: tzinfo | None = None)
+    # (data: bytes, *, tz: tzinfo | None = None, options: ImportOptions | None = None)
+    parse: Callable[..., ImportResult]
 
-    def __call__(self, data: bytes, *, tz: tzinfo | None = None) -> ImportResult:
-        return self.parse(data, tz=tz)
+    def __call__(
+        self, data: bytes, *, tz: tzinfo | None = None, options: ImportOptions | None = None
+    ) -> ImportResult:
+        return self.parse(data, tz=tz, options=options or ImportOptions())

@@ -39,7 +39,7 @@ from alpr_hotlist.importers._common import (
     plate_of,
     region_of,
 )
-from alpr_hotlist.importers.model import Importer, ImportResult
+from alpr_hotlist.importers.model import Importer, ImportOptions, ImportResult
 from alpr_hotlist.policy import EntryType
 
 NAME = "ncic_fixed"
@@ -91,7 +91,9 @@ def _looks_like_record(line: str) -> bool:
     )
 
 
-def parse(data: bytes, *, tz: tzinfo | None = None) -> ImportResult:
+def parse(
+    data: bytes, *, tz: tzinfo | None = None, options: ImportOptions | None = None
+) -> ImportResult:
     tz = tz or default_tz()
     text = decode(data, fmt=NAME, expected=EXPECTED)
     out = Collector(NAME)

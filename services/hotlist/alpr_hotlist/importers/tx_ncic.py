@@ -28,7 +28,7 @@ from alpr_hotlist.importers._common import (
     plate_of,
     region_of,
 )
-from alpr_hotlist.importers.model import Importer, ImportResult
+from alpr_hotlist.importers.model import Importer, ImportOptions, ImportResult
 from alpr_hotlist.policy import EntryType
 
 NAME = "tx_ncic"
@@ -66,7 +66,9 @@ CODES: dict[str, tuple[EntryType | None, str, bool]] = {
 }
 
 
-def parse(data: bytes, *, tz: tzinfo | None = None) -> ImportResult:
+def parse(
+    data: bytes, *, tz: tzinfo | None = None, options: ImportOptions | None = None
+) -> ImportResult:
     tz = tz or default_tz()
     text = decode(data, fmt=NAME, expected=EXPECTED)
     out = Collector(NAME)

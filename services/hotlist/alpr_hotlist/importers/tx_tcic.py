@@ -23,7 +23,7 @@ from alpr_hotlist.importers._common import (
     plate_of,
     region_of,
 )
-from alpr_hotlist.importers.model import Importer, ImportResult
+from alpr_hotlist.importers.model import Importer, ImportOptions, ImportResult
 from alpr_hotlist.policy import EntryType
 
 NAME = "tx_tcic"
@@ -47,7 +47,9 @@ CODES: dict[str, tuple[EntryType | None, str, bool]] = {
 }
 
 
-def parse(data: bytes, *, tz: tzinfo | None = None) -> ImportResult:
+def parse(
+    data: bytes, *, tz: tzinfo | None = None, options: ImportOptions | None = None
+) -> ImportResult:
     text = decode(data, fmt=NAME, expected=EXPECTED)
     out = Collector(NAME)
     first = True

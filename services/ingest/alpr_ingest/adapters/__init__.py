@@ -13,6 +13,7 @@ from email.message import Message
 
 from alpr_ingest.adapters import (
     axis,
+    codeproject,
     dahua,
     frigate,
     genetec,
@@ -20,6 +21,7 @@ from alpr_ingest.adapters import (
     native,
     openalpr,
     platerecognizer,
+    survision,
     verkada,
 )
 from alpr_ingest.adapters.base import (
@@ -44,10 +46,16 @@ FORMATS: dict[str, Adapter] = {
         verkada.ADAPTER,
         dahua.ADAPTER,
         frigate.ADAPTER,
+        survision.ADAPTER,
+        codeproject.ADAPTER,
     )
 }
 
+# Request headers an adapter reads to identify the device (lower-case).
+DEVICE_HEADERS = (survision.SERIAL_HEADER,)
+
 __all__ = [
+    "DEVICE_HEADERS",
     "FORMATS",
     "Adapter",
     "AdapterResult",

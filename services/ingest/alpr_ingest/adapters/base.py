@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import email.policy
 import hashlib
 import json
+import quopri
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from email.parser import BytesParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 from xml.etree.ElementTree import Element, ParseError
@@ -20,8 +19,11 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 from pydantic import ValidationError
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
 
-from alpr_ingest.adapters.errors import MalformedPayload
+from alpr_common.jsonenc import MAX_JSON_DEPTH, json_depth_exceeds
+from alpr_ingest.adapters.errors import MalformedPayload, TooManyParts
 from alpr_ingest.normalize import (
     ConfidenceScale,
     DateOrder,
@@ -78,12 +80,16 @@ class ParseOptions:
     `local_tz`: the zone of cameras that send wall-clock time without an offset (Dahua,
     Hikvision `absTime`, some Hikvision firmware). `date_order`: Genetec's locale-dependent
     split date. `camera_key`: the camera for payloads that carry no identity (Dahua ITSAPI,
-    a Plate Recognizer Snapshot call made without `camera_id`).
+    a Plate Recognizer Snapshot call made without `camera_id`, CodeProject.AI). `captured_at`:
+    the capture time of payloads that carry none (a CodeProject.AI response). `headers`: the
+    request headers that identify a device (lower-case names; Survision's serial number).
     """
 
     local_tz: tzinfo | None = None
     date_order: DateOrder = "MDY"
     camera_key: str | None = None
+    captured_at: datetime | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,8 +312,17 @@ def _reject_constant(name: str) -> Any:
 
 
 def load_json(fmt: str, data: bytes | str, *, where: str = "body") -> Any:
+    if json_depth_exceeds(data, MAX_JSON_DEPTH):
+        raise malformed(
+            fmt,
+            where,
+            f"is nested too deeply (more than {MAX_JSON_DEPTH} levels of arrays and objects)",
+            "send the vendor's JSON message unchanged; a read is a few levels deep",
+        )
     try:
         return json.loads(data, parse_constant=_reject_constant)
+    except RecursionError:  # unreachable after the depth check; never a 500 all the same
+        raise malformed(fmt, where, "is nested too deeply", "send a flatter message") from None
     except UnicodeDecodeError:
         raise malformed(fmt, where, "is not UTF-8 text", "send UTF-8 encoded JSON") from None
     except json.JSONDecodeError as exc:
@@ -380,8 +395,27 @@ class Part:
     data: bytes
 
 
-def parse_multipart(fmt: str, payload: Payload) -> list[Part]:
-    """The parts of a multipart body (form-data or mixed), bytes preserved."""
+# A camera's multipart message is its event (XML or JSON) and a few images: the parts and their
+# headers are bounded, so a body of many tiny parts is refused after the first few, not parsed.
+MAX_PARTS = 8
+MAX_PART_HEADER_BYTES = 8 * 1024
+MAX_PART_BYTES = MAX_IMAGE_BYTES * 2
+
+
+class _PartsRefused(Exception):
+    def __init__(self, path: str, problem: str, expected: str) -> None:
+        super().__init__(problem)
+        self.path = path
+        self.problem = problem
+        self.expected = expected
+
+
+def parse_multipart(fmt: str, payload: Payload, *, max_parts: int = MAX_PARTS) -> list[Part]:
+    """The parts of a multipart body (form-data or mixed), bytes preserved.
+
+    Streaming (python-multipart, callbacks over the bytes): the parser stops at the first part
+    beyond `max_parts` or `MAX_PART_BYTES`, so its cost is bounded whatever the body holds.
+    """
     boundary = payload.params.get("boundary")
     if not boundary:
         raise malformed(
@@ -390,26 +424,88 @@ def parse_multipart(fmt: str, payload: Payload) -> list[Part]:
             "multipart body without a boundary parameter",
             "send 'multipart/form-data; boundary=...'",
         )
-    header = f'Content-Type: {payload.media_type}; boundary="{boundary}"\r\n\r\n'
-    message = BytesParser(policy=email.policy.HTTP).parsebytes(
-        header.encode("latin-1", "replace") + payload.body
-    )
-    if not message.is_multipart():
-        raise malformed(fmt, "body", "is not a multipart body", "send the parts with the boundary")
-    parts = []
-    for sub in message.iter_parts():
-        data = sub.get_payload(decode=True)
-        if not isinstance(data, bytes):
-            continue
-        name = sub.get_param("name", header="content-disposition")
-        parts.append(
-            Part(
-                name=name if isinstance(name, str) and name else None,
-                filename=sub.get_filename(),
-                content_type=sub.get_content_type().lower(),
-                data=data,
+    parts: list[Part] = []
+    headers: dict[str, str] = {}
+    field_name = bytearray()
+    field_value = bytearray()
+    header_bytes = 0
+    data = bytearray()
+
+    def on_part_begin() -> None:
+        nonlocal header_bytes
+        if len(parts) >= max_parts:
+            raise _PartsRefused(
+                "body",
+                f"has more than {max_parts} parts",
+                f"a {fmt} message is its event and at most {max_parts - 1} images",
             )
-        )
+        headers.clear()
+        data.clear()
+        header_bytes = 0
+
+    def on_header_field(buf: bytes, start: int, end: int) -> None:
+        _count_header(end - start)
+        field_name.extend(buf[start:end])
+
+    def on_header_value(buf: bytes, start: int, end: int) -> None:
+        _count_header(end - start)
+        field_value.extend(buf[start:end])
+
+    def _count_header(n: int) -> None:
+        nonlocal header_bytes
+        header_bytes += n
+        if header_bytes > MAX_PART_HEADER_BYTES:
+            raise _PartsRefused(
+                f"part {len(parts)}",
+                f"has more than {MAX_PART_HEADER_BYTES} bytes of headers",
+                "send Content-Disposition and Content-Type only",
+            )
+
+    def on_header_end() -> None:
+        headers[field_name.decode("latin-1").strip().lower()] = field_value.decode(
+            "latin-1"
+        ).strip()
+        field_name.clear()
+        field_value.clear()
+
+    def on_part_data(buf: bytes, start: int, end: int) -> None:
+        data.extend(buf[start:end])
+        if len(data) > MAX_PART_BYTES:
+            raise _PartsRefused(
+                f"part {len(parts)}",
+                f"is larger than {MAX_PART_BYTES} bytes",
+                "send one event and its images",
+            )
+
+    def on_part_end() -> None:
+        parts.append(_part(headers, bytes(data)))
+
+    parser = MultipartParser(
+        boundary.encode("latin-1", "replace"),
+        callbacks={
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
+    try:
+        parser.write(payload.body)
+        parser.finalize()
+    except _PartsRefused as exc:
+        raise TooManyParts(
+            f"{fmt}: {exc.path}: {exc.problem}; {exc.expected}",
+            extra={"format": fmt, "path": exc.path},
+        ) from None
+    except MultipartParseError as exc:
+        if not parts:
+            raise malformed(
+                fmt, "body", f"is not a multipart body ({exc})", "send the parts with the boundary"
+            ) from None
+        # A cut-off or sloppy epilogue after complete parts: keep what was complete, as the
+        # email parser did.
     if not parts:
         raise malformed(
             fmt, "body", f"has no parts delimited by boundary {boundary!r}", "check the boundary"
@@ -417,11 +513,44 @@ def parse_multipart(fmt: str, payload: Payload) -> list[Part]:
     return parts
 
 
+def _part(headers: Mapping[str, str], data: bytes) -> Part:
+    disposition, params = parse_options_header(headers.get("content-disposition", ""))
+    name = params.get(b"name", b"").decode("utf-8", "replace") or None
+    filename_raw = params.get(b"filename")
+    filename = filename_raw.decode("utf-8", "replace") if filename_raw is not None else None
+    ctype, _ = parse_options_header(headers.get("content-type", "text/plain"))
+    content_type = ctype.decode("latin-1").lower() or "text/plain"
+    encoding = headers.get("content-transfer-encoding", "").lower()
+    if encoding == "base64":
+        try:
+            data = base64.b64decode(data)
+        except (binascii.Error, ValueError):
+            pass
+    elif encoding == "quoted-printable":
+        data = quopri.decodestring(data)
+    del disposition
+    return Part(name=name, filename=filename, content_type=content_type, data=data)
+
+
+# A webhook form carries a handful of fields (Plate Recognizer: `json` and an upload).
+MAX_FORM_FIELDS = 32
+
+
 def parse_form(fmt: str, body: bytes) -> dict[str, str]:
     try:
-        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+        fields = parse_qs(
+            body.decode("utf-8"),
+            keep_blank_values=True,
+            strict_parsing=False,
+            max_num_fields=MAX_FORM_FIELDS,
+        )
     except UnicodeDecodeError:
         raise malformed(fmt, "body", "is not UTF-8 form data", "send UTF-8 form fields") from None
+    except ValueError:  # more fields than allowed, counted before any is parsed
+        raise TooManyParts(
+            f"{fmt}: body: has more than {MAX_FORM_FIELDS} form fields; send the webhook's own",
+            extra={"format": fmt, "path": "body"},
+        ) from None
     return {key: values[0] for key, values in fields.items()}
 
 

@@ -151,6 +151,33 @@ def _event_time(data: dict[str, Any], payload: Payload, path: str) -> tuple[date
     return local_to_utc(naive, data.get("TimeZone"), payload), raw
 
 
+def _event_identity(event: dict[str, Any], data: dict[str, Any]) -> list[str]:
+    """The device keys a traffic event names, most specific first.
+
+    The device's serial number is `Data.TrafficCar.MachineName` in captured events (an
+    installer-set `Data.MachineName` or `DeviceID` when present), and the event's `Index` is the
+    video channel, 0-based. The first channel's key is the bare serial, as ITSAPI's; a
+    multi-channel device's later channels are `<serial>-ch<N>` (N counted from 1).
+    """
+    car = as_object(data.get("TrafficCar"))
+    names = [
+        text_or_none(data.get("MachineName")),
+        text_or_none(data.get("DeviceID")),
+        text_or_none(car.get("MachineName")),
+        text_or_none(car.get("DeviceID")),
+    ]
+    channel = number_or_none(event.get("Index"))
+    keys = []
+    for name in names:
+        if name is None:
+            continue
+        if channel is not None and channel >= 1 and channel == int(channel):
+            keys.append(f"{name}-ch{int(channel) + 1}")
+        else:
+            keys.append(name)
+    return keys
+
+
 def _event(col: Collector, payload: Payload, event: dict[str, Any], index: int, path: str) -> None:
     if event.get("Code") != "TrafficJunction":
         col.result.ignored.append(f"{path}Code {event.get('Code')!r} is not TrafficJunction")
@@ -158,7 +185,7 @@ def _event(col: Collector, payload: Payload, event: dict[str, Any], index: int, 
     data = as_object(event.get("Data"))
     obj = as_object(data.get("Object"))
     dpath = f"{path}Data."
-    camera = _camera(payload, data.get("MachineName"))
+    camera = _camera(payload, *_event_identity(event, data))
     event_id = text_or_none(data.get("EventID")) or text_or_none(data.get("GroupID"))
     vendor_id = event_id or synthetic_id(NAME, camera, data.get("RealUTC"), data.get("UTC"))
     with col.item(index=index, vendor_id=vendor_id):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from alpr_common.errors import NotFound, Unprocessable, UnsupportedMediaType
+from alpr_common.errors import NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 
 
 class UnknownFormat(NotFound):
@@ -13,3 +13,8 @@ class UnsupportedContentType(UnsupportedMediaType):
 
 class MalformedPayload(Unprocessable):
     """The whole payload cannot be read (not JSON/XML, wrong envelope, missing message type)."""
+
+
+class TooManyParts(PayloadTooLarge):
+    """A multipart body with more or larger parts than a camera sends (the event and a few
+    images), refused before the rest is parsed."""

@@ -1,10 +1,16 @@
 """Frigate NVR MQTT messages (docs/formats.md §3), posted by a bridge as JSON.
 
-`frigate/tracked_object_update` (type `lpr`) and `frigate/events` (new, update, end).
+`frigate/tracked_object_update` (type `lpr`) and `frigate/events` (new, update, end), and the
+message the frigate_plate_recognizer side-car publishes on `frigate/plate_recognizer`
+(`plate_number`, `score`, `frigate_event_id`, `camera_name`, `start_time` in the host's local
+time without an offset, `is_watched_plate`, and for a watched plate `original_plate` and
+`fuzzy_score`). The side-car's event id is Frigate's, so its read and Frigate's own for the same
+tracked object are one read.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from alpr_ingest.adapters.base import (
@@ -19,9 +25,10 @@ from alpr_ingest.adapters.base import (
     number_or_none,
     text_or_none,
 )
-from alpr_ingest.normalize import normalize_confidence, to_utc
+from alpr_ingest.normalize import localize, normalize_confidence, parse_datetime, to_utc
 
 NAME = "frigate"
+_EVENT_ID_START = re.compile(r"(\d{9,11}\.\d+)-")
 _EVENT_STATE = {"new": "preview", "update": "preview", "end": "final"}
 
 
@@ -101,11 +108,62 @@ def _event(col: Collector, msg: dict[str, Any], kind: str) -> None:
         )
 
 
+def _sidecar(col: Collector, payload: Payload, msg: dict[str, Any]) -> None:
+    watched = msg.get("is_watched_plate") is True
+    # A watched plate is reported as the list's spelling, fuzzy-matched to what was read: the
+    # read is what the camera saw (`original_plate`), the watched spelling a candidate.
+    plate = msg.get("original_plate") if watched else msg.get("plate_number")
+    if text_or_none(plate) is None:
+        col.result.ignored.append("plate_recognizer message without a plate")
+        return
+    vendor_id = text_or_none(msg.get("frigate_event_id"))
+    raw_time = text_or_none(msg.get("start_time"))
+    with col.item(index=0, vendor_id=vendor_id):
+        camera = text_or_none(msg.get("camera_name"))
+        if camera is None:
+            raise ItemError("camera_name", "camera_name is missing")
+        if raw_time is None:
+            raise ItemError("start_time", "start_time is missing")
+        started = _EVENT_ID_START.match(vendor_id or "")
+        if started:
+            # Frigate's event id starts with the object's start time as epoch seconds: the same
+            # instant as `start_time`, which the side-car writes in its host's zone, no offset.
+            moment = check("frigate_event_id", to_utc, started.group(1))
+        else:
+            moment = check("start_time", parse_datetime, raw_time)
+            moment = localize(moment, tz=payload.options.local_tz, received_at=payload.received_at)
+        candidates = []
+        if watched and text_or_none(msg.get("plate_number")) is not None:
+            candidates.append({"plate": msg["plate_number"], "confidence": None})
+        col.add(
+            {
+                "plate": plate,
+                "captured_at": moment,
+                "camera": camera,
+                "vendor_read_id": vendor_id,
+                # Frigate's own end event for the same object is its last word.
+                "group_state": "preview",
+                "confidence": check("score", normalize_confidence, msg.get("score"), scale="unit"),
+                "candidates": candidates,
+                "device_time": raw_time,
+                "source": NAME,
+            },
+            {
+                "plate": "original_plate" if watched else "plate_number",
+                "captured_at": "start_time",
+                "camera": "camera_name",
+                "candidates": "plate_number",
+            },
+        )
+
+
 def parse(payload: Payload) -> AdapterResult:
     msg = load_json_object(NAME, payload.body)
     col = Collector(payload)
     kind = msg.get("type")
-    if kind == "lpr":
+    if kind is None and "frigate_event_id" in msg and "plate_number" in msg:
+        _sidecar(col, payload, msg)
+    elif kind == "lpr":
         _lpr(col, msg)
     elif kind in _EVENT_STATE:
         _event(col, msg, kind)
@@ -116,14 +174,15 @@ def parse(payload: Payload) -> AdapterResult:
             NAME,
             "type",
             "is missing",
-            "send a frigate/tracked_object_update or frigate/events message unchanged",
+            "send a frigate/tracked_object_update, frigate/events or frigate/plate_recognizer "
+            "message unchanged",
         )
     return col.result
 
 
 ADAPTER = Adapter(
     name=NAME,
-    title="Frigate NVR (MQTT bridge)",
+    title="Frigate NVR and its plate-recognizer side-car (MQTT bridge)",
     content_types=frozenset({"application/json"}),
     parse=parse,
 )

@@ -90,6 +90,16 @@ def _group(col: Collector, group: dict[str, Any], path: str) -> None:
     best_uuid = text_or_none(group.get("best_uuid"))
     # A preview and its final group share the first frame; its uuid keys the vehicle.
     vendor_id = uuids[0] if uuids else best_uuid
+    indexes = group.get("plate_indexes")
+    frames: list[str] = []
+    if isinstance(indexes, list) and len(indexes) == len(uuids):
+        # The per-frame results this group is made of, under the ids `_results` gives them:
+        # the group supersedes those reads, and a frame sent after it is the same read.
+        frames = [
+            f"{u}:{i}"
+            for u, i in zip(uuids, indexes, strict=True)
+            if isinstance(i, int) and not isinstance(i, bool)
+        ]
     with col.item(index=0, vendor_id=vendor_id):
         raw_time, time_path = _group_capture(group, path)
         captured_at = check(time_path, to_utc, raw_time)
@@ -108,7 +118,7 @@ def _group(col: Collector, group: dict[str, Any], path: str) -> None:
                 "camera": _camera_key(group, path),
                 "camera_label": text_or_none(dig(group, "web_server_config", "camera_label")),
                 "vendor_read_id": vendor_id,
-                "related_ids": uuids[:500],
+                "related_ids": list(dict.fromkeys(uuids + frames))[:500],
                 "group_state": "preview" if group.get("is_preview") is True else "final",
                 "confidence": check(
                     f"{path}best_confidence",
@@ -159,6 +169,9 @@ def _results(col: Collector, msg: dict[str, Any]) -> None:
                     "captured_at": captured_at,
                     "camera": _camera_key(msg, ""),
                     "vendor_read_id": vendor_id,
+                    # One frame of a vehicle pass: the agent's group for the vehicle (listing
+                    # this frame in `uuids`) supersedes it.
+                    "group_state": "preview",
                     "confidence": check(
                         f"{path}confidence",
                         normalize_confidence,

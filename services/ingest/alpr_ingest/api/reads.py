@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import anyio.to_thread
 from fastapi import APIRouter, Query, Request
 
 from alpr_common.app import own_json_body
@@ -79,6 +82,33 @@ async def _body(request: Request, rt: Runtime) -> bytes:
     return b"".join(chunks)
 
 
+# Bodies above this are parsed in a worker thread, so a large (or hostile) body never holds the
+# event loop: /livez and other cameras' posts keep their turns. Native batches of 1,000 reads
+# without images stay below it and take the in-loop path (pydantic-core, a few milliseconds).
+PARSE_IN_THREAD_BYTES = 1024 * 1024
+
+
+async def _parse(
+    fmt: str,
+    *,
+    content_type: str,
+    body: bytes,
+    received_at: datetime,
+    options: adapters.ParseOptions | None = None,
+) -> adapters.AdapterResult:
+    parse = functools.partial(
+        adapters.parse,
+        fmt,
+        content_type=content_type,
+        body=body,
+        received_at=received_at,
+        options=options,
+    )
+    if len(body) <= PARSE_IN_THREAD_BYTES:
+        return parse()
+    return await anyio.to_thread.run_sync(parse)
+
+
 @router.post(
     "/reads",
     response_model=ReadBatchResult,
@@ -97,7 +127,7 @@ async def post_reads(
 ) -> FastJSONResponse:
     """Store a batch of 1 to 1,000 native reads; answered only once they are committed."""
     body = await _body(request, rt)
-    result = adapters.parse(
+    result = await _parse(
         "native",
         content_type=request.headers.get("content-type", ""),
         body=body,
@@ -127,7 +157,10 @@ def _atomic(body: bytes) -> bool:
         "Formats: openalpr (alpr_results, alpr_group preview then final, alpr_alert, "
         "heartbeat), platerecognizer (JSON, form, multipart), genetec (JSON, XML), hikvision "
         "(XML, multipart), axis (JSON, multipart), verkada, dahua (answered "
-        '`{"Result": true}`), frigate, native. Answered only once the reads are committed.'
+        '`{"Result": true}`), frigate (events, lpr updates and the plate_recognizer side-car), '
+        "survision (camera serial in the `survision-serial-number` header), codeproject (a "
+        "CodeProject.AI `/v1/vision/alpr` response, with `camera` and `captured_at`), native. "
+        "Answered only once the reads are committed."
     ),
     responses=responses(UnknownFormat, InvalidQuery, *_INGEST_ERRORS),
     openapi_extra={"requestBody": {"required": True, "content": _VENDOR_MEDIA}},
@@ -156,6 +189,13 @@ async def post_vendor_reads(
     date_order: Annotated[
         Literal["MDY", "DMY", "YMD"], Query(description="Genetec's locale date order.")
     ] = "MDY",
+    captured_at: Annotated[
+        ApiTime | None,
+        Query(
+            description="When the image was taken, for messages that carry no time (a "
+            "CodeProject.AI response), with its UTC offset."
+        ),
+    ] = None,
 ) -> FastJSONResponse:
     """Store the reads of one vendor message, in the vendor's own format and transport."""
     local_tz = None
@@ -166,13 +206,21 @@ async def post_vendor_reads(
             raise InvalidQuery(f"unknown time zone {tz!r}; use an IANA name") from None
     camera_key = camera or (principal.cameras[0] if len(principal.cameras) == 1 else None)
     body = await _body(request, rt)
-    result = adapters.parse(
+    result = await _parse(
         str(vendor_format),
         content_type=request.headers.get("content-type", ""),
         body=body,
         received_at=rt.now(),
         options=adapters.ParseOptions(
-            local_tz=local_tz, date_order=date_order, camera_key=camera_key
+            local_tz=local_tz,
+            date_order=date_order,
+            camera_key=camera_key,
+            captured_at=captured_at,
+            headers={
+                name: request.headers[name]
+                for name in adapters.DEVICE_HEADERS
+                if name in request.headers
+            },
         ),
     )
     outcome = await reads.ingest(session, rt=rt, principal=principal, result=result)

@@ -15,7 +15,7 @@ from alpr_ingest.models import (
     HoldItem,
     ReadHold,
 )
-from alpr_ingest.repository.reads import HELD, READ_COLUMNS, READS
+from alpr_ingest.repository.reads import ALIASES, HELD, READ_COLUMNS, READS
 
 
 def _active_hold_read_ids() -> Any:
@@ -56,6 +56,11 @@ async def image_hashes_between(session: AsyncSession, *, lo: datetime, hi: datet
         .distinct()
     )
     return {h for (h,) in rows}
+
+
+async def delete_aliases_before(session: AsyncSession, cutoff: datetime) -> None:
+    """Read aliases go with their reads (344.4(d)); a handful per OpenALPR group."""
+    await session.execute(delete(ALIASES).where(ALIASES.c.captured_at < cutoff))
 
 
 async def delete_reads_before(session: AsyncSession, cutoff: datetime) -> int:

@@ -14,12 +14,17 @@ import asyncpg
 from pydantic_core import to_json
 from sqlalchemy import (
     ColumnElement,
+    and_,
+    delete,
     func,
     insert,
     or_,
     select,
+    tuple_,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_ingest import partitions
@@ -27,9 +32,11 @@ from alpr_ingest.models import (
     READ_TABLE,
     HeldRead,
     PlateRead,
+    ReadAlias,
 )
 
 READS = PlateRead.__table__
+ALIASES = ReadAlias.__table__
 HELD = HeldRead.__table__
 READ_COLUMNS: tuple[str, ...] = tuple(c.name for c in READS.columns)
 _JSON_COLUMNS = frozenset({"candidates", "vehicle"})
@@ -38,7 +45,7 @@ _STAGING = f"{READ_TABLE}_staging"
 # --- the write path -------------------------------------------------------------------------------
 
 
-class _StoredRead(NamedTuple):
+class StoredRead(NamedTuple):
     read_id: uuid.UUID
     captured_at: datetime
     dedup_key: str
@@ -47,6 +54,9 @@ class _StoredRead(NamedTuple):
     confidence: float | None
     camera_id: str
     vendor_read_id: str | None
+    camera_type: str
+    zip_code: str | None
+    sector: str | None
 
 
 # One index probe per key (a nested loop over the keys), whatever the statistics say. The
@@ -55,7 +65,7 @@ class _StoredRead(NamedTuple):
 # keep the plan it got when the partition was empty) gets a scan of the whole capture-time range
 # instead: measured 100 ms against 3 ms for 500 keys on a 300,000-read day not yet analysed.
 _FIND_BY_DEDUP_KEYS = (
-    f"SELECT {', '.join('r.' + f for f in _StoredRead._fields)} "  # noqa: S608 (constant names)
+    f"SELECT {', '.join('r.' + f for f in StoredRead._fields)} "  # noqa: S608 (constant names)
     "FROM unnest($1::text[]) AS k(key) CROSS JOIN LATERAL ("
     f"SELECT * FROM {READ_TABLE} WHERE dedup_key = k.key "
     "AND captured_at >= $2 AND captured_at <= $3 OFFSET 0) AS r"
@@ -72,7 +82,7 @@ async def _driver_connection(session: AsyncSession) -> asyncpg.Connection:
 
 async def find_by_dedup_keys(
     session: AsyncSession, keys: Sequence[str], *, lo: datetime, hi: datetime
-) -> list[_StoredRead]:
+) -> list[StoredRead]:
     """Stored reads whose dedup key is one of `keys`, captured between lo and hi."""
     if not keys:
         return []
@@ -81,14 +91,14 @@ async def find_by_dedup_keys(
         # SQLAlchemy's array binding walks every key in Python, and this runs for every batch.
         raw = await _driver_connection(session)
         records = await raw.fetch(_FIND_BY_DEDUP_KEYS, list(keys), lo, hi)
-        return [_StoredRead(*r) for r in records]
+        return [StoredRead(*r) for r in records]
     c = READS.c
     rows = await session.execute(
-        select(*(c[name] for name in _StoredRead._fields)).where(
+        select(*(c[name] for name in StoredRead._fields)).where(
             c.dedup_key.in_(list(keys)), c.captured_at >= lo, c.captured_at <= hi
         )
     )
-    return [_StoredRead(*r) for r in rows]
+    return [StoredRead(*r) for r in rows]
 
 
 def _json_text(value: Any) -> str | None:
@@ -155,6 +165,52 @@ async def insert_reads(
     await raw.execute(f"DELETE FROM {_STAGING}")  # noqa: S608 (constant names)
     kept = {r["read_id"] for r in inserted}
     return {r["read_id"] for r in rows} - kept
+
+
+async def find_by_alias_keys(
+    session: AsyncSession, keys: Sequence[str]
+) -> list[tuple[str, StoredRead]]:
+    """(alias key, stored read) for the keys that are another identity of a stored read."""
+    if not keys:
+        return []
+    c = READS.c
+    a = ALIASES.c
+    rows = await session.execute(
+        select(a.alias_key, *(c[name] for name in StoredRead._fields))
+        .join(READS, and_(c.read_id == a.read_id, c.captured_at == a.captured_at))
+        .where(a.alias_key.in_(list(keys)))
+    )
+    return [(r[0], StoredRead(*r[1:])) for r in rows]
+
+
+async def replace_aliases(
+    session: AsyncSession,
+    *,
+    read_ids: Sequence[uuid.UUID],
+    aliases: Sequence[dict[str, Any]],
+) -> None:
+    """Drop the aliases of `read_ids` and store `aliases` ({alias_key, read_id, captured_at}):
+    a key last claimed by a concurrent message moves to this one's read."""
+    if read_ids:
+        await session.execute(delete(ALIASES).where(ALIASES.c.read_id.in_(list(read_ids))))
+    if not aliases:
+        return
+    dialect_insert = pg_insert if partitions.is_postgresql(session) else sqlite_insert
+    stmt = dialect_insert(ALIASES).values(list(aliases))
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[ALIASES.c.alias_key],
+            set_={"read_id": stmt.excluded.read_id, "captured_at": stmt.excluded.captured_at},
+        )
+    )
+
+
+async def delete_reads(session: AsyncSession, keys: Sequence[tuple[uuid.UUID, datetime]]) -> None:
+    """Delete reads by (read_id, captured_at): the frame reads a vendor's group superseded."""
+    if keys:
+        await session.execute(
+            delete(READS).where(tuple_(READS.c.read_id, READS.c.captured_at).in_(list(keys)))
+        )
 
 
 async def update_read(

@@ -1,0 +1,188 @@
+"""The live status of a token's holder, checked on every authenticated request by the gateway and
+by every service (defence in depth: a service called directly refuses what the gateway refuses).
+
+Access answers `GET /v1/principals/{subject}/status`; the answer is cached a couple of seconds per
+process, so deactivation, a removed role, lapsed training (344.7(b)) and revoked tokens (sign-out,
+password change, TOTP reset) bite within seconds even while a token is unexpired.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import httpx
+
+from alpr_common.auth import Principal
+from alpr_common.errors import Forbidden, Unauthorized, Unavailable
+
+
+@dataclass(frozen=True)
+class PrincipalStatus:
+    subject: str
+    kind: str
+    active: bool
+    roles: frozenset[str]
+    training_valid_until: datetime | None
+    # Tokens issued (iat) before this instant are refused: password change, TOTP reset,
+    # deactivation and role changes end every session the person had.
+    tokens_valid_after: datetime | None = None
+    # Token ids signed out before they expired (unexpired ones only).
+    revoked_token_ids: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> PrincipalStatus:
+        trn = body.get("training_valid_until")
+        after = body.get("tokens_valid_after")
+        return cls(
+            subject=str(body["subject"]),
+            kind=str(body["kind"]),
+            active=bool(body["active"]),
+            roles=frozenset(body.get("roles", [])),
+            training_valid_until=datetime.fromisoformat(trn) if trn else None,
+            tokens_valid_after=datetime.fromisoformat(after) if after else None,
+            revoked_token_ids=frozenset(body.get("revoked_token_ids", [])),
+        )
+
+
+class StatusSource(Protocol):
+    async def fetch(self, subject: str) -> PrincipalStatus | None: ...
+
+
+class StaticStatus:
+    """Principals known in advance, for a service run without access (benchmarks, tests):
+    exactly these subjects, with these statuses; any other is unknown and refused."""
+
+    def __init__(self, statuses: dict[str, PrincipalStatus] | None = None) -> None:
+        self.status: dict[str, PrincipalStatus] = dict(statuses or {})
+
+    def add(
+        self,
+        subject: str,
+        *,
+        kind: str,
+        roles: frozenset[str],
+        training_valid_until: datetime | None = None,
+    ) -> None:
+        self.status[subject] = PrincipalStatus(
+            subject=subject,
+            kind=kind,
+            active=True,
+            roles=roles,
+            training_valid_until=training_valid_until,
+        )
+
+    async def fetch(self, subject: str) -> PrincipalStatus | None:
+        return self.status.get(subject)
+
+
+class AccessStatusSource:
+    """Asks access over HTTP, with this process's service token."""
+
+    def __init__(
+        self, client: httpx.AsyncClient, access_url: str, token: Callable[[], Awaitable[str]]
+    ) -> None:
+        self.client = client
+        self.url = access_url.rstrip("/")
+        self.token = token
+
+    async def fetch(self, subject: str) -> PrincipalStatus | None:
+        try:
+            token = await self.token()
+            resp = await self.client.get(
+                f"{self.url}/v1/principals/{subject}/status",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        except httpx.HTTPError as exc:
+            raise Unavailable(
+                "access is unreachable, so principal status cannot be checked; retry shortly"
+            ) from exc
+        if resp.status_code == 404:
+            return None
+        if resp.status_code != 200:
+            raise Unavailable(f"access answered {resp.status_code} to a status check; retry")
+        return PrincipalStatus.from_json(resp.json())
+
+
+class StatusCache:
+    def __init__(self, source: StatusSource, ttl_seconds: float) -> None:
+        self.source = source
+        self.ttl = ttl_seconds
+        self._cache: dict[str, tuple[float, PrincipalStatus | None]] = {}
+
+    async def get(self, subject: str) -> PrincipalStatus:
+        now = time.monotonic()
+        hit = self._cache.get(subject)
+        if hit is None or now - hit[0] > self.ttl:
+            status = await self.source.fetch(subject)
+            self._cache[subject] = (now, status)
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+        else:
+            status = hit[1]
+        if status is None:
+            raise Unauthorized("the token's principal is unknown to access")
+        return status
+
+
+class PrincipalStatusCheck:
+    """The one live check of a verified token against its holder's status."""
+
+    def __init__(self, cache: StatusCache, *, training_required: bool = True) -> None:
+        self.cache = cache
+        # 344.7(b): people need current training for everything but personnel administration.
+        self.training_required = training_required
+
+    def use_source(self, source: StatusSource, ttl_seconds: float | None = None) -> None:
+        ttl = self.cache.ttl if ttl_seconds is None else ttl_seconds
+        self.cache = StatusCache(source, ttl)
+
+    async def admit(
+        self, principal: Principal, *, training_required: bool | None = None
+    ) -> Principal:
+        """The principal with the roles it still holds, or a refusal (401 for a revoked token,
+        403 for a deactivated principal or lapsed training)."""
+        status = await self.cache.get(principal.subject)
+        if not status.active:
+            raise Forbidden("this account or client is deactivated")
+        if principal.token_id and principal.token_id in status.revoked_token_ids:
+            raise Unauthorized("this token was signed out; log in again")
+        issued = principal.claims.get("iat")
+        after = status.tokens_valid_after
+        # `iat` has whole seconds: a token issued in the second of the change (but before it)
+        # survives; sign-out and password change also revoke the token used, by its id.
+        if (
+            after is not None
+            and isinstance(issued, int | float)
+            and issued < int(after.timestamp())
+        ):
+            raise Unauthorized(
+                "this token was revoked (password or TOTP change, deactivation or role change); "
+                "log in again"
+            )
+        required = self.training_required if training_required is None else training_required
+        if required:
+            self.require_training(principal, status)
+        roles = principal.roles & status.roles
+        if roles == principal.roles:
+            return principal
+        return dataclasses.replace(principal, roles=frozenset(roles))
+
+    async def status_of(self, principal: Principal) -> PrincipalStatus:
+        return await self.cache.get(principal.subject)
+
+    @staticmethod
+    def require_training(principal: Principal, status: PrincipalStatus) -> None:
+        if principal.kind != "person":
+            return
+        valid = status.training_valid_until
+        if valid is None or valid <= datetime.now(UTC):
+            raise Forbidden(
+                "no current ALPR training on record: access is suspended until the annual "
+                "training is recorded (344.7(b))",
+                extra={"clause": "344.7(b)"},
+            )
