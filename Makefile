@@ -9,7 +9,7 @@ export UV_PYTHON := 3.11
 PYTEST_WORKERS ?= 2
 SERVICES := access audit ingest hotlist sharing gateway
 
-.PHONY: help install run test test-sqlite lint format typecheck migrate bench compliance \
+.PHONY: help install run test browser test-sqlite lint format typecheck migrate bench compliance \
         k8s-check ci cso clean
 
 help: ## list the targets
@@ -25,8 +25,20 @@ install: $(UV) ## create .venv with every service and the dev tools (uv.lock, fr
 run: install ## migrate SQLite and run the whole suite (gateway on :8000) until Ctrl-C
 	$(UV) run --frozen python -m alpr_common.suite run --state-dir var
 
-test: install ## the whole test suite, on SQLite and on PostgreSQL (ALPR_TEST_PG_URL)
+test: install browser ## the whole test suite, on SQLite and on PostgreSQL (ALPR_TEST_PG_URL)
 	$(UV) run --frozen pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# The headless-browser tests (the audit report's HTML) need chromium and chromedriver: installed
+# from Debian when missing and we are root with apt-get; otherwise those tests skip (fail in CI).
+browser: ## install chromium and chromium-driver (Debian, as root) when missing
+	@if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium and chromium-driver (apt-get)"; \
+	    apt-get update -qq >/dev/null && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
+	    || echo "could not install chromium: the browser tests will skip"; \
+	  else echo "chromium/chromedriver missing and not root: the browser tests will skip"; fi; \
+	fi
 
 lint: install ## ruff lint and format check
 	$(UV) run --frozen ruff check .

@@ -12,7 +12,9 @@ HERE = Path(__file__).parent
 def main() -> int:
     scripts = sorted(HERE.glob("*/bench_*.py"))
     if len(sys.argv) > 1:
-        scripts = [s for s in scripts if any(name in str(s) for name in sys.argv[1:])]
+        scripts = [
+            s for s in scripts if any(name in str(s.relative_to(HERE)) for name in sys.argv[1:])
+        ]
     failed = []
     for script in scripts:
         print(f"\n=== {script.relative_to(HERE.parent)} ===", flush=True)

@@ -50,8 +50,8 @@ async def fuzz_db_url(db_backend: str, tmp_path: Path):
 
 @pytest.fixture
 def fuzz_headers(tokens, audit_purpose) -> dict[str, str]:
-    # Risk Management too, so the review, allegation and import routes are driven past the
-    # role check into their rules.
+    # Risk Management too, so the review, allegation, import and policy-change routes are driven
+    # past the role check into their rules.
     token = tokens.token("service", "city_auditor", "risk_management")
     return {"Authorization": f"Bearer {token}", **audit_purpose}
 

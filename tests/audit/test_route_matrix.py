@@ -15,7 +15,8 @@ RM = {Role.RISK_MANAGEMENT}
 REPORTERS = set(PERSON_ROLES) - {Role.CITY_AUDITOR}
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 
-PUBLIC: set[tuple[str, str]] = set()  # health probes are not in the OpenAPI
+# The public transparency page (no plate, no person); health probes are not in the OpenAPI.
+PUBLIC: set[tuple[str, str]] = {("GET", "/v1/transparency"), ("GET", "/v1/transparency/html")}
 ALLOWED: dict[tuple[str, str], set[Role]] = {
     ("POST", "/v1/events"): {Role.SERVICE},
     ("GET", "/v1/log-entries"): READERS,
@@ -45,12 +46,21 @@ ALLOWED: dict[tuple[str, str], set[Role]] = {
     ("GET", "/v1/population-areas"): READERS,
     ("GET", "/v1/equity-reports"): READERS,
     ("GET", "/v1/equity-reports/areas.csv"): READERS,
+    # The 344.6(b) report goes to the Chief of Police too; the policy-change log (item 8) is
+    # recorded by Risk Management or the Chief's office.
+    ("GET", "/v1/reports/quarterly"): {*READERS, Role.CHIEF_OF_POLICE},
+    ("GET", "/v1/reports/quarterly/csv"): {*READERS, Role.CHIEF_OF_POLICE},
+    ("GET", "/v1/reports/quarterly/html"): {*READERS, Role.CHIEF_OF_POLICE},
+    ("GET", "/v1/policy-changes"): {*READERS, Role.CHIEF_OF_POLICE},
+    ("GET", "/v1/policy-changes/{change_id}"): {*READERS, Role.CHIEF_OF_POLICE},
+    ("POST", "/v1/policy-changes"): {Role.RISK_MANAGEMENT, Role.CHIEF_OF_POLICE},
 }
 PATH_VALUES = {
     "{seq}": "1",
     "{sample_id}": "0" * 32,
     "{item_id}": "0" * 32,
     "{allegation_id}": "0" * 32,
+    "{change_id}": "0" * 32,
 }
 
 

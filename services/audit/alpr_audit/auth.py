@@ -18,6 +18,15 @@ ALLEGATION_REPORTERS = tuple(sorted(PERSON_ROLES - {Role.CITY_AUDITOR}))
 POPULATION_IMPORTERS = (Role.CHIEF_SECURITY_OFFICER, Role.RISK_MANAGEMENT)
 
 AuditReader = Annotated[Principal, require(*AUDIT_READERS)]
+
+# 344.6: the report goes to the Chief of Police; Risk Management and the City Auditor audit.
+REPORT_READERS = (*AUDIT_READERS, Role.CHIEF_OF_POLICE)
+# 344.6(b)8: who records a change of department policy that affects privacy. The City Auditor
+# reads and never writes (344.6(c)).
+POLICY_RECORDERS = (Role.RISK_MANAGEMENT, Role.CHIEF_OF_POLICE)
+
+ReportReader = Annotated[Principal, require(*REPORT_READERS)]
+PolicyRecorder = Annotated[Principal, require(*POLICY_RECORDERS)]
 RiskManager = Annotated[Principal, require(Role.RISK_MANAGEMENT)]
 AllegationReporter = Annotated[Principal, require(*ALLEGATION_REPORTERS)]
 PopulationImporter = Annotated[Principal, require(*POPULATION_IMPORTERS)]

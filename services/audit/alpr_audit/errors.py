@@ -24,6 +24,14 @@ class CheckpointKeyUnavailable(Unavailable):
     """The checkpoint signing key is missing or unreadable."""
 
 
+class BadPeriod(Unprocessable):
+    """The report period is missing, malformed or out of range."""
+
+
+class PolicyChangeNotFound(NotFound):
+    """No policy change has that id."""
+
+
 # ----------------------------------------------------------------------------- reviews (344.6(a))
 
 

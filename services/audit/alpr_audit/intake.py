@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
-from alpr_audit import repository
+from alpr_audit import facts, repository
 from alpr_audit.chain import entry_hash, storable, storable_text
 from alpr_audit.models import OUTBOX
 from alpr_audit.schemas import FLAG_PATTERN
@@ -197,6 +197,7 @@ async def record_event(session: AsyncSession, *, event: Event) -> int | None:
         return None
     head.seq, head.hash, head.moved = entry["seq"], entry["hash"], True
     _log_recorded(entry)
+    await facts.apply(session, events=[event])
     return int(entry["seq"])
 
 
@@ -214,11 +215,13 @@ async def record_events(session: AsyncSession, *, events: Sequence[Event]) -> Ev
     head = await _head(session)
     already = await repository.logged_event_ids(session, [e.id for e in fresh])
     entries: list[dict[str, Any]] = []
+    logged: list[Event] = []
     seen: set[str] = set()
     for e in fresh:
         if e.id in already or e.id in seen:
             continue
         seen.add(e.id)
+        logged.append(e)
         entry = _build_entry(e, seq=head.seq + 1, prev_hash=head.hash)
         entries.append(entry)
         head.seq, head.hash = entry["seq"], entry["hash"]
@@ -227,6 +230,8 @@ async def record_events(session: AsyncSession, *, events: Sequence[Event]) -> Ev
         head.moved = True
     for entry in entries:
         _log_recorded(entry)
+    # 344.6(b): the report's facts, from the same events, once each.
+    await facts.apply(session, events=logged)
     return EventBatchResult(accepted=len(entries), duplicates=len(events) - len(entries))
 
 

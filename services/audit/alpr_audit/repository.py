@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from alpr_audit.chain import GENESIS_HASH
 from alpr_audit.models import (
+    AlertFact,
+    CameraFact,
     ChainHead,
+    ConfigSetting,
+    DailyCount,
+    HoldFact,
+    HotlistFact,
+    IncidentFact,
     LogEntry,
+    ManualEntryFact,
     MisuseAllegation,
+    PolicyChange,
     PopulationArea,
     PopulationImport,
     ReviewItem,
     ReviewSample,
+    ScanCount,
+    SharingFact,
 )
 from alpr_audit.schemas import LogEntryQuery, TransactionQuery, _ListQuery
 from alpr_common.db import rowcount, utcnow
@@ -27,6 +38,17 @@ from alpr_common.outbox import insert_ignore
 
 ENTRY = LogEntry.__table__
 HEAD = ChainHead.__table__
+SCAN = ScanCount.__table__
+ALERT = AlertFact.__table__
+MANUAL_ENTRY = ManualEntryFact.__table__
+INCIDENT = IncidentFact.__table__
+SHARING = SharingFact.__table__
+HOLD = HoldFact.__table__
+DAILY = DailyCount.__table__
+CAMERA = CameraFact.__table__
+HOTLIST = HotlistFact.__table__
+SETTING = ConfigSetting.__table__
+POLICY_CHANGE = PolicyChange.__table__
 GATEWAY_REQUEST = "gateway.request"
 GATEWAY_RESPONSE = "gateway.response"
 # Rows per statement in bulk paths: well under SQLite's and asyncpg's bind-parameter limits.
@@ -220,6 +242,229 @@ async def list_transactions(
         .where(*where)
     )
     return await _page(session, query, order_by=req.c.seq, q=q)
+
+
+# ----------------------------------------------------------------------------- report facts
+
+
+async def add_scan_counts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Add reads to the (day, camera, type, zip, sector) counters, in one statement."""
+    if not rows:
+        return
+    stmt = insert_ignore(session, SCAN)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["day", "camera_id", "camera_type", "zip_code", "sector"],
+        set_={"reads": SCAN.c.reads + stmt.excluded.reads},
+    )
+    await session.execute(stmt, list(rows))
+
+
+async def add_daily_counts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    stmt = insert_ignore(session, DAILY)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["day", "metric"], set_={"n": DAILY.c.n + stmt.excluded.n}
+    )
+    await session.execute(stmt, list(rows))
+
+
+async def alerts_by_id(session: AsyncSession, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        query = select(ALERT).where(ALERT.c.alert_id.in_(ids[start : start + _CHUNK]))
+        for row in (await session.execute(query)).mappings():
+            found[str(row["alert_id"])] = dict(row)
+    return found
+
+
+async def insert_alerts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(ALERT), list(rows))
+
+
+async def update_alerts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Rewrite the given alerts' rows (each row whole), in one executemany."""
+    if not rows:
+        return
+    columns = [c.name for c in ALERT.columns if c.name != "alert_id"]
+    stmt = (
+        update(ALERT)
+        .where(ALERT.c.alert_id == bindparam("b_alert_id"))
+        .values({c: bindparam(f"b_{c}") for c in columns})
+    )
+    params = [{f"b_{k}": v for k, v in row.items()} for row in rows]
+    # Core executemany (not the ORM's bulk update by primary key, which wants mapped classes).
+    connection = await session.connection()
+    await connection.execute(stmt, params)
+
+
+ONCE_TABLES = {"manual_entry": MANUAL_ENTRY, "incident": INCIDENT, "sharing": SHARING, "hold": HOLD}
+
+
+async def add_once(session: AsyncSession, table: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows keyed by their source's id; one already there is kept as it was."""
+    if rows:
+        stmt = insert_ignore(session, ONCE_TABLES[table]).on_conflict_do_nothing()
+        await session.execute(stmt, list(rows))
+
+
+async def add_policy_change(session: AsyncSession, row: dict[str, Any]) -> None:
+    await session.execute(
+        insert_ignore(session, POLICY_CHANGE).values(**row).on_conflict_do_nothing()
+    )
+
+
+async def put_camera(session: AsyncSession, row: dict[str, Any]) -> None:
+    stmt = insert_ignore(session, CAMERA).values(**row)
+    changes = {k: stmt.excluded[k] for k in row if k != "camera_id"}
+    await session.execute(stmt.on_conflict_do_update(index_elements=["camera_id"], set_=changes))
+
+
+async def put_hotlist(session: AsyncSession, row: dict[str, Any]) -> None:
+    stmt = insert_ignore(session, HOTLIST).values(**row)
+    changes = {k: stmt.excluded[k] for k in row if k != "hotlist_id"}
+    await session.execute(stmt.on_conflict_do_update(index_elements=["hotlist_id"], set_=changes))
+
+
+async def update_camera(session: AsyncSession, camera_id: str, changes: dict[str, Any]) -> None:
+    await session.execute(update(CAMERA).where(CAMERA.c.camera_id == camera_id).values(**changes))
+
+
+async def get_setting(session: AsyncSession, key: str) -> str | None:
+    query = select(SETTING.c.value).where(SETTING.c.key == key)
+    value = (await session.execute(query)).scalar_one_or_none()
+    return str(value) if value is not None else None
+
+
+async def put_setting(session: AsyncSession, *, key: str, value: str, at: datetime) -> None:
+    stmt = insert_ignore(session, SETTING).values(key=key, value=value, reported_at=at)
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value, "reported_at": at})
+    )
+
+
+async def settings_reported(session: AsyncSession) -> dict[str, str]:
+    rows = (await session.execute(select(SETTING.c.key, SETTING.c.value))).all()
+    return {str(r.key): str(r.value) for r in rows}
+
+
+# ----------------------------------------------------------------------------- report reads
+
+
+async def scan_totals(
+    session: AsyncSession, *, first_day: date, end_day: date
+) -> Sequence[Row[Any]]:
+    """Reads per (day, camera type, zip, sector) over [first_day, end_day): the counters, never
+    the reads, so the cost follows days and cameras, not the number of reads."""
+    keys = (SCAN.c.day, SCAN.c.camera_type, SCAN.c.zip_code, SCAN.c.sector)
+    query: Select[Any] = (
+        select(*keys, func.sum(SCAN.c.reads).label("reads"))
+        .where(SCAN.c.day >= first_day, SCAN.c.day < end_day)
+        .group_by(*keys)
+    )
+    return (await session.execute(query)).all()
+
+
+async def alerts_touched(
+    session: AsyncSession, *, start: datetime, end: datetime
+) -> Sequence[Row[Any]]:
+    """Alerts matched, confirmed, found not to correlate or closed with an outcome in the range."""
+    in_range = [
+        and_(col >= start, col < end)
+        for col in (
+            ALERT.c.matched_at,
+            ALERT.c.confirmed_at,
+            ALERT.c.not_correlated_at,
+            ALERT.c.outcome_at,
+        )
+    ]
+    query = select(ALERT).where(or_(*in_range)).order_by(ALERT.c.matched_at, ALERT.c.alert_id)
+    return (await session.execute(query)).all()
+
+
+async def _rows_between(
+    session: AsyncSession, table: Any, column: Any, start: datetime, end: datetime, order: Any
+) -> Sequence[Row[Any]]:
+    query = select(table).where(column >= start, column < end).order_by(column, order)
+    return (await session.execute(query)).all()
+
+
+async def manual_entries(
+    session: AsyncSession, *, start: datetime, end: datetime
+) -> Sequence[Row[Any]]:
+    c = MANUAL_ENTRY.c
+    return await _rows_between(session, MANUAL_ENTRY, c.entered_at, start, end, c.entry_id)
+
+
+async def incidents(session: AsyncSession, *, start: datetime, end: datetime) -> Sequence[Row[Any]]:
+    c = INCIDENT.c
+    return await _rows_between(session, INCIDENT, c.reported_at, start, end, c.incident_id)
+
+
+async def sharing_steps(
+    session: AsyncSession, *, start: datetime, end: datetime
+) -> Sequence[Row[Any]]:
+    return await _rows_between(session, SHARING, SHARING.c.at, start, end, SHARING.c.event_id)
+
+
+async def holds(session: AsyncSession, *, start: datetime, end: datetime) -> Sequence[Row[Any]]:
+    return await _rows_between(session, HOLD, HOLD.c.created_at, start, end, HOLD.c.hold_id)
+
+
+async def daily_counts(session: AsyncSession, *, first_day: date, end_day: date) -> dict[str, int]:
+    query = (
+        select(DAILY.c.metric, func.sum(DAILY.c.n).label("n"))
+        .where(DAILY.c.day >= first_day, DAILY.c.day < end_day)
+        .group_by(DAILY.c.metric)
+    )
+    return {str(r.metric): int(r.n) for r in (await session.execute(query)).all()}
+
+
+async def policy_changes(
+    session: AsyncSession,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    first_day: date | None = None,
+    end_day: date | None = None,
+) -> Sequence[Row[Any]]:
+    """Changes recorded in [start, end) or taking effect in [first_day, end_day)."""
+    c = POLICY_CHANGE.c
+    query = select(POLICY_CHANGE).order_by(c.recorded_at, c.id)
+    if start is not None and end is not None:
+        recorded = and_(c.recorded_at >= start, c.recorded_at < end)
+        if first_day is not None and end_day is not None:
+            effective = and_(c.effective_on >= first_day, c.effective_on < end_day)
+            query = query.where(or_(recorded, effective))
+        else:
+            query = query.where(recorded)
+    return (await session.execute(query)).all()
+
+
+async def policy_change(session: AsyncSession, change_id: str) -> Row[Any] | None:
+    query = select(POLICY_CHANGE).where(POLICY_CHANGE.c.id == change_id)
+    return (await session.execute(query)).one_or_none()
+
+
+async def cameras(session: AsyncSession) -> Sequence[Row[Any]]:
+    return (await session.execute(select(CAMERA).order_by(CAMERA.c.camera_id))).all()
+
+
+async def hotlists(session: AsyncSession) -> Sequence[Row[Any]]:
+    return (await session.execute(select(HOTLIST).order_by(HOTLIST.c.name))).all()
+
+
+async def alerts_matched(session: AsyncSession, *, start: datetime, end: datetime) -> int:
+    query = select(func.count()).where(ALERT.c.matched_at >= start, ALERT.c.matched_at < end)
+    return int((await session.execute(query)).scalar_one())
+
+
+async def reads_scanned(session: AsyncSession, *, first_day: date, end_day: date) -> int:
+    query = select(func.coalesce(func.sum(SCAN.c.reads), 0)).where(
+        SCAN.c.day >= first_day, SCAN.c.day < end_day
+    )
+    return int((await session.execute(query)).scalar_one())
 
 
 # ----------------------------------------------------------------------------- reviews (344.6(a))

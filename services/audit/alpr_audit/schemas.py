@@ -5,7 +5,7 @@ Lists are paged by page number: `{items, total, page, page_size}`, newest first 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
@@ -181,6 +181,316 @@ class CheckpointKeyRead(BaseModel):
     algorithm: Literal["Ed25519"]
     current: bool = Field(description="Signs new checkpoints; the others verify older ones")
     public_key_pem: str
+
+
+# ----------------------------------------------------------------------------- 344.6(b) report
+
+QUARTER_PATTERN = r"^[0-9]{4}Q[1-4]$"
+
+
+class Count(BaseModel):
+    key: str = Field(description="The category counted; `unknown` where it was not recorded")
+    count: int
+
+
+class RaceGenderCount(BaseModel):
+    race: str
+    gender: str
+    count: int
+
+
+class WeekCount(BaseModel):
+    week_start: str = Field(description="Monday of the ISO week (UTC), YYYY-MM-DD")
+    scans: int
+    hits: int
+
+
+class ReportPeriod(BaseModel):
+    start: datetime = Field(description="First instant of the period (UTC)")
+    end: datetime = Field(description="First instant after the period (UTC)")
+    quarter: str | None = Field(None, description="The quarter, when the period is one")
+    label: str
+
+
+class ReportItem(BaseModel):
+    item: int = Field(description="The item number of General Order 344.6(b)")
+    clause: str = Field(description="The clause id, as in policy/clauses.toml")
+    title: str
+
+
+class PlatesScanned(ReportItem):
+    plates_scanned: int
+    by_camera_type: list[Count]
+    by_zip_code: list[Count]
+    by_sector: list[Count]
+    by_week: list[WeekCount]
+
+
+class ListMatches(BaseModel):
+    hotlist_id: str
+    hotlist_name: str
+    matches: int
+    confirmed: int
+    not_correlated: int
+
+
+class MatchesPerList(ReportItem):
+    lists_checked: list[str] = Field(description="Names of the lists reads were checked against")
+    matches: int
+    confirmed: int
+    not_correlated: int
+    not_correlated_by_reason: list[Count]
+    lists: list[ListMatches]
+
+
+class ListOutcomes(BaseModel):
+    hotlist_id: str
+    hotlist_name: str
+    arrest: int
+    prosecution: int
+    missing_person_located: int
+    released_without_action: int
+    wrong_vehicle: int
+
+
+class MatchOutcomes(ReportItem):
+    arrests: int
+    prosecutions: int
+    missing_persons_located: int
+    total: int = Field(description="Matches that led to any of the three")
+    lists: list[ListOutcomes]
+
+
+class PreservationRequests(ReportItem):
+    received: int
+    governmental: int = Field(description="From governmental entities (courts included)")
+    defendant: int
+    other: int
+    by_requester_type: list[Count]
+    department_holds: int = Field(description="Holds made inside the department (344.4(f))")
+    department_holds_by_category: list[Count]
+
+
+class AgencySharing(BaseModel):
+    agency: str
+    received: int
+    granted: int
+    denied: int
+    withdrawn_or_expired: int
+
+
+class SharingRequests(ReportItem):
+    received: int
+    granted: int
+    denied: int
+    withdrawn_or_expired: int
+    agencies: list[AgencySharing]
+
+
+class AgencyOutcomes(BaseModel):
+    agency: str
+    arrest: int
+    prosecution: int
+    located_missing_person: int
+
+
+class SharingOutcomes(ReportItem):
+    requests_with_outcome: int = Field(
+        description="Requests that led to an arrest, a prosecution or a location"
+    )
+    arrests: int
+    prosecutions: int
+    missing_persons_located: int
+    agencies: list[AgencyOutcomes]
+
+
+class RoleMatches(BaseModel):
+    role: str = Field(description="The entering user's role")
+    entries: int
+    matches: int
+    confirmed: int
+    not_correlated: int
+
+
+class ManualEntries(ReportItem):
+    manual_entries: int
+    by_reason: list[Count]
+    by_role: list[RoleMatches]
+
+
+class PolicyChangeRead(BaseModel):
+    id: str
+    origin: Literal["recorded", "automatic"]
+    recorded_at: datetime
+    recorded_by: str
+    recorded_by_name: str | None
+    effective_on: date
+    title: str
+    summary: str
+    reference: str | None
+    setting: str | None
+    old_value: str | None
+    new_value: str | None
+
+
+class PolicyChanges(ReportItem):
+    changes_logged: int
+    changes: list[PolicyChangeRead]
+
+
+class Hits(ReportItem):
+    hits: int
+    by_zip_code: list[Count]
+    by_sector: list[Count]
+    by_camera_type: list[Count]
+
+
+class IncidentRow(BaseModel):
+    incident_id: str
+    alert_id: str
+    hotlist_name: str
+    cause: str
+    enforcement_action: str | None
+    late: bool
+    reported_at: datetime
+    data_gathered: str
+
+
+class DetentionsWithoutInvestigation(ReportItem):
+    wrong_vehicle_incidents: int = Field(description="All 344.4(g) reports in the period")
+    without_investigation: int = Field(
+        description="Reports whose detention led to no investigation"
+    )
+    late_reports: int
+    by_cause: list[Count]
+    released_without_action: int = Field(
+        description="Detentions after an alert closed as released without action"
+    )
+    incidents: list[IncidentRow]
+
+
+class RaceGender(ReportItem):
+    people: int
+    by_race: list[Count]
+    by_gender: list[Count]
+    by_race_and_gender: list[RaceGenderCount]
+
+
+class Offenses(ReportItem):
+    actions: int
+    by_offense: list[Count]
+
+
+class BeyondSection(BaseModel):
+    """A finding beyond the 13 items (344.6(a)), from the review side of audit."""
+
+    name: str
+    title: str
+    data: dict[str, Any]
+
+
+class QuarterlyReport(BaseModel):
+    """The 344.6(b) audit report: every item labelled with its number and clause."""
+
+    period: ReportPeriod
+    generated_at: datetime
+    plates_scanned: PlatesScanned
+    matches_per_list: MatchesPerList
+    match_outcomes: MatchOutcomes
+    preservation_requests: PreservationRequests
+    sharing_requests: SharingRequests
+    sharing_outcomes: SharingOutcomes
+    manual_entries: ManualEntries
+    policy_changes: PolicyChanges
+    hits: Hits
+    detentions_without_investigation: DetentionsWithoutInvestigation
+    drivers_detained: RaceGender
+    victims: RaceGender
+    offenses: Offenses
+    beyond: list[BeyondSection] = Field(
+        default_factory=list, description="Findings beyond the 13 items (flagged queries, ...)"
+    )
+
+    def items(self) -> list[ReportItem]:
+        return [
+            self.plates_scanned,
+            self.matches_per_list,
+            self.match_outcomes,
+            self.preservation_requests,
+            self.sharing_requests,
+            self.sharing_outcomes,
+            self.manual_entries,
+            self.policy_changes,
+            self.hits,
+            self.detentions_without_investigation,
+            self.drivers_detained,
+            self.victims,
+            self.offenses,
+        ]
+
+
+class ReportQuery(BaseModel):
+    """A quarter (`2026Q3`) or a range of UTC days (`start` to `end`, both included)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quarter: str | None = Field(None, pattern=QUARTER_PATTERN, description="e.g. 2026Q3")
+    start: date | None = Field(None, description="First day (UTC), with `end`")
+    end: date | None = Field(None, description="Last day (UTC), included")
+
+
+class PolicyChangeCreate(BaseModel):
+    """A change of department policy that affects privacy (344.6(b)8)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    effective_on: date
+    title: Text200
+    summary: Annotated[str, StringConstraints(min_length=1, max_length=8000, pattern=_NO_NUL)]
+    reference: Text200 | None = Field(
+        None, description="Where the change is published: a general order and its revision"
+    )
+
+
+class PolicyChangeQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quarter: str | None = Field(None, pattern=QUARTER_PATTERN)
+    start: date | None = None
+    end: date | None = None
+
+
+# ----------------------------------------------------------------------------- transparency
+
+
+class WindowCounts(BaseModel):
+    start: datetime
+    end: datetime
+    label: str
+    reads: int = Field(description="License plates scanned")
+    queries: int = Field(description="Searches of ALPR data, each with a recorded purpose")
+    shares: int = Field(description="Data packages released to other agencies")
+    hits: int = Field(description="Reads that matched a hot list")
+
+
+class HotlistInUse(BaseModel):
+    name: str
+    source: str
+
+
+class TransparencyRead(BaseModel):
+    """What the public may know of the ALPR system: no plate, no person."""
+
+    generated_at: datetime
+    policy: str
+    policy_revision: str
+    retention_days: int | None = Field(
+        description="How long reads are kept before the purge, as the purge last reported it"
+    )
+    cameras_by_type: list[Count] = Field(description="Cameras in service (not retired), by type")
+    hotlists_in_use: list[HotlistInUse]
+    last_30_days: WindowCounts
+    last_quarter: WindowCounts
 
 
 # ----------------------------------------------------------------------------- reviews (344.6(a))

@@ -51,6 +51,11 @@ class AuditSettings(BaseServiceSettings):
             raise ValueError("AUDIT_WORK_HOURS_END must be after AUDIT_WORK_HOURS_START")
         return self
 
+    # The public transparency page is computed at most this often (344.6: it is public).
+    transparency_cache_seconds: float = Field(default=300.0, ge=0, le=86_400)
+    # The published revision of General Order 344 the page names.
+    policy_revision: str = "General Order 344, as published by the department"
+
     @model_validator(mode="after")
     def _refuse_dev_key_in_prod(self) -> AuditSettings:
         # The key file plays the part of a secret: in prod a key at the dev default path would be

@@ -36,6 +36,18 @@ ALERT_ENFORCEMENT_ACTION = "hotlist.alert_enforcement_action"
 ALERT_OUTCOME = "hotlist.alert_outcome"
 WRONG_VEHICLE_INCIDENT = "hotlist.wrong_vehicle_incident"
 INBOX_MESSAGE_ACKNOWLEDGED = "hotlist.inbox_message_acknowledged"
+# The workflow steps (344.3.2), each an `AlertStepData` (the outcome an `AlertOutcomeData`).
+ALERT_STEP_TYPES = (
+    ALERT_ACKNOWLEDGED,
+    ALERT_ACTIONED,
+    ALERT_DISMISSED,
+    ALERT_VISUAL_CONFIRMATION,
+    ALERT_NCIC_TCIC_CONFIRMATION,
+    ALERT_SECOND_OFFICER_VERIFICATION,
+    ALERT_EXIGENCY_WAIVER,
+    ALERT_ENFORCEMENT_ACTION,
+    ALERT_OUTCOME,
+)
 
 
 class ListData(AuditedData):
@@ -155,6 +167,26 @@ class AlertStepData(AlertData):
     step_id: str
     at: str
     note: str | None = None
+    # What audit's report reads of the steps (344.6(b)2): a visual check or a second officer's
+    # verification (`matches`), NCIC/TCIC (`still_valid`), a dismissal (`reason`), an RTCC or
+    # enforcement action (`action`).
+    matches: bool | None = None
+    still_valid: bool | None = None
+    reason: str | None = None
+    action: str | None = None
+
+
+class AlertOutcomeData(AlertStepData):
+    """`hotlist.alert_outcome`: what the action led to (344.6(b)3) and 344.6(b)11-13."""
+
+    outcome: str
+    enforcement_action: str | None = None
+    detention: bool = False
+    offense: str
+    driver_race: str | None = None
+    driver_gender: str | None = None
+    victim_race: str | None = None
+    victim_gender: str | None = None
 
 
 class WrongVehicleIncidentData(AuditedData):
@@ -170,6 +202,9 @@ class WrongVehicleIncidentData(AuditedData):
     zip_code: str | None = None
     sector: str | None = None
     cause: str
+    data_gathered: str  # 344.6(b)10
+    resulted_in_investigation: bool
+    enforcement_action: str | None = None
     action_at: str
     due_at: str
     reported_at: str
@@ -204,7 +239,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
     ALERT_SECOND_OFFICER_VERIFICATION: AlertStepData,
     ALERT_EXIGENCY_WAIVER: AlertStepData,
     ALERT_ENFORCEMENT_ACTION: AlertStepData,
-    ALERT_OUTCOME: AlertStepData,
+    ALERT_OUTCOME: AlertOutcomeData,
     WRONG_VEHICLE_INCIDENT: WrongVehicleIncidentData,
     INBOX_MESSAGE_ACKNOWLEDGED: InboxMessageAcknowledgedData,
 }
