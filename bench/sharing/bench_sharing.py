@@ -1,5 +1,5 @@
 """Release package build time against a plain `COPY (SELECT ...) TO STDOUT` of the same rows, on
-PostgreSQL, measured side by side in one run (DESIGN.md section 9: at most twice).
+PostgreSQL, measured side by side in one run (docs/design.md section 9: at most twice).
 
     .venv/bin/python bench/sharing/bench_sharing.py                  # 100,000 reads, best of 5
     .venv/bin/python bench/sharing/bench_sharing.py --reads 20000 --rounds 3
