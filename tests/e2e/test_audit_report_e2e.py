@@ -406,4 +406,8 @@ def test_the_report_counts_what_happened_through_the_suite_and_survives_the_purg
                  {x["id"] for x in after["policy_changes"]["changes"]}]  # fmt: skip
     assert all(c["origin"] == "automatic" for c in automatic)
     after.pop("policy_changes")
+    # The findings beyond the 13 come from the transaction log, which this test's own audit
+    # queries just grew; the 13 items come from the counters the purge must not touch.
+    again.pop("beyond")
+    after.pop("beyond")
     assert again == after
