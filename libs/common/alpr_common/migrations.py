@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command, context, op
+from alembic import command, context
 from alembic.config import Config
 from alembic.operations import Operations
 from sqlalchemy import MetaData
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
 from alpr_common.db import UTCDateTime, create_engine, normalize_url
@@ -159,45 +158,3 @@ def drop_outbox_tables(op: Operations) -> None:
     op.drop_index("uq_outbox_event_event_id_destination", table_name="outbox_event")
     op.drop_index("ix_outbox_event_next_attempt_at", table_name="outbox_event")
     op.drop_table("outbox_event")
-
-
-# The step below is still called by the audit and sharing histories (they predate the squash);
-# it goes once those are squashed too.
-_JSON_ENVELOPE = sa.JSON().with_variant(JSONB(astext_type=sa.Text()), "postgresql")
-
-
-def outbox_pending_only_upgrade() -> None:
-    """The outbox keeps pending events only (`alpr_common.outbox`): the delivered events it kept
-    until now (plate reads, search criteria, names: data past the 30-day retention of 344.4(d))
-    are deleted, the delivery mark goes, and the envelope becomes the JSON text that is sent."""
-    op.execute("DELETE FROM outbox_event WHERE delivered_at IS NOT NULL")
-    with op.batch_alter_table("outbox_event") as batch:
-        batch.drop_index("ix_outbox_event_pending")
-        batch.drop_column("delivered_at")
-        batch.alter_column(
-            "envelope",
-            existing_type=_JSON_ENVELOPE,
-            type_=sa.Text(),
-            existing_nullable=False,
-            postgresql_using="envelope::text",
-        )
-        batch.create_index("ix_outbox_event_next_attempt_at", ["next_attempt_at"])
-    if op.get_bind().dialect.name == "postgresql":
-        # Stored as sent and deleted within moments: not worth compressing.
-        op.execute("ALTER TABLE outbox_event ALTER COLUMN envelope SET STORAGE EXTERNAL")
-
-
-def outbox_pending_only_downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("ALTER TABLE outbox_event ALTER COLUMN envelope SET STORAGE EXTENDED")
-    with op.batch_alter_table("outbox_event") as batch:
-        batch.drop_index("ix_outbox_event_next_attempt_at")
-        batch.alter_column(
-            "envelope",
-            existing_type=sa.Text(),
-            type_=_JSON_ENVELOPE,
-            existing_nullable=False,
-            postgresql_using="envelope::jsonb",
-        )
-        batch.add_column(sa.Column("delivered_at", UTCDateTime(timezone=True), nullable=True))
-        batch.create_index("ix_outbox_event_pending", ["delivered_at", "next_attempt_at"])

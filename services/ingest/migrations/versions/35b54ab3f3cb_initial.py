@@ -9,9 +9,9 @@ on demand; see alpr_ingest.partitions), so its primary and unique keys include `
 and indexes created on the parent cascade to every partition. SQLite gets the same table,
 unpartitioned.
 
-Revision ID: 519c85460e4d
+Revision ID: 35b54ab3f3cb
 Revises:
-Create Date: 2026-12-05 11:30:00.000000
+Create Date: 2026-12-05 13:20:00.000000
 """
 
 from collections.abc import Sequence
@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql
 import alpr_common.db
 from alpr_common.migrations import create_outbox_tables, drop_outbox_tables
 
-revision: str = "519c85460e4d"
+revision: str = "35b54ab3f3cb"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -303,8 +303,24 @@ def upgrade() -> None:
     with op.batch_alter_table("placement_review", schema=None) as batch_op:
         batch_op.create_index("ix_placement_review_camera_id", ["camera_id"], unique=False)
 
+    op.create_table(
+        "read_alias",
+        sa.Column("alias_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("read_id", sa.Uuid(), nullable=False),
+        sa.Column("captured_at", alpr_common.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("alias_key", name=op.f("pk_read_alias")),
+    )
+    with op.batch_alter_table("read_alias", schema=None) as batch_op:
+        batch_op.create_index("ix_read_alias_captured_at", ["captured_at"], unique=False)
+        batch_op.create_index("ix_read_alias_read_id", ["read_id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("read_alias", schema=None) as batch_op:
+        batch_op.drop_index("ix_read_alias_read_id")
+        batch_op.drop_index("ix_read_alias_captured_at")
+    op.drop_table("read_alias")
+
     with op.batch_alter_table("placement_review", schema=None) as batch_op:
         batch_op.drop_index("ix_placement_review_camera_id")
 

@@ -3,9 +3,9 @@
 The first and only revision so far: the history before the first release was squashed into
 it. The outbox tables come from the kernel (`alpr_common.migrations.create_outbox_tables`).
 
-Revision ID: 713759e1257e
+Revision ID: c645ba8bd4a4
 Revises:
-Create Date: 2026-12-05 11:30:00.000000
+Create Date: 2026-12-05 13:20:00.000000
 """
 
 from collections.abc import Sequence
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 import alpr_common.db
 from alpr_common.migrations import create_outbox_tables, drop_outbox_tables
 
-revision: str = "713759e1257e"
+revision: str = "c645ba8bd4a4"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -81,6 +81,7 @@ def upgrade() -> None:
         sa.Column("enrolled_at", alpr_common.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("password_changed_at", alpr_common.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("deactivated_at", alpr_common.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("tokens_valid_after", alpr_common.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_account")),
         sa.UniqueConstraint("username", name=op.f("uq_user_account_username")),
     )
@@ -183,9 +184,22 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_training_record_user_id_completed_at", ["user_id", "completed_at"], unique=False
         )
+    op.create_table(
+        "revoked_token",
+        sa.Column("jti", sa.String(length=64), nullable=False),
+        sa.Column("subject", sa.String(length=200), nullable=False),
+        sa.Column("expires_at", alpr_common.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", alpr_common.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("jti"),
+    )
+    op.create_index(
+        "ix_revoked_token_subject_expires_at", "revoked_token", ["subject", "expires_at"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_revoked_token_subject_expires_at", table_name="revoked_token")
+    op.drop_table("revoked_token")
     with op.batch_alter_table("training_record", schema=None) as batch_op:
         batch_op.drop_index("ix_training_record_user_id_completed_at")
 
