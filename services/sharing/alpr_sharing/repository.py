@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -84,6 +85,25 @@ async def request_by_reference(
         )
     )
     return found.first()
+
+
+async def add_request(session: AsyncSession, request: SharingRequest) -> SharingRequest | None:
+    """Insert a new request, or, when its submitter's `client_reference` is already taken,
+    insert nothing and return the request that holds it. Two submissions of one reference at
+    the same instant both pass the look-up before either commits; the unique constraint stops
+    the second at this INSERT, which waits for the first to commit and so then finds it. Only
+    the savepoint is rolled back: the caller's transaction goes on."""
+    try:
+        async with session.begin_nested():
+            session.add(request)
+    except IntegrityError:
+        if request.client_reference is None:
+            raise
+        twin = await request_by_reference(session, request.submitted_by, request.client_reference)
+        if twin is None:
+            raise
+        return twin
+    return None
 
 
 async def list_requests(

@@ -71,6 +71,12 @@ async def _step(
 # --- submit -------------------------------------------------------------------------------------
 
 
+async def _repeat(session: AsyncSession, actor: Principal, first: SharingRequest) -> RequestRead:
+    """A repeat of a client_reference: the first request, which the caller must still see."""
+    await load_for(session, actor=actor, request_id=first.id)
+    return RequestRead.model_validate(first)
+
+
 async def submit(
     session: AsyncSession, *, up: Upstream, actor: Principal, data: RequestCreate
 ) -> tuple[RequestRead, bool]:
@@ -80,8 +86,7 @@ async def submit(
     if data.client_reference is not None:
         existing = await repo.request_by_reference(session, actor.subject, data.client_reference)
         if existing is not None:
-            await load_for(session, actor=actor, request_id=existing.id)
-            return RequestRead.model_validate(existing), False
+            return await _repeat(session, actor, existing), False
     now = utcnow()
     agency = await kinds.requesting_agency(session, actor=actor, data=data)
     if agency is not None:
@@ -135,8 +140,10 @@ async def submit(
         received_at=now,
         updated_at=now,
     )
-    session.add(request)
-    await session.flush()
+    twin = await repo.add_request(session, request)
+    if twin is not None:
+        # The same reference submitted at the same instant: the retry gets the first, as above.
+        return await _repeat(session, actor, twin), False
     await _step(session, request, actor)
     why = escalation.reasons(
         up.settings,
