@@ -13,7 +13,6 @@ import asyncio
 import csv
 import io
 import json
-import os
 import time
 import uuid
 import zipfile
@@ -164,8 +163,6 @@ def _sqlite_suite(tmp: Path) -> Iterator[Suite]:
 @pytest.fixture(scope="module", params=["suite-database", "sqlite"])
 def world(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[World]:
     if request.param == "sqlite":
-        if os.environ.get("ALPR_E2E_SHARING_SQLITE", "1") == "0":
-            pytest.skip("ALPR_E2E_SHARING_SQLITE=0")
         suites = _sqlite_suite(tmp_path_factory.mktemp("sharing-sqlite"))
         suite = next(suites)
     else:

@@ -322,6 +322,8 @@ class OutboxRelay:
 
     async def deliver_once(self) -> int:
         """One pass: send up to a batch per destination; return how many were delivered."""
+        if self.db.dialect != "postgresql":
+            return await self._deliver_once_unlocked()
         t = self.tables.outbox
         async with self.db.sessionmaker() as session:
             # The envelope is relayed as the JSON text the database holds: no decode/encode.
@@ -330,9 +332,10 @@ class OutboxRelay:
                 .where(t.c.next_attempt_at <= utcnow())
                 .order_by(t.c.seq)
                 .limit(self.batch_size)
+                # PostgreSQL: the rows stay locked while they travel, so the relays of several
+                # workers never send the same rows; other writers are not held up.
+                .with_for_update(skip_locked=True)
             )
-            if self.db.dialect == "postgresql":
-                query = query.with_for_update(skip_locked=True)
             rows = (await session.execute(query)).all()
             by_dest: dict[str, list[Any]] = {}
             for row in rows:
@@ -354,27 +357,75 @@ class OutboxRelay:
                     await session.execute(delete(t).where(t.c.seq.in_(seqs)))
                     delivered += len(seqs)
                 else:
-                    attempts = max(r.attempts for r in dest_rows) + 1
-                    backoff = min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** min(attempts, 8))
-                    backoff *= random.uniform(0.8, 1.2)
-                    log.warning(
-                        "outbox delivery to %s failed (%d events, attempt %d): %s",
-                        dest,
-                        len(seqs),
-                        attempts,
-                        error,
-                    )
-                    await session.execute(
-                        update(t)
-                        .where(t.c.seq.in_(seqs))
-                        .values(
-                            attempts=t.c.attempts + 1,
-                            next_attempt_at=utcnow() + timedelta(seconds=backoff),
-                            last_error=error[:500],
-                        )
-                    )
+                    await session.execute(self._reschedule(seqs, dest_rows, dest, error))
             await session.commit()
             return delivered
+
+    async def _deliver_once_unlocked(self) -> int:
+        """`deliver_once` for SQLite: no transaction is open while an event travels. A SQLite
+        write transaction holds the database's one write lock, and the consumer, before it
+        answers, asks this service's access for the relay's status (`PrincipalStatusCheck`): when
+        this service is access, its status answer waited for the lock the relay held while the
+        relay waited for that answer, and every other writer (a CLI `create-cso`) with them.
+        The rows are read from a snapshot, posted, then deleted or rescheduled in a short write
+        transaction. One relay per SQLite database (`workers` is PostgreSQL only), and consumers
+        apply an event id once, so a row read by two passes is at worst delivered twice."""
+        t = self.tables.outbox
+        async with self.db.read_sessionmaker() as session:
+            rows = (
+                await session.execute(
+                    select(t.c.seq, t.c.destination, t.c.envelope, t.c.attempts, t.c.created_at)
+                    .where(t.c.next_attempt_at <= utcnow())
+                    .order_by(t.c.seq)
+                    .limit(self.batch_size)
+                )
+            ).all()
+        by_dest: dict[str, list[Any]] = {}
+        for row in rows:
+            by_dest.setdefault(row.destination, []).append(row)
+        delivered = 0
+        now = utcnow()
+        for dest, dest_rows in by_dest.items():
+            delay = self.delays.get(dest, 0.0)
+            if (
+                delay > 0
+                and len(dest_rows) < self.batch_size
+                and (now - dest_rows[0].created_at).total_seconds() < delay
+            ):
+                continue  # waits for company; a later poll sends it (see `delays`)
+            error = await self._post(dest, [r.envelope for r in dest_rows])
+            seqs = [r.seq for r in dest_rows]
+            async with self.db.sessionmaker() as session:
+                if error is None:
+                    await session.execute(delete(t).where(t.c.seq.in_(seqs)))
+                    delivered += len(seqs)
+                else:
+                    await session.execute(self._reschedule(seqs, dest_rows, dest, error))
+                await session.commit()
+        return delivered
+
+    def _reschedule(self, seqs: list[Any], rows: list[Any], dest: str, error: str) -> Any:
+        """The UPDATE that schedules a failed delivery's retry, with capped, jittered backoff."""
+        t = self.tables.outbox
+        attempts = max(r.attempts for r in rows) + 1
+        backoff = min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** min(attempts, 8))
+        backoff *= random.uniform(0.8, 1.2)
+        log.warning(
+            "outbox delivery to %s failed (%d events, attempt %d): %s",
+            dest,
+            len(seqs),
+            attempts,
+            error,
+        )
+        return (
+            update(t)
+            .where(t.c.seq.in_(seqs))
+            .values(
+                attempts=t.c.attempts + 1,
+                next_attempt_at=utcnow() + timedelta(seconds=backoff),
+                last_error=error[:500],
+            )
+        )
 
     async def _post(self, destination: str, envelopes: list[str]) -> str | None:
         try:
