@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import secrets
 import signal
 import socket
@@ -57,10 +58,38 @@ def postgres_databases(admin_url: str, prefix: str, *, drop: bool = False) -> di
     return {svc: f"{base}/{name}" for svc, name in names.items()}
 
 
+_ISSUED_PORTS: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port nothing listens on, for a service about to start.
+
+    Taken below the kernel's ephemeral range: outgoing connections (database pools, the services'
+    calls to each other) take their source ports from that range, so a port picked there can be
+    taken before the service binds it. Never the same port twice in one process."""
+    low, high = _ephemeral_range()
+    start, stop = (10000, low) if low > 12000 else (high + 1, 65536)
+    rng = random.SystemRandom()
+    for _ in range(500):
+        port = rng.randrange(start, stop)
+        if port in _ISSUED_PORTS:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _ISSUED_PORTS.add(port)
+        return port
+    raise RuntimeError(f"no free loopback port found between {start} and {stop - 1}")
 
 
 @dataclass
