@@ -145,7 +145,9 @@ async def test_under_load_events_committed_during_a_delivery_travel_together(pro
     async def token():
         return tokens.token(Role.SERVICE)
 
-    linger = 2.0
+    # A long linger, so that the first event's prompt delivery and the second pair's wait are
+    # told apart with seconds to spare on a loaded machine (the full suite runs beside e2e suites).
+    linger = 6.0
     relay = OutboxRelay(
         producer, OUTBOX, urls=lambda _: "http://audit", token=token, client=client, linger=linger
     )
