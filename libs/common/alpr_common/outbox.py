@@ -315,9 +315,10 @@ class OutboxRelay:
                     await asyncio.wait_for(self.wakeup.wait(), timeout=wait)
                 except TimeoutError:
                     pass
-                # Under load, what commits while this waits travels in the same delivery.
+                # Under load, what commits while this waits travels in the same delivery. After a
+                # pass that found nothing (an idle poll) the next event goes at once.
                 gap = started + self.linger - time.monotonic()
-                if gap > 0:
+                if sent and gap > 0:
                     await asyncio.sleep(gap)
 
     async def deliver_once(self) -> int:
