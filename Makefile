@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 SERVICES := access audit ingest hotlist sharing gateway
 
 .PHONY: help install run test browser test-sqlite lint format typecheck migrate bench compliance \
-        k8s-check ci cso clean
+        k8s-check ci cso clean pythons
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -66,11 +66,14 @@ compliance: install ## run the tests and list every GO 344 clause with the tests
 bench: install ## benchmarks (ratios against this machine's own ceilings)
 	$(UV) run --frozen python bench/run.py
 
+pythons: install ## install the lock on Python 3.12 and 3.13 too; import, build every app, unit tests
+	UV=$(UV) bash .ci/pythons
+
 k8s-check: install ## render and check the Kubernetes manifests
 	$(UV) run --frozen pytest -q tests/k8s
 
-ci: ## what CI runs (.ci/run: lint, typecheck, then the tests)
+ci: ## what CI runs (.ci/run: lint, typecheck, the other Pythons, then the tests)
 	bash .ci/run
 
 clean: ## remove local state (SQLite files, keys, logs) and caches
-	rm -rf var reports .pytest_cache .ruff_cache .mypy_cache
+	rm -rf var reports .pytest_cache .ruff_cache .mypy_cache .venv-py*
