@@ -51,7 +51,7 @@ class ProxyPath:
         try:
             response = await gateway.handle(Request(scope, receive), match[1], match[2])
         except AppError as exc:
-            response = error_response(exc.status_code, exc.to_body())
+            response = error_response(exc.status_code, exc.to_body(), exc.headers())
         await response(scope, receive, send)
 
 
@@ -104,6 +104,7 @@ def route_loader(app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             await app.state.gateway.translog.flush()
+            await app.state.gateway.limiter.aclose()
             await app.state.upstream.aclose()
 
     return hook(app)
@@ -146,7 +147,7 @@ def create_app(
             app.state.http, settings.access_url, app.state.tokens, settings.status_cache_seconds
         ),
         translog=TransactionLog(lambda: app.state.db, models.OUTBOX),
-        limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        limiter=RateLimiter.from_settings(settings),
     )
 
     async def routes_ready() -> str:

@@ -194,11 +194,11 @@ class Gateway:
         # 344.4(a)1: the kernel's one check, which every service also applies itself.
         refuse_protected_attributes(tx.query)
         if rule.public:
-            self.limiter.check(f"addr:{tx.source_address}")
+            await self.limiter.check_address(tx.source_address)
             return rule, path, None
         principal, token = await self._authenticate(request, service)
         tx.subject = principal.subject
-        self.limiter.check(principal.subject)
+        await self.limiter.check_principal(principal)
         # The kernel's live check, the one every service applies too: deactivation, revoked
         # tokens, roles no longer held (344.7(b)).
         principal = await self.status.admit(principal, training_required=False)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from alpr_common.settings import BaseServiceSettings, service_config
 
@@ -16,9 +16,19 @@ class GatewaySettings(BaseServiceSettings):
     database_url: str = "sqlite+aiosqlite:///var/gateway.db"
     # Camera images ride in read posts; 25 MiB holds a batch with images, not a video.
     max_body_bytes: int = 25 * 1024 * 1024
-    # Per principal (or per source address before authentication): a token bucket.
-    rate_limit_per_second: float = 200.0
-    rate_limit_burst: int = 400
+    # Rate limits (alpr_gateway.ratelimit): a token bucket per principal, or per source address
+    # before authentication; 429 with Retry-After when empty.
+    rate_limit_per_second: float = Field(default=200.0, gt=0)
+    rate_limit_burst: int = Field(default=400, ge=1)
+    # A camera client's bucket grows by this much per camera its token names: a busy lane sees
+    # about one plate a second, so 10/s per camera leaves room for several lanes and retries,
+    # and a client fronting 300 cameras may post 3,200 requests/s.
+    rate_limit_per_camera_per_second: float = Field(default=10.0, ge=0)
+    rate_limit_per_camera_burst: int = Field(default=20, ge=0)
+    # redis://host:6379/0 when more than one gateway replica runs: the buckets are shared, so
+    # the limit does not grow with the replicas. Empty: in process (one gateway, `make run`).
+    # If Redis is unreachable each replica limits on its own until it answers again.
+    rate_limit_redis_url: str = ""
     upstream_timeout_seconds: float = 30.0
     route_refresh_seconds: float = 30.0
     # Proxies in front of the gateway (an ingress controller), as comma-separated addresses or

@@ -168,12 +168,14 @@ class ProtectedAttributeQueryBan:
         await self.app(scope, receive, send)
 
 
-def error_response(status: int, body: dict[str, Any]) -> JSONResponse:
+def error_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
     """The one JSON error answer (ErrorBody), with the request id."""
     rid = request_id_var.get()
     if rid:
         body.setdefault("request_id", rid)
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _describe_validation(errors: Sequence[Any]) -> str:
@@ -187,7 +189,7 @@ def _describe_validation(errors: Sequence[Any]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-        return error_response(exc.status_code, exc.to_body())
+        return error_response(exc.status_code, exc.to_body(), exc.headers())
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

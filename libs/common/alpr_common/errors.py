@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -24,10 +25,23 @@ class AppError(Exception):
     # transaction commits before the error is answered (344.4(d)).
     commit_before_raise: ClassVar[bool] = False
 
-    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        extra: dict[str, Any] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extra = extra or {}
+        # Seconds after which a retry may succeed (429, 503): sent as `Retry-After`.
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        if self.retry_after is None:
+            return {}
+        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
 
     def to_body(self) -> dict[str, Any]:
         return {"error": type(self).__name__, "detail": self.detail, **self.extra}
