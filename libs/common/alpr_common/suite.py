@@ -271,6 +271,29 @@ def _stop_on_sigterm(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _start_frigate_bridge(suite: Suite) -> str:
+    """Frigate publishes on MQTT only: with a camera client's ingest key in
+    FRIGATE_BRIDGE_INGEST_KEY, `make run` runs the bridge too (alpr_ingest.frigate_bridge)."""
+    if not os.environ.get("FRIGATE_BRIDGE_INGEST_KEY"):
+        return (
+            "\nFrigate over MQTT: not started. Register the Frigate cameras, make a camera client "
+            "and its ingest key,\nthen run again with FRIGATE_BRIDGE_INGEST_KEY=<key> "
+            "(broker: FRIGATE_BRIDGE_MQTT_URL, default mqtt://127.0.0.1:1883)."
+        )
+    env = suite.env()
+    target = f"{suite.url('gateway')}/v1/ingest/vendor-reads/frigate"
+    env.setdefault("FRIGATE_BRIDGE_TARGET_URL", target)
+    logs = suite.log_dir or suite.state_dir / "logs"
+    suite.procs["frigate-bridge"] = subprocess.Popen(
+        [sys.executable, "-m", "alpr_ingest", "frigate-bridge"],
+        env=env,
+        stdout=(logs / "frigate-bridge.log").open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return f"\nFrigate over MQTT: the bridge posts to {env['FRIGATE_BRIDGE_TARGET_URL']}"
+
+
 def _run_command(args: argparse.Namespace) -> int:
     suite = Suite(Path(args.state_dir).resolve())
     print("ALPR suite: migrating SQLite databases in", suite.state_dir, flush=True)
@@ -287,6 +310,7 @@ def _run_command(args: argparse.Namespace) -> int:
         print("\nThe suite is up (SQLite, one process per service):")
         for svc in SERVICES:
             print(f"  {svc:8} {suite.url(svc)}   docs: {suite.url(svc)}/docs")
+        print(_start_frigate_bridge(suite), flush=True)
         print(
             "\nThe gateway is the public entry: http://127.0.0.1:8000/v1/<service>/...\n"
             "Create the first Chief Security Officer (prints the TOTP secret to enrol in an app):\n"

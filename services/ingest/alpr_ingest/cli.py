@@ -1,4 +1,5 @@
-"""Ingest's own commands: `purge` (344.4(d), run daily by a CronJob) and `partitions`."""
+"""Ingest's own commands: `purge` (344.4(d), run daily by a CronJob), `partitions` and
+`frigate-bridge` (Frigate's MQTT messages to ingest, `alpr_ingest.frigate_bridge`)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,12 @@ def _run_partitions(_: argparse.Namespace) -> int:
     return 0
 
 
+def _run_frigate_bridge(_: argparse.Namespace) -> int:
+    from alpr_ingest.frigate_bridge import main  # paho is loaded only by the bridge
+
+    return main()
+
+
 COMMANDS: dict[str, tuple[str, Registrar | None, Command]] = {
     "purge": (
         "purge reads past the retention window (drops day partitions), keeping held reads",
@@ -52,5 +59,10 @@ COMMANDS: dict[str, tuple[str, Registrar | None, Command]] = {
         "create the reads table's day partitions ahead (PostgreSQL)",
         None,
         _run_partitions,
+    ),
+    "frigate-bridge": (
+        "subscribe to Frigate's MQTT topics and post its plate reads to ingest (FRIGATE_BRIDGE_*)",
+        None,
+        _run_frigate_bridge,
     ),
 }
