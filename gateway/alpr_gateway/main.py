@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from alpr_common.app import ServiceSpec, build_app, error_response
+from alpr_common.app import ServiceSpec, build_app, problem_response
 from alpr_common.errors import AppError
 from alpr_common.http import make_client
 from alpr_common.tasks import periodic
@@ -51,7 +51,7 @@ class ProxyPath:
         try:
             response = await gateway.handle(Request(scope, receive), match[1], match[2])
         except AppError as exc:
-            response = error_response(exc.status_code, exc.to_body(), exc.headers())
+            response = problem_response(exc)
         await response(scope, receive, send)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from alpr_access.main import create_app
+from alpr_common.errors import problem_type
 from alpr_common.roles import PERSON_ROLES, Role
 
 CSO = {Role.CHIEF_SECURITY_OFFICER}
@@ -105,7 +106,7 @@ async def test_route_answers_by_role(client, tokens, route, role):
         assert resp.status_code not in (401, 403), resp.text
     else:
         assert resp.status_code == 403, resp.text
-        assert resp.json()["error"] == "Forbidden"
+        assert resp.json()["type"] == problem_type("Forbidden")
 
 
 @pytest.mark.policy("344.4(c)")
@@ -116,4 +117,4 @@ async def test_route_without_token_is_unauthorized(client, route):
     resp = await client.request(method, concrete(path))
 
     assert resp.status_code == 401
-    assert resp.json()["error"] == "Unauthorized"
+    assert resp.json()["type"] == problem_type("Unauthorized")

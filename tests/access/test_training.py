@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from jose import jwt
 
+from alpr_common.errors import problem_type
 from alpr_common.roles import PERSON_ROLES, Role
 from tests.helpers.access import ALL_TOPICS
 
@@ -70,7 +71,7 @@ async def test_training_missing_a_topic_is_refused(client, tokens, make_person, 
     )
 
     assert resp.status_code == 422
-    assert resp.json()["error"] == "IncompleteTraining"
+    assert resp.json()["type"] == problem_type("IncompleteTraining")
     assert resp.json()["missing_topics"] == [missing]
     status = await status_of(client, tokens, person.subject)
     assert status["training_valid_until"] is None

@@ -8,6 +8,7 @@ import pytest
 
 from alpr_audit.main import create_app
 from alpr_audit.settings import AuditSettings
+from alpr_common.errors import problem_type
 from alpr_common.roles import PERSON_ROLES, Role
 
 READERS = {Role.RISK_MANAGEMENT, Role.CITY_AUDITOR, Role.CHIEF_SECURITY_OFFICER}
@@ -141,4 +142,4 @@ async def test_every_route_answers_by_role(client, tokens, audit_purpose, tmp_pa
                 assert resp.status_code not in (401, 403, 500), where
             else:
                 assert resp.status_code == 403, where
-                assert resp.json()["error"] == "Forbidden", where
+                assert resp.json()["type"] == problem_type("Forbidden"), where

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError
 
 from alpr_common.app import install_error_handlers
 from alpr_common.db import create_engine
+from alpr_common.errors import problem_type
 from alpr_common.testing.plugin import pg_admin_url
 
 
@@ -49,6 +50,6 @@ async def test_a_lost_database_connection_is_answered_503_to_retry():
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         resp = await client.get("/lost")
         assert resp.status_code == 503
-        assert resp.json()["error"] == "Unavailable"
+        assert resp.json()["type"] == problem_type("Unavailable")
         assert "retry" in resp.json()["detail"]
         assert (await client.get("/broken")).status_code == 500

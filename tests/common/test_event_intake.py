@@ -9,6 +9,7 @@ import pytest
 from pydantic.json_schema import models_json_schema
 
 from alpr_audit.main import SPEC as AUDIT
+from alpr_common.errors import problem_type
 from alpr_common.events import EventBatch
 from alpr_common.roles import Role
 
@@ -39,8 +40,8 @@ def _body(**data) -> bytes:
 
 def _errors(resp) -> list[dict]:
     body = resp.json()
-    assert body["error"] == "RequestValidationError"
-    assert set(body) == {"error", "detail", "errors", "request_id"}
+    assert body["type"] == problem_type("ValidationFailed")
+    assert set(body) == {"type", "title", "status", "detail", "errors", "instance", "request_id"}
     return body["errors"]
 
 
@@ -127,7 +128,7 @@ async def test_json_the_standard_library_reads_is_still_accepted(client, service
 async def test_an_undecodable_event_body_answers_400(client, service, body):
     resp = await client.post("/v1/events", content=body, headers=service)
     assert resp.status_code == 400
-    assert resp.json()["error"] == "HTTPError"
+    assert resp.json()["type"] == problem_type("BadRequest")
     assert resp.json()["detail"] == "There was an error parsing the body"
 
 

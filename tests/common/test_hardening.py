@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from pydantic import SecretStr, ValidationError
 
 from alpr_common.app import build_app
+from alpr_common.errors import problem_type
 from alpr_common.query import banned_query_parameters
 from alpr_common.settings import BaseServiceSettings, looks_like_placeholder
 
@@ -31,7 +32,7 @@ async def test_unexpected_error_answer_carries_its_request_id(tmp_path):
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         r = await client.get("/v1/boom", headers={"X-Request-Id": "req-13-abc"})
         assert r.status_code == 500
-        assert r.json()["error"] == "InternalError"
+        assert r.json()["type"] == problem_type("InternalError")
         assert r.json()["request_id"] == "req-13-abc"
         assert r.headers["x-request-id"] == "req-13-abc"
         r = await client.get("/v1/boom")

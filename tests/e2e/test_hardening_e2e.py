@@ -204,7 +204,7 @@ def test_hostile_multipart_is_refused_while_ingest_stays_live(suite, world):
     )
     for attempt in range(3):
         assert outcome[f"status{attempt}"] in (413, 422), outcome
-        assert outcome[f"body{attempt}"]["error"], outcome
+        assert outcome[f"body{attempt}"]["type"], outcome
         assert "part" in outcome[f"body{attempt}"]["detail"], outcome
     # The issue asks for /livez within 100 ms; each probe here is held to a generous 1 s so the
     # test does not flake on a loaded machine, and the observed maximum is printed above.
@@ -226,7 +226,7 @@ def test_deeply_nested_json_is_a_client_error_not_a_500(suite, world, route):
     )
     assert r.status_code in (400, 422), r.text
     err = r.json()
-    assert err["error"] and "deep" in err["detail"], err
+    assert err["type"] and "deep" in err["detail"], err
     assert err["request_id"] == r.headers["x-request-id"]
 
 

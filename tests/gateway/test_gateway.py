@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from alpr_common.errors import problem_type
 from alpr_common.roles import Role
 from alpr_common.testing.plugin import PURPOSE_HEADERS
 
@@ -73,7 +74,9 @@ async def test_spool_unavailable_fails_closed(client, app, tokens, directory, up
     _, auth = directory.person(tokens, Role.INVESTIGATOR)
     r = await client.get("/v1/ingest/reads", headers=auth | PURPOSE_HEADERS)
     assert r.status_code == 503
-    assert r.json()["error"] == "Unavailable" and "transaction log" in r.json()["detail"]
+    assert (
+        r.json()["type"] == problem_type("Unavailable") and "transaction log" in r.json()["detail"]
+    )
     assert upstream.state.calls == []  # nothing was served unlogged
     await app.state.db.dispose()
 
@@ -245,7 +248,7 @@ async def test_internal_routes_are_not_exposed(client, tokens):
 
 async def test_unknown_service_and_route_are_json_404(client, logged):
     r = await client.get("/v1/nope/things")
-    assert r.status_code == 404 and r.json()["error"] == "NotFound"
+    assert r.status_code == 404 and r.json()["type"] == problem_type("NotFound")
     r = await client.get("/v1/ingest/no-such-route")
     assert r.status_code == 404
     r = await client.get("/elsewhere")
@@ -255,7 +258,7 @@ async def test_unknown_service_and_route_are_json_404(client, logged):
 
 async def test_wrong_method_is_405(client):
     r = await client.delete("/v1/ingest/public-info")
-    assert r.status_code == 405 and r.json()["error"] == "MethodNotAllowed"
+    assert r.status_code == 405 and r.json()["type"] == problem_type("MethodNotAllowed")
 
 
 async def test_ingest_key_header_and_basic_auth(client, tokens, directory):
@@ -294,16 +297,16 @@ async def test_body_size_limit(client, tokens, directory, upstream):
     r = await client.post(
         "/v1/ingest/reads", content=b"x" * 5000, headers={"X-ALPR-Ingest-Key": "k"}
     )
-    assert r.status_code == 413 and r.json()["error"] == "PayloadTooLarge"
+    assert r.status_code == 413 and r.json()["type"] == problem_type("PayloadTooLarge")
 
 
 async def test_upstream_down_is_502_and_slow_is_504(client, hosts, tokens, directory, logged):
     _, auth = directory.person(tokens, Role.INVESTIGATOR)
     r = await client.get("/v1/hotlist/slow", headers=auth)
-    assert r.status_code == 504 and r.json()["error"] == "UpstreamTimeout"
+    assert r.status_code == 504 and r.json()["type"] == problem_type("UpstreamTimeout")
     hosts.down.add("hotlist")
     r = await client.get("/v1/hotlist/reads", headers=auth | PURPOSE_HEADERS)
-    assert r.status_code == 502 and r.json()["error"] == "UpstreamError"
+    assert r.status_code == 502 and r.json()["type"] == problem_type("UpstreamError")
     statuses = [e["data"]["status"] for e in await logged() if e["type"] == "gateway.response"]
     assert statuses == [504, 502]
 
@@ -364,7 +367,8 @@ async def test_forged_tokens_are_401_at_the_gateway(
     r = await client.get(
         "/v1/ingest/reads", headers={"Authorization": f"Bearer {token}"} | PURPOSE_HEADERS
     )
-    assert r.status_code == 401 and r.json()["error"] in ("InvalidToken", "Unauthorized")
+    assert r.status_code == 401
+    assert r.json()["type"] in (problem_type("InvalidToken"), problem_type("Unauthorized"))
     assert upstream.state.calls == []
     assert (await logged())[-1]["data"]["status"] == 401
 

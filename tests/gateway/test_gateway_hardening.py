@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from jose import jwt
 
+from alpr_common.errors import problem_type
 from alpr_common.roles import Role
 from alpr_common.testing.plugin import PURPOSE_HEADERS
 from alpr_gateway.proxy import client_address
@@ -34,7 +35,7 @@ async def test_oversized_headers_are_refused_with_431(client, tokens, directory)
     big = {"X-Padding": "a" * (40 * 1024)}
     r = await client.get("/v1/ingest/reads", headers=auth | PURPOSE_HEADERS | big)
     assert r.status_code == 431, r.text
-    assert r.json()["error"] == "HeadersTooLarge"
+    assert r.json()["type"] == problem_type("HeadersTooLarge")
     assert r.json()["request_id"] == r.headers["x-request-id"]
 
 

@@ -69,4 +69,5 @@ async def test_gateway_never_answers_5xx(
     )
     assert r.status_code < 500, r.text
     if r.status_code >= 400:
-        assert "error" in r.json() and "detail" in r.json()
+        assert r.headers["content-type"] == "application/problem+json"
+        assert {"type", "title", "status", "detail"} <= set(r.json())

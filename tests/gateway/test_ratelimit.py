@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from alpr_common.auth import Principal
-from alpr_common.errors import TooManyRequests
+from alpr_common.errors import TooManyRequests, problem_type
 from alpr_common.roles import Role
 from alpr_common.suite import free_port
 from alpr_common.testing.plugin import PURPOSE_HEADERS
@@ -42,7 +42,7 @@ async def test_rate_limit_per_principal_answers_429_with_retry_after(
     ]
     assert [r.status_code for r in answers] == [200, 200, 429]
     refused = answers[-1]
-    assert refused.json()["error"] == "TooManyRequests"
+    assert refused.json()["type"] == problem_type("TooManyRequests")
     assert int(refused.headers["retry-after"]) >= 1
     assert refused.json()["retry_after_seconds"] > 0
     # Another principal has its own bucket.

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from alpr_common.errors import problem_type
+
 OFFICER_A = "user:ofc-a"
 OFFICER_B = "user:ofc-b"
 DETECTIVE = "user:det-c"
@@ -132,7 +134,7 @@ async def test_enforcement_refused_naming_each_missing_step(client, people, aler
     r = await enforce()
     assert r.status_code == 409
     body = r.json()
-    assert body["error"] == "VerificationIncomplete"
+    assert body["type"] == problem_type("VerificationIncomplete")
     assert body["clause"] == "344.3.2(b)"
     assert body["missing_steps"] == [
         "visual_confirmation",
@@ -193,7 +195,7 @@ async def test_the_same_officer_cannot_be_the_second_verifier(client, people, al
         client, alert_id, "second-officer-verifications", people.officer_a, matches=True
     )
     assert same.status_code == 403
-    assert same.json()["error"] == "SecondOfficerRefused"
+    assert same.json()["type"] == problem_type("SecondOfficerRefused")
     assert same.json()["clause"] == "344.3.2(b)"
     assert "different officer" in same.json()["detail"]
 
@@ -231,7 +233,7 @@ async def test_waiver_refused_for_an_investigators_follow_up(client, people, ale
         investigator_follow_up=True,
     )
     assert flagged.status_code == 403
-    assert flagged.json()["error"] == "WaiverRefused"
+    assert flagged.json()["type"] == problem_type("WaiverRefused")
     assert flagged.json()["clause"] == "344.3.2(b)"
 
     # Once a step marks the alert as a follow-up, a later waiver is refused too...

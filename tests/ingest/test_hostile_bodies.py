@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from alpr_common.errors import problem_type
 from alpr_ingest import adapters
 from alpr_ingest.adapters.base import MAX_PART_BYTES, MAX_PARTS
 from alpr_ingest.adapters.errors import MalformedPayload, TooManyParts
@@ -103,13 +104,13 @@ async def test_hostile_bodies_through_the_routes_are_4xx_with_the_error_shape(in
         headers=headers | {"Content-Type": "multipart/form-data; boundary=B"},
     )
     assert r.status_code == 413, r.text
-    assert r.json()["error"] == "TooManyParts"
+    assert r.json()["type"] == problem_type("TooManyParts")
     assert r.json()["request_id"] == r.headers["x-request-id"]
     for route in ("/v1/reads", "/v1/vendor-reads/openalpr", "/v1/vendor-reads/frigate"):
         r = await ingest.client.post(
             route, content=NESTED, headers=headers | {"Content-Type": "application/json"}
         )
         assert r.status_code == 422, (route, r.text)
-        assert r.json()["error"] == "MalformedPayload"
+        assert r.json()["type"] == problem_type("MalformedPayload")
         assert "nested too deeply" in r.json()["detail"]
         assert r.json()["request_id"] == r.headers["x-request-id"]

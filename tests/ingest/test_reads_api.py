@@ -333,7 +333,7 @@ async def test_bad_bodies_are_clear_client_errors(ingest, content_type, body, st
         headers={**ingest.camera_client("x"), "Content-Type": content_type},
     )
     assert resp.status_code == status, resp.text
-    assert resp.json()["error"] and resp.json()["detail"]
+    assert resp.json()["type"] and resp.json()["detail"]
 
 
 async def test_oversized_body_is_refused_before_anything_is_written(ingest, app):

@@ -90,7 +90,7 @@ async def test_fixture_ingests_through_its_vendor_route(ingest, path):
     )
     if error is not None:
         assert resp.status_code == error.status_code, resp.text
-        assert resp.json()["error"] == type(error).__name__
+        assert resp.json()["type"] == type(error).type_uri()
         return
     assert resp.status_code == 200, resp.text
     body = resp.json()

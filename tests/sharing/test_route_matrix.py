@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from alpr_common.errors import problem_type
 from alpr_common.roles import PERSON_ROLES, Role
 from alpr_sharing.main import create_app
 from alpr_sharing.settings import SharingSettings
@@ -126,6 +127,6 @@ async def test_route_answers_by_role(client, tokens, route):
             assert resp.status_code not in (401, 403), (role, resp.text)
         else:
             assert resp.status_code == 403, (role, resp.text)
-            assert resp.json()["error"] == "Forbidden"
+            assert resp.json()["type"] == problem_type("Forbidden")
     resp = await client.request(method, concrete(path))
     assert resp.status_code == 401

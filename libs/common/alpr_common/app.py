@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import email.message
 import json
 import logging
@@ -35,14 +36,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from alpr_common.auth import ServiceCaller
 from alpr_common.db import Database, SessionDep
 from alpr_common.errors import (
+    PROBLEM_JSON,
     AppError,
     BadRequest,
-    ErrorBody,
     Forbidden,
     HeadersTooLarge,
+    Problem,
+    RetryLater,
     Unauthorized,
+    Unavailable,
     Unprocessable,
+    bearer_challenge,
+    problem_title,
+    problem_type,
     responses,
+    retry_after_value,
 )
 from alpr_common.events import Event, EventBatch, EventBatchResult
 from alpr_common.health import router as health_router
@@ -115,6 +123,7 @@ class RequestContextMiddleware:
                 carrier[key.decode()] = value.decode("latin-1")
         rid = incoming if incoming and _REQUEST_ID_OK.match(incoming) else new_request_id()
         token = request_id_var.set(rid)
+        path_token = _instance_var.set(scope.get("path") or None)
         ctx_token = otel_context.attach(continue_trace(carrier)) if self.trace else None
 
         started = False
@@ -136,7 +145,7 @@ class RequestContextMiddleware:
                     f"request headers of {header_bytes} bytes exceed the "
                     f"{self.max_header_bytes}-byte limit"
                 )
-                await error_response(exc.status_code, exc.to_body())(scope, receive, send_with_id)
+                await problem_response(exc)(scope, receive, send_with_id)
                 return
             await self.app(scope, receive, send_with_id)
         except Exception:
@@ -150,6 +159,7 @@ class RequestContextMiddleware:
             if ctx_token is not None:
                 otel_context.detach(ctx_token)
             request_id_var.reset(token)
+            _instance_var.reset(path_token)
 
 
 class ProtectedAttributeQueryBan:
@@ -163,19 +173,68 @@ class ProtectedAttributeQueryBan:
             try:
                 refuse_protected_attributes(scope["query_string"].decode("latin-1"))
             except Forbidden as exc:
-                await error_response(exc.status_code, exc.to_body())(scope, receive, send)
+                await problem_response(exc)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
 
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_JSON
+
+
+# The path of the request being answered: a problem's `instance` (never the query string, which
+# may hold a plate).
+_instance_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "problem_instance", default=None
+)
+
+
 def error_response(
     status: int, body: dict[str, Any], headers: dict[str, str] | None = None
-) -> JSONResponse:
-    """The one JSON error answer (ErrorBody), with the request id."""
+) -> ProblemResponse:
+    """The one error answer: an RFC 9457 problem (`Problem`) with the request's path as
+    `instance` and its request id. 401 always carries a bearer challenge, 429 and 503 always
+    `Retry-After`, whoever raised them."""
+    body.setdefault("type", problem_type(_STATUS_NAMES.get(status, "Error")))
+    body.setdefault("title", problem_title(_STATUS_NAMES.get(status, "Error")))
+    body["status"] = status
+    instance = _instance_var.get()
+    if instance:
+        body.setdefault("instance", instance)
     rid = request_id_var.get()
     if rid:
         body.setdefault("request_id", rid)
-    return JSONResponse(body, status_code=status, headers=headers)
+    headers = dict(headers or {})
+    if status == 401 and "WWW-Authenticate" not in headers:
+        headers["WWW-Authenticate"] = bearer_challenge()
+    if status in (429, 503) and "Retry-After" not in headers:
+        headers["Retry-After"] = retry_after_value(RetryLater.retry_after_seconds)
+    return ProblemResponse(body, status_code=status, headers=headers)
+
+
+def problem_response(exc: AppError) -> ProblemResponse:
+    """The answer to a raised `AppError`."""
+    return error_response(exc.status_code, exc.to_body(), exc.headers())
+
+
+_STATUS_NAMES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    406: "NotAcceptable",
+    409: "Conflict",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    422: "Unprocessable",
+    429: "TooManyRequests",
+    431: "HeadersTooLarge",
+    500: "InternalError",
+    502: "UpstreamError",
+    503: "Unavailable",
+    504: "UpstreamTimeout",
+}
 
 
 def _describe_validation(errors: Sequence[Any]) -> str:
@@ -186,41 +245,48 @@ def _describe_validation(errors: Sequence[Any]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def validation_problem(errors: Sequence[Any]) -> dict[str, Any]:
+    """The problem for invalid input: `detail` names the fields, `errors` lists them one by one."""
+    fields = [
+        {
+            "loc": [p if isinstance(p, int) else str(p) for p in e.get("loc", ())],
+            "msg": str(e.get("msg", "invalid")),
+            "type": str(e.get("type", "value_error")),
+        }
+        for e in errors
+    ]
+    return {
+        "type": problem_type("ValidationFailed"),
+        "title": "Validation failed",
+        "detail": _describe_validation(fields),
+        "errors": fields,
+    }
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-        return error_response(exc.status_code, exc.to_body(), exc.headers())
+        return problem_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
-        return error_response(
-            422,
-            {
-                "error": "RequestValidationError",
-                "detail": _describe_validation(errors),
-                "errors": errors,
-            },
-        )
+        return error_response(422, validation_problem(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        names = {404: "NotFound", 405: "MethodNotAllowed", 401: "Unauthorized", 403: "Forbidden"}
-        return error_response(
-            exc.status_code,
-            {"error": names.get(exc.status_code, "HTTPError"), "detail": str(exc.detail)},
-        )
+        detail = str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "no such route; the service's routes are listed in its /openapi.json"
+        elif exc.status_code == 405 and detail == "Method Not Allowed":
+            detail = "this route does not take that method; see the Allow header"
+        return error_response(exc.status_code, {"detail": detail}, dict(exc.headers or {}))
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
         if exc.connection_invalidated:
             log.warning("database connection lost; the pool reconnects")
-            return error_response(
-                503,
-                {
-                    "error": "Unavailable",
-                    "detail": "the database connection was lost; nothing was stored, retry",
-                },
+            return problem_response(
+                Unavailable("the database connection was lost; nothing was stored, retry")
             )
         return await _unexpected(request, exc)
 
@@ -233,16 +299,14 @@ def install_error_handlers(app: FastAPI) -> None:
 def internal_error() -> JSONResponse:
     """The 500 answer: nothing about the failure, only the request id to quote."""
     return error_response(
-        500,
-        {
-            "error": "InternalError",
-            "detail": "unexpected server error; quote the request id when reporting it",
-        },
+        500, {"detail": "unexpected server error; quote the request id when reporting it"}
     )
 
 
 def _custom_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """Document the error shape the handlers really send (ErrorBody), not FastAPI's default."""
+    """Document the errors the handlers really send (`Problem`, as application/problem+json),
+    not FastAPI's default, on every route: 422 everywhere, 400 where there is a body, 401 and 403
+    where there is security."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -252,31 +316,50 @@ def _custom_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         _add_own_body_schemas(schema, components)
-        components["ErrorBody"] = ErrorBody.model_json_schema()
+        _, defs = models_json_schema([(Problem, "serialization")], ref_template=REF_TEMPLATE)
+        components.update(defs.get("$defs", {}))
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
-        ref = {"$ref": "#/components/schemas/ErrorBody"}
+        content = {PROBLEM_JSON: {"schema": {"$ref": REF_TEMPLATE.format(model="Problem")}}}
         for ops in schema.get("paths", {}).values():
             for op in ops.values():
                 if not isinstance(op, dict) or "responses" not in op:
                     continue
                 resp = op["responses"]
                 resp["422"] = {
-                    "description": "The request is malformed; `detail` names the field",
-                    "content": {"application/json": {"schema": ref}},
+                    "description": "The request is malformed; `errors` names each field "
+                    f"(`{problem_type('ValidationFailed')}`)"
                 }
                 if "requestBody" in op:
                     resp.setdefault("400", {"description": "The body cannot be decoded"})
                 if op.get("security"):
-                    resp.setdefault("401", {"description": "Missing or invalid token"})
+                    resp.setdefault(
+                        "401",
+                        {"description": "Missing or invalid token (with `WWW-Authenticate`)"},
+                    )
                     resp.setdefault("403", {"description": "Role or purpose not allowed"})
                 for code, body in resp.items():
-                    if code[0] in "45" and "content" not in body:
-                        body["content"] = {"application/json": {"schema": ref}}
+                    if code[0] in "45":
+                        body["content"] = content
+                        if code in ("429", "503"):
+                            body["headers"] = {"Retry-After": _RETRY_AFTER_DOC}
+                        elif code == "401":
+                            body["headers"] = {"WWW-Authenticate": _CHALLENGE_DOC}
         app.openapi_schema = schema
         return schema
 
     return openapi
+
+
+_RETRY_AFTER_DOC = {
+    "description": "Seconds to wait before repeating the request",
+    "schema": {"type": "integer"},
+}
+_CHALLENGE_DOC = {
+    "description": 'The bearer challenge of RFC 6750 (`error="invalid_token"` when a token '
+    "was sent and refused)",
+    "schema": {"type": "string"},
+}
 
 
 # Models of the routes that validate their own JSON body, by schema name: FastAPI documents

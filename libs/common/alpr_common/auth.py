@@ -73,7 +73,9 @@ async def get_principal(
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
     if not token:
-        raise Unauthorized("missing bearer token: send `Authorization: Bearer <token>`")
+        raise Unauthorized(
+            "missing bearer token: send `Authorization: Bearer <token>`", credentials_sent=False
+        )
     verifier: TokenVerifier = request.app.state.verifier
     principal = Principal.from_claims(await verifier.verify(token))
     # Defence in depth: the service checks the holder's live status itself, as the gateway

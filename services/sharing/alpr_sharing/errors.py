@@ -71,6 +71,9 @@ class GrantGone(AppError):
 class DependencyUnavailable(Unavailable):
     """A service sharing depends on (ingest, hotlist) cannot answer now; retry later."""
 
+    # A peer down delays the step; nothing was recorded, so the caller retries.
+    retry_after_seconds = 5
+
 
 class DependencyRefused(UpstreamError):
     """A service sharing depends on refused the call."""

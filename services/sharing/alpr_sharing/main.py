@@ -6,16 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
-from alpr_common.app import ServiceSpec, build_app, error_response
+from alpr_common.app import ServiceSpec, build_app
 from alpr_sharing import models
 from alpr_sharing.api import ROUTERS
-from alpr_sharing.errors import DependencyUnavailable
 from alpr_sharing.settings import SharingSettings
-
-RETRY_AFTER_SECONDS = 5
 
 
 def create_app(settings: SharingSettings | None = None) -> FastAPI:
@@ -30,14 +26,6 @@ def create_app(settings: SharingSettings | None = None) -> FastAPI:
         # Sharing produces events (to audit) and consumes none.
         outbox=models.OUTBOX,
     )
-
-    @app.exception_handler(DependencyUnavailable)
-    async def _retry_later(_: Request, exc: DependencyUnavailable) -> JSONResponse:
-        # A peer down delays the step; nothing was recorded, so the caller retries.
-        response = error_response(exc.status_code, exc.to_body())
-        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
-
     return app
 
 
