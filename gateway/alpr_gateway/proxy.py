@@ -236,7 +236,8 @@ class Gateway:
         else:
             raise Unauthorized(
                 "missing credentials: send `Authorization: Bearer <token>` "
-                "(cameras may use an ingest key)"
+                "(cameras may use an ingest key)",
+                credentials_sent=False,
             )
         return Principal.from_claims(await self.verifier.verify(token)), token
 

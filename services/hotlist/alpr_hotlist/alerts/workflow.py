@@ -148,12 +148,12 @@ def _ensure_open(alert: Alert) -> None:
     if alert.status == "dismissed":
         raise WorkflowConflict(
             f"alert {alert.id} was dismissed ({alert.dismissal_reason}); no further steps",
-            extra={"status": alert.status},
+            extra={"alert_status": alert.status},
         )
     if alert.outcome is not None:
         raise WorkflowConflict(
             f"alert {alert.id} is closed with outcome {alert.outcome}; no further steps",
-            extra={"status": alert.status},
+            extra={"alert_status": alert.status},
         )
 
 
@@ -217,7 +217,7 @@ async def acknowledge(
     if alert.status != "new":
         raise WorkflowConflict(
             f"alert {alert_id} is already acknowledged ({alert.status})",
-            extra={"status": alert.status},
+            extra={"alert_status": alert.status},
         )
     alert.status = "acknowledged"
     alert.acknowledged_at = utcnow()
@@ -233,7 +233,7 @@ async def record_rtcc_action(
     if alert.status == "new":
         raise WorkflowConflict(
             "acknowledge the alert before recording what RTCC did (344.3.2(a))",
-            extra={"status": alert.status, "missing_step": "acknowledged"},
+            extra={"alert_status": alert.status, "missing_step": "acknowledged"},
         )
     alert.rtcc_actions = [*alert.rtcc_actions, body.action.value]
     alert.status = "actioned"
@@ -250,12 +250,12 @@ async def dismiss(
     if alert.status == "new":
         raise WorkflowConflict(
             "acknowledge the alert before dismissing it (344.3.2(a))",
-            extra={"status": alert.status, "missing_step": "acknowledged"},
+            extra={"alert_status": alert.status, "missing_step": "acknowledged"},
         )
     if alert.enforcement_at is not None:
         raise WorkflowConflict(
             "an enforcement action is recorded on this alert: record its outcome instead",
-            extra={"status": alert.status},
+            extra={"alert_status": alert.status},
         )
     alert.status = "dismissed"
     alert.dismissed_at = utcnow()
