@@ -1,14 +1,16 @@
 """The outbox relay against a real consumer (the audit service's app): at least once, in order,
-retried while the consumer is down, applied once."""
+retried while the consumer is down, applied once; live destinations pipelined, the others in
+order; other processes' relays woken on PostgreSQL."""
 
 import asyncio
 import contextlib
+import json
 import time
 from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from alpr_audit.main import SPEC as AUDIT
 from alpr_common.db import Database, utcnow
@@ -16,6 +18,7 @@ from alpr_common.events import Event
 from alpr_common.migrations import upgrade
 from alpr_common.outbox import OutboxRelay, enqueue_many
 from alpr_common.roles import Role
+from alpr_common.testing.plugin import pg_unavailable_reason
 from alpr_gateway.main import SPEC as GATEWAY
 from alpr_gateway.models import OUTBOX
 
@@ -176,3 +179,191 @@ async def _delivered(db, *, within):
     while await _pending(db):
         assert time.monotonic() < deadline, "events still pending"
         await asyncio.sleep(0.02)
+
+
+class Gated(httpx.AsyncBaseTransport):
+    """Consumers that accept every delivery, each behind a gate (the URL's host names it): a
+    closed gate holds its deliveries until opened. Counts deliveries under way at once, and
+    records the events in the order they arrived. (Not the audit app: the tests' database is
+    one connection, which cannot apply several deliveries at once.)"""
+
+    def __init__(self):
+        self.gates: dict[str, asyncio.Event] = {}
+        self.in_flight: dict[str, int] = {}
+        self.most: dict[str, int] = {}
+        self.order: dict[str, list[str]] = {}
+
+    def gate(self, host):
+        return self.gates.setdefault(host, asyncio.Event())
+
+    async def handle_async_request(self, request):
+        host = request.url.host
+        self.in_flight[host] = self.in_flight.get(host, 0) + 1
+        self.most[host] = max(self.most.get(host, 0), self.in_flight[host])
+        try:
+            await self.gate(host).wait()
+            body = await request.aread()
+            ids = [e["data"]["request_id"] for e in json.loads(body)["events"]]
+            self.order.setdefault(host, []).extend(ids)
+            result = {"accepted": len(ids), "duplicates": 0, "rejected": 0}
+            return httpx.Response(200, json=result)
+        finally:
+            self.in_flight[host] -= 1
+
+
+async def _queue_to(db, destination, names):
+    events = [
+        Event(source="gateway", type="gateway.request", data={"request_id": n}) for n in names
+    ]
+    async with db.sessionmaker() as session:
+        await enqueue_many(session, OUTBOX, destination=destination, events=events)
+        await session.commit()
+
+
+@contextlib.asynccontextmanager
+async def _running(relay):
+    relay.db.on_outbox_commit = relay.notify
+    task = asyncio.create_task(relay.run())
+    try:
+        yield relay
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _until(condition, within=20.0):
+    deadline = time.monotonic() + within
+    while not await condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_live_deliveries_pipeline_and_never_wait_behind_another_destination(
+    producer, tokens
+):
+    # Hot-list matching is a live path: each commit's events go at once, with several
+    # deliveries under way, while a destination that is slow (audit held at its gate) or
+    # lingers holds up nothing but its own events.
+    gated = Gated()
+    client = httpx.AsyncClient(transport=gated)
+
+    async def token():
+        return tokens.token(Role.SERVICE)
+
+    relay = OutboxRelay(
+        producer,
+        OUTBOX,
+        urls=lambda dest: f"http://{dest}",
+        token=token,
+        client=client,
+        linger=30.0,
+        in_flight={"hotlist": 3},
+    )
+    async with _running(relay):
+        await _queue_to(producer, "audit", ["a0"])
+        await _until(lambda: _true(gated.in_flight.get("audit") == 1))
+        for n in range(3):  # three commits while the first deliveries are still under way
+            await _queue_to(producer, "hotlist", [f"h{n}"])
+        await _until(lambda: _true(gated.in_flight.get("hotlist") == 3))
+        await _queue_to(producer, "hotlist", ["h3"])  # a fourth waits for a free delivery
+        gated.gate("hotlist").set()
+        await _until(lambda: _true(len(gated.order.get("hotlist", [])) == 4))
+        assert sorted(gated.order["hotlist"]) == ["h0", "h1", "h2", "h3"]  # each once
+        assert gated.most["hotlist"] == 3
+        assert "audit" not in gated.order, "audit is still held; hotlist did not wait for it"
+        gated.gate("audit").set()
+        await _until(lambda: _no_pending(producer))
+    assert gated.order["audit"] == ["a0"]
+    await client.aclose()
+
+
+async def test_a_destination_that_is_not_live_gets_its_events_in_order(producer, tokens):
+    gated = Gated()
+    client = httpx.AsyncClient(transport=gated)
+
+    async def token():
+        return tokens.token(Role.SERVICE)
+
+    relay = OutboxRelay(
+        producer,
+        OUTBOX,
+        urls=lambda dest: f"http://{dest}",
+        token=token,
+        client=client,
+        batch_size=3,
+        in_flight={"hotlist": 4},
+    )
+    names = [f"r{n}" for n in range(10)]
+    async with _running(relay):
+        await _queue_to(producer, "audit", names[:1])
+        await _until(lambda: _true(gated.in_flight.get("audit") == 1))
+        for name in names[1:]:
+            await _queue_to(producer, "audit", [name])
+        gated.gate("audit").set()
+        await _until(lambda: _no_pending(producer))
+    assert gated.most["audit"] == 1
+    assert gated.order["audit"] == names
+    await client.aclose()
+
+
+async def _true(value):
+    return value
+
+
+async def _no_pending(db):
+    return await _pending(db) == 0
+
+
+async def test_relays_of_other_processes_take_over_a_busy_destination_on_postgresql(
+    database_factory, tokens
+):
+    # Two processes' relays on one PostgreSQL database (here two relays, each with its own
+    # engine and LISTEN connection). When every delivery of the first to a live destination is
+    # under way, its next commit NOTIFYs the others, and the second relay sends those events at
+    # once (SKIP LOCKED: never the rows the first holds), long before its poll.
+    reason = pg_unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"PostgreSQL unavailable: {reason}")
+    migrated = await database_factory.get(GATEWAY, "postgresql")
+    first_db, second_db = Database.from_url(migrated.url), Database.from_url(migrated.url)
+    first_gate, second_gate = Gated(), Gated()
+    second_gate.gate("hotlist").set()
+    clients = [httpx.AsyncClient(transport=first_gate), httpx.AsyncClient(transport=second_gate)]
+
+    async def token():
+        return tokens.token(Role.SERVICE)
+
+    first, second = (
+        OutboxRelay(
+            db,
+            OUTBOX,
+            urls=lambda dest: f"http://{dest}",
+            token=token,
+            client=c,
+            interval=60.0,  # the poll cannot be what delivers
+            in_flight={"hotlist": 2},
+        )
+        for db, c in zip((first_db, second_db), clients, strict=True)
+    )
+    tag = f"pg-{time.monotonic_ns()}"
+    try:
+        async with _running(first), _running(second):
+            await _until(lambda: _true(first._listener and second._listener))
+            await _queue_to(first_db, "hotlist", [f"{tag}-0"])
+            await _queue_to(first_db, "hotlist", [f"{tag}-1"])
+            await _until(lambda: _true(first_gate.in_flight.get("hotlist") == 2))
+            await _queue_to(first_db, "hotlist", [f"{tag}-2"])
+            await _until(lambda: _true(second_gate.order.get("hotlist") == [f"{tag}-2"]), 10)
+            first_gate.gate("hotlist").set()
+            await _until(lambda: _true(len(first_gate.order.get("hotlist", [])) == 2))
+        assert sorted(first_gate.order["hotlist"]) == [f"{tag}-0", f"{tag}-1"]
+        assert await _pending(first_db) == 0
+    finally:
+        async with first_db.sessionmaker() as session:
+            await session.execute(delete(OUTBOX.outbox))
+            await session.commit()
+        for c in clients:
+            await c.aclose()
+        await first_db.dispose()
+        await second_db.dispose()

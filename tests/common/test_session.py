@@ -61,41 +61,44 @@ async def _queued(db) -> int:
 
 
 async def test_commit_wakes_the_relay(client, app, db):
-    assert not app.state.relay.wakeup.is_set()
+    lane = app.state.relay.lane("hotlist")
+    assert not lane.wakeup.is_set()
     r = await client.post("/v1/things/fine")
     assert r.status_code == 200
     assert await _queued(db) == 1
-    assert app.state.relay.wakeup.is_set()
+    assert lane.wakeup.is_set() and lane.look
 
 
 async def test_any_session_that_commits_events_wakes_the_relay(app, db):
     """Not only requests: a background task's or a consumer's events go out at once too."""
-    relay = app.state.relay
+    lane = app.state.relay.lane("hotlist")
     event = Event(source="test", type="test.thing", data={})
     async with db.sessionmaker() as session:
         await enqueue(session, OUTBOX, destination="hotlist", event=event)
         await session.rollback()
-    assert not relay.wakeup.is_set()
+    assert not lane.wakeup.is_set()
     async with db.sessionmaker() as session:
         await enqueue(session, OUTBOX, destination="hotlist", event=event)
-        assert not relay.wakeup.is_set()
+        assert not lane.wakeup.is_set()
         await session.commit()
-    assert relay.wakeup.is_set()
+    assert lane.wakeup.is_set() and lane.look
 
 
 async def test_events_that_wait_for_company_wake_the_relay_when_due(app, db):
     """Audit's events wait up to the audit delay: their commit schedules the wake-up for then,
     instead of a pass now that would find them too young to send."""
     relay = app.state.relay
-    assert relay.delays["audit"] == 1.0
+    audit, hotlist = relay.lane("audit"), relay.lane("hotlist")
+    assert audit.delay == 1.0 and hotlist.delay == 0.0
     before = time.monotonic()
     async with db.sessionmaker() as session:
         await enqueue(session, OUTBOX, destination="audit", event=Event(source="t", type="t.t"))
         await session.commit()
-    assert not relay.wakeup.is_set()
-    assert before + 1.0 <= relay._due <= time.monotonic() + 1.0
-    relay.notify({"audit", "hotlist"})  # a live destination among them: now
-    assert relay.wakeup.is_set()
+    assert not audit.look, "re-armed for when they are due, not woken to look now"
+    assert before + 1.0 <= audit.due <= time.monotonic() + 1.0
+    relay.notify({"audit", "hotlist"})  # the live destination goes now, audit still waits
+    assert hotlist.wakeup.is_set() and hotlist.look
+    assert not audit.look
 
 
 @pytest.mark.policy("344.4(d)")

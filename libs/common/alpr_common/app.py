@@ -91,6 +91,9 @@ class ServiceSpec:
 
 
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Outbox destinations whose events are read to alert (hot-list matching): sent the moment they
+# commit, several deliveries under way at once (`OutboxRelay`, `relay_live_in_flight`).
+LIVE_DESTINATIONS = ("hotlist",)
 
 
 class RequestContextMiddleware:
@@ -597,6 +600,7 @@ def build_app(
             interval=settings.relay_interval_seconds,
             delays={"audit": settings.relay_audit_delay_seconds},
             linger=settings.relay_linger_seconds,
+            in_flight={d: settings.relay_live_in_flight for d in LIVE_DESTINATIONS},
         )
     use_database(app, app.state.db)
     install_error_handlers(app)

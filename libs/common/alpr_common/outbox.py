@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
@@ -23,6 +24,8 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -44,8 +47,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alpr_common.db import OUTBOX_PENDING, Database, UTCDateTime, json_serializer, utcnow
 from alpr_common.errors import AppError
 from alpr_common.events import Event, EventBatchResult
+from alpr_common.telemetry import outgoing_headers
 
 log = logging.getLogger("alpr.outbox")
+_tracer = trace.get_tracer("alpr.outbox")
 
 MAX_BACKOFF_SECONDS = 60.0
 
@@ -244,9 +249,50 @@ async def consume(
 
 TokenGetter = Callable[[], Awaitable[str]]
 
+# PostgreSQL channel on which a relay whose deliveries to a destination are all busy asks the
+# relays of the service's other processes to take that destination's events (LISTEN/NOTIFY).
+NOTIFY_CHANNEL = "alpr_outbox"
+
+
+@dataclass
+class _Claim:
+    """Rows taken for one delivery, and (PostgreSQL) the session whose transaction locks them."""
+
+    rows: list[Any]
+    session: AsyncSession | None
+
+
+class Lane:
+    """One destination's deliveries: when they may go, and those under way."""
+
+    def __init__(self, destination: str, *, delay: float, linger: float, limit: int) -> None:
+        self.destination = destination
+        self.delay = delay
+        self.linger = linger
+        # Deliveries in flight at once: 1 keeps the destination's events in order.
+        self.limit = limit
+        self.wakeup = asyncio.Event()
+        # When events waiting for company (`delay`) are due (monotonic clock).
+        self.due: float | None = None
+        # A wake-up that should look for events now (not only re-arm the wait for `due`).
+        self.look = False
+        self.in_flight: set[int] = set()  # seqs being delivered by this process
+        self.deliveries: set[asyncio.Task[None]] = set()
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def full(self) -> bool:
+        return len(self.deliveries) >= self.limit
+
 
 class OutboxRelay:
-    """Delivers pending outbox rows, oldest first, per destination; at least once."""
+    """Delivers pending outbox rows at least once, each destination on its own lane.
+
+    A destination named in `in_flight` is live (hot-list matching): its events go the moment they
+    commit, with up to that many deliveries under way at once (their order is not kept: the
+    consumer must not need it). Any other destination gets one delivery at a time, oldest first,
+    and may trade latency for fewer deliveries (`delays`, `linger`). A slow or failing destination
+    never holds up another's events."""
 
     def __init__(
         self,
@@ -260,14 +306,18 @@ class OutboxRelay:
         interval: float = 1.0,
         delays: Mapping[str, float] | None = None,
         linger: float = 0.0,
+        in_flight: Mapping[str, int] | None = None,
     ) -> None:
         """`delays`: per destination, how long an event may wait for others to travel with it
         (a delivery costs the consumer far more than an event in it). For destinations that
-        keep a record, not for live paths: hot-list matching has none.
+        keep a record, not for live ones.
 
-        `linger`: the least time from one pass's start to the next's. Under load, the events
-        committed while a delivery is under way then travel together in the next one, instead
-        of one delivery per commit; after a quiet spell, a commit is sent at once."""
+        `linger`: for destinations that are not live, the least time from the start of a pass
+        that sent something to the next pass's. Under load, the events committed while a
+        delivery is under way then travel together in the next one, instead of one delivery per
+        commit; after a quiet spell, a commit is sent at once.
+
+        `in_flight`: the live destinations and how many deliveries each may have under way."""
         self.db = db
         self.tables = tables
         self.urls = urls
@@ -277,133 +327,287 @@ class OutboxRelay:
         self.interval = interval
         self.delays = dict(delays or {})
         self.linger = linger
-        self.wakeup = asyncio.Event()
-        # When delayed events committed since are due (monotonic clock); see `notify`.
-        self._due: float | None = None
+        self.live = {d: max(1, n) for d, n in (in_flight or {}).items()}
+        self.lanes: dict[str, Lane] = {}
+        # Tells this process's notifications from other processes' (PostgreSQL LISTEN/NOTIFY).
+        self._origin = f"{os.getpid()}-{random.getrandbits(32):08x}"
+        self._listener: Any = None  # asyncpg connection while listening
+        self._spill: set[str] = set()
+        self._spilling: asyncio.Task[None] | None = None
+        self._running = False
+
+    def lane(self, destination: str) -> Lane:
+        lane = self.lanes.get(destination)
+        if lane is None:
+            live = destination in self.live
+            lane = Lane(
+                destination,
+                delay=0.0 if live else self.delays.get(destination, 0.0),
+                linger=0.0 if live else self.linger,
+                limit=self.live.get(destination, 1),
+            )
+            self.lanes[destination] = lane
+        return lane
+
+    def _start(self, lane: Lane) -> None:
+        if self._running and (lane.task is None or lane.task.done()):
+            lane.task = asyncio.create_task(self._run_lane(lane), name=f"outbox-{lane.destination}")
 
     def notify(self, destinations: Collection[str] = ()) -> None:
-        """Events for `destinations` were just committed (none named: wake now). The relay
-        wakes now for a destination that takes its events at once, and at the end of its delay
-        for one whose events wait for company (`delays`): waking for those at every commit
-        would be a pass that finds them too young to send."""
-        delays = [self.delays.get(d, 0.0) for d in destinations] or [0.0]
-        waiting = [d for d in delays if d > 0]
-        if waiting:
-            due = time.monotonic() + min(waiting)
-            if self._due is None or due < self._due:
-                self._due = due
-        if len(waiting) < len(delays):
-            self.wakeup.set()
+        """Events for `destinations` were just committed in this process (none named: look at
+        every lane now). A destination that takes its events at once is woken now; one whose
+        events wait for company (`delays`) at the end of its delay: waking it at every commit
+        would be a pass that finds them too young to send. A live destination whose deliveries
+        are all under way asks the service's other processes to help (PostgreSQL)."""
+        for lane in [self.lane(d) for d in destinations] or list(self.lanes.values()):
+            self._start(lane)
+            if lane.delay > 0 and destinations:
+                due = time.monotonic() + lane.delay
+                if lane.due is None or due < lane.due:
+                    lane.due = due
+                    lane.wakeup.set()  # re-arms its wait; `look` stays as it was
+                continue
+            lane.look = True
+            lane.wakeup.set()
+            if lane.full and lane.limit > 1 and self._listener is not None:
+                self._spill.add(lane.destination)
+                if self._spilling is None or self._spilling.done():
+                    self._spilling = asyncio.create_task(self._send_spill())
 
     async def run(self) -> None:
-        while True:
-            # Cleared before the pass, so a commit that notifies during it is not missed.
-            self.wakeup.clear()
-            if self._due is not None and self._due <= time.monotonic():
-                self._due = None
-            started = time.monotonic()
-            try:
-                sent = await self.deliver_once()
-            except Exception:
-                log.exception("outbox relay pass failed; retrying")
-                sent = 0
-            if sent < self.batch_size:
-                wait = self.interval
-                if self._due is not None:
-                    wait = max(0.0, min(wait, self._due - time.monotonic()))
+        """Deliver until cancelled: a task per destination's lane, woken by this process's
+        commits (`notify`), by other processes' (PostgreSQL LISTEN/NOTIFY) and, as a safety net,
+        by a poll every `interval` that finds what no wake-up announced (a CLI command's events,
+        retries that are due)."""
+        self._running = True
+        for destination in [*self.live, *self.delays]:
+            self._start(self.lane(destination))
+        listening: asyncio.Task[None] | None = None
+        if self.db.dialect == "postgresql":
+            listening = asyncio.create_task(self._listen(), name="outbox-listen")
+        try:
+            while True:
                 try:
-                    await asyncio.wait_for(self.wakeup.wait(), timeout=wait)
-                except TimeoutError:
-                    pass
-                # Under load, what commits while this waits travels in the same delivery. After a
-                # pass that found nothing (an idle poll) the next event goes at once.
-                gap = started + self.linger - time.monotonic()
-                if sent and gap > 0:
+                    for destination in await self._due_destinations():
+                        lane = self.lane(destination)
+                        self._start(lane)
+                        lane.look = True
+                        lane.wakeup.set()
+                except Exception:
+                    log.exception("outbox relay poll failed; retrying")
+                await asyncio.sleep(self.interval)
+        finally:
+            self._running = False
+            tasks = [lane.task for lane in self.lanes.values() if lane.task is not None]
+            tasks += [t for lane in self.lanes.values() for t in lane.deliveries]
+            if listening is not None:
+                tasks.append(listening)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _run_lane(self, lane: Lane) -> None:
+        last_sent: float | None = None  # when the last pass that sent something began
+        while True:
+            timeout = None if lane.due is None else max(0.0, lane.due - time.monotonic())
+            try:
+                await asyncio.wait_for(lane.wakeup.wait(), timeout)
+            except TimeoutError:
+                lane.look = True  # the waiting events are due
+            if not lane.look:
+                lane.wakeup.clear()
+                continue  # `due` moved: wait again
+            if last_sent is not None and lane.linger > 0:
+                # Under load, what commits meanwhile travels in the same delivery.
+                gap = last_sent + lane.linger - time.monotonic()
+                if gap > 0:
                     await asyncio.sleep(gap)
+            # Cleared just before the claim: a commit that notifies after this is not missed,
+            # and one that notified before is in what the claim reads.
+            lane.wakeup.clear()
+            lane.look = False
+            if lane.due is not None and lane.due <= time.monotonic():
+                lane.due = None
+            started = time.monotonic()
+            last_sent = None
+            while True:
+                while lane.full:
+                    await asyncio.wait(lane.deliveries, return_when=asyncio.FIRST_COMPLETED)
+                try:
+                    claim = await self._claim(lane, honour_delay=True)
+                except Exception:
+                    log.exception("outbox relay pass for %s failed; retrying", lane.destination)
+                    break
+                if claim is None:
+                    break
+                last_sent = started
+                delivery = asyncio.create_task(self._finish(lane, claim))
+                lane.deliveries.add(delivery)
+                delivery.add_done_callback(lane.deliveries.discard)
+                if len(claim.rows) < self.batch_size:
+                    break
 
     async def deliver_once(self) -> int:
-        """One pass: send up to a batch per destination; return how many were delivered."""
-        if self.db.dialect != "postgresql":
-            return await self._deliver_once_unlocked()
-        t = self.tables.outbox
-        async with self.db.sessionmaker() as session:
-            # The envelope is relayed as the JSON text the database holds: no decode/encode.
-            query = (
-                select(t.c.seq, t.c.destination, t.c.envelope, t.c.attempts, t.c.created_at)
-                .where(t.c.next_attempt_at <= utcnow())
-                .order_by(t.c.seq)
-                .limit(self.batch_size)
-                # PostgreSQL: the rows stay locked while they travel, so the relays of several
-                # workers never send the same rows; other writers are not held up.
-                .with_for_update(skip_locked=True)
-            )
-            rows = (await session.execute(query)).all()
-            by_dest: dict[str, list[Any]] = {}
-            for row in rows:
-                by_dest.setdefault(row.destination, []).append(row)
-            delivered = 0
-            now = utcnow()
-            for dest, dest_rows in by_dest.items():
-                delay = self.delays.get(dest, 0.0)
-                if (
-                    delay > 0
-                    and len(dest_rows) < self.batch_size
-                    and (now - dest_rows[0].created_at).total_seconds() < delay
-                ):
-                    continue  # waits for company; a later poll sends it (see `delays`)
-                error = await self._post(dest, [r.envelope for r in dest_rows])
-                seqs = [r.seq for r in dest_rows]
-                if error is None:
-                    # Delivered: gone from the outbox (see the module docstring).
-                    await session.execute(delete(t).where(t.c.seq.in_(seqs)))
-                    delivered += len(seqs)
-                else:
-                    await session.execute(self._reschedule(seqs, dest_rows, dest, error))
-            await session.commit()
-            return delivered
+        """One pass, each destination in turn: send up to a batch to each, wait for the answers,
+        and return how many events were delivered."""
+        delivered = 0
+        for destination in await self._due_destinations():
+            lane = self.lane(destination)
+            claim = await self._claim(lane, honour_delay=True)
+            if claim is not None:
+                delivered += await self._deliver(lane, claim)
+        return delivered
 
-    async def _deliver_once_unlocked(self) -> int:
-        """`deliver_once` for SQLite: no transaction is open while an event travels. A SQLite
-        write transaction holds the database's one write lock, and the consumer, before it
-        answers, asks this service's access for the relay's status (`PrincipalStatusCheck`): when
-        this service is access, its status answer waited for the lock the relay held while the
-        relay waited for that answer, and every other writer (a CLI `create-cso`) with them.
-        The rows are read from a snapshot, posted, then deleted or rescheduled in a short write
-        transaction. One relay per SQLite database (`workers` is PostgreSQL only), and consumers
-        apply an event id once, so a row read by two passes is at worst delivered twice."""
+    async def _due_destinations(self) -> list[str]:
         t = self.tables.outbox
         async with self.db.read_sessionmaker() as session:
-            rows = (
-                await session.execute(
-                    select(t.c.seq, t.c.destination, t.c.envelope, t.c.attempts, t.c.created_at)
-                    .where(t.c.next_attempt_at <= utcnow())
-                    .order_by(t.c.seq)
-                    .limit(self.batch_size)
-                )
-            ).all()
-        by_dest: dict[str, list[Any]] = {}
-        for row in rows:
-            by_dest.setdefault(row.destination, []).append(row)
-        delivered = 0
-        now = utcnow()
-        for dest, dest_rows in by_dest.items():
-            delay = self.delays.get(dest, 0.0)
-            if (
-                delay > 0
-                and len(dest_rows) < self.batch_size
-                and (now - dest_rows[0].created_at).total_seconds() < delay
+            query = select(t.c.destination).where(t.c.next_attempt_at <= utcnow()).distinct()
+            return sorted((await session.execute(query)).scalars())
+
+    async def _claim(self, lane: Lane, *, honour_delay: bool) -> _Claim | None:
+        """Take the lane's oldest due events that no delivery of this process carries yet, up to
+        a batch; None when there are none, or when they wait for company (then `lane.due` says
+        until when). On PostgreSQL the rows stay locked (`FOR UPDATE SKIP LOCKED`) in the claim's
+        transaction while they travel, so the relays of several processes never send the same
+        rows; other writers are not held up. On SQLite no transaction stays open while an event
+        travels (see `_deliver`)."""
+        t = self.tables.outbox
+        query = (
+            select(t.c.seq, t.c.envelope, t.c.attempts, t.c.created_at)
+            .where(t.c.destination == lane.destination, t.c.next_attempt_at <= utcnow())
+            .order_by(t.c.seq)
+            .limit(self.batch_size)
+        )
+        if lane.in_flight:
+            query = query.where(t.c.seq.not_in(lane.in_flight))
+        postgres = self.db.dialect == "postgresql"
+        if postgres:
+            query = query.with_for_update(skip_locked=True)
+        session = (self.db.sessionmaker if postgres else self.db.read_sessionmaker)()
+        try:
+            # The envelope is relayed as the JSON text the database holds: no decode/encode.
+            rows = list((await session.execute(query)).all())
+            if not postgres:
+                await session.close()
+        except BaseException:
+            await session.close()
+            raise
+        waiting = (
+            honour_delay
+            and lane.delay > 0
+            and rows
+            and len(rows) < self.batch_size
+            and (age := (utcnow() - rows[0].created_at).total_seconds()) < lane.delay
+        )
+        if not rows or waiting:
+            if postgres:
+                await session.close()
+            if waiting:
+                due = time.monotonic() + lane.delay - age
+                if lane.due is None or due < lane.due:
+                    lane.due = due
+            return None
+        lane.in_flight.update(r.seq for r in rows)
+        return _Claim(rows, session if postgres else None)
+
+    async def _finish(self, lane: Lane, claim: _Claim) -> None:
+        try:
+            await self._deliver(lane, claim)
+        except Exception:
+            log.exception("outbox delivery to %s failed; retrying", lane.destination)
+
+    async def _deliver(self, lane: Lane, claim: _Claim) -> int:
+        """Send a claim's events, then delete them (delivered) or schedule their retry. On
+        SQLite in a short write transaction of its own, after the answer: a SQLite write
+        transaction holds the database's one write lock, and the consumer, before it answers,
+        asks this service's access for the relay's status (`PrincipalStatusCheck`): when this
+        service is access, its status answer would wait for a lock the relay held while waiting
+        for that answer. One relay per SQLite database (`workers` is PostgreSQL only), and
+        consumers apply an event id once, so a row read twice is at worst delivered twice."""
+        t = self.tables.outbox
+        rows = claim.rows
+        seqs = [r.seq for r in rows]
+        try:
+            with _tracer.start_as_current_span(
+                "outbox.deliver",
+                kind=SpanKind.PRODUCER,
+                attributes={"messaging.destination.name": lane.destination, "events": len(seqs)},
             ):
-                continue  # waits for company; a later poll sends it (see `delays`)
-            error = await self._post(dest, [r.envelope for r in dest_rows])
-            seqs = [r.seq for r in dest_rows]
-            async with self.db.sessionmaker() as session:
-                if error is None:
-                    await session.execute(delete(t).where(t.c.seq.in_(seqs)))
-                    delivered += len(seqs)
-                else:
-                    await session.execute(self._reschedule(seqs, dest_rows, dest, error))
-                await session.commit()
-        return delivered
+                error = await self._post(lane.destination, [r.envelope for r in rows])
+            if error is None:
+                # Delivered: gone from the outbox (see the module docstring).
+                change = delete(t).where(t.c.seq.in_(seqs))
+            else:
+                change = self._reschedule(seqs, rows, lane.destination, error)
+            if claim.session is not None:
+                await claim.session.execute(change)
+                await claim.session.commit()
+            else:
+                async with self.db.sessionmaker() as session:
+                    await session.execute(change)
+                    await session.commit()
+            return len(seqs) if error is None else 0
+        finally:
+            lane.in_flight.difference_update(seqs)
+            if claim.session is not None:
+                await claim.session.close()
+
+    async def _listen(self) -> None:
+        """LISTEN for other processes' requests for help (see `notify`); reconnect when the
+        connection drops. The poll finds their events meanwhile."""
+        import asyncpg
+
+        url = self.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+        def heard(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
+            origin, _, destinations = payload.partition(" ")
+            if origin == self._origin:
+                return
+            for destination in destinations.split(","):
+                if destination:
+                    lane = self.lane(destination)
+                    self._start(lane)
+                    lane.look = True
+                    lane.wakeup.set()
+
+        backoff = 1.0
+        while True:
+            try:
+                conn = await asyncpg.connect(url)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("outbox relay cannot LISTEN (%s); polling meanwhile", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(MAX_BACKOFF_SECONDS, backoff * 2)
+                continue
+            backoff = 1.0
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _c, lost=lost: lost.set())
+            try:
+                await conn.add_listener(NOTIFY_CHANNEL, heard)
+                self._listener = conn
+                await lost.wait()
+                log.warning("outbox relay lost its LISTEN connection; reconnecting")
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("outbox relay LISTEN failed (%s); reconnecting", exc)
+                await asyncio.sleep(backoff)
+            finally:
+                self._listener = None
+                await conn.close(timeout=2)
+
+    async def _send_spill(self) -> None:
+        """NOTIFY the other processes of the destinations this one cannot send to at once;
+        commits meanwhile share the next notification."""
+        while self._spill and self._listener is not None:
+            destinations, self._spill = self._spill, set()
+            try:
+                await self._listener.execute(
+                    "SELECT pg_notify($1, $2)",
+                    NOTIFY_CHANNEL,
+                    f"{self._origin} {','.join(sorted(destinations))}",
+                )
+            except Exception as exc:  # the poll is the safety net
+                log.warning("outbox relay NOTIFY failed: %s", exc)
+                return
 
     def _reschedule(self, seqs: list[Any], rows: list[Any], dest: str, error: str) -> Any:
         """The UPDATE that schedules a failed delivery's retry, with capped, jittered backoff."""
@@ -435,6 +639,7 @@ class OutboxRelay:
                 f"{self.urls(destination)}/v1/events",
                 content='{"events":[' + ",".join(envelopes) + "]}",
                 headers={
+                    **outgoing_headers(),
                     "Authorization": f"Bearer {token}",
                     "Content-Type": "application/json",
                 },

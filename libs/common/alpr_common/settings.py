@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -98,10 +98,14 @@ class BaseServiceSettings(BaseSettings):
     # processes queued (a CLI command, another worker) and retries that are due.
     relay_interval_seconds: float = 1.0
     relay_batch_size: int = 500
-    # Under load, a relay pass begins at least this long after the previous one, so the events
-    # committed meanwhile travel in one delivery (a consumer pays most of its cost per delivery).
-    # The first event after a quiet spell goes at once. 0: a pass at every commit.
+    # Under load, a relay pass for a destination that is not live (audit) begins at least this
+    # long after the previous one, so the events committed meanwhile travel in one delivery (a
+    # consumer pays most of its cost per delivery). The first event after a quiet spell goes at
+    # once. 0: a pass at every commit.
     relay_linger_seconds: float = 0.25
+    # Deliveries under way at once to a live destination (hot-list matching: read to alert),
+    # whose events go the moment they commit, without linger.
+    relay_live_in_flight: int = Field(default=4, ge=1)
     # Events for audit wait up to this long to travel together: audit keeps a record, and one
     # delivery costs it far more than one more event in it. 0 sends each at once.
     relay_audit_delay_seconds: float = 1.0
