@@ -239,9 +239,7 @@ async def _until(condition, within=20.0):
         await asyncio.sleep(0.02)
 
 
-async def test_live_deliveries_pipeline_and_never_wait_behind_another_destination(
-    producer, tokens
-):
+async def test_live_deliveries_pipeline_and_never_wait_behind_another_destination(producer, tokens):
     # Hot-list matching is a live path: each commit's events go at once, with several
     # deliveries under way, while a destination that is slow (audit held at its gate) or
     # lingers holds up nothing but its own events.
