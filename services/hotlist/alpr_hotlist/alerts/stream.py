@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from opentelemetry import trace
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -22,19 +23,25 @@ from alpr_common.db import Database
 from alpr_hotlist import repository
 from alpr_hotlist.schemas import AlertRead
 
+_tracer = trace.get_tracer("alpr.hotlist.stream")
+
 CATCH_UP_BATCH = 500
 _PENDING = "hotlist_pending_alerts"
 _HOOKED = "hotlist_publish_hooked"
 
 
+# An alert as the stream sends it: its position and its encoded server-sent event.
+Encoded = tuple[int, bytes]
+
+
 class Subscriber:
     def __init__(self, size: int) -> None:
-        self.queue: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue(maxsize=size)
+        self.queue: asyncio.Queue[Sequence[Encoded]] = asyncio.Queue(maxsize=size)
         self.overflowed = False
 
-    def push(self, payloads: list[dict[str, Any]]) -> None:
+    def push(self, events: Sequence[Encoded]) -> None:
         try:
-            self.queue.put_nowait(payloads)
+            self.queue.put_nowait(events)
         except asyncio.QueueFull:
             # A slow client: drop the in-process feed; it catches up from the database.
             self.overflowed = True
@@ -58,9 +65,16 @@ class AlertBroadcaster:
         self.subscribers.discard(sub)
 
     def publish(self, payloads: list[dict[str, Any]]) -> None:
-        if payloads:
-            for sub in list(self.subscribers):
-                sub.push(payloads)
+        """Each alert is encoded once, whatever the number of subscribers: a subscriber costs
+        a queue put and its own socket write, not a JSON encoding per alert."""
+        if payloads and self.subscribers:
+            with _tracer.start_as_current_span(
+                "alerts.publish",
+                attributes={"alerts": len(payloads), "subscribers": len(self.subscribers)},
+            ):
+                events = tuple((int(p["seq"]), sse_event(p)) for p in payloads)
+                for sub in list(self.subscribers):
+                    sub.push(events)
 
     def publish_after_commit(
         self, session: AsyncSession, payloads: Sequence[dict[str, Any]]
@@ -132,20 +146,21 @@ async def alert_events(
                     continue
             timeout = max(0.0, min(next_heartbeat, next_poll) - time.monotonic())
             try:
-                payloads: list[dict[str, Any]] | None = await asyncio.wait_for(
-                    sub.queue.get(), timeout
-                )
+                events: Sequence[Encoded] = await asyncio.wait_for(sub.queue.get(), timeout)
             except TimeoutError:
-                payloads = None
-            for payload in payloads or ():
-                seq = int(payload["seq"])
+                events = ()
+            ready: list[bytes] = []
+            for seq, encoded in events:
                 if seq <= cursor:
                     continue
                 if seq != cursor + 1:
                     need_db = True  # another replica's alerts come first
                     break
-                yield sse_event(payload)
+                ready.append(encoded)
                 cursor = seq
+            if ready:
+                # One write for the alerts of one commit; nothing waits for more.
+                yield b"".join(ready)
             now = time.monotonic()
             if now >= next_heartbeat:
                 yield b": heartbeat\n\n"
