@@ -685,6 +685,11 @@ async def main() -> int:
             + "".join(f"{per_read[k]:>15.1f}" for k in kinds)
             + f"{total / max(run['stored'], 1) * 1e6:>10.1f}{total / run['elapsed']:>8.2f}"
         )
+    # `make bench` repeats this line at the end, beside read-to-alert latency.
+    print(
+        f"HEADLINE ingest (b)/(a) = {api['gateway_rows_per_s'] / a:.2f}  (target >= 0.6): "
+        f"API via gateway {api['gateway_rows_per_s']:,.0f} rows/s, raw COPY {a:,.0f} rows/s"
+    )
     load = os.getloadavg()[0]
     print(
         f"\n({search['rows']:,}-read load by COPY took {search['load_s']:.0f}s; "

@@ -1,24 +1,29 @@
 """Read-to-alert latency over the whole suite, camera to RTCC screen, at half the peak intake.
 
-    .venv/bin/python bench/match/bench_e2e_alert.py [--entries 5000] [--seconds 20]
+    .venv/bin/python bench/match/bench_e2e_alert.py [--database postgresql,sqlite]
+        [--listeners 1,20] [--entries 5000] [--seconds 20]
 
-Starts the six services as processes on PostgreSQL (ALPR_TEST_PG_URL or
-postgresql://postgres@127.0.0.1:5432/postgres; throwaway databases, dropped at the end), then,
-everything through the gateway: a CSO (create-cso), a training coordinator, a trained admin,
-hotlist manager and RTCC operator; a trailer camera registered at ingest and a camera client at
-access bound to it; a hot list of `--entries` plates imported by the manager. The RTCC stream
-(`GET /v1/hotlist/alerts/stream`, server-sent events) is read on its own thread. Then:
+For each database (default both: PostgreSQL at ALPR_TEST_PG_URL or
+postgresql://postgres@127.0.0.1:5432/postgres, throwaway databases dropped at the end; SQLite,
+the `make run` default, fresh files), starts the six services as processes, then, everything
+through the gateway: a CSO (create-cso), a training coordinator, a trained admin, hotlist manager
+and RTCC operator; a trailer camera registered at ingest and a camera client at access bound to
+it; a hot list of `--entries` plates imported by the manager. Then:
 
 1. peak: batches of `--batch` reads (a few hot, the rest six-character plates that match no
    entry) posted back to back to `POST /v1/ingest/reads` by `--concurrency` posters for
    `--peak-seconds`: the reads/s the gateway and ingest sustain;
-2. half: the same size of batch at half that rate for `--seconds`, on a fixed schedule, each
-   batch carrying exactly one hot read of an entry not used before (alerts are de-duplicated per
-   entry and camera for 300 s, so each hot read opens a new alert).
+2. for each count of `--listeners`, that many RTCC consoles read the stream
+   (`GET /v1/hotlist/alerts/stream`, server-sent events, each on a thread of its own):
+   - floor: 20 batches, 4 a second, one at a time: the path's own cost with no queueing;
+   - half: the same size of batch at half the peak rate for `--seconds`, on a fixed schedule,
+     each batch carrying exactly one hot read of an entry not used before (alerts are
+     de-duplicated per entry and camera for 300 s, so each hot read opens a new alert).
 
-Latency = the moment the alert's event is received on the stream minus the moment just before
-the POST carrying its read was sent: gateway -> ingest commit -> ingest outbox relay ->
-hotlist intake and match -> alert committed -> stream -> gateway -> this client.
+Latency = the moment an alert's event is received on a console minus the moment just before the
+POST carrying its read was sent, for every alert on every console: gateway -> ingest commit ->
+ingest outbox relay -> hotlist intake and match -> alert committed -> stream -> gateway -> this
+client. The hops are split on the wall clock all processes share (see bench/match/README.md).
 """
 
 from __future__ import annotations
@@ -318,74 +323,170 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def measure(
-    args: argparse.Namespace, suite: Suite, token: str, stream: StreamReader, hot: list[str]
-) -> dict[str, Any]:
+class Listeners:
+    """`count` RTCC consoles on the stream at once, each on its own thread."""
+
+    def __init__(self, base_url: str, headers: dict[str, str], count: int) -> None:
+        self.readers = [StreamReader(base_url, headers) for _ in range(count)]
+
+    def __enter__(self) -> Listeners:
+        for reader in self.readers:
+            reader.thread.start()
+        for reader in self.readers:
+            if not reader.opened.wait(30):
+                raise RuntimeError(f"a stream did not open: {reader.error}")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for reader in self.readers:
+            reader.stop.set()
+        for reader in self.readers:
+            reader.thread.join(5)
+
+    def wait_for(self, plates: set[str], seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        for reader in self.readers:
+            reader.wait_for(plates, max(0.0, deadline - time.monotonic()))
+
+    def errors(self) -> list[BaseException]:
+        return [r.error for r in self.readers if r.error is not None]
+
+
+async def measure_peak(args: argparse.Namespace, suite: Suite, token: str, hot: list[str]) -> float:
     load = Load(args, suite.url("gateway"), token)
-    peak_hot, floor_hot, half_hot = hot[:100], hot[100:120], hot[120:]
     limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         for k in range(3):  # warm-up: connections, tokens, the first partition
-            await load.post(client, load.batch([peak_hot[k]]), None)
+            await load.post(client, load.batch([hot[k]]), None)
+        return await peak_rate(load, client, hot)
+
+
+async def measure(
+    args: argparse.Namespace,
+    suite: Suite,
+    token: str,
+    listeners: Listeners,
+    peak: float,
+    floor_hot: list[str],
+    half_hot: list[str],
+) -> dict[str, Any]:
+    load = Load(args, suite.url("gateway"), token)
+    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        await load.post(client, load.batch([]), None)  # a connection
         # Floor: 20 batches, 4 a second, one at a time: the path's own cost with no queueing.
         for plate in floor_hot:
             await load.post(client, load.batch([plate]), plate)
             await asyncio.sleep(0.25)
-        await asyncio.to_thread(stream.wait_for, set(floor_hot), 10)
+        await asyncio.to_thread(listeners.wait_for, set(floor_hot), 10)
         floor = [
-            (stream.arrivals[p] - load.sent.pop(p)) * 1000
+            (r.arrivals[p] - load.sent[p]) * 1000
+            for r in listeners.readers
             for p in floor_hot
-            if p in stream.arrivals
+            if p in r.arrivals
         ]
-        floor_missing = len(floor_hot) - len(floor)
+        floor_missing = len(floor_hot) * len(listeners.readers) - len(floor)
         for p in floor_hot:
             load.sent.pop(p, None)
             load.answered.pop(p, None)
         load.post_ms.clear()
-        peak = await peak_rate(load, client, peak_hot)
-        # Let ingest's outbox and hotlist drain the peak before the timed run.
-        await asyncio.to_thread(stream.wait_for, set(peak_hot), 30)
-        await asyncio.sleep(2)
+        await asyncio.sleep(1)
         achieved = await at_rate(load, client, peak / 2, half_hot)
-    await asyncio.to_thread(stream.wait_for, set(load.sent), 15)
+    await asyncio.to_thread(listeners.wait_for, set(load.sent), 15)
     latencies = [
-        (stream.arrivals[p] - t) * 1000 for p, t in load.sent.items() if p in stream.arrivals
+        (r.arrivals[p] - t) * 1000
+        for r in listeners.readers
+        for p, t in load.sent.items()
+        if p in r.arrivals
     ]
-    got = [p for p in load.sent if p in stream.arrivals]
-    # Where the time goes, on the wall clock all processes share: the POST (gateway, ingest
-    # commit), its answer -> the alert's created_at (ingest relay, hotlist intake and match;
-    # negative when the relay beat the answer back), created_at -> received on the stream.
-    to_created = [(stream.created[p] - load.answered[p]) * 1000 for p in got]
-    to_stream = [(stream.wall[p] - stream.created[p]) * 1000 for p in got]
+    # Where the time goes, on the wall clock all processes share, for the first console: the
+    # POST (gateway, ingest commit), its answer -> the alert's created_at (ingest relay, hotlist
+    # intake and match; negative when the relay beat the answer back), created_at -> received.
+    first = listeners.readers[0]
+    got = [p for p in load.sent if p in first.arrivals]
+    to_created = [(first.created[p] - load.answered[p]) * 1000 for p in got]
+    to_stream = [(first.wall[p] - first.created[p]) * 1000 for p in got]
+    # The spread between consoles: the last console's receipt minus the first's, per alert.
+    spread = [
+        (
+            max(r.arrivals[p] for r in listeners.readers)
+            - min(r.arrivals[p] for r in listeners.readers)
+        )
+        * 1000
+        for p in got
+        if all(p in r.arrivals for r in listeners.readers)
+    ]
     return {
         "floor": floor,
         "floor_missing": floor_missing,
         "to_created": to_created,
         "to_stream": to_stream,
-        "peak": peak,
+        "spread": spread,
         "achieved": achieved,
-        "expected": len(load.sent),
+        "expected": len(load.sent) * len(listeners.readers),
         "received": len(latencies),
         "latencies": latencies,
         "post_ms": load.post_ms,
-        "peak_alerts": len(set(peak_hot) & stream.arrivals.keys()),
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--entries", type=int, default=5000)
-    parser.add_argument("--batch", type=int, default=50)
-    parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--peak-seconds", type=float, default=4.0)
-    parser.add_argument("--seconds", type=float, default=20.0)
-    args = parser.parse_args()
+def report(
+    args: argparse.Namespace, database: str, listeners: int, peak: float, result: dict[str, Any]
+) -> list[tuple[str, str]]:
+    lat = result["latencies"]
+    post = result["post_ms"]
+    rows = [
+        ("peak intake through the gateway (back to back)", f"{peak:,.0f} reads/s"),
+        ("rate used (half the peak), achieved", f"{result['achieved']:,.0f} reads/s"),
+        ("batch", f"{args.batch} reads, 1 hot"),
+        (
+            "floor: 4 batches/s, one at a time (p50 / max)",
+            f"{pct(result['floor'], 0.5):.1f} / {max(result['floor']):.1f} ms"
+            f"  ({result['floor_missing']} missing)  (target p50 < 30)"
+            if result["floor"]
+            else "no alerts",
+        ),
+        (
+            "alerts expected / received (all consoles)",
+            f"{result['expected']} / {result['received']}",
+        ),
+    ]
+    if lat:
+        rows += [
+            ("read to alert on the stream, p50", f"{pct(lat, 0.50):.1f} ms"),
+            ("read to alert on the stream, p99", f"{pct(lat, 0.99):.1f} ms  (target < 100)"),
+            ("read to alert on the stream, max", f"{max(lat):.1f} ms"),
+            (
+                "  hop: the POST itself: gateway, ingest commit (p50 / p99)",
+                f"{pct(post, 0.5):.1f} / {pct(post, 0.99):.1f} ms",
+            ),
+            (
+                "  hop: POST answered -> alert created: relay, hotlist intake, match (p50 / p99)",
+                f"{pct(result['to_created'], 0.5):.1f} / {pct(result['to_created'], 0.99):.1f} ms",
+            ),
+            (
+                "  hop: alert created (hotlist, before its commit) -> on the stream (p50 / p99)",
+                f"{pct(result['to_stream'], 0.5):.1f} / {pct(result['to_stream'], 0.99):.1f} ms",
+            ),
+        ]
+        if listeners > 1 and result["spread"]:
+            rows.append(
+                (
+                    f"  first to last of {listeners} consoles, per alert (p50 / p99)",
+                    f"{pct(result['spread'], 0.5):.1f} / {pct(result['spread'], 0.99):.1f} ms",
+                )
+            )
+    return rows
 
+
+def run_database(args: argparse.Namespace, database: str) -> tuple[bool, list[str]]:
+    """One suite on `database`: its peak, then a timed run per listener count. Returns whether
+    every run met its bar of completeness (every alert on every console) and the summary lines."""
     started = time.monotonic()
     prefix = f"bench_e2e_{os.getpid()}_{secrets.token_hex(2)}"
     state = Path(tempfile.mkdtemp(prefix="bench-e2e-alert-"))
-    print(f"read-to-alert benchmark; suite state and logs in {state}", flush=True)
-    urls = postgres_databases(PG_URL, prefix)
+    print(f"\n[{database}] suite state and logs in {state}", flush=True)
+    urls = postgres_databases(PG_URL, prefix) if database == "postgresql" else {}
     suite = Suite(
         state,
         ports={svc: free_port() for svc in SERVICES},
@@ -397,64 +498,108 @@ def main() -> int:
         },
     )
     hot = [hot_plate(n) for n in range(args.entries)]
+    counts = args.listener_counts
+    per_run = (len(hot) - 100) // len(counts)
+    ok = True
+    summary: list[str] = []
     try:
         suite.migrate()
         suite.start()
         suite.wait_ready(timeout=90)
         token, rtcc = setup(suite, hot)
         print(f"  suite up and set up in {time.monotonic() - started:.0f}s", flush=True)
-        with StreamReader(suite.url("gateway"), rtcc) as stream:
-            result = asyncio.run(asyncio.wait_for(measure(args, suite, token, stream, hot), 120))
-            if stream.error is not None:
-                print(f"  stream error: {stream.error!r}", flush=True)
+        with Listeners(suite.url("gateway"), rtcc, 1) as warm:
+            peak = asyncio.run(asyncio.wait_for(measure_peak(args, suite, token, hot[:100]), 60))
+            # Let ingest's outbox and hotlist drain the peak before the timed runs.
+            warm.wait_for(set(hot[:100]), 30)
+        time.sleep(2)
+        for k, count in enumerate(counts):
+            mine = hot[100 + k * per_run : 100 + (k + 1) * per_run]
+            uptime = os.getloadavg()
+            with Listeners(suite.url("gateway"), rtcc, count) as listeners:
+                result = asyncio.run(
+                    asyncio.wait_for(
+                        measure(args, suite, token, listeners, peak, mine[:20], mine[20:]), 120
+                    )
+                )
+                errors = listeners.errors()
+            rows = report(args, database, count, peak, result)
+            width = max(len(r[0]) for r in rows)
+            print(
+                f"\n[{database}] {count} listener{'s' * (count > 1)} "
+                f"(load average {uptime[0]:.1f} before, {os.getloadavg()[0]:.1f} after)"
+            )
+            print(f"{'measure':<{width}}  figure")
+            print("-" * (width + 30))
+            for name, figure in rows:
+                print(f"{name:<{width}}  {figure}")
+            for error in errors:
+                print(f"  stream error: {error!r}", flush=True)
+            lat, floor = result["latencies"], result["floor"]
+            complete = bool(lat) and result["received"] == result["expected"]
+            ok = ok and complete
+            summary.append(
+                f"{database:<10} {count:>3} listener{'s' if count > 1 else ' '}  "
+                f"p50 {pct(lat, 0.5) if lat else float('nan'):6.1f}  "
+                f"p99 {pct(lat, 0.99) if lat else float('nan'):6.1f} ms  "
+                f"floor p50 {pct(floor, 0.5) if floor else float('nan'):6.1f} ms"
+                f"  {result['received']}/{result['expected']} received  "
+                f"half-peak {peak / 2:,.0f} reads/s"
+            )
     finally:
         suite.stop()
-        postgres_databases(PG_URL, prefix, drop=True)
+        if urls:
+            postgres_databases(PG_URL, prefix, drop=True)
+    return ok, summary
 
-    lat = result["latencies"]
-    post = result["post_ms"]
-    rows = [
-        ("peak intake through the gateway (back to back)", f"{result['peak']:,.0f} reads/s"),
-        ("rate used (half the peak), achieved", f"{result['achieved']:,.0f} reads/s"),
-        ("batch", f"{args.batch} reads, 1 hot"),
-        (
-            "floor: 4 batches/s, one at a time (p50 / max)",
-            f"{pct(result['floor'], 0.5):.1f} / {max(result['floor']):.1f} ms"
-            f"  ({result['floor_missing']} missing)"
-            if result["floor"]
-            else "no alerts",
-        ),
-        ("alerts expected / received", f"{result['expected']} / {result['received']}"),
-    ]
-    if lat:
-        rows += [
-            ("read to alert on the stream, p50", f"{pct(lat, 0.50):.1f} ms"),
-            ("read to alert on the stream, p99", f"{pct(lat, 0.99):.1f} ms  (target < 100)"),
-            ("read to alert on the stream, max", f"{max(lat):.1f} ms"),
-            (
-                "  of which the POST itself (p50 / p99)",
-                f"{pct(post, 0.5):.1f} / {pct(post, 0.99):.1f} ms",
-            ),
-            (
-                "  POST answered -> alert created_at (p50 / p99)",
-                f"{pct(result['to_created'], 0.5):.1f} / {pct(result['to_created'], 0.99):.1f} ms",
-            ),
-            (
-                "  alert created_at -> on the stream (p50 / p99)",
-                f"{pct(result['to_stream'], 0.5):.1f} / {pct(result['to_stream'], 0.99):.1f} ms",
-            ),
-        ]
-    width = max(len(r[0]) for r in rows)
-    print()
-    print(f"{'measure':<{width}}  figure")
-    print("-" * (width + 30))
-    for name, figure in rows:
-        print(f"{name:<{width}}  {figure}")
-    print(
-        f"\n(PostgreSQL, python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.1f} at the end, {time.monotonic() - started:.0f}s)"
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--database",
+        default="postgresql,sqlite",
+        help="comma-separated: postgresql, sqlite (default both)",
     )
-    return 0 if lat and result["received"] == result["expected"] else 1
+    parser.add_argument(
+        "--listeners",
+        default="1,20",
+        help="comma-separated counts of RTCC consoles on the stream (default 1,20)",
+    )
+    parser.add_argument("--entries", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--peak-seconds", type=float, default=4.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    args.listener_counts = [int(n) for n in args.listeners.split(",") if n.strip()]
+    databases = [d.strip() for d in args.database.split(",") if d.strip()]
+    unknown = set(databases) - {"postgresql", "sqlite"}
+    if unknown or not databases or not args.listener_counts:
+        parser.error(
+            f"--database takes postgresql and/or sqlite (got {args.database!r}); "
+            "--listeners takes counts such as 1,20"
+        )
+    started = time.monotonic()
+    print(
+        f"read-to-alert benchmark: {', '.join(databases)}; listeners {args.listeners}", flush=True
+    )
+    ok = True
+    summary: list[str] = []
+    for database in databases:
+        done, lines = run_database(args, database)
+        ok = ok and done
+        summary += lines
+    print(
+        "\nread to alert on the RTCC stream at half the peak intake (target p99 < 100 ms, "
+        "floor p50 < 30 ms):"
+    )
+    for line in summary:
+        print(f"HEADLINE read to alert  {line}")  # `make bench` repeats these at the end
+    print(
+        f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} at the end, {time.monotonic() - started:.0f}s)"
+    )
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
