@@ -323,6 +323,83 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+class SpanSink:
+    """An OTLP/HTTP trace receiver on a thread (`--trace`): the services export their spans
+    here (OTEL_EXPORTER_OTLP_ENDPOINT), and the benchmark reports each hop's duration."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+        )
+
+        self.spans: list[tuple[str, str, float, float]] = []  # service, name, start s, ms
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                request = ExportTraceServiceRequest()
+                request.ParseFromString(body)
+                for resource in request.resource_spans:
+                    service = next(
+                        (
+                            a.value.string_value
+                            for a in resource.resource.attributes
+                            if a.key == "service.name"
+                        ),
+                        "?",
+                    )
+                    for scope in resource.scope_spans:
+                        for span in scope.spans:
+                            sink.spans.append(
+                                (
+                                    service,
+                                    span.name,
+                                    span.start_time_unix_nano / 1e9,
+                                    (span.end_time_unix_nano - span.start_time_unix_nano) / 1e6,
+                                )
+                            )
+                self.send_response(200)
+                self.send_header("content-type", "application/x-protobuf")
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def env(self) -> dict[str, str]:
+        return {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{self.port}",
+            "OTEL_BSP_SCHEDULE_DELAY": "500",
+        }
+
+    def report(self, since: float, until: float) -> list[tuple[str, str]]:
+        """Duration of each kind of span begun in [since, until], p50 / p99 / count: the hops
+        of the path, on the event path's spans only."""
+        wanted = ("POST /v1/", "outbox.deliver", "alerts.record", "alerts.publish")
+        kinds: dict[tuple[str, str], list[float]] = {}
+        for service, name, start, ms in self.spans:
+            if (
+                since <= start <= until
+                and name.startswith(wanted)
+                and not name.endswith(("http send", "http receive"))
+            ):
+                kinds.setdefault((service, name), []).append(ms)
+        return [
+            (f"  span {service}: {name}", f"{pct(v, 0.5):.1f} / {pct(v, 0.99):.1f} ms  ({len(v)})")
+            for (service, name), v in sorted(kinds.items(), key=lambda kv: -pct(kv[1], 0.5))
+        ]
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
 class Listeners:
     """`count` RTCC consoles on the stream at once, each on its own thread."""
 
@@ -487,6 +564,7 @@ def run_database(args: argparse.Namespace, database: str) -> tuple[bool, list[st
     state = Path(tempfile.mkdtemp(prefix="bench-e2e-alert-"))
     print(f"\n[{database}] suite state and logs in {state}", flush=True)
     urls = postgres_databases(PG_URL, prefix) if database == "postgresql" else {}
+    sink = SpanSink() if args.trace else None
     suite = Suite(
         state,
         ports={svc: free_port() for svc in SERVICES},
@@ -495,6 +573,7 @@ def run_database(args: argparse.Namespace, database: str) -> tuple[bool, list[st
             "GATEWAY_RATE_LIMIT_PER_SECOND": "100000",
             "GATEWAY_RATE_LIMIT_BURST": "100000",
             "AUDIT_CHECKPOINT_INTERVAL_SECONDS": "3600",
+            **(sink.env() if sink else {}),
         },
     )
     hot = [hot_plate(n) for n in range(args.entries)]
@@ -517,6 +596,7 @@ def run_database(args: argparse.Namespace, database: str) -> tuple[bool, list[st
             mine = hot[100 + k * per_run : 100 + (k + 1) * per_run]
             uptime = os.getloadavg()
             with Listeners(suite.url("gateway"), rtcc, count) as listeners:
+                began = time.time()
                 result = asyncio.run(
                     asyncio.wait_for(
                         measure(args, suite, token, listeners, peak, mine[:20], mine[20:]), 120
@@ -524,6 +604,9 @@ def run_database(args: argparse.Namespace, database: str) -> tuple[bool, list[st
                 )
                 errors = listeners.errors()
             rows = report(args, database, count, peak, result)
+            if sink is not None:
+                time.sleep(1.5)  # the services' last span batches
+                rows += sink.report(began, time.time())
             width = max(len(r[0]) for r in rows)
             print(
                 f"\n[{database}] {count} listener{'s' * (count > 1)} "
@@ -548,6 +631,8 @@ def run_database(args: argparse.Namespace, database: str) -> tuple[bool, list[st
             )
     finally:
         suite.stop()
+        if sink is not None:
+            sink.close()
         if urls:
             postgres_databases(PG_URL, prefix, drop=True)
     return ok, summary
@@ -570,6 +655,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--peak-seconds", type=float, default=4.0)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="export the services' OpenTelemetry spans to the benchmark and print each hop's "
+        "duration (recording spans costs CPU: latency figures of such a run read higher)",
+    )
     args = parser.parse_args()
     args.listener_counts = [int(n) for n in args.listeners.split(",") if n.strip()]
     databases = [d.strip() for d in args.database.split(",") if d.strip()]

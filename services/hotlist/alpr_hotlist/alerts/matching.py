@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry import trace
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 log = logging.getLogger("alpr.hotlist.alerts")
+_tracer = trace.get_tracer("alpr.hotlist.alerts")
 
 
 _NO_NUL = r"^[^\x00]*$"
@@ -174,7 +176,8 @@ async def match_reads(
                 found.append(_Hit(read, match))
     if not found:
         return 0
-    return await _record_hits(session, app, found, origin=origin)
+    with _tracer.start_as_current_span("alerts.record", attributes={"hits": len(found)}):
+        return await _record_hits(session, app, found, origin=origin)
 
 
 async def _record_hits(
