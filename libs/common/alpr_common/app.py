@@ -29,12 +29,19 @@ from pydantic.json_schema import models_json_schema
 from pydantic_core import from_json
 from sqlalchemy import MetaData
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alpr_common.auth import ServiceCaller
-from alpr_common.db import Database, SessionDep
+from alpr_common.db import (
+    WRITE_BUSY_DETAIL,
+    Database,
+    SessionDep,
+    WriteLockBusy,
+    is_lock_timeout,
+)
 from alpr_common.errors import (
     PROBLEM_JSON,
     AppError,
@@ -271,6 +278,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
         return problem_response(exc)
 
+    @app.exception_handler(PoolTimeout)
+    async def _pool_timeout(request: Request, _exc: PoolTimeout) -> JSONResponse:
+        # Every connection busy past the wait (SQLite: the writers' queue): a delay, not a fault.
+        log.warning("no database connection within the wait; answered 503")
+        return await _app_error(request, WriteLockBusy(WRITE_BUSY_DETAIL))
+
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(422, validation_problem(exc.errors()))
@@ -291,6 +304,9 @@ def install_error_handlers(app: FastAPI) -> None:
             return problem_response(
                 Unavailable("the database connection was lost; nothing was stored, retry")
             )
+        if is_lock_timeout(exc):
+            log.warning("the SQLite write lock stayed taken past the wait; answered 503")
+            return await _app_error(request, WriteLockBusy(WRITE_BUSY_DETAIL))
         return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
@@ -567,7 +583,11 @@ def build_app(
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
-    app.state.db = Database.from_url(settings.database_url, pool_size=settings.database_pool_size)
+    app.state.db = Database.from_url(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        write_wait_seconds=settings.database_write_wait_seconds,
+    )
     app.state.http = http
     app.state.verifier = verifier or TokenVerifier(
         JWKSCache(f"{settings.access_url}/.well-known/jwks.json", client=http),

@@ -21,7 +21,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
-from alpr_common.errors import AppError
+from alpr_common.errors import AppError, Unavailable
 from alpr_common.jsonenc import dumps
 
 # Stable constraint names, so Alembic migrations name the same thing on every backend.
@@ -98,7 +98,7 @@ READ_ONLY = "alpr_read_only"
 """Execution option of the read-only sessions (`Database.read_sessionmaker`)."""
 
 
-def _sqlite_pragmas(engine: AsyncEngine) -> None:
+def _sqlite_pragmas(engine: AsyncEngine, *, busy_seconds: float) -> None:
     # pysqlite's own transaction handling breaks SAVEPOINT and BEGIN semantics; take it over,
     # as the SQLAlchemy docs advise, so SQLite behaves like PostgreSQL under the same code.
     @event.listens_for(engine.sync_engine, "connect")
@@ -108,7 +108,8 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=10000")
+        # Another process holding the write lock (a CLI command): wait this long for it.
+        cur.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
         cur.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -142,16 +143,54 @@ def _scrub_nul(value: Any) -> Any:
     return value
 
 
-def create_engine(url: str, *, pool_size: int = 20, pooled: bool = True) -> AsyncEngine:
+# How long a SQLite writer waits for the write lock (its turn in this process, then another
+# process's lock) before its request is answered 503 with Retry-After.
+SQLITE_WRITE_WAIT_SECONDS = 10.0
+
+
+class WriteLockBusy(Unavailable):
+    """The database's write lock stayed taken longer than a writer may wait (SQLite): nothing
+    was stored; retry after the time the answer's `Retry-After` gives."""
+
+
+WRITE_BUSY_DETAIL = (
+    "the database is busy with other writes; nothing was stored, send the same request again "
+    "after the Retry-After delay"
+)
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """A SQLite writer that waited out the busy timeout on another process's write lock."""
+    return "database is locked" in str(getattr(exc, "orig", exc))
+
+
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 20,
+    pooled: bool = True,
+    write_wait_seconds: float = SQLITE_WRITE_WAIT_SECONDS,
+    read_only: bool = False,
+) -> AsyncEngine:
     """`pooled=False` opens a connection per session: for callers that run on several event
-    loops (asyncpg connections belong to the loop that opened them)."""
+    loops (asyncpg connections belong to the loop that opened them).
+
+    SQLite (file): the engine writers use keeps ONE connection, so the writers of a process
+    queue for it in order (SQLAlchemy's pool is an asyncio queue) instead of meeting on the
+    database's lock, where SQLite would make them poll and fail after the busy timeout; a
+    writer that waits longer than `write_wait_seconds` gets `WriteLockBusy` (503). Readers
+    use an engine of their own (`read_only=True`: a pool of connections whose transactions
+    begin DEFERRED), so a read never waits behind the writers' queue."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
+        options: dict[str, Any] = {}
+        if pooled and not read_only and ":memory:" not in url and "mode=memory" not in url:
+            options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": write_wait_seconds}
         engine = create_async_engine(
-            url, connect_args={"timeout": 30}, json_serializer=json_serializer
+            url, connect_args={"timeout": 30}, json_serializer=json_serializer, **options
         )
-        _sqlite_pragmas(engine)
-        return engine
+        _sqlite_pragmas(engine, busy_seconds=write_wait_seconds)
+        return engine.execution_options(**{READ_ONLY: True}) if read_only else engine
     if not pooled:
         return create_async_engine(url, poolclass=NullPool, json_serializer=json_serializer)
     # No ping before every checkout (a round trip per request: an eighth of the gateway's CPU).
@@ -170,8 +209,17 @@ def create_engine(url: str, *, pool_size: int = 20, pooled: bool = True) -> Asyn
 class Database:
     """An engine and the sessions made from it; tests bind one to an open transaction."""
 
-    def __init__(self, engine: AsyncEngine, *, bind: AsyncConnection | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        bind: AsyncConnection | None = None,
+        read_engine: AsyncEngine | None = None,
+    ) -> None:
         self.engine = engine
+        # Where work that only reads runs (SQLite: an engine apart from the writers' one
+        # connection, see `create_engine`); the same engine otherwise.
+        self.read_engine = read_engine or engine
         # Called after any of this database's sessions commits events to the outbox (the
         # service's relay wakes: they go out now, not at its next poll). Wired by
         # `app.use_database`.
@@ -199,7 +247,7 @@ class Database:
             # For work that only reads: on SQLite its transaction begins DEFERRED (see
             # `_sqlite_pragmas`); on PostgreSQL it is an ordinary session.
             self.read_sessionmaker = async_sessionmaker(
-                engine.execution_options(**{READ_ONLY: True}),
+                self.read_engine.execution_options(**{READ_ONLY: True}),
                 expire_on_commit=False,
                 sync_session_class=session_class,
             )
@@ -221,8 +269,18 @@ class Database:
             self.on_outbox_commit(destinations)
 
     @classmethod
-    def from_url(cls, url: str, *, pool_size: int = 20) -> Database:
-        return cls(create_engine(url, pool_size=pool_size))
+    def from_url(
+        cls,
+        url: str,
+        *,
+        pool_size: int = 20,
+        write_wait_seconds: float = SQLITE_WRITE_WAIT_SECONDS,
+    ) -> Database:
+        engine = create_engine(url, pool_size=pool_size, write_wait_seconds=write_wait_seconds)
+        read_engine = None
+        if engine.dialect.name == "sqlite":
+            read_engine = create_engine(url, write_wait_seconds=write_wait_seconds, read_only=True)
+        return cls(engine, read_engine=read_engine)
 
     @property
     def dialect(self) -> str:
@@ -230,6 +288,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

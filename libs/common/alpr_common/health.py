@@ -26,7 +26,7 @@ async def readyz(request: Request) -> JSONResponse:
     """The service can reach its database and is ready for traffic."""
     checks: dict[str, str] = {}
     try:
-        async with request.app.state.db.engine.connect() as conn:
+        async with request.app.state.db.read_engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:  # readiness reports any failure as not ready

@@ -81,6 +81,9 @@ class BaseServiceSettings(BaseSettings):
     # PostgreSQL connections kept open per process: at least the concurrent requests it serves,
     # or every request beyond it opens (and closes) a connection of its own.
     database_pool_size: int = 20
+    # SQLite: how long a writer waits for its turn at the write lock before its request is
+    # answered 503 with Retry-After (writers queue in process; see `db.create_engine`).
+    database_write_wait_seconds: float = 10.0
     # Where this service finds the others; the relay and clients read them from here.
     access_url: str = "http://127.0.0.1:8001"
     audit_url: str = "http://127.0.0.1:8005"
