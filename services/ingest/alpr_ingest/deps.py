@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
 from alpr_common.db import utcnow
 from alpr_ingest.geo import BoundaryIndex
 from alpr_ingest.images import ImageStore
+from alpr_ingest.repository.cameras import CameraSiteCache
 from alpr_ingest.settings import IngestSettings
+
+if TYPE_CHECKING:
+    from alpr_ingest.reads import ReadWriter
 
 
 @dataclass
@@ -24,6 +28,10 @@ class Runtime:
     clock: Callable[[], datetime] = field(default=utcnow)
     # PostgreSQL: capture days whose reads partition exists (partitions.ensure's `known`).
     partition_days: set[date] = field(default_factory=set)
+    # The read path's camera sites, per process (see CameraSiteCache).
+    camera_sites: CameraSiteCache = field(default_factory=lambda: CameraSiteCache(2.0))
+    # The process's group writer of fast-path messages (`reads.ReadWriter`), set by the app.
+    writer: ReadWriter | None = None
 
     @classmethod
     def from_settings(cls, settings: IngestSettings) -> Runtime:
@@ -31,6 +39,7 @@ class Runtime:
             settings=settings,
             boundaries=BoundaryIndex.load(settings.boundary_file),
             images=ImageStore(settings.image_dir),
+            camera_sites=CameraSiteCache(settings.camera_cache_seconds),
         )
 
     def now(self) -> datetime:

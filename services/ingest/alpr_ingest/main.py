@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from alpr_common.app import ServiceSpec, build_app
 from alpr_common.db import Database
 from alpr_common.tasks import running_periodic
-from alpr_ingest import models, purge
+from alpr_ingest import models, purge, reads
 from alpr_ingest.api import ROUTERS
 from alpr_ingest.deps import Runtime
 from alpr_ingest.settings import IngestSettings
@@ -57,6 +57,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         hooks=[maintenance],
     )
     app.state.runtime = Runtime.from_settings(settings)
+    app.state.runtime.writer = reads.ReadWriter(lambda: app.state.db)
     return app
 
 

@@ -14,7 +14,7 @@ import logging
 import os
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -33,6 +33,10 @@ from alpr_common.contracts.ingest import (
     ScanCount,
     ScanCountsData,
 )
+from alpr_common.db import Database, json_serializer, utcnow
+from alpr_common.events import Event
+from alpr_common.groupcommit import GroupCommit
+from alpr_common.outbox import envelope
 from alpr_ingest import partitions
 from alpr_ingest.adapters import AdapterResult
 from alpr_ingest.cameras import apply_heartbeats, bound
@@ -258,13 +262,20 @@ async def ingest(
     principal: Principal,
     result: AdapterResult,
     atomic: bool = False,
+    db: Database | None = None,
 ) -> dict[str, Any]:
     """Store what one message carried; see the module docstring for the guarantees.
 
-    The session's transaction is this message's alone (the route's). If a concurrent request
+    With `db` (the routes), a message of a few new reads takes the fast path (`_ingest_plain`):
+    written with those of other requests in flight, never touching `session`. Otherwise the
+    session's transaction is this message's alone (the route's). If a concurrent request
     stored one of its reads after it looked, the bulk write fails; the transaction is then
     rolled back and the message stored again the careful way, which answers that read as the
     duplicate it is."""
+    if db is not None and rt.writer is not None and _plain(result):
+        answer = await _ingest_plain(db, rt=rt, principal=principal, result=result, atomic=atomic)
+        if answer is not None:
+            return answer
     try:
         return await _ingest(
             session, rt=rt, principal=principal, result=result, atomic=atomic, careful=False
@@ -286,20 +297,54 @@ async def _ingest(
     atomic: bool,
     careful: bool,
 ) -> dict[str, Any]:
-    received_at = result.received_at
+    out = _rejected(result)
+    notes = list(result.ignored)
+    heartbeats = await apply_heartbeats(
+        session, principal=principal, beats=result.heartbeats, notes=notes
+    )
+    cameras = await camera_repo.camera_sites(session, {r.camera for r in result.reads})
+    window = _Window.of(rt, result.received_at)
+    accepted = _accept(result, cameras, rt=rt, principal=principal, window=window, out=out)
+    _refuse(out, accepted, atomic=atomic)
+    planned = await _plan(
+        session,
+        rt=rt,
+        principal=principal,
+        accepted=accepted,
+        received_at=result.received_at,
+        latest=window.latest,
+        out=out,
+    )
+    stored, updated = await _store(session, rt=rt, planned=planned, out=out, careful=careful)
+    await emit_routed(session, _routed_events(principal, stored, updated, out.superseded))
+    if out.superseded:
+        notes.append(
+            f"{len(out.superseded)} earlier read(s) of the same vehicle pass merged into this "
+            "message's read and removed"
+        )
+    return _answer(result, out, principal=principal, notes=notes, heartbeats=heartbeats)
+
+
+def _rejected(result: AdapterResult) -> _Outcomes:
     out = _Outcomes()
     for r in result.rejected:
         out.rejections.append(
             {"index": r.index, "vendor_read_id": r.vendor_id, "field": r.field, "reason": r.reason}
         )
-    notes = list(result.ignored)
-    heartbeats = await apply_heartbeats(
-        session, principal=principal, beats=result.heartbeats, notes=notes
-    )
+    return out
 
-    cameras = await camera_repo.camera_sites(session, {r.camera for r in result.reads})
+
+def _accept(
+    result: AdapterResult,
+    cameras: dict[str, CameraSite],
+    *,
+    rt: Runtime,
+    principal: Principal,
+    window: _Window,
+    out: _Outcomes,
+) -> list[tuple[int | None, ReadIn, CameraSite]]:
+    """The reads that may be stored, with their position and camera; the others rejected."""
     accepted: list[tuple[int | None, ReadIn, CameraSite]] = []
-    window = _Window.of(rt, received_at)
     for index, read in zip(_indices(result), result.reads, strict=True):
         camera = cameras.get(read.camera)
         if camera is None:
@@ -316,12 +361,17 @@ async def _ingest(
             out.unbound += 1
             _reject(out, index, read, "camera", f"this client is not bound to camera {camera.id!r}")
             continue
-        problem = _problem(read, camera, rt=rt, now=received_at, window=window)
+        problem = _problem(read, camera, rt=rt, now=result.received_at, window=window)
         if problem is not None:
             _reject(out, index, read, *problem)
             continue
         accepted.append((index, read, camera))
+    return accepted
 
+
+def _refuse(out: _Outcomes, accepted: list[Any], *, atomic: bool) -> None:
+    """Refuse the whole message: an atomic batch with a rejected read, or a client posting only
+    for cameras it is not bound to."""
     if atomic and out.rejections:
         raise BatchRefused(
             "atomic batch refused, nothing was stored: fix every listed read and resend",
@@ -333,23 +383,15 @@ async def _ingest(
             "Security Officer to bind them"
         )
 
-    planned = await _plan(
-        session,
-        rt=rt,
-        principal=principal,
-        accepted=accepted,
-        received_at=received_at,
-        latest=window.latest,
-        out=out,
-    )
-    stored, updated = await _store(session, rt=rt, planned=planned, out=out, careful=careful)
-    await _events(session, principal, stored, updated, out.superseded)
-    if out.superseded:
-        notes.append(
-            f"{len(out.superseded)} earlier read(s) of the same vehicle pass merged into this "
-            "message's read and removed"
-        )
 
+def _answer(
+    result: AdapterResult,
+    out: _Outcomes,
+    *,
+    principal: Principal,
+    notes: list[str],
+    heartbeats: int,
+) -> dict[str, Any]:
     counts = Counter(o["status"] for o in out.reads)
     if result.reads:
         log.info(
@@ -374,6 +416,128 @@ async def _ingest(
         "rejections": out.rejections,
         "notes": notes,
     }
+
+
+# --- the fast path: messages of a few new reads, written in groups ----------------------------
+
+# Messages of up to this many reads take the fast path (vendor webhooks carry one or a few);
+# larger batches are written by COPY (`_store`), cheaper per read.
+FAST_PATH_MAX_READS = 16
+
+
+def _plain(result: AdapterResult) -> bool:
+    """A message the fast path takes: a few reads, no heartbeat, no read linked to others."""
+    return (
+        0 < len(result.reads) <= FAST_PATH_MAX_READS
+        and not result.heartbeats
+        and all(not r.related_ids for r in result.reads)
+    )
+
+
+async def _sites(db: Database, rt: Runtime, refs: set[str]) -> dict[str, CameraSite]:
+    """Camera sites from the process's cache; the rest read outside any write transaction."""
+    cache = rt.camera_sites
+    found, missing = cache.cached(refs)
+    if missing:
+        generation = camera_repo.generation()
+        async with db.read_sessionmaker() as session:
+            fetched = await camera_repo.camera_sites(session, missing)
+        cache.keep(fetched, generation=generation)
+        found.update(fetched)
+    return found
+
+
+async def _ingest_plain(
+    db: Database, *, rt: Runtime, principal: Principal, result: AdapterResult, atomic: bool
+) -> dict[str, Any] | None:
+    """Store a message of a few reads believed new (none linked to another) with the reads of
+    other requests in flight, in one write (`ReadWriter`); None when the message needs the
+    general path: one of its reads is already stored, or its capture day has no partition
+    known to exist yet. Answered, like the general path, only once the reads are committed."""
+    out = _rejected(result)
+    window = _Window.of(rt, result.received_at)
+    cameras = await _sites(db, rt, {r.camera for r in result.reads})
+    accepted = _accept(result, cameras, rt=rt, principal=principal, window=window, out=out)
+    _refuse(out, accepted, atomic=atomic)
+    if accepted:
+        if db.dialect == "postgresql" and any(
+            read.captured_at.date() not in rt.partition_days for _, read, _ in accepted
+        ):
+            return None
+        keys = [dedup_key(camera.id, read) for _, read, camera in accepted]
+        if len(set(keys)) < len(keys):
+            return None  # the same read twice in one message: the general path merges them
+        ctx = _BatchContext(
+            rt=rt,
+            received_at=result.received_at,
+            skew_threshold=timedelta(seconds=rt.settings.clock_skew_seconds),
+            posted_by=principal.subject,
+            read_ids=_new_read_ids(len(accepted)),
+        )
+        rows = []
+        windows = []
+        for (_, read, camera), key in zip(accepted, keys, strict=True):
+            row = _row(read, camera, ctx, key)
+            if read.image is not None:
+                row["image_sha256"] = rt.images.put_base64(read.image)
+            rows.append(row)
+            at = read.captured_at
+            windows.append((at - _DEDUP_WINDOW, min(at + _DEDUP_WINDOW, window.latest)))
+        routed = _routed_events(principal, rows, [], [])
+        unit = repo.NewReads(
+            rows=rows,
+            windows=windows,
+            # Vendor reads may be another identity of a stored read (a read alias).
+            check_aliases=any(read.source != "native" for _, read, _ in accepted),
+            outbox=[
+                {"event_id": e.id, "destination": d, "envelope": json_serializer(envelope(e))}
+                for d, e in routed
+            ],
+        )
+        assert rt.writer is not None  # `ingest` checked
+        if not await rt.writer.submit(unit):
+            return None
+        out.reads = [_outcome(row, "stored") for row in rows]
+    return _answer(result, out, principal=principal, notes=list(result.ignored), heartbeats=0)
+
+
+class ReadWriter(GroupCommit[repo.NewReads, bool]):
+    """The process's writer of fast-path messages: those that arrive while a write is under way
+    go together in the next one (`GroupCommit`). On PostgreSQL a group is one statement that
+    commits by itself (the duplicate check, the reads and their outbox rows: one round trip);
+    on SQLite one short transaction on the writers' connection. A message answers True once
+    its reads are committed, False when one of them was already stored (the caller then takes
+    the general path, which answers it as the duplicate or update it is)."""
+
+    def __init__(self, db: Callable[[], Database], *, max_items: int = 256) -> None:
+        super().__init__(self._write, name="ingest-reads", max_items=max_items)
+        self.db = db  # looked up per write: tests swap the app's database
+
+    async def _write(self, units: list[repo.NewReads]) -> list[bool]:
+        # A read in two messages of one group (a camera's retry racing its first post): the
+        # later message waits for the general path, which finds the first one stored.
+        seen: set[str] = set()
+        chosen: list[int] = []
+        for i, unit in enumerate(units):
+            keys = {r["dedup_key"] for r in unit.rows}
+            if keys.isdisjoint(seen):
+                seen |= keys
+                chosen.append(i)
+        db = self.db()
+        try:
+            async with db.single_statement_sessionmaker() as session:
+                hits = await repo.insert_new_reads(
+                    session, [units[i] for i in chosen], now=utcnow()
+                )
+                await session.commit()
+        except repo.ConcurrentInsert:
+            log.info("a concurrent request stored a read of this group first; storing apart")
+            return [False] * len(units)
+        stored = {i for j, i in enumerate(chosen) if j not in hits}
+        destinations = {e["destination"] for i in stored for e in units[i].outbox}
+        if destinations and db.on_outbox_commit is not None:
+            db.on_outbox_commit(destinations)
+        return [i in stored for i in range(len(units))]
 
 
 def _outcome(row: dict[str, Any], status: str) -> dict[str, Any]:
@@ -641,15 +805,16 @@ def scan_counts(
     ]
 
 
-async def _events(
-    session: AsyncSession,
+def _routed_events(
     principal: Principal,
     stored: list[dict[str, Any]],
     updated: list[dict[str, Any]],
     superseded: list[repo.StoredRead],
-) -> None:
+) -> list[tuple[str, Event]]:
+    """A message's events, each with its destination: the reads to hotlist, the scan counts
+    to audit."""
     if not stored and not updated:
-        return
+        return []
     batch_id = uuid.uuid4().hex
     reads = ReadsData(batch_id=batch_id, columns=_event_columns(stored, updated))
     # To hotlist for matching: new reads, and reads a final message replaced (their plate may
@@ -680,4 +845,4 @@ async def _events(
                 ),
             )
         )
-    await emit_routed(session, routed)
+    return routed

@@ -33,6 +33,10 @@ class IngestSettings(BaseServiceSettings):
     clock_skew_seconds: int = Field(default=300, ge=0)
     max_future_skew_seconds: int = Field(default=300, ge=0)
 
+    # The read path keeps camera sites per process: a change made in this process is seen at
+    # once, one made by another process (a second worker, a CLI command) within this long.
+    camera_cache_seconds: float = Field(default=2.0, ge=0)
+
     # Camera health (344.3.1(b)): a camera with no read or heartbeat for this long is stale.
     stale_after_minutes: int = Field(default=60, ge=1)
 

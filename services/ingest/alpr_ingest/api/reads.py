@@ -134,7 +134,9 @@ async def post_reads(
         received_at=rt.now(),
     )
     atomic = b'"atomic"' in body and _atomic(body)
-    outcome = await reads.ingest(session, rt=rt, principal=principal, result=result, atomic=atomic)
+    outcome = await reads.ingest(
+        session, rt=rt, principal=principal, result=result, atomic=atomic, db=request.app.state.db
+    )
     # Built as plain data and sent as is: re-validating up to 1,000 outcomes costs more than
     # storing them. The fuzz tests check it against ReadBatchResult.
     return FastJSONResponse(outcome)
@@ -223,7 +225,9 @@ async def post_vendor_reads(
             },
         ),
     )
-    outcome = await reads.ingest(session, rt=rt, principal=principal, result=result)
+    outcome = await reads.ingest(
+        session, rt=rt, principal=principal, result=result, db=request.app.state.db
+    )
     return FastJSONResponse(result.ack if result.ack is not None else outcome)
 
 

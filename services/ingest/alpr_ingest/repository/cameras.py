@@ -4,12 +4,14 @@ of the read path."""
 from __future__ import annotations
 
 import operator
+import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, bindparam, delete, func, select
+from sqlalchemy import ColumnElement, bindparam, delete, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from alpr_ingest.models import (
@@ -176,6 +178,73 @@ async def resolve_cameras(session: AsyncSession, refs: Iterable[str]) -> dict[st
 async def camera_sites(session: AsyncSession, refs: Iterable[str]) -> dict[str, CameraSite]:
     """Camera references to their sites, for the read path."""
     return await _resolve(session, refs, _SITES, lambda values: CameraSite(*values))
+
+
+# Bumped by every commit that changed a camera or a vendor key in this process: the caches
+# below drop what they hold when they see it move.
+_generation = 0
+_CHANGED = "alpr.ingest.cameras_changed"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_camera_change(session: Session, _context: Any) -> None:
+    if any(
+        isinstance(o, Camera | CameraKey) for o in (*session.new, *session.dirty, *session.deleted)
+    ):
+        session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _bump_generation(session: Session) -> None:
+    global _generation
+    if session.info.pop(_CHANGED, False):
+        _generation += 1
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_change(session: Session, _previous: Any) -> None:
+    session.info.pop(_CHANGED, None)
+
+
+class CameraSiteCache:
+    """`camera_sites` kept per process, for the read path: a camera posting reads is resolved
+    without a query. A change committed in this process clears it at once; one committed by
+    another process (another worker, a CLI command) is seen within `ttl_seconds` (the cameras'
+    status and site, as the principals' live status, `<SVC>_STATUS_CACHE_SECONDS`). Unknown
+    references are never cached: a camera registered a moment ago is found at once."""
+
+    def __init__(self, ttl_seconds: float, *, max_entries: int = 10_000) -> None:
+        self.ttl = ttl_seconds
+        self.max_entries = max_entries
+        self._sites: dict[str, CameraSite] = {}
+        self._generation = _generation
+        self._expires = 0.0
+
+    def cached(self, refs: Iterable[str]) -> tuple[dict[str, CameraSite], list[str]]:
+        """The sites held for `refs`, and the references to look up."""
+        now = time.monotonic()
+        if self._generation != _generation or now >= self._expires:
+            self._sites.clear()
+            self._generation = _generation
+            self._expires = now + self.ttl
+        found: dict[str, CameraSite] = {}
+        missing: list[str] = []
+        for ref in refs:
+            site = self._sites.get(ref)
+            if site is None:
+                missing.append(ref)
+            else:
+                found[ref] = site
+        return found, missing
+
+    def keep(self, sites: dict[str, CameraSite], *, generation: int) -> None:
+        """Hold `sites`, read while the generation was `generation` (not if it moved since)."""
+        if generation == _generation == self._generation and len(self._sites) < self.max_entries:
+            self._sites.update(sites)
+
+
+def generation() -> int:
+    return _generation
 
 
 async def last_read_times(

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_ingest import partitions
 from alpr_ingest.models import (
+    OUTBOX,
     READ_TABLE,
     HeldRead,
     PlateRead,
@@ -41,6 +42,7 @@ HELD = HeldRead.__table__
 READ_COLUMNS: tuple[str, ...] = tuple(c.name for c in READS.columns)
 _JSON_COLUMNS = frozenset({"candidates", "vehicle"})
 _STAGING = f"{READ_TABLE}_staging"
+OUTBOX_TABLE = OUTBOX.outbox
 
 # --- the write path -------------------------------------------------------------------------------
 
@@ -165,6 +167,159 @@ async def insert_reads(
     await raw.execute(f"DELETE FROM {_STAGING}")  # noqa: S608 (constant names)
     kept = {r["read_id"] for r in inserted}
     return {r["read_id"] for r in rows} - kept
+
+
+class NewReads(NamedTuple):
+    """One message's reads for `insert_new_reads`: rows believed new, the dedup window of each,
+    and the outbox rows of the message's events, written only with its reads."""
+
+    rows: Sequence[dict[str, Any]]
+    # Per row: its dedup key's window (lo, hi), and whether a read alias may hold it too.
+    windows: Sequence[tuple[datetime, datetime]]
+    check_aliases: bool
+    outbox: Sequence[dict[str, Any]]
+
+
+def _array_type(name: str) -> str:
+    """The PostgreSQL array element type a column's values travel in (JSON columns as text)."""
+    kind = type(READS.c[name].type).__name__
+    if name in _JSON_COLUMNS:
+        return "text"
+    return {
+        "Uuid": "uuid",
+        "UUID": "uuid",
+        "UTCDateTime": "timestamptz",
+        "Float": "float8",
+        "Integer": "int4",
+        "Boolean": "bool",
+    }.get(kind, "text")
+
+
+def _insert_new_sql() -> str:
+    """One statement that finds which messages of a group hold a read already stored (by dedup
+    key in its window, or by read alias), and stores the reads and outbox rows of all the
+    others. A statement is atomic: a read stored meanwhile by a concurrent transaction (a unique
+    violation) fails it whole, and nothing is written."""
+    n = len(READ_COLUMNS)
+    values = ", ".join(f"v.{c}::jsonb" if c in _JSON_COLUMNS else f"v.{c}" for c in READ_COLUMNS)
+    arrays = ", ".join(f"${i + 6}::{_array_type(c)}[]" for i, c in enumerate(READ_COLUMNS))
+    o = n + 6  # first outbox parameter
+    return (
+        "WITH k AS (SELECT * FROM unnest($1::int4[], $2::text[], $3::timestamptz[], "  # noqa: S608
+        "$4::timestamptz[], $5::bool[]) AS k(unit, key, lo, hi, alias)), "
+        f"hit AS (SELECT DISTINCT k.unit FROM k WHERE EXISTS (SELECT 1 FROM {READ_TABLE} r "
+        "WHERE r.dedup_key = k.key AND r.captured_at >= k.lo AND r.captured_at <= k.hi) "
+        f"OR (k.alias AND EXISTS (SELECT 1 FROM {ALIASES.name} a WHERE a.alias_key = k.key))), "
+        f"ins AS (INSERT INTO {READ_TABLE} ({', '.join(READ_COLUMNS)}) SELECT {values} "
+        f"FROM unnest(${o}::int4[], {arrays}) AS v(unit, {', '.join(READ_COLUMNS)}) "
+        "WHERE v.unit NOT IN (SELECT unit FROM hit) RETURNING 1), "
+        f"ob AS (INSERT INTO {OUTBOX_TABLE.name} (event_id, destination, envelope, created_at, "
+        "next_attempt_at, attempts) SELECT e.event_id, e.destination, e.envelope, "
+        f"${o + 1}, ${o + 1}, 0 FROM unnest(${o + 2}::int4[], ${o + 3}::text[], "
+        f"${o + 4}::text[], ${o + 5}::text[]) AS e(unit, event_id, destination, envelope) "
+        "WHERE e.unit NOT IN (SELECT unit FROM hit) RETURNING 1) "
+        "SELECT unit FROM hit"
+    )
+
+
+_INSERT_NEW = _insert_new_sql()
+
+
+async def insert_new_reads(
+    session: AsyncSession, units: Sequence[NewReads], *, now: datetime
+) -> set[int]:
+    """Store the reads and outbox rows of every message in `units` that holds no read already
+    stored; return the positions of those that do (nothing of theirs is written). A read
+    stored by a concurrent transaction meanwhile raises ConcurrentInsert, nothing written.
+
+    PostgreSQL: one statement (`_insert_new_sql`), which in an autocommit session is its own
+    transaction: one round trip for a whole group of messages. SQLite: a lookup and two
+    inserts in the caller's transaction (which holds the write lock from its BEGIN)."""
+    if partitions.is_postgresql(session):
+        return await _insert_new_pg(session, units, now=now)
+    return await _insert_new_sqlite(session, units, now=now)
+
+
+async def _insert_new_pg(
+    session: AsyncSession, units: Sequence[NewReads], *, now: datetime
+) -> set[int]:
+    keys = [
+        (i, r["dedup_key"], w)
+        for i, u in enumerate(units)
+        for r, w in zip(u.rows, u.windows, strict=True)
+    ]
+    alias = [u.check_aliases for u in units]
+    rows = [(i, r) for i, u in enumerate(units) for r in u.rows]
+    events = [(i, e) for i, u in enumerate(units) for e in u.outbox]
+    args: list[Any] = [
+        [i for i, _, _ in keys],
+        [k for _, k, _ in keys],
+        [w[0] for _, _, w in keys],
+        [w[1] for _, _, w in keys],
+        [alias[i] for i, _, _ in keys],
+    ]
+    for c in READ_COLUMNS:
+        if c in _JSON_COLUMNS:
+            args.append([_json_text(r[c]) for _, r in rows])
+        else:
+            args.append([r[c] for _, r in rows])
+    args += [
+        [i for i, _ in rows],
+        now,
+        [i for i, _ in events],
+        [e["event_id"] for _, e in events],
+        [e["destination"] for _, e in events],
+        [e["envelope"] for _, e in events],
+    ]
+    raw = await _driver_connection(session)
+    try:
+        hits = await raw.fetch(_INSERT_NEW, *args)
+    except asyncpg.UniqueViolationError as exc:
+        raise ConcurrentInsert from exc
+    return {h["unit"] for h in hits}
+
+
+async def _insert_new_sqlite(
+    session: AsyncSession, units: Sequence[NewReads], *, now: datetime
+) -> set[int]:
+    # The write lock is held from BEGIN IMMEDIATE: nothing changes between lookup and inserts.
+    c = READS.c
+    keys = {r["dedup_key"] for u in units for r in u.rows}
+    lo = min(w[0] for u in units for w in u.windows)
+    hi = max(w[1] for u in units for w in u.windows)
+    stored: dict[str, list[datetime]] = {}
+    for key, at in await session.execute(
+        select(c.dedup_key, c.captured_at).where(
+            c.dedup_key.in_(list(keys)), c.captured_at >= lo, c.captured_at <= hi
+        )
+    ):
+        stored.setdefault(key, []).append(at)
+    alias_keys = [r["dedup_key"] for u in units if u.check_aliases for r in u.rows]
+    aliased = set()
+    if alias_keys:
+        aliased = set(
+            (
+                await session.execute(
+                    select(ALIASES.c.alias_key).where(ALIASES.c.alias_key.in_(alias_keys))
+                )
+            ).scalars()
+        )
+    hits = set()
+    for i, u in enumerate(units):
+        for r, (w_lo, w_hi) in zip(u.rows, u.windows, strict=True):
+            key = r["dedup_key"]
+            if key in aliased or any(w_lo <= at <= w_hi for at in stored.get(key, ())):
+                hits.add(i)
+    rows = [r for i, u in enumerate(units) if i not in hits for r in u.rows]
+    events = [e for i, u in enumerate(units) if i not in hits for e in u.outbox]
+    if rows:
+        await session.execute(insert(READS), rows)
+    if events:
+        await session.execute(
+            insert(OUTBOX_TABLE),
+            [{**e, "created_at": now, "next_attempt_at": now, "attempts": 0} for e in events],
+        )
+    return hits
 
 
 async def find_by_alias_keys(
