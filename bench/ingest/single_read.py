@@ -37,7 +37,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from alpr_common.suite import SERVICES, Suite, cpu_seconds, cpu_spent, free_port  # noqa: E402
+from alpr_common.suite import SERVICES, Suite, cpu_seconds, cpu_spent, free_port
 
 SECONDS = float(os.environ.get("BENCH_SINGLE_SECONDS", "15"))
 CONCURRENCY = int(os.environ.get("BENCH_SINGLE_CONCURRENCY", "16"))
@@ -75,46 +75,54 @@ class Bodies:
         plate = f"S{self.cam:02d}{n % 100000:05d}"[-8:]
         # Spread over the last hour, distinct per post: no two posts are the same read.
         at = datetime.now(UTC) - timedelta(seconds=n % 3000, microseconds=n % 997)
+        cam = camera_id(self.cam)
         if self.kind == "native":
-            return (
-                '{"reads":[{"plate":"%s","region":"US-TX","captured_at":"%s","camera":"%s",'
-                '"vendor_read_id":"%s-%d","confidence":0.93,'
-                '"candidates":[{"plate":"%s","confidence":0.41}]}]}'
-                % (plate, at.isoformat(), camera_id(self.cam), self.tag, n, plate[::-1])
-            ).encode()
+            read = {
+                "plate": plate,
+                "region": "US-TX",
+                "captured_at": at.isoformat(),
+                "camera": cam,
+                "vendor_read_id": f"{self.tag}-{n}",
+                "confidence": 0.93,
+                "candidates": [{"plate": plate[::-1], "confidence": 0.41}],
+            }
+            return orjson.dumps({"reads": [read]})
         if self.kind == "platerecognizer":
-            return (
-                '{"data":{"camera_id":"%s","filename":"%s/%d.jpg","timestamp":"%s",'
-                '"timestamp_camera":null,"results":[{"plate":"%s","score":0.998,'
-                '"region":{"code":"us-tx","score":0.95},"candidates":[{"plate":"%s",'
-                '"score":0.998},{"plate":"%s","score":0.7}],"vehicle":{"score":0.9,'
-                '"type":"SUV"}}]},"hook":{"event":"recognition","id":"%s"}}'
-                % (
-                    camera_id(self.cam),
-                    self.tag,
-                    n,
-                    at.isoformat().replace("+00:00", "Z"),
-                    plate.lower(),
-                    plate.lower(),
-                    plate[::-1].lower(),
-                    camera_id(self.cam),
-                )
-            ).encode()
+            lower = plate.lower()
+            data = {
+                "camera_id": cam,
+                "filename": f"{self.tag}/{n}.jpg",
+                "timestamp": at.isoformat().replace("+00:00", "Z"),
+                "timestamp_camera": None,
+                "results": [
+                    {
+                        "plate": lower,
+                        "score": 0.998,
+                        "region": {"code": "us-tx", "score": 0.95},
+                        "candidates": [
+                            {"plate": lower, "score": 0.998},
+                            {"plate": lower[::-1], "score": 0.7},
+                        ],
+                        "vehicle": {"score": 0.9, "type": "SUV"},
+                    }
+                ],
+            }
+            return orjson.dumps({"data": data, "hook": {"event": "recognition", "id": cam}})
         local = at.astimezone().isoformat(timespec="milliseconds")
         return (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             '<EventNotificationAlert version="2.0" xmlns="http://www.isapi.org/ver20/XMLSchema">'
             "<ipAddress>10.20.33.18</ipAddress><portNo>80</portNo><protocol>HTTP</protocol>"
-            "<macAddress>%s</macAddress><channelID>1</channelID><dateTime>%s</dateTime>"
-            "<activePostCount>1</activePostCount><eventType>ANPR</eventType>"
-            "<eventState>active</eventState><eventDescription>ANPR</eventDescription>"
-            "<channelName>Bench %d</channelName><ANPR><licensePlate>%s</licensePlate>"
-            "<line>1</line><direction>forward</direction><confidenceLevel>94</confidenceLevel>"
+            f"<macAddress>{hik_mac(self.cam)}</macAddress><channelID>1</channelID>"
+            f"<dateTime>{local}</dateTime><activePostCount>1</activePostCount>"
+            "<eventType>ANPR</eventType><eventState>active</eventState>"
+            f"<eventDescription>ANPR</eventDescription><channelName>Bench {self.cam}</channelName>"
+            f"<ANPR><licensePlate>{plate}</licensePlate><line>1</line>"
+            "<direction>forward</direction><confidenceLevel>94</confidenceLevel>"
             "<plateType>unknown</plateType><plateColor>white</plateColor>"
             "<vehicleType>SUVMPV</vehicleType><vehicleInfo><color>gray</color></vehicleInfo>"
-            "<originalLicensePlate>%s</originalLicensePlate></ANPR>"
-            "<UUID>%s</UUID><picNum>0</picNum></EventNotificationAlert>"
-            % (hik_mac(self.cam), local, self.cam, plate, plate, uuid.uuid4())
+            f"<originalLicensePlate>{plate}</originalLicensePlate></ANPR>"
+            f"<UUID>{uuid.uuid4()}</UUID><picNum>0</picNum></EventNotificationAlert>"
         ).encode()
 
 
@@ -305,7 +313,9 @@ async def register_cameras(suite: Suite, ingest_url: str | None, n: int) -> None
         return
     conn = await asyncpg.connect(ingest_url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
-        await conn.executemany(_CAMERA_SQL.format("$1", "$2", "$3", "$4"), [(*r, now) for r in rows])
+        await conn.executemany(
+            _CAMERA_SQL.format("$1", "$2", "$3", "$4"), [(*r, now) for r in rows]
+        )
         await conn.executemany(_KEY_SQL.format("$1", "$2", "$3"), [(*k, now) for k in keys])
     finally:
         await conn.close()
