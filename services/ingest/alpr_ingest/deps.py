@@ -5,18 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from alpr_common.db import utcnow
+from alpr_common.groupcommit import GroupCommit
 from alpr_ingest.geo import BoundaryIndex
 from alpr_ingest.images import ImageStore
 from alpr_ingest.repository.cameras import CameraSiteCache
 from alpr_ingest.settings import IngestSettings
-
-if TYPE_CHECKING:
-    from alpr_ingest.reads import ReadWriter
 
 
 @dataclass
@@ -31,7 +29,7 @@ class Runtime:
     # The read path's camera sites, per process (see CameraSiteCache).
     camera_sites: CameraSiteCache = field(default_factory=lambda: CameraSiteCache(2.0))
     # The process's group writer of fast-path messages (`reads.ReadWriter`), set by the app.
-    writer: ReadWriter | None = None
+    writer: GroupCommit[Any, bool] | None = None
 
     @classmethod
     def from_settings(cls, settings: IngestSettings) -> Runtime:
