@@ -3,6 +3,8 @@
   (a) raw asyncpg COPY into the real, migrated reads table (batches of 500 rows: the ceiling);
   (b) the native API through the gateway, batches of 500, the whole suite running as processes;
   (c) the same directly against the ingest process;
+  then one read per request (native, Plate Recognizer, Hikvision; via the gateway and direct:
+  `single_read.py`) on the same suite, and again on a SQLite suite (the `make run` default);
   ((b) and (c) each from an empty reads table but for a warm-up batch per connection, whose
   events are delivered before the clock starts)
   then exact-plate search p50/p99 over 5,000,000 reads in 30 daily partitions (loaded by COPY),
@@ -49,6 +51,9 @@ from alpr_ingest.plates import fold_confusable
 from alpr_ingest.repository import purge as purge_repo
 from alpr_ingest.repository.reads import READ_COLUMNS
 from alpr_ingest.settings import IngestSettings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import single_read  # the single-read section, a module beside this one
 
 PG_URL = os.environ.get("ALPR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 API_READS = int(os.environ.get("BENCH_API_READS", "100000"))
@@ -416,7 +421,11 @@ async def bench_api(state: Path) -> dict[str, Any]:
         b = await measured(
             suite, f"{suite.url('gateway')}/v1/ingest/reads", via_gateway, token, urls
         )
+        # One read per request, as vendor webhooks post them (issue 21), on the same suite.
+        await empty_reads(urls["ingest"])
+        single = await single_read.run_section(suite, ingest_url=urls["ingest"])
         return {
+            "single": single,
             "direct_rows_per_s": c["stored"] / c["elapsed"],
             "gateway_rows_per_s": b["stored"] / b["elapsed"],
             "direct_stored": c["stored"],
@@ -639,6 +648,9 @@ async def main() -> int:
             flush=True,
         )
         t0 = time.perf_counter()
+        sqlite_single = await single_read.sqlite_suite_section(state / "sqlite-suite")
+        print(f"  single reads on SQLite done in {time.perf_counter() - t0:.0f}s", flush=True)
+        t0 = time.perf_counter()
         search = await bench_search_and_purge(await create_db(search_db), state)
         print(f"  search and purge done in {time.perf_counter() - t0:.0f}s", flush=True)
     finally:
@@ -689,6 +701,17 @@ async def main() -> int:
     print(
         f"HEADLINE ingest (b)/(a) = {api['gateway_rows_per_s'] / a:.2f}  (target >= 0.6): "
         f"API via gateway {api['gateway_rows_per_s']:,.0f} rows/s, raw COPY {a:,.0f} rows/s"
+    )
+    single_read.print_section(
+        f"Single-read posts on PostgreSQL ({single_read.CONCURRENCY} connections, "
+        f"{single_read.SECONDS:.0f} s per kind, ingest workers {INGEST_WORKERS}; "
+        "target >= 1,000 posts/s via gateway, p99 < 100 ms)",
+        api["single"],
+    )
+    single_read.print_section(
+        f"Single-read posts on SQLite, `make run` ({single_read.CONCURRENCY} connections; "
+        "target >= 400 posts/s, p99 < 250 ms, no 5xx)",
+        sqlite_single,
     )
     load = os.getloadavg()[0]
     print(

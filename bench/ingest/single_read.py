@@ -254,6 +254,7 @@ async def _cso_and_client(suite: Suite, cameras: list[str]) -> tuple[str, str]:
         "--badge",
         "2",
         "--password-stdin",
+        "--allow-additional",
         input_text=password + "\n",
     )
     totp = json.loads(out.strip().splitlines()[-1])["totp_secret"]
