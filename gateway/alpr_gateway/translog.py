@@ -22,7 +22,7 @@ from alpr_common.contracts.gateway import (
 from alpr_common.db import Database, utcnow
 from alpr_common.errors import Unavailable
 from alpr_common.events import Event
-from alpr_common.outbox import OutboxTables, enqueue_many
+from alpr_common.outbox import OutboxTables, outbox_rows
 
 log = logging.getLogger("alpr.gateway.translog")
 
@@ -110,10 +110,10 @@ class TransactionLog:
 
     async def _write(self, events: list[Event]) -> None:
         try:
-            # One statement: on PostgreSQL it commits by itself (no BEGIN, no COMMIT).
-            async with self.db().single_statement_sessionmaker() as session:
-                await enqueue_many(session, self.tables, destination="audit", events=events)
-                await session.commit()
+            # One INSERT committed by itself (`Database.insert_now`): on PostgreSQL no BEGIN and
+            # no COMMIT, on SQLite one call on the writers' connection.
+            db = self.db()
+            await db.insert_now(self.tables.outbox, outbox_rows([("audit", e) for e in events]))
         except Exception as exc:  # any storage failure: fail closed, never serve unlogged
             log.error("transaction log write failed: %s", type(exc).__name__)
             raise Unavailable(
@@ -149,6 +149,9 @@ class TransactionLog:
                         fut.set_exception(exc)
                 self._keep_for_retry(outcomes)
             else:
+                wake = self.db().on_outbox_commit
+                if wake is not None:
+                    wake({"audit"})  # the relay takes them at once
                 if retry:
                     log.warning("%d transaction outcome(s) recorded on retry", len(retry))
                 self._failures = 0

@@ -143,21 +143,24 @@ async def enqueue_routed(
         return
     # Tells the database to wake the relay once this transaction commits (on_outbox_commit).
     session.info.setdefault(OUTBOX_PENDING, set()).update(d for d, _ in routed)
+    await session.execute(tables.outbox.insert(), outbox_rows(routed))
+
+
+def outbox_rows(routed: Sequence[tuple[str, Event]]) -> list[dict[str, Any]]:
+    """The outbox rows of events, each for its destination (for writers that insert them
+    themselves: `enqueue_routed`, `Database.insert_now`)."""
     now = utcnow()
-    await session.execute(
-        tables.outbox.insert(),
-        [
-            {
-                "event_id": e.id,
-                "destination": destination,
-                "envelope": json_serializer(envelope(e)),
-                "created_at": now,
-                "next_attempt_at": now,
-                "attempts": 0,
-            }
-            for destination, e in routed
-        ],
-    )
+    return [
+        {
+            "event_id": e.id,
+            "destination": destination,
+            "envelope": json_serializer(envelope(e)),
+            "created_at": now,
+            "next_attempt_at": now,
+            "attempts": 0,
+        }
+        for destination, e in routed
+    ]
 
 
 EventHandler = Callable[[AsyncSession, Event], Awaitable[None]]
