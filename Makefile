@@ -21,6 +21,7 @@ help: ## list the targets
 
 install: $(UV) ## create .venv with every service and the dev tools (uv.lock, frozen)
 	$(UV) sync --frozen
+	$(UV) sync --frozen --quiet --project tools/checkov
 
 run: install ## migrate SQLite and run the whole suite (gateway on :8000) until Ctrl-C
 	$(UV) run --frozen python -m alpr_common.suite run --state-dir var
@@ -69,7 +70,7 @@ bench: install ## benchmarks (ratios against this machine's own ceilings)
 pythons: install ## install the lock on Python 3.12 and 3.13 too; import, build every app, unit tests
 	UV=$(UV) bash .ci/pythons
 
-k8s-check: install ## render and check the Kubernetes manifests
+k8s-check: install ## render every overlay; validate (Kubernetes + CRD schemas), checkov, policy checks
 	$(UV) run --frozen pytest -q tests/k8s
 
 ci: ## what CI runs (.ci/run: lint, typecheck, the other Pythons, then the tests)

