@@ -96,7 +96,7 @@ def plate(rng: random.Random) -> str:
 
 def full_record(i: int, plate_text: str, captured: datetime, now: datetime) -> tuple[Any, ...]:
     """A row as the API stores it (every column), for the COPY ceiling."""
-    row = {
+    row: dict[str, Any] = {
         "read_id": uuid.uuid4(),
         "captured_at": captured,
         "received_at": now,
@@ -113,6 +113,10 @@ def full_record(i: int, plate_text: str, captured: datetime, now: datetime) -> t
         "lat": 30.2674,
         "lon": -97.736,
         "vehicle": None,
+        "vehicle_make": None,
+        "vehicle_model": None,
+        "vehicle_color": None,
+        "vehicle_type": None,
         "image_sha256": None,
         "source": "native",
         "vendor_read_id": f"copy-{RUN}-{i}",

@@ -13,6 +13,9 @@ PROTECTED = (
 )  # fmt: skip
 
 
+VEHICLE_ATTRIBUTES = ("vehicle_make", "vehicle_model", "vehicle_color", "vehicle_type")
+
+
 @pytest.fixture
 async def loaded(ingest):
     await ingest.camera("cam-s1")
@@ -190,8 +193,12 @@ def test_no_search_parameter_concerns_a_protected_attribute(app):
     assert {p["name"] for p in search["parameters"] if p["in"] == "query"} == {
         "plate", "confusable", "since", "until", "camera_id", "min_lat", "min_lon",
         "max_lat", "max_lon", "lat", "lon", "radius_m", "limit", "offset",
+        "vehicle_make", "vehicle_model", "vehicle_color", "vehicle_type",
     }  # fmt: skip
     for name in names:
+        # The vehicle's own attributes (its paint colour, its make) are not a person's.
+        if name in VEHICLE_ATTRIBUTES:
+            continue
         for word in PROTECTED:
             if word == "age" and name in ("page",):
                 continue

@@ -23,6 +23,28 @@ def version_table(service: str) -> str:
     return f"alembic_version_{service}"
 
 
+def unmodelled_tables(metadata: MetaData, dialect: str) -> frozenset[str]:
+    """Tables a service's migrations make on `dialect` that no model can describe (an SQLite
+    FTS5 table and its shadow tables), declared in `metadata.info["unmodelled_tables"]`."""
+    declared: dict[str, frozenset[str]] = metadata.info.get("unmodelled_tables", {})
+    return declared.get(dialect, frozenset())
+
+
+def include_object(metadata: MetaData, dialect: str) -> Callable[..., bool]:
+    """Autogenerate's view of the schema on `dialect`: an index the model builds only on another
+    dialect (`Index(...).ddl_if(dialect=...)`) is not missing, and a declared unmodelled table
+    is not extra."""
+    skipped = unmodelled_tables(metadata, dialect)
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        if type_ == "table" and reflected and name in skipped:
+            return False
+        condition = getattr(obj, "_ddl_if", None)
+        return not (type_ == "index" and condition is not None and condition.dialect != dialect)
+
+    return include
+
+
 def _configure(connection: Connection, metadata: MetaData, service: str) -> None:
     context.configure(
         connection=connection,
@@ -30,6 +52,7 @@ def _configure(connection: Connection, metadata: MetaData, service: str) -> None
         version_table=version_table(service),
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object(metadata, connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

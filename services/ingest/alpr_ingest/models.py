@@ -16,6 +16,14 @@ from alpr_common.outbox import outbox_tables
 
 registry = service_registry()
 metadata = registry.metadata
+# SQLite's partial-plate index: an FTS5 table and its shadow tables (search_index migration).
+TRIGRAM_TABLE = "plate_read_trigram"
+metadata.info["unmodelled_tables"] = {
+    "sqlite": frozenset(
+        {TRIGRAM_TABLE}
+        | {f"{TRIGRAM_TABLE}_{s}" for s in ("config", "content", "data", "docsize", "idx")}
+    )
+}
 OUTBOX = outbox_tables(metadata)
 
 
@@ -125,6 +133,11 @@ class ReadColumns(SQLModel):
     lat: float | None = Field(default=None)
     lon: float | None = Field(default=None)
     vehicle: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
+    # The vendor's vehicle words in one vocabulary (alpr_ingest.vehicles): what a search compares.
+    vehicle_make: str | None = Field(default=None, max_length=64)
+    vehicle_model: str | None = Field(default=None, max_length=64)
+    vehicle_color: str | None = Field(default=None, max_length=16)
+    vehicle_type: str | None = Field(default=None, max_length=16)
     image_sha256: str | None = Field(default=None, max_length=64)
     source: str = Field(max_length=32)
     vendor_read_id: str | None = Field(default=None, max_length=200)
@@ -147,6 +160,15 @@ class PlateRead(ReadColumns, Base, table=True):
         Index("ix_plate_read_plate_captured_at", "plate", "captured_at"),
         Index("ix_plate_read_plate_key_captured_at", "plate_key", "captured_at"),
         Index("ix_plate_read_camera_id_captured_at", "camera_id", "captured_at"),
+        # Partial plates (`PXK7*`, `*7342`, `PX?7342`), literal or look-alike, on PostgreSQL: a
+        # trigram index on the folded plate, in every day partition. SQLite has its own
+        # (the FTS5 table `plate_read_trigram`, see the search_index migration).
+        Index(
+            "ix_plate_read_plate_key_trgm",
+            "plate_key",
+            postgresql_using="gin",
+            postgresql_ops={"plate_key": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
         # No index on captured_at alone: partitions already prune by day, and such an index
         # lures the planner away from the (dedup_key, captured_at) key on a fresh partition.
         # The purge finds a dropped day's images through this (most reads carry none).

@@ -37,7 +37,7 @@ from alpr_common.db import Database, json_serializer, utcnow
 from alpr_common.events import Event
 from alpr_common.groupcommit import GroupCommit
 from alpr_common.outbox import envelope
-from alpr_ingest import partitions
+from alpr_ingest import partitions, vehicles
 from alpr_ingest.adapters import AdapterResult
 from alpr_ingest.cameras import apply_heartbeats, bound
 from alpr_ingest.deps import Runtime
@@ -182,6 +182,7 @@ def _row(read: ReadIn, camera: CameraSite, ctx: _BatchContext, key: str) -> dict
     skew = captured_at - ctx.received_at
     threshold = ctx.skew_threshold
     plate = read.plate
+    vehicle = read.vehicle.model_dump(exclude_none=True) if read.vehicle else None
     row = {
         "read_id": next(ctx.read_ids),
         "captured_at": captured_at,
@@ -195,7 +196,8 @@ def _row(read: ReadIn, camera: CameraSite, ctx: _BatchContext, key: str) -> dict
             {"plate": c["plate"], "confidence": c.get("confidence")} for c in read.candidates
         ],
         **site,
-        "vehicle": read.vehicle.model_dump(exclude_none=True) if read.vehicle else None,
+        "vehicle": vehicle,
+        **vehicles.columns(vehicle),
         "image_sha256": None,
         "source": read.source,
         "vendor_read_id": read.vendor_read_id,

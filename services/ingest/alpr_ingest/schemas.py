@@ -570,6 +570,9 @@ class CandidateRead(BaseModel):
     confidence: float | None = None
 
 
+MatchKind = Literal["exact", "look-alike", "partial", "partial-look-alike"]
+
+
 class ReadOut(BaseModel):
     """A stored read (344.2(a))."""
 
@@ -589,11 +592,24 @@ class ReadOut(BaseModel):
     position: Position | None
     confidence: float | None
     candidates: list[CandidateRead]
-    vehicle: dict[str, Any] | None
+    vehicle: dict[str, Any] | None = Field(description="The vehicle as the camera described it.")
+    vehicle_make: str | None = Field(default=None, description="Make, in the search vocabulary.")
+    vehicle_model: str | None = Field(default=None, description="Model, in the search vocabulary.")
+    vehicle_color: str | None = Field(
+        default=None, description="Colour of the vehicle, in the search vocabulary."
+    )
+    vehicle_type: str | None = Field(
+        default=None, description="Body type, in the search vocabulary."
+    )
     image_sha256: str | None
     source: str
     vendor_read_id: str | None
     group_state: str | None
+    match: MatchKind | None = Field(
+        default=None,
+        description="How the read matched a plate search, best first: `exact`, `look-alike` "
+        "(OCR-confusable characters), `partial` (the pattern), `partial-look-alike`.",
+    )
 
 
 class SearchPage(Page[ReadOut]):

@@ -1,5 +1,12 @@
 """Searching stored reads (344.4(a), (c), (d)): purpose-bound, time-bounded, audited, and never
-past the retention window. There is deliberately no criterion about people (344.4(a)1)."""
+past the retention window. There is deliberately no criterion about people (344.4(a)1): the
+vehicle attributes (make, model, colour, body type) describe the vehicle, in one vocabulary
+(`alpr_ingest.vehicles`), and narrow a search for a plate, a camera or an area.
+
+Results come best match first: the plate asked for (`exact`), then its OCR look-alikes
+(`look-alike`), for a pattern the plates it matches (`partial`), then those that match it only
+as look-alikes (`partial-look-alike`); newest first within each. Every partial pattern is
+served by a trigram index (see `alpr_ingest.plates`)."""
 
 from __future__ import annotations
 
@@ -9,12 +16,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, case, literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
 from alpr_common.contracts import ingest as contract
 from alpr_common.purpose import Purpose
+from alpr_ingest import vehicles
 from alpr_ingest.deps import Runtime
 from alpr_ingest.errors import InvalidSearch, ReadNotFound
 from alpr_ingest.events import emit, purpose_fields
@@ -49,8 +57,15 @@ class Criteria:
     lat: float | None = None
     lon: float | None = None
     radius_m: float | None = None
+    vehicle_make: tuple[str, ...] = ()
+    vehicle_model: tuple[str, ...] = ()
+    vehicle_color: tuple[str, ...] = ()
+    vehicle_type: tuple[str, ...] = ()
     limit: int = 50
     offset: int = 0
+
+
+MATCH_KINDS = ("exact", "look-alike", "partial", "partial-look-alike")
 
 
 def read_out(row: Any) -> ReadOut:
@@ -75,6 +90,11 @@ def read_out(row: Any) -> ReadOut:
         confidence=row.confidence,
         candidates=[CandidateRead(**c) for c in row.candidates or []],
         vehicle=row.vehicle,
+        vehicle_make=row.vehicle_make,
+        vehicle_model=row.vehicle_model,
+        vehicle_color=row.vehicle_color,
+        vehicle_type=row.vehicle_type,
+        match=MATCH_KINDS[row.match_rank] if getattr(row, "match_rank", None) is not None else None,
         image_sha256=row.image_sha256,
         source=row.source,
         vendor_read_id=row.vendor_read_id,
@@ -108,19 +128,66 @@ def _window(rt: Runtime, c: Criteria, now: datetime) -> tuple[datetime, datetime
     return max(since, floor), until
 
 
-def _conditions(rt: Runtime, c: Criteria, now: datetime) -> tuple[list[Any], datetime, datetime]:
+def _plate(
+    session: AsyncSession, text: str, *, confusable: bool
+) -> tuple[ColumnElement[bool], ColumnElement[int]]:
+    """The condition for a plate or pattern, and each match's rank (an index of MATCH_KINDS)."""
+    try:
+        query, wild = parse_plate_query(text)
+    except ValueError as exc:
+        raise InvalidSearch(str(exc)) from None
+    col = READS.c
+    key = fold_confusable(query)
+    if not wild:
+        if not confusable:
+            return col.plate == query, literal(0)
+        return col.plate_key == key, case((col.plate == query, 0), else_=1)
+    pattern = like_pattern(query)
+    found = repo.key_pattern(session, key)
+    if not confusable:
+        return found & col.plate.like(pattern), literal(2)
+    return found, case((col.plate.like(pattern), 2), else_=3)
+
+
+def _vocabulary(field: str, values: tuple[str, ...], normal: Any, known: tuple[str, ...] | None):
+    out = []
+    for value in values:
+        word = normal(value)
+        if word is None or (known is not None and word not in known):
+            listed = f": one of {', '.join(known)}" if known is not None else ""
+            raise InvalidSearch(f"{field} {value!r} is not in the vocabulary{listed}")
+        out.append(word)
+    return sorted(set(out))
+
+
+def _vehicle(c: Criteria) -> list[ColumnElement[bool]]:
+    """344.4(a)1: attributes of the vehicle, never of a person; each one narrows the search."""
+    col = READS.c
+    asked = (
+        (col.vehicle_make, "vehicle_make", c.vehicle_make, vehicles.make, None),
+        (col.vehicle_model, "vehicle_model", c.vehicle_model, vehicles.model, None),
+        (col.vehicle_color, "vehicle_color", c.vehicle_color, vehicles.color, vehicles.COLORS),
+        (col.vehicle_type, "vehicle_type", c.vehicle_type, vehicles.body_type, vehicles.BODY_TYPES),
+    )
+    out = []
+    for column, field, values, normal, known in asked:
+        if values:
+            words = _vocabulary(field, values, normal, known)
+            out.append(column == words[0] if len(words) == 1 else column.in_(words))
+    return out
+
+
+def _conditions(
+    session: AsyncSession, rt: Runtime, c: Criteria, now: datetime
+) -> tuple[list[Any], ColumnElement[int] | None, datetime, datetime]:
     since, until = _window(rt, c, now)
     col = READS.c
     conditions: list[ColumnElement[bool]] = [col.captured_at >= since, col.captured_at <= until]
     narrowed = False
+    rank = None
     if c.plate is not None:
-        try:
-            query, wild = parse_plate_query(c.plate)
-        except ValueError as exc:
-            raise InvalidSearch(str(exc)) from None
-        column = col.plate_key if c.confusable else col.plate
-        value = fold_confusable(query) if c.confusable else query
-        conditions.append(column.like(like_pattern(value)) if wild else column == value)
+        plate, rank = _plate(session, c.plate, confusable=c.confusable)
+        conditions.append(plate)
         narrowed = True
     if c.camera_id is not None:
         conditions.append(col.camera_id == c.camera_id)
@@ -147,12 +214,13 @@ def _conditions(rt: Runtime, c: Criteria, now: datetime) -> tuple[list[Any], dat
         assert c.lat is not None and c.lon is not None and c.radius_m is not None
         conditions += _circle(c.lat, c.lon, c.radius_m)
         narrowed = True
+    attributes = _vehicle(c)
     if not narrowed:
         raise InvalidSearch(
-            "say what to look for: a plate (exact or partial), a camera, or an area; a time "
-            "window alone is not a search"
+            "say what to look for: a plate (exact or partial), a camera, or an area; vehicle "
+            "attributes narrow one of those, and a time window alone is not a search"
         )
-    return conditions, since, until
+    return conditions + attributes, rank, since, until
 
 
 def _circle(lat: float, lon: float, radius_m: float) -> list[ColumnElement[bool]]:
@@ -175,7 +243,11 @@ def _circle(lat: float, lon: float, radius_m: float) -> list[ColumnElement[bool]
 
 
 def _criteria_log(c: Criteria, since: datetime, until: datetime) -> dict[str, Any]:
-    logged = {k: v for k, v in asdict(c).items() if v is not None and k not in ("since", "until")}
+    logged = {
+        k: list(v) if isinstance(v, tuple) else v
+        for k, v in asdict(c).items()
+        if v is not None and v != () and k not in ("since", "until")
+    }
     logged["since"] = since.isoformat()
     logged["until"] = until.isoformat()
     return logged
@@ -215,9 +287,9 @@ async def search(
     session: AsyncSession, *, rt: Runtime, principal: Principal, purpose: Purpose, c: Criteria
 ) -> SearchPage:
     now = rt.now()
-    conditions, since, until = _conditions(rt, c, now)
+    conditions, rank, since, until = _conditions(session, rt, c, now)
     rows, total = await repo.search_reads(
-        session, conditions=conditions, limit=c.limit, offset=c.offset
+        session, conditions=conditions, rank=rank, limit=c.limit, offset=c.offset
     )
     items = [read_out(r) for r in rows]
     await _audit(

@@ -18,7 +18,7 @@ from alpr_common.db import SessionDep
 from alpr_common.errors import responses
 from alpr_common.jsonenc import FastJSONResponse
 from alpr_common.purpose import PurposeDep
-from alpr_ingest import adapters, reads, search
+from alpr_ingest import adapters, reads, search, vehicles
 from alpr_ingest.auth import ReadPoster, Searcher, Service
 from alpr_ingest.deps import Runtime, RuntimeDep
 from alpr_ingest.errors import (
@@ -239,6 +239,14 @@ Plate = Annotated[
         description="Exact plate, or a partial one with `?` (one character) and `*` (any run).",
     ),
 ]
+VehicleWords = Annotated[
+    list[str] | None,
+    Query(
+        max_length=4,
+        description="Make or model as cameras name it (`toyota`, `TOYT`; `camry`, `model 3`); "
+        "narrows a plate, camera or area search; repeat for any of several.",
+    ),
+]
 Coordinate = Annotated[float | None, Query(ge=-180, le=180)]
 Latitude = Annotated[float | None, Query(ge=-90, le=90)]
 Longitude = Annotated[float | None, Query(ge=-180, le=180)]
@@ -272,10 +280,32 @@ async def search_reads(
     lat: Latitude = None,
     lon: Longitude = None,
     radius_m: Annotated[float | None, Query(gt=0, le=50_000)] = None,
+    vehicle_make: VehicleWords = None,
+    vehicle_model: VehicleWords = None,
+    vehicle_color: Annotated[
+        list[str] | None,
+        Query(
+            max_length=4,
+            description="The vehicle's colour, one of: "
+            + ", ".join(vehicles.COLORS)
+            + " (vendor spellings such as `GRY` or `gray` are understood); repeat for any of "
+            "several.",
+        ),
+    ] = None,
+    vehicle_type: Annotated[
+        list[str] | None,
+        Query(
+            max_length=4,
+            description="Body type, one of: "
+            + ", ".join(vehicles.BODY_TYPES)
+            + "; repeat for any of several.",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> SearchPage:
-    """Search reads by plate (exact, partial, confusable), time, camera and area; audited."""
+    """Search reads by plate (exact, partial, look-alike), time, camera, area and vehicle
+    (make, model, colour, body type); best match first, then newest; audited."""
     criteria = search.Criteria(
         plate=plate,
         confusable=confusable,
@@ -289,6 +319,10 @@ async def search_reads(
         lat=lat,
         lon=lon,
         radius_m=radius_m,
+        vehicle_make=tuple(vehicle_make or ()),
+        vehicle_model=tuple(vehicle_model or ()),
+        vehicle_color=tuple(vehicle_color or ()),
+        vehicle_type=tuple(vehicle_type or ()),
         limit=min(limit, rt.settings.search_max_page_size),
         offset=offset,
     )

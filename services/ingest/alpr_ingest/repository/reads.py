@@ -15,11 +15,14 @@ from pydantic_core import to_json
 from sqlalchemy import (
     ColumnElement,
     and_,
+    column,
     delete,
     func,
     insert,
+    literal_column,
     or_,
     select,
+    table,
     tuple_,
     update,
 )
@@ -31,10 +34,12 @@ from alpr_ingest import partitions
 from alpr_ingest.models import (
     OUTBOX,
     READ_TABLE,
+    TRIGRAM_TABLE,
     HeldRead,
     PlateRead,
     ReadAlias,
 )
+from alpr_ingest.plates import anchored, like_pattern
 
 READS = PlateRead.__table__
 ALIASES = ReadAlias.__table__
@@ -381,24 +386,54 @@ async def update_read(
 # --- the read path --------------------------------------------------------------------------------
 
 
+_TRIGRAMS = table(TRIGRAM_TABLE, column("rowid"), column("k"))
+
+
+def key_pattern(session: AsyncSession, folded: str) -> ColumnElement[bool]:
+    """Reads whose plate key matches the folded `?`/`*` pattern, found through the trigram
+    index: pg_trgm's GIN index in each day partition on PostgreSQL; on SQLite the FTS5 table
+    kept by triggers (its rows are `^<key>$` under the read's rowid), rechecked on the read."""
+    key_like = READS.c.plate_key.like(like_pattern(folded))
+    if partitions.is_postgresql(session):
+        return key_like
+    found = select(_TRIGRAMS.c.rowid).where(_TRIGRAMS.c.k.op("GLOB")(anchored(folded)))
+    return and_(literal_column(f"{READ_TABLE}.rowid").in_(found), key_like)
+
+
 async def search_reads(
     session: AsyncSession,
     *,
     conditions: Sequence[ColumnElement[bool]],
+    rank: ColumnElement[int] | None,
     limit: int,
     offset: int,
 ) -> tuple[list[Any], int]:
+    """A page of reads, best match first (`rank`, when a plate was asked for), then newest.
+
+    With a plate the matches are few (an index found them): one query, the total counted
+    over them. Without one, a count and a page that an index on capture time can serve."""
+    c = READS.c
+    newest = (c.captured_at.desc(), c.read_id)
+    if rank is not None:
+        page = await session.execute(
+            select(READS, rank.label("match_rank"), func.count().over().label("total"))
+            .where(*conditions)
+            .order_by(rank, *newest)
+            .limit(limit)
+            .offset(offset)
+        )
+        rows = list(page)
+        if rows or offset == 0:
+            return rows, rows[0].total if rows else 0
     total = (
         await session.execute(select(func.count()).select_from(READS).where(*conditions))
     ).scalar_one()
-    rows = await session.execute(
-        select(READS)
-        .where(*conditions)
-        .order_by(READS.c.captured_at.desc(), READS.c.read_id)
-        .limit(limit)
-        .offset(offset)
+    if rank is not None:
+        return [], int(total)
+    page = await session.execute(
+        select(READS).where(*conditions).order_by(*newest).limit(limit).offset(offset)
     )
-    return list(rows), int(total)
+    return list(page), int(total)
 
 
 async def get_read(session: AsyncSession, read_id: uuid.UUID, *, since: datetime) -> Any | None:

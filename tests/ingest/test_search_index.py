@@ -1,0 +1,290 @@
+"""Partial plates through the trigram index, vehicle attributes, ranking, and the index under the
+purge: on PostgreSQL (pg_trgm GIN in each day partition) and SQLite (the FTS5 trigram table)."""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import timedelta
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from alpr_ingest import purge, vehicles
+from alpr_ingest.plates import fold_confusable, parse_plate_query
+from tests.helpers.ingest import NOW
+
+# A small alphabet, rich in OCR look-alikes, so that patterns match several plates.
+ALPHABET = "AB80OQDX12Z5S"
+CORPUS = 240
+SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@pytest.fixture
+async def corpus(ingest):
+    """240 reads over ten days from two cameras, some plates seen several times."""
+    await ingest.camera("cam-p1")
+    await ingest.camera("cam-p2")
+    rng = random.Random(20)
+    plates = ["".join(rng.choices(ALPHABET, k=rng.choice((5, 6, 7)))) for _ in range(150)]
+    reads = [
+        ingest.read(
+            rng.choice(("cam-p1", "cam-p2")),
+            rng.choice(plates),
+            captured_at=NOW - timedelta(minutes=rng.randrange(1, 10 * 24 * 60)),
+            vendor_read_id=f"p{i}",
+        )
+        for i in range(CORPUS)
+    ]
+    resp = await ingest.post(reads)
+    assert resp.status_code == 200 and resp.json()["stored"] == CORPUS, resp.text
+    page = await ingest.search(camera_id="cam-p1", limit=500)
+    page2 = await ingest.search(camera_id="cam-p2", limit=500)
+    stored = page.json()["items"] + page2.json()["items"]
+    assert len(stored) == CORPUS
+    return ingest, plates, stored
+
+
+def reference(stored, query: str, *, confusable: bool) -> list[tuple[str, str]]:
+    """A plain scan: every stored read tested against the query, ranked as the search says."""
+    q, wild = parse_plate_query(query)
+    regex = re.compile(q.replace("*", ".*").replace("?", "."))
+    folded = re.compile(fold_confusable(q).replace("*", ".*").replace("?", "."))
+    hits = []
+    for r in stored:
+        plate = r["plate"]
+        if not wild and plate == q:
+            kind = 0
+        elif not wild and confusable and fold_confusable(plate) == fold_confusable(q):
+            kind = 1
+        elif wild and regex.fullmatch(plate):
+            kind = 2
+        elif wild and confusable and folded.fullmatch(fold_confusable(plate)):
+            kind = 3
+        else:
+            continue
+        hits.append((kind, r["captured_at"], r["read_id"]))
+    # Best match first, newest first within a kind, then by id (stable sorts, last key first).
+    hits.sort(key=lambda h: h[2])
+    hits.sort(key=lambda h: h[1], reverse=True)
+    hits.sort(key=lambda h: h[0])
+    kinds = ("exact", "look-alike", "partial", "partial-look-alike")
+    return [(read_id, kinds[kind]) for kind, _, read_id in hits]
+
+
+@st.composite
+def patterns(draw, plates):
+    """A pattern of every shape, cut from a stored plate (or not): prefix `PXK7*`, suffix
+    `*7342`, middle `*K73*`, single unknowns `PX?7342`, both, or the plate itself."""
+    plate = draw(st.sampled_from(plates) | st.text(ALPHABET, min_size=5, max_size=7))
+    chars = list(plate)
+    for i in draw(st.sets(st.integers(0, len(chars) - 1), max_size=2)):
+        chars[i] = "?"
+    shape = draw(st.sampled_from(("whole", "prefix", "suffix", "middle")))
+    cut = draw(st.integers(1, max(1, len(chars) - 3)))
+    if shape == "prefix":
+        chars = [*chars[:-cut], "*"]
+    elif shape == "suffix":
+        chars = ["*", *chars[cut:]]
+    elif shape == "middle":
+        chars = ["*", *chars[cut : cut + 3], "*"]
+    return "".join(chars)
+
+
+@SETTINGS
+@given(data=st.data())
+async def test_every_pattern_shape_finds_what_a_plain_scan_finds(corpus, data):
+    ingest, plates, stored = corpus
+    query = data.draw(patterns(plates))
+    confusable = data.draw(st.booleans())
+    try:
+        parse_plate_query(query)
+    except ValueError:
+        resp = await ingest.search(plate=query, confusable=str(confusable).lower())
+        assert resp.status_code == 422, query
+        assume(False)
+    resp = await ingest.search(plate=query, confusable=str(confusable).lower(), limit=500)
+    assert resp.status_code == 200, resp.text
+    page = resp.json()
+    got = [(r["read_id"], r["match"]) for r in page["items"]]
+    assert got == reference(stored, query, confusable=confusable), query
+    assert page["total"] == len(got)
+
+
+async def test_results_rank_exact_then_look_alike_then_newest(ingest):
+    await ingest.camera("cam-r")
+    reads = [
+        ingest.read("cam-r", "PXK7842", captured_at=NOW - timedelta(days=2)),
+        ingest.read("cam-r", "PXK7842", captured_at=NOW - timedelta(hours=1)),
+        ingest.read("cam-r", "PXK7B42", captured_at=NOW - timedelta(minutes=5)),
+        ingest.read("cam-r", "PXK7942", captured_at=NOW - timedelta(minutes=1)),
+    ]
+    assert (await ingest.post(reads)).json()["stored"] == 4
+
+    async def ranked(plate):
+        items = (await ingest.search(plate=plate, confusable="true")).json()["items"]
+        return [(r["plate"], r["match"]) for r in items], [r["captured_at"] for r in items]
+
+    found, times = await ranked("PXK7842")
+    assert found == [("PXK7842", "exact"), ("PXK7842", "exact"), ("PXK7B42", "look-alike")]
+    assert times[0] > times[1]
+    found, times = await ranked("PXK7?42")
+    assert [p for p, _ in found] == ["PXK7942", "PXK7B42", "PXK7842", "PXK7842"]
+    assert {m for _, m in found} == {"partial"} and times == sorted(times, reverse=True)
+    found, _ = await ranked("*K7B42")
+    assert found == [
+        ("PXK7B42", "partial"),
+        ("PXK7842", "partial-look-alike"),
+        ("PXK7842", "partial-look-alike"),
+    ]
+    # A camera search has no plate to rank by.
+    assert {r["match"] for r in (await ingest.search(camera_id="cam-r")).json()["items"]} == {None}
+
+
+@pytest.mark.parametrize("pattern", ["P?X?K7*", "A?B?C", "*7*3*4*", "AB?", "*7*"])
+async def test_a_pattern_without_three_known_characters_in_a_row_is_refused(ingest, pattern):
+    resp = await ingest.search(plate=pattern)
+    assert resp.status_code == 422, pattern
+    assert "letters or digits" in resp.json()["detail"]
+
+
+def test_vendor_vehicle_words_share_one_vocabulary():
+    assert {vehicles.color(w) for w in ("GRY", "grey", "Gray", "gy", "Dark Gray")} == {"grey"}
+    assert vehicles.color("silver-gray") == "silver"
+    assert vehicles.color("WHI") == vehicles.color("white") == "white"
+    assert vehicles.color("unknown") is None
+    assert vehicles.body_type("SUVMPV") == vehicles.body_type("suv-crossover") == "suv"
+    assert vehicles.body_type("Pickup Truck") == vehicles.body_type("pickup-standard") == "pickup"
+    assert vehicles.body_type("SaloonCar") == "sedan"
+    assert vehicles.make("TOYT") == vehicles.make("Toyota") == "toyota"
+    assert vehicles.make("Chevy") == vehicles.make("CHEV") == "chevrolet"
+    assert vehicles.make("Mercedes Benz") == vehicles.make("mercedes-benz") == "mercedes-benz"
+    assert vehicles.model("Model 3") == vehicles.model("model_3") == "model-3"
+
+
+@pytest.mark.policy("344.4(a)1")
+async def test_vehicle_attributes_narrow_a_plate_camera_or_area_search(ingest):
+    await ingest.camera("cam-v")
+    gray_suv = {"make": "TOYT", "color": "GRY", "type": "SUVMPV"}
+    gray_rav = {"make": "toyota", "model": "RAV 4", "color": "gray"}
+    pickup = {"make": "Ford", "color": "Silver", "type": "Pickup Truck"}
+    reads = [
+        ingest.read("cam-v", "KT4242", vehicle=gray_suv),
+        ingest.read("cam-v", "KT9242", vehicle=gray_rav),
+        ingest.read("cam-v", "KT1142", vehicle=pickup),
+        ingest.read("cam-v", "KT7742"),
+    ]
+    assert (await ingest.post(reads)).json()["stored"] == 4
+
+    async def found(**params):
+        resp = await ingest.search(**params)
+        assert resp.status_code == 200, resp.text
+        return sorted(r["plate"] for r in resp.json()["items"])
+
+    assert await found(plate="*242", vehicle_color="grey") == ["KT4242", "KT9242"]
+    assert await found(plate="KT?2*", vehicle_color="Gray", vehicle_make="TOYOTA") == [
+        "KT4242",
+        "KT9242",
+    ]
+    assert await found(plate="KT?2*", vehicle_model="rav4") == []
+    assert await found(plate="KT?2*", vehicle_model="rav-4") == ["KT9242"]
+    assert await found(camera_id="cam-v", vehicle_type="suv") == ["KT4242"]
+    assert await found(camera_id="cam-v", vehicle_color=["silver", "grey"]) == [
+        "KT1142",
+        "KT4242",
+        "KT9242",
+    ]
+    item = (await ingest.search(plate="KT1142")).json()["items"][0]
+    assert (item["vehicle_make"], item["vehicle_color"], item["vehicle_type"]) == (
+        "ford",
+        "silver",
+        "pickup",
+    )
+    assert item["vehicle"]["color"] == "Silver"  # the camera's own word is kept
+    resp = await ingest.search(plate="KT?2*", vehicle_color="plaid")
+    assert resp.status_code == 422 and "silver" in resp.json()["detail"]
+    # Attributes narrow a search; alone they are not one.
+    resp = await ingest.search(vehicle_color="grey")
+    assert resp.status_code == 422 and "vehicle attributes narrow" in resp.json()["detail"]
+
+
+async def _index_rows(ingest) -> tuple[int, int]:
+    """(reads, entries of SQLite's trigram table that point at no read)."""
+    async with ingest.db.sessionmaker() as session:
+        reads = (await session.execute(text("SELECT count(*) FROM plate_read"))).scalar_one()
+        orphans = (
+            await session.execute(
+                text(
+                    "SELECT count(*) FROM plate_read_trigram "
+                    "WHERE rowid NOT IN (SELECT rowid FROM plate_read)"
+                )
+            )
+        ).scalar_one()
+        indexed = (
+            await session.execute(text("SELECT count(*) FROM plate_read_trigram"))
+        ).scalar_one()
+    assert indexed == reads
+    return reads, orphans
+
+
+@pytest.mark.policy("344.4(d)")
+async def test_the_index_keeps_no_purged_read(ingest, app, db_backend):
+    rt = app.state.runtime
+    await ingest.camera("cam-g")
+    old = [ingest.read("cam-g", f"GONE{i}", captured_at=NOW - timedelta(hours=i)) for i in range(3)]
+    assert (await ingest.post(old)).json()["stored"] == 3
+    ingest.clock.advance(days=31)
+    await ingest.post([ingest.read("cam-g", "GONE9", captured_at=ingest.clock.now)])
+    if db_backend == "sqlite":
+        assert await _index_rows(ingest) == (4, 0)
+    await purge.run_purge(ingest.db, rt)
+    items = (await ingest.search(plate="GONE*")).json()["items"]
+    assert [r["plate"] for r in items] == ["GONE9"]
+    async with ingest.db.sessionmaker() as session:
+        if db_backend == "sqlite":
+            assert await _index_rows(ingest) == (1, 0)
+            hits = await session.execute(
+                text("SELECT count(*) FROM plate_read_trigram WHERE k GLOB '*60NE*'")
+            )
+            assert hits.scalar_one() == 1
+        else:
+            # The index was the dropped day's own; every day left carries one.
+            rows = await session.execute(
+                text(
+                    "SELECT c.relname, i.indexname IS NOT NULL FROM pg_inherits h "
+                    "JOIN pg_class c ON c.oid = h.inhrelid "
+                    "LEFT JOIN pg_indexes i ON i.tablename = c.relname "
+                    "AND i.indexdef LIKE '%gin_trgm_ops%' "
+                    "WHERE h.inhparent = 'plate_read'::regclass"
+                )
+            )
+            days = dict(rows.all())
+            assert days and all(days.values())
+            assert f"plate_read_p{NOW:%Y%m%d}" not in days
+            gone = await session.execute(
+                text("SELECT count(*) FROM pg_class WHERE relname LIKE '%plate_read_p' || :d"),
+                {"d": f"{NOW:%Y%m%d}"},
+            )
+            assert gone.scalar_one() == 0
+
+
+async def test_the_index_follows_a_read_replaced_in_place(ingest, db_backend):
+    """A later message about the same vehicle may correct the plate: the index follows."""
+    await ingest.camera("cam-u")
+    first = ingest.read("cam-u", "UPD1234", vendor_read_id="v-1", group_state="preview")
+    assert (await ingest.post([first])).json()["stored"] == 1
+    final = ingest.read("cam-u", "UPD7777", vendor_read_id="v-1", group_state="final")
+    resp = await ingest.post([final])
+    assert resp.status_code == 200, resp.text
+    plates = [r["plate"] for r in (await ingest.search(plate="UPD*")).json()["items"]]
+    if resp.json()["updated"] == 1:
+        assert plates == ["UPD7777"]
+        assert (await ingest.search(plate="*1234")).json()["total"] == 0
+    if db_backend == "sqlite":
+        assert (await _index_rows(ingest))[1] == 0
