@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from alpr_ingest import purge, vehicles
 from alpr_ingest.plates import fold_confusable, parse_plate_query
+from alpr_ingest.repository.reads import rebuild_trigram_index
 from tests.helpers.ingest import NOW
 
 # A small alphabet, rich in OCR look-alikes, so that patterns match several plates.
@@ -288,3 +289,16 @@ async def test_the_index_follows_a_read_replaced_in_place(ingest, db_backend):
         assert (await ingest.search(plate="*1234")).json()["total"] == 0
     if db_backend == "sqlite":
         assert (await _index_rows(ingest))[1] == 0
+
+
+async def test_the_sqlite_index_can_be_rebuilt_from_the_reads(ingest, db_backend):
+    await ingest.camera("cam-x")
+    assert (await ingest.post([ingest.read("cam-x", "REB1234")])).json()["stored"] == 1
+    async with ingest.db.sessionmaker() as session:
+        if db_backend == "sqlite":
+            await session.execute(text("DELETE FROM plate_read_trigram"))
+            await session.commit()
+        indexed = await rebuild_trigram_index(session)
+        await session.commit()
+    assert indexed == (1 if db_backend == "sqlite" else None)
+    assert (await ingest.search(plate="*1234")).json()["total"] == 1

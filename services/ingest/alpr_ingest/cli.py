@@ -1,5 +1,6 @@
 """Ingest's own commands: `purge` (344.4(d), run daily by a CronJob), `partitions` and
-`frigate-bridge` (Frigate's MQTT messages to ingest, `alpr_ingest.frigate_bridge`)."""
+`frigate-bridge` (Frigate's MQTT messages to ingest, `alpr_ingest.frigate_bridge`) and
+`search-index`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from alpr_common.cli import Command, Registrar
 from alpr_common.db import Database
 from alpr_ingest import purge
 from alpr_ingest.deps import Runtime
+from alpr_ingest.repository import reads as reads_repo
 from alpr_ingest.settings import IngestSettings
 
 
@@ -30,6 +32,27 @@ async def _partitions() -> list[str]:
         return await purge.run_maintenance(db, Runtime.from_settings(settings))
     finally:
         await db.dispose()
+
+
+async def _search_index() -> int | None:
+    settings = IngestSettings()
+    db = Database.from_url(settings.database_url)
+    try:
+        async with db.sessionmaker() as session:
+            indexed = await reads_repo.rebuild_trigram_index(session)
+            await session.commit()
+        return indexed
+    finally:
+        await db.dispose()
+
+
+def _run_search_index(_: argparse.Namespace) -> int:
+    indexed = asyncio.run(_search_index())
+    if indexed is None:
+        print("PostgreSQL: nothing to rebuild (each day partition carries its own index)")
+    else:
+        print(json.dumps({"reads_indexed": indexed}), flush=True)
+    return 0
 
 
 def _run_purge(_: argparse.Namespace) -> int:
@@ -64,5 +87,10 @@ COMMANDS: dict[str, tuple[str, Registrar | None, Command]] = {
         "subscribe to Frigate's MQTT topics and post its plate reads to ingest (FRIGATE_BRIDGE_*)",
         None,
         _run_frigate_bridge,
+    ),
+    "search-index": (
+        "SQLite: rebuild the partial-plate index from the reads (after a VACUUM or a restore)",
+        None,
+        _run_search_index,
     ),
 }

@@ -7,8 +7,9 @@ the vendor's words (`vehicle`) and stores the normalised ones beside them (`vehi
 normalisation, used when a read is stored and when a search names an attribute.
 
 Colours and body types are closed vocabularies (a search for a colour outside it is refused with
-the list); makes and models are open, with the usual abbreviations folded (NCIC VMA codes,
-`chevy`, `vw`). These describe the vehicle, never a person (344.4(a)1).
+the list); a vendor word that says too little (`car`, `Passenger Vehicle`, Dahua's `Motor`) is
+left out rather than guessed. Makes and models are open, with the usual abbreviations folded
+(NCIC VMA codes, `chevy`, `vw`). These describe the vehicle, never a person (344.4(a)1).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ _COLOR_WORDS = {
 _TYPE_WORDS = {
     **{t: t for t in BODY_TYPES},
     "saloon": "sedan", "salooncar": "sedan", "sedan-standard": "sedan", "sedan-compact": "sedan",
-    "sedan-sports": "sedan", "sedan-wagon": "wagon", "car": "sedan", "passenger": "sedan",
+    "sedan-sports": "sedan", "sedan-wagon": "wagon",
     "estate": "wagon", "stationwagon": "wagon", "hatch": "hatchback",
     "suvmpv": "suv", "suv-standard": "suv", "suv-crossover": "suv", "crossover": "suv",
     "jeep": "suv", "mpv": "minivan", "van-mini": "minivan", "mini-van": "minivan",
@@ -63,7 +64,7 @@ _TYPE_WORDS = {
     "bigtruck": "truck", "largetruck": "truck", "tractor-trailer": "truck", "lorry": "truck",
     "semi": "truck", "heavytruck": "truck", "lighttruck": "truck", "trailer": "truck",
     "largebus": "bus", "coach": "bus",
-    "motor": "motorcycle", "motorbike": "motorcycle", "motorcycle-standard": "motorcycle",
+    "motorbike": "motorcycle", "motorcycle-standard": "motorcycle",
     "scooter": "motorcycle", "moped": "motorcycle",
 }  # fmt: skip
 

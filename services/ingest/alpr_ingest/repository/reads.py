@@ -400,6 +400,22 @@ def key_pattern(session: AsyncSession, folded: str) -> ColumnElement[bool]:
     return and_(literal_column(f"{READ_TABLE}.rowid").in_(found), key_like)
 
 
+async def rebuild_trigram_index(session: AsyncSession) -> int | None:
+    """SQLite: fill the FTS5 table again from the reads (after a VACUUM, which may renumber the
+    rowids it is keyed by, or a restore); return the reads indexed. None on PostgreSQL, whose
+    index is part of each day partition."""
+    if partitions.is_postgresql(session):
+        return None
+    await session.execute(delete(_TRIGRAMS))
+    await session.execute(
+        insert(_TRIGRAMS).from_select(
+            ["rowid", "k"],
+            select(literal_column(f"{READ_TABLE}.rowid"), "^" + READS.c.plate_key + "$"),
+        )
+    )
+    return int((await session.execute(select(func.count()).select_from(_TRIGRAMS))).scalar_one())
+
+
 async def search_reads(
     session: AsyncSession,
     *,
