@@ -1,4 +1,4 @@
-"""Ingest's own commands: `purge` (344.4(d), run daily by a CronJob), `partitions` and
+"""Ingest's own commands: `purge` (344.4(d), run daily by a CronJob), `partitions`,
 `frigate-bridge` (Frigate's MQTT messages to ingest, `alpr_ingest.frigate_bridge`) and
 `search-index`."""
 
