@@ -337,8 +337,10 @@ async def bench_pg(state: Path) -> dict[str, dict[str, Any]]:
             loaded = size
             app, ring = in_process_app(url, state / f"pg{size}")
             before = _load()
-            runs[f"{size / 1e6:g} M"] = await measure(app, ring, queries(pool, QUERIES, size))
+            label = f"{size / 1e6:g} M"
+            runs[label] = await measure(app, ring, queries(pool, QUERIES, size))
             print(f"  measured at {size:,} (load average {before} -> {_load()})", flush=True)
+            print_table(f"PostgreSQL at {label}", {label: runs[label]}, "so far")
             await app.state.db.dispose()
     finally:
         if os.environ.get("BENCH_SEARCH_KEEP") != "1":
