@@ -46,7 +46,7 @@ from alpr_ingest.deps import Runtime
 from alpr_ingest.main import SPEC
 from alpr_ingest.plates import fold_confusable
 from alpr_ingest.releases import DEFAULT_FIELDS, ReleaseCreate, build_release
-from alpr_ingest.repository import READ_COLUMNS
+from alpr_ingest.repository.reads import READ_COLUMNS
 from alpr_ingest.settings import IngestSettings
 
 PG_URL = os.environ.get("ALPR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -84,6 +84,10 @@ def _record(plate: str, captured: datetime, now: datetime, i: int) -> tuple[Any,
         "lat": 30.2674,
         "lon": -97.736,
         "vehicle": None,
+        "vehicle_make": None,
+        "vehicle_model": None,
+        "vehicle_color": None,
+        "vehicle_type": None,
         "image_sha256": None,
         "source": "native",
         "vendor_read_id": f"bench-{i}",
