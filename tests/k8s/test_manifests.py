@@ -108,9 +108,14 @@ def test_every_service_has_deployment_service_account_hpa_pdb_and_migrate_job(r:
         else:
             assert after == []
 
-        # The migration and the server read the same settings, so they meet the same database.
+        # The migration and the server read the same settings, so they meet the same database
+        # (telemetry and the gateway's shared rate-limit store are the servers' own).
         def settings(container: dict[str, Any]) -> dict[str, Any]:
-            return {k: v for k, v in r.env(container).items() if not k.startswith("OTEL_")}
+            return {
+                k: v
+                for k, v in r.env(container).items()
+                if not k.startswith(("OTEL_", "GATEWAY_RATE_LIMIT_REDIS"))
+            }
 
         assert settings(migrate) == settings(server)
 
@@ -303,6 +308,20 @@ def test_the_gateway_trusts_the_edge_pod_network_never_every_private_range(name:
             network.version == wide.version and wide.subnet_of(network)  # type: ignore[arg-type]
             for wide in PRIVATE_RANGES
         ), f"{name}: {network} trusts a whole private range"
+
+
+def test_gateway_replicas_share_their_rate_limits(r: Rendered) -> None:
+    """More than one gateway replica shares its buckets and lockouts in Redis; a single one
+    (dev) keeps them in the process."""
+    template = r.template("gateway")
+    (server,) = template["spec"]["containers"]
+    env = r.env(server)
+    hpa = r.get("HorizontalPodAutoscaler", "gateway")["spec"]
+    if hpa["maxReplicas"] > 1:
+        path = env["GATEWAY_RATE_LIMIT_REDIS_URL_FILE"]
+        assert r.secret_file(template, server, path) == ("alpr-gateway-redis", "url")
+    else:
+        assert not {"GATEWAY_RATE_LIMIT_REDIS_URL", "GATEWAY_RATE_LIMIT_REDIS_URL_FILE"} & set(env)
 
 
 def test_ingest_boundaries_are_mounted_geojson(r: Rendered) -> None:
@@ -739,7 +758,7 @@ def test_image_is_built_from_the_lock_and_runs_as_uid_10001() -> None:
 # --- a model of the cluster for the network policies --------------------------------------------
 
 PORTS = (("TCP", 8000), ("TCP", 5432), ("UDP", 53), ("TCP", 53), ("TCP", 4318), ("TCP", 443),
-         ("TCP", 6443), ("TCP", 80), ("TCP", 9187))  # fmt: skip
+         ("TCP", 6443), ("TCP", 80), ("TCP", 9187), ("TCP", 6379))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -802,6 +821,7 @@ def _endpoints(r: Rendered) -> list[Endpoint]:
         Endpoint(
             "otel-collector", "observability", {"app.kubernetes.io/name": "opentelemetry-collector"}
         ),
+        Endpoint("redis", "redis", {"app.kubernetes.io/name": "redis"}),
         Endpoint("other-namespace", "default", {"app": "other"}),
         Endpoint("api-server", None, ip="10.0.0.1"),
         Endpoint("internet", None, ip="203.0.113.10"),
@@ -919,4 +939,6 @@ def _designed_flows(r: Rendered) -> set[Flow]:
     flows |= {Flow(db, "api-server", "TCP", p) for db in database for p in (443, 6443)}
     if r.overlay.startswith("prod"):
         flows |= {Flow(pod, "otel-collector", "TCP", 4318) for pod in suite}
+        # Rate limits shared by the gateway replicas (components/ratelimit-redis).
+        flows.add(Flow("gateway", "redis", "TCP", 6379))
     return flows
