@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 SERVICES := access audit ingest hotlist sharing gateway
 
 .PHONY: help install run test browser test-sqlite lint format typecheck migrate bench compliance \
-        k8s-check ci cso clean pythons
+        k8s-check ci cso clean pythons demo
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ install: $(UV) ## create .venv with every service and the dev tools (uv.lock, fr
 
 run: install ## migrate SQLite and run the whole suite (gateway on :8000) until Ctrl-C
 	$(UV) run --frozen python -m alpr_common.suite run --state-dir var
+
+demo: install ## the suite with demo people, cameras, a hot list and a camera simulator (DEMO_ARGS=--rate 5 ...)
+	$(UV) run --frozen python -m alpr_common.demo $(DEMO_ARGS)
 
 test: install browser ## the whole test suite, on SQLite and on PostgreSQL (ALPR_TEST_PG_URL)
 	$(UV) run --frozen pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)

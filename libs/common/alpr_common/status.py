@@ -183,6 +183,7 @@ class PrincipalStatusCheck:
         if valid is None or valid <= datetime.now(UTC):
             raise Forbidden(
                 "no current ALPR training on record: access is suspended until the annual "
-                "training is recorded (344.7(b))",
+                "training is recorded (344.7(b)); a training coordinator records it with "
+                "POST /v1/access/training-records, and the next token you sign in for carries it",
                 extra={"clause": "344.7(b)"},
             )

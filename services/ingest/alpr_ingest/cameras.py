@@ -371,7 +371,7 @@ async def _activate(
             raise CameraStateConflict(
                 f"fixed camera {camera.id!r} needs an approved placement review at its current "
                 "location before it is activated (344.3.2(c)); record one at "
-                f"POST /v1/cameras/{camera.id}/placement-reviews"
+                f"POST /v1/ingest/cameras/{camera.id}/placement-reviews"
             )
     await _set_status(session, camera, "active", actor=actor, now=now)
 

@@ -356,7 +356,7 @@ def _accept(
                 read,
                 "camera",
                 f"unknown camera {read.camera!r}: register it or map this vendor key to a "
-                "camera (POST /v1/cameras)",
+                "camera (POST /v1/ingest/cameras)",
             )
             continue
         if not bound(principal, camera, read.camera):
