@@ -28,12 +28,13 @@ from alpr_common.errors import (
 )
 from alpr_common.http import ServiceTokens
 from alpr_common.jwt import TokenVerifier
+from alpr_common.metrics import set_route
 from alpr_common.purpose import PURPOSE_HEADERS, check_purpose
 from alpr_common.query import refuse_protected_attributes
 from alpr_common.status import PrincipalStatusCheck
 from alpr_common.telemetry import REQUEST_ID_HEADER, outgoing_headers, request_id_var
 from alpr_gateway.ratelimit import RateLimiter
-from alpr_gateway.routes import SERVICES, RouteRule, RouteTable, service_path
+from alpr_gateway.routes import SERVICES, RouteRule, RouteTable, public_template, service_path
 from alpr_gateway.settings import GatewaySettings, IPNetwork
 from alpr_gateway.translog import Transaction, TransactionLog
 
@@ -186,6 +187,7 @@ class Gateway:
         if rule is False:
             raise MethodNotAllowed(f"{request.method} is not allowed on {tx.path}")
         assert isinstance(rule, RouteRule)
+        set_route(request.scope, public_template(service, rule.template))
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > self.settings.max_body_bytes:
             raise PayloadTooLarge(

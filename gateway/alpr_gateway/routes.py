@@ -54,6 +54,13 @@ def service_path(rest: str) -> str:
     return f"/{rest}" if rest.startswith(".well-known/") else f"/v1/{rest}"
 
 
+def public_template(service: str, template: str) -> str:
+    """The public form of a service's route template (`service_path` in reverse), the route
+    label of the gateway's request metrics."""
+    rest = template[len("/v1") :] if template.startswith("/v1/") else template
+    return f"/v1/{service}{rest}"
+
+
 def _compile(template: str) -> re.Pattern[str]:
     out = []
     for part in re.split(r"(\{[^}]+\})", template):

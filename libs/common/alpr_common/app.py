@@ -63,7 +63,9 @@ from alpr_common.events import Event, EventBatch, EventBatchResult
 from alpr_common.health import router as health_router
 from alpr_common.http import ServiceTokens, make_client
 from alpr_common.jwt import JWKSCache, TokenVerifier
-from alpr_common.outbox import EventHandler, OutboxRelay, OutboxTables, consume
+from alpr_common.metrics import MetricsMiddleware
+from alpr_common.metrics import install as install_metrics
+from alpr_common.outbox import EventHandler, OutboxRelay, OutboxTables, consume, outbox_probe
 from alpr_common.query import refuse_protected_attributes
 from alpr_common.settings import BaseServiceSettings
 from alpr_common.status import AccessStatusSource, PrincipalStatusCheck, StatusCache
@@ -625,6 +627,9 @@ def build_app(
     use_database(app, app.state.db)
     install_error_handlers(app)
     app.include_router(health_router)
+    install_metrics(app)
+    if outbox is not None:
+        app.state.metric_probes.append(outbox_probe(outbox))
     for router in routers:
         app.include_router(router)
     if outbox is not None and (event_handler or event_batch_handler) is not None:
@@ -639,6 +644,8 @@ def build_app(
     if refuse_protected_queries:
         # 344.4(a)1 on every service, not only at the gateway (which checks, and logs, itself).
         app.add_middleware(ProtectedAttributeQueryBan)
+    # Inside the request context, so a 500 it answers is counted as one.
+    app.add_middleware(MetricsMiddleware)
     app.add_middleware(
         RequestContextMiddleware,
         trace=not exporting,

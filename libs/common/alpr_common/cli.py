@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable
 
+from alpr_common import metrics
 from alpr_common.app import ServiceSpec
 
 Command = Callable[[argparse.Namespace], int]
@@ -36,6 +38,8 @@ def _serve(spec: ServiceSpec, args: argparse.Namespace) -> int:
             )
             return 2
         return _supervise(spec, workers, host, port)
+    if not args.reuse_port:
+        metrics.clean_stale_files()
     app = spec.app_factory(settings)
     config = uvicorn.Config(
         app,
@@ -73,6 +77,8 @@ def _supervise(spec: ServiceSpec, workers: int, host: str, port: int) -> int:
     SIGTERM / SIGINT, and stop the rest if one dies (the orchestrator restarts the whole)."""
     command = [sys.executable, "-m", f"alpr_{spec.name}", "serve", "--reuse-port"]
     command += ["--workers", "1", "--host", host, "--port", str(port)]
+    # The workers' metric files, summed by whichever worker answers /metrics.
+    metrics_dir = metrics.prepare_multiprocess_dir(spec.name)
     children = [subprocess.Popen(command) for _ in range(workers)]  # noqa: S603 (our module)
     print(f"[{spec.name}] {workers} workers on {host}:{port}", flush=True)
     stopping = False
@@ -94,6 +100,7 @@ def _supervise(spec: ServiceSpec, workers: int, host: str, port: int) -> int:
                 print(f"[{spec.name}] a worker exited ({child.returncode}); stopping", flush=True)
                 stop(signal.SIGTERM, None)
         time.sleep(0.2)
+    shutil.rmtree(metrics_dir, ignore_errors=True)
     return code
 
 

@@ -26,6 +26,8 @@ from typing import Any
 import httpx
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
+from prometheus_client import Counter
+from prometheus_client.core import Metric
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -47,10 +49,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alpr_common.db import OUTBOX_PENDING, Database, UTCDateTime, json_serializer, utcnow
 from alpr_common.errors import AppError
 from alpr_common.events import Event, EventBatchResult
+from alpr_common.metrics import gauge
 from alpr_common.telemetry import outgoing_headers
 
 log = logging.getLogger("alpr.outbox")
 _tracer = trace.get_tracer("alpr.outbox")
+
+DELIVERIES = Counter(
+    "alpr_outbox_deliveries_total",
+    "Relay deliveries (one POST of a batch of events) by destination and outcome (ok, failed).",
+    ["destination", "outcome"],
+)
+DELIVERED = Counter(
+    "alpr_outbox_events_delivered_total",
+    "Events the relay delivered, by destination.",
+    ["destination"],
+)
 
 MAX_BACKOFF_SECONDS = 60.0
 
@@ -636,6 +650,13 @@ class OutboxRelay:
         )
 
     async def _post(self, destination: str, envelopes: list[str]) -> str | None:
+        error = await self._send(destination, envelopes)
+        DELIVERIES.labels(destination, "ok" if error is None else "failed").inc()
+        if error is None:
+            DELIVERED.labels(destination).inc(len(envelopes))
+        return error
+
+    async def _send(self, destination: str, envelopes: list[str]) -> str | None:
         try:
             token = await self.token()
             resp = await self.client.post(
@@ -659,3 +680,38 @@ class OutboxRelay:
         t = self.tables.outbox
         async with self.db.sessionmaker() as session:
             return int((await session.execute(select(func.count()).select_from(t))).scalar_one())
+
+
+def outbox_probe(tables: OutboxTables) -> Callable[[Any], Awaitable[list[Metric]]]:
+    """The metrics probe of a service's outbox (`alpr_common.metrics`): per destination, the
+    events pending, those already retried at least once, and the age of the oldest."""
+    t = tables.outbox
+
+    async def outbox(app: Any) -> list[Metric]:
+        query = select(t.c.destination, func.count(), func.min(t.c.created_at)).group_by(
+            t.c.destination
+        )
+        retrying = select(t.c.destination, func.count()).where(t.c.attempts > 0)
+        async with app.state.db.read_sessionmaker() as session:
+            rows = (await session.execute(query)).all()
+            failing = dict((await session.execute(retrying.group_by(t.c.destination))).all())
+        now = utcnow()
+        return [
+            gauge(
+                "alpr_outbox_pending_events",
+                "Events waiting in the outbox for delivery, by destination.",
+                [({"destination": r[0]}, r[1]) for r in rows],
+            ),
+            gauge(
+                "alpr_outbox_oldest_event_age_seconds",
+                "Age of the oldest undelivered event, by destination (absent: nothing pending).",
+                [({"destination": r[0]}, (now - r[2]).total_seconds()) for r in rows],
+            ),
+            gauge(
+                "alpr_outbox_retrying_events",
+                "Pending events whose delivery failed at least once, by destination.",
+                [({"destination": r[0]}, failing.get(r[0], 0)) for r in rows],
+            ),
+        ]
+
+    return outbox

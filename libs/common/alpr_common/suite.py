@@ -121,6 +121,9 @@ class Suite:
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
+        # Each service's CLI makes its own (under `--workers N`); one directory shared by the six
+        # would sum their series.
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         client_secrets = self.secrets()
         env["ACCESS_SERVICE_CLIENTS"] = ",".join(f"{k}:{v}" for k, v in client_secrets.items())
         env["ACCESS_SIGNING_KEY_DIR"] = str(self.state_dir / "keys" / "access")

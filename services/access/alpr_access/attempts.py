@@ -6,6 +6,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_access import repository as repo
@@ -29,6 +30,19 @@ COUNTED_FAILURES = ("bad_password", "bad_totp")
 # The outcomes the access.login_attempt contract knows.
 LoginOutcome = Literal["success", "failure", "locked"]
 
+TOKENS_ISSUED = Counter(
+    "alpr_access_tokens_issued_total",
+    "Tokens issued, by grant (password, client_credentials, ingest_key).",
+    ["grant"],
+)
+TOKENS_REFUSED = Counter(
+    "alpr_access_tokens_refused_total",
+    "Token requests refused, by grant and reason (unknown_user, bad_password, bad_totp, "
+    "account_locked, inactive, not_enrolled, unknown_client, bad_secret, client_revoked, "
+    "unknown_key, key_revoked, no_cameras).",
+    ["grant", "reason"],
+)
+
 
 async def record_attempt(
     session: AsyncSession,
@@ -44,6 +58,10 @@ async def record_attempt(
     subject: str | None = None,
 ) -> LoginAttempt:
     """Record one login attempt and queue it for audit (344.4(d): every login is logged)."""
+    if outcome == "success":
+        TOKENS_ISSUED.labels(method).inc()
+    else:
+        TOKENS_REFUSED.labels(method, reason).inc()
     attempt = await repo.add(
         session,
         LoginAttempt(

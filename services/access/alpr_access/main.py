@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from alpr_access import clients, models
+from alpr_access import clients, models, training
 from alpr_access.api import ROUTERS
 from alpr_access.principals import OwnTables
 from alpr_access.security import KeyStore, LocalJWKS, LocalServiceTokens, Passwords
@@ -15,6 +15,7 @@ from alpr_access.settings import AccessSettings
 from alpr_common.app import ServiceSpec, build_app
 from alpr_common.db import Database
 from alpr_common.jwt import TokenVerifier
+from alpr_common.metrics import add_probe
 
 log = logging.getLogger("alpr.access")
 
@@ -61,6 +62,7 @@ def create_app(settings: AccessSettings | None = None) -> FastAPI:
     # Access checks its principals' live status in its own tables, at every request.
     app.state.principal_status.use_source(OwnTables(lambda: app.state.db), 0.0)
     app.state.owns_keys = True
+    add_probe(app, training.training_metrics)
     app.state.keys = keys
     app.state.passwords = Passwords.from_settings(settings)
     # Access signs its own service tokens for its relay instead of calling itself over HTTP.

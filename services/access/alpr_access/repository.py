@@ -402,3 +402,19 @@ async def revoke_client_keys(
             .values(revoked_at=now, revoked_by=by)
         )
     return list(keys)
+
+
+async def training_of_active_people(session: AsyncSession) -> list[datetime | None]:
+    """The latest training completion of every active person (None: never trained)."""
+    latest = (
+        select(TrainingRecord.user_id, func.max(TrainingRecord.completed_at).label("done"))
+        .group_by(col(TrainingRecord.user_id))
+        .subquery()
+    )
+    rows = await session.execute(
+        select(latest.c.done)
+        .select_from(User)
+        .outerjoin(latest, latest.c.user_id == User.id)
+        .where(col(User.active).is_(True))
+    )
+    return [done for (done,) in rows]

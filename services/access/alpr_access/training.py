@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from fastapi import FastAPI
+from prometheus_client.core import Metric
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_access import repository as repo
@@ -14,6 +16,7 @@ from alpr_access.schemas import Page, TrainingRecordCreate, TrainingRecordRead, 
 from alpr_access.security import new_id
 from alpr_common.auth import Principal
 from alpr_common.db import utcnow
+from alpr_common.metrics import gauge
 
 # 344.7: the annual training is valid for a year from its completion.
 TRAINING_VALIDITY = timedelta(days=365)
@@ -97,3 +100,36 @@ async def list_training(
 ) -> Page[TrainingRecordRead]:
     records, total = await repo.list_training(session, user_id=user_id, limit=limit, offset=offset)
     return Page(items=[_training_read(r) for r in records], total=total, limit=limit, offset=offset)
+
+
+# How far ahead lapses are counted: a month to book the course, a week to chase it.
+LAPSE_HORIZONS_DAYS = (7, 30)
+
+
+async def training_metrics(app: FastAPI) -> list[Metric]:
+    """Metrics probe (344.7): active people whose training has lapsed (or never happened), and
+    those whose training lapses within the next 7 and 30 days."""
+    async with app.state.db.read_sessionmaker() as session:
+        completions = await repo.training_of_active_people(session)
+    now = utcnow()
+    until = [training_valid_until(done) for done in completions]
+    lapsed = sum(1 for u in until if u is None or u <= now)
+    ahead = [
+        (
+            {"within_days": str(days)},
+            sum(1 for u in until if u is not None and now < u <= now + timedelta(days=days)),
+        )
+        for days in LAPSE_HORIZONS_DAYS
+    ]
+    return [
+        gauge(
+            "alpr_access_training_lapsed_people",
+            "Active people without current training (lapsed or never recorded, 344.7(b)).",
+            [({}, lapsed)],
+        ),
+        gauge(
+            "alpr_access_training_lapsing_people",
+            "Active people whose training lapses within the next `within_days` days.",
+            ahead,
+        ),
+    ]

@@ -20,6 +20,7 @@ from alpr_audit.settings import AuditSettings
 from alpr_common.app import ServiceSpec, build_app
 from alpr_common.db import Database
 from alpr_common.events import Event, EventBatchResult
+from alpr_common.metrics import add_probe
 from alpr_common.tasks import running_periodic
 
 log = logging.getLogger("alpr.audit")
@@ -76,6 +77,7 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
         hooks=[checkpoint_writer],
     )
     app.state.checkpoints = CheckpointStore(settings)
+    add_probe(app, verification.checkpoint_metrics)
     return app
 
 

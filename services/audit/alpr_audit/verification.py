@@ -4,8 +4,12 @@ signed checkpoints, and before a new checkpoint is signed over the entries since
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 
+from fastapi import FastAPI
+from prometheus_client import Counter, Gauge
+from prometheus_client.core import Metric
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_audit import repository
@@ -20,11 +24,38 @@ from alpr_audit.schemas import (
     LogVerificationRead,
 )
 from alpr_common.db import utcnow
+from alpr_common.metrics import gauge
 
 log = logging.getLogger("alpr.audit")
 # A request is answered within the gateway's upstream timeout; one still without an outcome after
 # this long lost it (or is a stream still open).
 OUTCOME_GRACE = timedelta(minutes=5)
+
+VERIFICATIONS = Counter(
+    "alpr_audit_chain_verifications_total",
+    "Hash-chain verifications in this process, by kind (full: the whole log against the head "
+    "and checkpoints; checkpoint: the entries since the last checkpoint, before signing) and "
+    "result (ok, failed).",
+    ["kind", "result"],
+)
+LAST_RESULT = Gauge(
+    "alpr_audit_chain_verification_ok",
+    "Result of the latest verification in this service (1 ok, 0 failed), by kind.",
+    ["kind"],
+    multiprocess_mode="mostrecent",
+)
+LAST_TIME = Gauge(
+    "alpr_audit_chain_verification_timestamp_seconds",
+    "When the latest verification finished (Unix time), by kind.",
+    ["kind"],
+    multiprocess_mode="mostrecent",
+)
+
+
+def _record(kind: str, ok: bool) -> None:
+    VERIFICATIONS.labels(kind, "ok" if ok else "failed").inc()
+    LAST_RESULT.labels(kind).set(1 if ok else 0)
+    LAST_TIME.labels(kind).set(time.time())
 
 
 async def verify_log(
@@ -107,6 +138,7 @@ async def verify_log(
             session, before=utcnow() - OUTCOME_GRACE
         ),
     )
+    _record("full", result.ok)
     if not result.ok:
         log.error(
             "transaction log verification failed",
@@ -125,6 +157,18 @@ async def write_checkpoint(
 ) -> CheckpointRead | None:
     """Sign the chain's tail after verifying the entries since the last valid checkpoint;
     None when nothing was appended since (unless `force`). ChainBroken if they do not verify."""
+    try:
+        written = await _write_checkpoint(session, store=store, page_size=page_size, force=force)
+    except ChainBroken:
+        _record("checkpoint", False)
+        raise
+    _record("checkpoint", True)
+    return written
+
+
+async def _write_checkpoint(
+    session: AsyncSession, *, store: CheckpointStore, page_size: int, force: bool
+) -> CheckpointRead | None:
     previous = store.latest_valid()
     tail = await repository.last_entry(session)
     tail_seq, tail_hash = tail if tail is not None else (0, GENESIS_HASH)
@@ -164,3 +208,35 @@ async def write_checkpoint(
     written = store.write(seq=tail_seq, hash=tail_hash, at=utcnow())
     log.info("checkpoint signed", extra={"seq": tail_seq, "file": written.file})
     return checkpoint_read(written)
+
+
+async def checkpoint_metrics(app: FastAPI) -> list[Metric]:
+    """Metrics probe: the newest valid signed checkpoint (files, whoever wrote them: the
+    service's own writer or the CronJob) against the head of the log."""
+    store: CheckpointStore = app.state.checkpoints
+    latest = store.latest_valid()
+    async with app.state.db.read_sessionmaker() as session:
+        head = await repository.get_head(session)
+    families: list[Metric] = [
+        gauge(
+            "alpr_audit_log_head_seq",
+            "Sequence number of the newest log entry (the chain head).",
+            [({}, head[0] if head is not None else 0)],
+        )
+    ]
+    if latest is not None and latest.checkpoint is not None:
+        cp = latest.checkpoint
+        signed_at = datetime.fromisoformat(cp.at)
+        families += [
+            gauge(
+                "alpr_audit_checkpoint_age_seconds",
+                "Age of the newest valid signed checkpoint (absent: none exists).",
+                [({}, (utcnow() - signed_at).total_seconds())],
+            ),
+            gauge(
+                "alpr_audit_checkpoint_seq",
+                "Log sequence number the newest valid checkpoint fixes.",
+                [({}, cp.seq)],
+            ),
+        ]
+    return families

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alpr_common.app import ServiceSpec, build_app
 from alpr_common.contracts.ingest import READS, ReadsData
 from alpr_common.events import Event, from_columns
+from alpr_common.metrics import add_probe
 from alpr_common.outbox import EventHandler
 from alpr_hotlist import models
-from alpr_hotlist.alerts import matching
+from alpr_hotlist.alerts import matching, workflow
 from alpr_hotlist.alerts.backmatch import back_match_lifespan
 from alpr_hotlist.alerts.index import PlateIndex
 from alpr_hotlist.alerts.refresh import IndexKeeper, index_lifespan
@@ -98,6 +99,7 @@ def create_app(
     holder["app"] = app
     app.state.index_keeper = IndexKeeper(settings)
     app.state.broadcaster = AlertBroadcaster(settings.stream_queue_size)
+    add_probe(app, workflow.alert_metrics)
     return app
 
 

@@ -502,3 +502,8 @@ async def get_message(
         inbox_filter(roles, subject),
     )
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def alert_counts_by_status(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(Alert.status, func.count()).group_by(col(Alert.status)))
+    return {status: int(n) for status, n in rows}

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
+from fastapi import FastAPI
+from prometheus_client.core import Metric
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
 from alpr_common.contracts import ingest as contract
 from alpr_common.contracts.ingest import CameraSnapshotData
+from alpr_common.metrics import gauge
 from alpr_common.roles import Role
 from alpr_ingest.adapters import Heartbeat
 from alpr_ingest.deps import Runtime
@@ -462,6 +466,40 @@ async def camera_statuses(
     return Page[CameraStatusRead](
         items=items[offset : offset + limit], total=len(items), limit=limit, offset=offset
     )
+
+
+async def health_metrics(app: FastAPI) -> list[Metric]:
+    """Metrics probe (344.3.1(b)): cameras by status, and the active ones gone quiet: no read,
+    heartbeat or activation within `stale_after_minutes` (the rule of `camera_statuses`). Only
+    the recent reads are scanned, never the whole window."""
+    rt: Runtime = app.state.runtime
+    now = rt.now()
+    cutoff = now - timedelta(minutes=rt.settings.stale_after_minutes)
+    async with app.state.db.read_sessionmaker() as session:
+        cameras, _ = await repo.list_cameras(
+            session, status=None, camera_type=None, limit=1_000_000, offset=0
+        )
+        fresh = await repo.cameras_read_since(session, cutoff)
+    by_status = Counter(c.status for c in cameras)
+    stale = 0
+    for camera in cameras:
+        if camera.status != "active" or camera.id in fresh:
+            continue
+        seen = [t for t in (camera.last_heartbeat_at, camera.activated_at) if t]
+        if not seen or max(seen) < cutoff:
+            stale += 1
+    return [
+        gauge(
+            "alpr_ingest_cameras",
+            "Registered cameras by status.",
+            [({"status": status}, n) for status, n in sorted(by_status.items())],
+        ),
+        gauge(
+            "alpr_ingest_stale_cameras",
+            "Active cameras with no read or heartbeat within INGEST_STALE_AFTER_MINUTES.",
+            [({}, stale)],
+        ),
+    ]
 
 
 def bound(principal: Principal, camera: Camera | CameraSite, ref: str) -> bool:

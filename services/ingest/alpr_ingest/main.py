@@ -9,8 +9,9 @@ from fastapi import FastAPI
 
 from alpr_common.app import ServiceSpec, build_app
 from alpr_common.db import Database
+from alpr_common.metrics import add_probe
 from alpr_common.tasks import running_periodic
-from alpr_ingest import models, purge, reads
+from alpr_ingest import cameras, models, purge, reads
 from alpr_ingest.api import ROUTERS
 from alpr_ingest.deps import Runtime
 from alpr_ingest.settings import IngestSettings
@@ -58,6 +59,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     )
     app.state.runtime = Runtime.from_settings(settings)
     app.state.runtime.writer = reads.ReadWriter(lambda: app.state.db)
+    add_probe(app, purge.retention)
+    add_probe(app, cameras.health_metrics)
     return app
 
 

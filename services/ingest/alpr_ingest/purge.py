@@ -13,19 +13,44 @@ references them. A purge report goes to audit. The scan counters audit already h
 from __future__ import annotations
 
 import logging
+import time as clock
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from fastapi import FastAPI
+from prometheus_client import Counter, Histogram
+from prometheus_client.core import Metric
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.contracts.ingest import PURGE, PurgeData, PurgedDay
 from alpr_common.db import Database
+from alpr_common.metrics import gauge
 from alpr_ingest import partitions
 from alpr_ingest.deps import Runtime
 from alpr_ingest.events import emit
 from alpr_ingest.repository import purge as repo
 
 log = logging.getLogger("alpr.ingest.purge")
+
+PURGE_RUNS = Counter(
+    "alpr_ingest_purge_runs_total",
+    "Purge runs in this process (the server's in-process purge, or the CronJob's own process), "
+    "by outcome (ok, failed).",
+    ["outcome"],
+)
+PURGE_DURATION = Histogram(
+    "alpr_ingest_purge_duration_seconds",
+    "How long a purge run took, failed ones included.",
+    buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600),
+)
+PARTITIONS_DROPPED = Counter(
+    "alpr_ingest_purge_partitions_dropped_total",
+    "Day partitions of reads dropped by the purge (PostgreSQL).",
+)
+READS_PURGED = Counter(
+    "alpr_ingest_purge_reads_deleted_total",
+    "Reads deleted row by row by the purge (SQLite; PostgreSQL drops whole days).",
+)
 
 
 def purge_cutoff(rt: Runtime, now: datetime) -> datetime:
@@ -98,6 +123,21 @@ async def maintain(session: AsyncSession, *, rt: Runtime) -> list[str]:
 
 async def run_purge(db: Database, rt: Runtime) -> dict[str, Any]:
     """One purge in its own transaction; image files are deleted only after it commits."""
+    started = clock.perf_counter()
+    try:
+        report = await _run_purge(db, rt)
+    except BaseException:
+        PURGE_RUNS.labels("failed").inc()
+        raise
+    finally:
+        PURGE_DURATION.observe(clock.perf_counter() - started)
+    PURGE_RUNS.labels("ok").inc()
+    PARTITIONS_DROPPED.inc(len(report.get("partitions_dropped", [])))
+    READS_PURGED.inc(report["reads_purged"] or 0)
+    return report
+
+
+async def _run_purge(db: Database, rt: Runtime) -> dict[str, Any]:
     async with db.sessionmaker() as session:
         report, unreferenced = await purge(session, rt=rt)
         created = await maintain(session, rt=rt)
@@ -126,3 +166,31 @@ async def run_maintenance(db: Database, rt: Runtime) -> list[str]:
         created = await maintain(session, rt=rt)
         await session.commit()
     return created
+
+
+async def retention(app: FastAPI) -> list[Metric]:
+    """Metrics probe: how old the oldest unpurged read can be, against the retention window. A
+    purge that did not run (or failed) shows here whichever process was meant to run it."""
+    rt: Runtime = app.state.runtime
+    db: Database = app.state.db
+    now = rt.now()
+    async with db.read_sessionmaker() as session:
+        if partitions.is_postgresql(session):
+            days = await partitions.existing(session)
+            oldest = datetime.combine(min(days), time(0), tzinfo=UTC) if days else None
+        else:
+            oldest = await repo.oldest_read_at(session)
+    samples = [({}, (now - oldest).total_seconds())] if oldest is not None else []
+    return [
+        gauge(
+            "alpr_ingest_oldest_read_age_seconds",
+            "Age of the oldest read not yet purged (PostgreSQL: the start of the oldest day "
+            "partition). Above the retention window plus a day, the purge is overdue.",
+            samples,
+        ),
+        gauge(
+            "alpr_ingest_retention_seconds",
+            "The retention window the purge applies (344.4(d)).",
+            [({}, rt.settings.retention_days * 86400.0)],
+        ),
+    ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from typing import Any
 
 import orjson
 from asyncpg.pgproto.pgproto import UUID as _FastUUID
+from prometheus_client import Counter as PromCounter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auditing import AUDIT, audit_event
@@ -279,15 +281,62 @@ async def ingest(
         if answer is not None:
             return answer
     try:
-        return await _ingest(
-            session, rt=rt, principal=principal, result=result, atomic=atomic, careful=False
-        )
-    except repo.ConcurrentInsert:
-        log.info("a concurrent request stored a read of this batch first; storing it again")
-        await session.rollback()
-    return await _ingest(
-        session, rt=rt, principal=principal, result=result, atomic=atomic, careful=True
-    )
+        try:
+            outcome = await _ingest(
+                session, rt=rt, principal=principal, result=result, atomic=atomic, careful=False
+            )
+        except repo.ConcurrentInsert:
+            log.info("a concurrent request stored a read of this batch first; storing it again")
+            await session.rollback()
+            outcome = await _ingest(
+                session, rt=rt, principal=principal, result=result, atomic=atomic, careful=True
+            )
+    except BatchRefused as exc:
+        total = len(result.reads) + len(result.rejected)
+        _count_refused(result.format, exc.extra.get("rejections", []), total)
+        raise
+    _count(result.format, outcome)
+    return outcome
+
+
+READS_COUNTED = PromCounter(
+    "alpr_ingest_reads_total",
+    "Reads received, by source format and outcome: stored (new), updated (a later message "
+    "about the same vehicle pass), duplicate (already stored), rejected.",
+    ["format", "outcome"],
+)
+READS_REJECTED = PromCounter(
+    "alpr_ingest_reads_rejected_total",
+    "Reads refused, by source format and reason: the field that was wrong (`camera`: unknown "
+    "or not bound), or `batch_refused` for the valid reads of a refused atomic batch.",
+    ["format", "reason"],
+)
+_INDEX_IN_PATH = re.compile(r"\[\d+\]|\.\d+(?=\.|$)|^\d+\.?")
+_REASON_OK = re.compile(r"^[A-Za-z0-9_.-]{1,48}$")
+
+
+def _reason_label(field: Any) -> str:
+    """A bounded label from a rejection's field: list positions dropped, odd names folded."""
+    name = _INDEX_IN_PATH.sub("", str(field or ""))
+    return name if _REASON_OK.match(name) else "other"
+
+
+def _count(fmt: str, outcome: dict[str, Any]) -> None:
+    for status in ("stored", "updated", "duplicate", "rejected"):
+        if outcome[status]:
+            READS_COUNTED.labels(fmt, status).inc(outcome[status])
+    for rejection in outcome["rejections"]:
+        READS_REJECTED.labels(fmt, _reason_label(rejection["field"])).inc()
+
+
+def _count_refused(fmt: str, rejections: list[dict[str, Any]], total: int) -> None:
+    """An atomic batch refused: every read of it is rejected, the valid ones as `batch_refused`."""
+    READS_COUNTED.labels(fmt, "rejected").inc(total)
+    for rejection in rejections:
+        READS_REJECTED.labels(fmt, _reason_label(rejection.get("field"))).inc()
+    refused = total - len(rejections)
+    if refused > 0:
+        READS_REJECTED.labels(fmt, "batch_refused").inc(refused)
 
 
 async def _ingest(

@@ -7,6 +7,7 @@ alerts in order."""
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
+from prometheus_client import Counter, Histogram
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -40,6 +42,30 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("alpr.hotlist.alerts")
 _tracer = trace.get_tracer("alpr.hotlist.alerts")
+
+LOOKUP_SECONDS = Histogram(
+    "alpr_hotlist_lookup_seconds",
+    "Time to look one batch of reads up in the hot-list index (hits recorded included), by "
+    "origin: live (reads from ingest) or back_match (a new entry against recent reads).",
+    ["origin"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0),
+)
+READ_TO_ALERT_SECONDS = Histogram(
+    "alpr_hotlist_read_to_alert_seconds",
+    "From a read's capture (the camera's clock) to its alert being created, live reads only.",
+    buckets=(0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 300.0),
+)
+HITS = Counter(
+    "alpr_hotlist_hits_total",
+    "Reads matched to an active entry (each read and entry once), by origin.",
+    ["origin"],
+)
+ALERTS_CREATED = Counter(
+    "alpr_hotlist_alerts_created_total",
+    "Alerts created (a hit that joins an open alert of the same entry and camera adds none), "
+    "by origin.",
+    ["origin"],
+)
 
 
 _NO_NUL = r"^[^\x00]*$"
@@ -164,6 +190,7 @@ async def match_reads(
         return 0
     if index is None:
         index = await app.state.index_keeper.current(session)
+    started = time.perf_counter()
     now = utcnow()
     reads = parse_reads(_candidates(raw_reads, index, now))
     found: list[_Hit] = []
@@ -174,10 +201,12 @@ async def match_reads(
         for match in index.lookup(read.plate, read.region, at):
             if only_entries is None or match.entry_id in only_entries:
                 found.append(_Hit(read, match))
-    if not found:
-        return 0
-    with _tracer.start_as_current_span("alerts.record", attributes={"hits": len(found)}):
-        return await _record_hits(session, app, found, origin=origin)
+    hits = 0
+    if found:
+        with _tracer.start_as_current_span("alerts.record", attributes={"hits": len(found)}):
+            hits = await _record_hits(session, app, found, origin=origin)
+    LOOKUP_SECONDS.labels(origin).observe(time.perf_counter() - started)
+    return hits
 
 
 async def _record_hits(
@@ -291,6 +320,13 @@ async def _record_hits(
         )
     if created:
         app.state.broadcaster.publish_after_commit(session, [alert_payload(a) for a in created])
+    HITS.labels(origin).inc(len(created) + len(joined))
+    if created:
+        ALERTS_CREATED.labels(origin).inc(len(created))
+        if origin == "live":
+            for alert in created:
+                late = (now - alert.first_read_at).total_seconds()
+                READ_TO_ALERT_SECONDS.observe(max(0.0, late))
     return len(created) + len(joined)
 
 

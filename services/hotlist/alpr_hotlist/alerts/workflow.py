@@ -13,11 +13,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from fastapi import FastAPI
+from prometheus_client.core import Metric
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
 from alpr_common.db import utcnow
 from alpr_common.errors import Unprocessable
+from alpr_common.metrics import gauge
 from alpr_hotlist import repository
 from alpr_hotlist.alerts.index import normalise_plate
 from alpr_hotlist.alerts.matching import alert_facts
@@ -466,3 +469,16 @@ async def record_outcome(
         },
         incident_due_at=due,
     )
+
+
+async def alert_metrics(app: FastAPI) -> list[Metric]:
+    """Metrics probe: alerts by where they stand in the workflow of 344.3.2."""
+    async with app.state.db.read_sessionmaker() as session:
+        counts = await repository.alert_counts_by_status(session)
+    return [
+        gauge(
+            "alpr_hotlist_alerts",
+            "Alerts by state (new, then the verification steps of 344.3.2 to an outcome).",
+            [({"state": state}, n) for state, n in sorted(counts.items())],
+        )
+    ]

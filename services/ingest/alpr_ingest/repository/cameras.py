@@ -258,3 +258,11 @@ async def last_read_times(
         .group_by(READS.c.camera_id)
     )
     return {camera_id: at for camera_id, at in rows if at is not None}
+
+
+async def cameras_read_since(session: AsyncSession, since: datetime) -> set[str]:
+    """The cameras with a read captured at or after `since` (only recent rows are scanned)."""
+    rows = await session.execute(
+        select(READS.c.camera_id).where(READS.c.captured_at >= since).distinct()
+    )
+    return {camera_id for (camera_id,) in rows}

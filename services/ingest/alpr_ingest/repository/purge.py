@@ -124,3 +124,8 @@ async def images_still_referenced(session: AsyncSession, hashes: Iterable[str]) 
         select(HELD.c.image_sha256).where(HELD.c.image_sha256.in_(wanted)).distinct()
     )
     return {h for (h,) in live} | {h for (h,) in held}
+
+
+async def oldest_read_at(session: AsyncSession) -> datetime | None:
+    """The capture time of the oldest live read (SQLite; PostgreSQL reads its partitions)."""
+    return (await session.execute(select(func.min(READS.c.captured_at)))).scalar()
