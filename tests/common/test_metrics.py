@@ -136,8 +136,7 @@ def test_workers_metric_files_are_summed(tmp_path):
     assert value(parse(out.stdout), "alpr_http_requests_total", route="/v1/x") == 5
 
     code = (
-        "import os; from alpr_common import metrics; "
-        "print(metrics.prepare_multiprocess_dir('svc'))"
+        "import os; from alpr_common import metrics; print(metrics.prepare_multiprocess_dir('svc'))"
     )
     made = subprocess.run(
         [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True

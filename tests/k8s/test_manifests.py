@@ -822,6 +822,7 @@ def _endpoints(r: Rendered) -> list[Endpoint]:
             "otel-collector", "observability", {"app.kubernetes.io/name": "opentelemetry-collector"}
         ),
         Endpoint("redis", "redis", {"app.kubernetes.io/name": "redis"}),
+        Endpoint("prometheus", "monitoring", {"app.kubernetes.io/name": "prometheus"}),
         Endpoint("other-namespace", "default", {"app": "other"}),
         Endpoint("api-server", None, ip="10.0.0.1"),
         Endpoint("internet", None, ip="203.0.113.10"),
@@ -941,4 +942,8 @@ def _designed_flows(r: Rendered) -> set[Flow]:
         flows |= {Flow(pod, "otel-collector", "TCP", 4318) for pod in suite}
         # Rate limits shared by the gateway replicas (components/ratelimit-redis).
         flows.add(Flow("gateway", "redis", "TCP", 6379))
+        # components/monitoring: Prometheus scrapes /metrics on every server pod.
+        flows |= {
+            Flow("prometheus", d["metadata"]["name"], "TCP", 8000) for d in r.of("Deployment")
+        }
     return flows
