@@ -191,7 +191,7 @@ def exposition(extra: Sequence[Metric] = ()) -> bytes:
         body = generate_latest(REGISTRY)
     if extra:
         state = CollectorRegistry(auto_describe=False)
-        state.register(_Families(list(extra)))  # type: ignore[arg-type]
+        state.register(_Families(list(extra)))
         body += generate_latest(state)
     return body
 

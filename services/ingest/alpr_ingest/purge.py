@@ -180,7 +180,9 @@ async def retention(app: FastAPI) -> list[Metric]:
             oldest = datetime.combine(min(days), time(0), tzinfo=UTC) if days else None
         else:
             oldest = await repo.oldest_read_at(session)
-    samples = [({}, (now - oldest).total_seconds())] if oldest is not None else []
+    samples: list[tuple[dict[str, str], float]] = (
+        [({}, (now - oldest).total_seconds())] if oldest is not None else []
+    )
     return [
         gauge(
             "alpr_ingest_oldest_read_age_seconds",
