@@ -174,6 +174,10 @@ def test_every_service_reports_the_workload(suite: Suite, gateway: httpx.Client)
 
     # A request straight to sharing (refused there: no token) shows in its own series.
     assert httpx.get(f"{suite.url('sharing')}/v1/agencies", timeout=10).status_code == 401
+    # Twenty requests to ingest, each on a new connection: on PostgreSQL the kernel spreads them
+    # over its two workers, and one scrape of either reports all twenty.
+    for _ in range(20):
+        assert httpx.get(f"{suite.url('ingest')}/v1/cameras", timeout=10).status_code == 401
 
     def alerts_in() -> Samples | None:
         hotlist = scrape(suite, "hotlist")
@@ -212,6 +216,12 @@ def test_every_service_reports_the_workload(suite: Suite, gateway: httpx.Client)
         status="201",
     )
     assert posts == 2
+    assert (
+        grew(
+            b["ingest"], a["ingest"], "alpr_http_requests_total", route="/v1/cameras", status="401"
+        )
+        == 20
+    )
     assert value(a["ingest"], "alpr_ingest_cameras", status="active") >= 1
     assert value(a["ingest"], "alpr_ingest_retention_seconds") == 30 * 86400
     assert 0 <= value(a["ingest"], "alpr_ingest_oldest_read_age_seconds") <= 30 * 86400

@@ -23,6 +23,7 @@ import asyncio
 import logging
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
@@ -216,7 +217,7 @@ def prepare_multiprocess_dir(service: str) -> Path:
     in the environment its children inherit. Files of an earlier run would be summed with the
     new ones, so it is emptied first. The base is PROMETHEUS_MULTIPROC_DIR if set, else the
     temporary directory; each service gets its own subdirectory."""
-    base = Path(os.environ.get(MULTIPROC_ENV) or os.environ.get("TMPDIR") or "/tmp")  # noqa: S108
+    base = Path(os.environ.get(MULTIPROC_ENV) or tempfile.gettempdir())
     directory = base / f"alpr-{service}-metrics"
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True, mode=0o700)
