@@ -279,6 +279,7 @@ async def ingest(
     if db is not None and rt.writer is not None and _plain(result):
         answer = await _ingest_plain(db, rt=rt, principal=principal, result=result, atomic=atomic)
         if answer is not None:
+            _count(result.format, answer)
             return answer
     try:
         try:
