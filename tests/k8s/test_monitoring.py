@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.k8s.test_manifests import INSTALL_HINT, ROOT, Rendered, _render, _renderer
+from tests.k8s.rendering import INSTALL_HINT, ROOT, Rendered, render, renderer
 
 SOURCES = [ROOT / "libs", ROOT / "services", ROOT / "gateway"]
 SERIES = re.compile(r"\balpr_[a-z0-9_]+")
@@ -18,9 +18,9 @@ SUFFIXES = ("_bucket", "_count", "_sum", "_total", "_created")
 
 @pytest.fixture(scope="module")
 def prod() -> Rendered:
-    if _renderer() is None:
+    if renderer() is None:
         pytest.skip(INSTALL_HINT)
-    return Rendered("prod", _render("prod"))
+    return Rendered("prod", render("prod"))
 
 
 def test_every_server_pod_is_scraped_on_its_http_port(prod: Rendered) -> None:
