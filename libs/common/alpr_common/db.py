@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, cast
+from typing import Annotated, Any, ClassVar, TypeVar, cast
 
 from fastapi import Depends, Request
 from sqlalchemy import JSON, CursorResult, DateTime, MetaData, Result, Table, event
@@ -124,15 +124,34 @@ def _sqlite_pragmas(engine: AsyncEngine, *, busy_seconds: float) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _insert_in_transaction(conn: Any, sql: str, records: list[tuple[Any, ...]]) -> None:
-    """On a sqlite3 connection's own thread: one write transaction holding one INSERT."""
+_T = TypeVar("_T")
+
+
+async def _on_thread(aio: Any, fn: Callable[..., _T], *args: Any) -> _T:
+    # aiosqlite's `_execute` runs a function on the connection's own thread (sqlite3 objects
+    # belong to the thread that made them): its one way to do several steps in one hop.
+    result: _T = await aio._execute(fn, aio._conn, *args)
+    return result
+
+
+def _in_transaction(conn: Any, fn: Callable[[Any], _T]) -> _T:
+    """On a sqlite3 connection's own thread: `fn` in one write transaction."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.executemany(sql, records)
+        result = fn(conn)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    return result
+
+
+def insert_sql(table: Table, names: Sequence[str]) -> str:
+    """A plain INSERT of `names` into `table` with sqlite3's `?` parameters."""
+    return (
+        f'INSERT INTO "{table.name}" ({", ".join(names)}) '  # noqa: S608 (column names)
+        f"VALUES ({', '.join('?' * len(names))})"
+    )
 
 
 def json_serializer(value: Any) -> str:
@@ -196,7 +215,15 @@ def create_engine(
     if url.startswith("sqlite"):
         options: dict[str, Any] = {}
         if pooled and not read_only and ":memory:" not in url and "mode=memory" not in url:
-            options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": write_wait_seconds}
+            options = {
+                "pool_size": 1,
+                "max_overflow": 0,
+                "pool_timeout": write_wait_seconds,
+                # No ROLLBACK when a connection goes back to the pool (a thread hop per write):
+                # sessions and connections end their transactions themselves, and so does
+                # `sqlite_write_call`.
+                "pool_reset_on_return": None,
+            }
         engine = create_async_engine(
             url, connect_args={"timeout": 30}, json_serializer=json_serializer, **options
         )
@@ -229,6 +256,8 @@ class Database:
     ) -> None:
         self.engine = engine
         self._bound = bind is not None
+        # `sqlite_records`' bind processors, per table and columns (built once).
+        self._processors: dict[tuple[str, tuple[str, ...]], list[Any]] = {}
         # Where work that only reads runs (SQLite: an engine apart from the writers' one
         # connection, see `create_engine`); the same engine otherwise.
         self.read_engine = read_engine or engine
@@ -283,36 +312,61 @@ class Database:
     async def insert_now(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
         """INSERT `rows` as a transaction of their own, committed when this returns: the
         gateway's transaction log. PostgreSQL: one statement in autocommit (no BEGIN, no
-        COMMIT). SQLite: BEGIN IMMEDIATE, the INSERT and COMMIT in one call on the writers'
-        connection's thread; through SQLAlchemy's aiosqlite adapter each statement costs three
-        hops to that thread and back (cursor, execute, close), eight for the write, and those
-        hops, not SQLite, were most of its cost. Tests' bound databases keep their sessions."""
+        COMMIT). SQLite: one call on the writers' connection (`sqlite_write_call`)."""
         if not rows:
             return
-        if self.dialect != "sqlite" or self._bound:
+        if self.dialect != "sqlite":
             async with self.single_statement_sessionmaker() as session:
                 await session.execute(table.insert(), list(rows))
                 await session.commit()
             return
         names = list(rows[0])
-        processors = [table.c[n].type.bind_processor(self.engine.dialect) for n in names]
-        records = [
+        sql = insert_sql(table, names)
+        records = self.sqlite_records(table, names, rows)
+        await self.sqlite_write_call(lambda conn: conn.executemany(sql, records))
+
+    def sqlite_records(
+        self, table: Table, names: Sequence[str], rows: Sequence[dict[str, Any]]
+    ) -> list[tuple[Any, ...]]:
+        """`rows` as sqlite3 parameters, each value stored as SQLAlchemy's column type
+        stores it (the same bind processing: times, UUIDs, JSON)."""
+        key = (table.name, tuple(names))
+        processors = self._processors.get(key)
+        if processors is None:
+            dialect = self.engine.dialect
+            processors = [table.c[n].type.bind_processor(dialect) for n in names]
+            self._processors[key] = processors
+        return [
             tuple(
                 value if proc is None else proc(value)
                 for proc, value in zip(processors, (row[n] for n in names), strict=True)
             )
             for row in rows
         ]
-        sql = (
-            f'INSERT INTO "{table.name}" ({", ".join(names)}) '  # noqa: S608 (column names)
-            f"VALUES ({', '.join('?' * len(names))})"
-        )
+
+    async def sqlite_write_call(self, fn: Callable[[Any], _T]) -> _T:
+        """Run `fn(sqlite3_connection)` in a write transaction of its own (BEGIN IMMEDIATE ...
+        COMMIT, rolled back if it raises), in ONE call on the writers' connection's thread.
+        Through SQLAlchemy's aiosqlite adapter each statement costs three hops to that thread
+        and back (cursor, execute, close) and a transaction two more; those hops, not SQLite,
+        were most of what a small write cost. In the writers' queue like any session; in tests'
+        bound databases, inside the test's transaction (a savepoint)."""
+        if self._bound:
+            async with self.sessionmaker() as session:
+                conn = await session.connection()
+                raw = await conn.get_raw_connection()
+                result = await _on_thread(raw.driver_connection, fn)
+                await session.commit()
+                return result
         async with self.engine.connect() as conn:  # the writers' queue (see create_engine)
             raw = await conn.get_raw_connection()
-            aio = raw.driver_connection  # aiosqlite.Connection
-            # `_execute` runs a function on the connection's own thread (sqlite3 objects belong
-            # to the thread that made them): aiosqlite's one way to do several steps at once.
-            await aio._execute(_insert_in_transaction, aio._conn, sql, records)  # type: ignore[union-attr]
+            try:
+                return await _on_thread(raw.driver_connection, _in_transaction, fn)
+            except Exception as exc:
+                # sqlite3's own error here, not SQLAlchemy's: the app's handler would not know it.
+                if is_lock_timeout(exc):
+                    raise WriteLockBusy(WRITE_BUSY_DETAIL) from exc
+                raise
 
     @classmethod
     def from_url(

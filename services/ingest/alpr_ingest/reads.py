@@ -577,11 +577,7 @@ class ReadWriter(GroupCommit[repo.NewReads, bool]):
                 chosen.append(i)
         db = self.db()
         try:
-            async with db.single_statement_sessionmaker() as session:
-                hits = await repo.insert_new_reads(
-                    session, [units[i] for i in chosen], now=utcnow()
-                )
-                await session.commit()
+            hits = await repo.insert_new_reads(db, [units[i] for i in chosen], now=utcnow())
         except repo.ConcurrentInsert:
             log.info("a concurrent request stored a read of this group first; storing apart")
             return [False] * len(units)

@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alpr_common.db import Database, insert_sql
 from alpr_ingest import partitions
 from alpr_ingest.models import (
     OUTBOX,
@@ -230,19 +231,22 @@ def _insert_new_sql() -> str:
 _INSERT_NEW = _insert_new_sql()
 
 
-async def insert_new_reads(
-    session: AsyncSession, units: Sequence[NewReads], *, now: datetime
-) -> set[int]:
+async def insert_new_reads(db: Database, units: Sequence[NewReads], *, now: datetime) -> set[int]:
     """Store the reads and outbox rows of every message in `units` that holds no read already
-    stored; return the positions of those that do (nothing of theirs is written). A read
-    stored by a concurrent transaction meanwhile raises ConcurrentInsert, nothing written.
+    stored, committed when this returns; return the positions of those that do (nothing of
+    theirs is written). A read stored by a concurrent transaction meanwhile raises
+    ConcurrentInsert, nothing written.
 
-    PostgreSQL: one statement (`_insert_new_sql`), which in an autocommit session is its own
-    transaction: one round trip for a whole group of messages. SQLite: a lookup and two
-    inserts in the caller's transaction (which holds the write lock from its BEGIN)."""
-    if partitions.is_postgresql(session):
-        return await _insert_new_pg(session, units, now=now)
-    return await _insert_new_sqlite(session, units, now=now)
+    PostgreSQL: one statement (`_insert_new_sql`) in an autocommit session, its own
+    transaction: one round trip for a whole group of messages. SQLite: the lookups and the two
+    inserts in one call on the writers' connection (`Database.sqlite_write_call`), which holds
+    the write lock from its BEGIN: nothing changes between the lookups and the inserts."""
+    if db.dialect == "postgresql":
+        async with db.single_statement_sessionmaker() as session:
+            hits = await _insert_new_pg(session, units, now=now)
+            await session.commit()
+        return hits
+    return await _insert_new_sqlite(db, units, now=now)
 
 
 async def _insert_new_pg(
@@ -284,47 +288,51 @@ async def _insert_new_pg(
     return {h["unit"] for h in hits}
 
 
-async def _insert_new_sqlite(
-    session: AsyncSession, units: Sequence[NewReads], *, now: datetime
-) -> set[int]:
-    # The write lock is held from BEGIN IMMEDIATE: nothing changes between lookup and inserts.
-    c = READS.c
-    keys = {r["dedup_key"] for u in units for r in u.rows}
-    lo = min(w[0] for u in units for w in u.windows)
-    hi = max(w[1] for u in units for w in u.windows)
-    stored: dict[str, list[datetime]] = {}
-    for key, at in await session.execute(
-        select(c.dedup_key, c.captured_at).where(
-            c.dedup_key.in_(list(keys)), c.captured_at >= lo, c.captured_at <= hi
-        )
-    ):
-        stored.setdefault(key, []).append(at)
-    alias_keys = [r["dedup_key"] for u in units if u.check_aliases for r in u.rows]
-    aliased = set()
-    if alias_keys:
-        aliased = set(
-            (
-                await session.execute(
-                    select(ALIASES.c.alias_key).where(ALIASES.c.alias_key.in_(alias_keys))
-                )
-            ).scalars()
-        )
-    hits = set()
-    for i, u in enumerate(units):
-        for r, (w_lo, w_hi) in zip(u.rows, u.windows, strict=True):
-            key = r["dedup_key"]
-            if key in aliased or any(w_lo <= at <= w_hi for at in stored.get(key, ())):
+_SQLITE_STORED = (
+    f"SELECT 1 FROM {READ_TABLE} WHERE dedup_key = ? AND captured_at >= ? "  # noqa: S608
+    "AND captured_at <= ? LIMIT 1"
+)
+_SQLITE_ALIASED = f"SELECT 1 FROM {ALIASES.name} WHERE alias_key = ?"  # noqa: S608
+_OUTBOX_NAMES = ("event_id", "destination", "envelope", "created_at", "next_attempt_at", "attempts")
+
+
+async def _insert_new_sqlite(db: Database, units: Sequence[NewReads], *, now: datetime) -> set[int]:
+    # Times compare as SQLAlchemy stores them (fixed-width text, so in time order).
+    at = READS.c.captured_at.type.bind_processor(db.engine.dialect)
+    assert at is not None
+    checks = [
+        (i, r["dedup_key"], at(lo), at(hi), u.check_aliases)
+        for i, u in enumerate(units)
+        for r, (lo, hi) in zip(u.rows, u.windows, strict=True)
+    ]
+    reads = db.sqlite_records(READS, READ_COLUMNS, [r for u in units for r in u.rows])
+    read_units = [i for i, u in enumerate(units) for _ in u.rows]
+    events = [
+        {**e, "created_at": now, "next_attempt_at": now, "attempts": 0}
+        for u in units
+        for e in u.outbox
+    ]
+    outbox = db.sqlite_records(OUTBOX_TABLE, _OUTBOX_NAMES, events)
+    outbox_units = [i for i, u in enumerate(units) for _ in u.outbox]
+    insert_reads = insert_sql(READS, READ_COLUMNS)
+    insert_outbox = insert_sql(OUTBOX_TABLE, _OUTBOX_NAMES)
+
+    def write(conn: Any) -> set[int]:
+        hits: set[int] = set()
+        for i, key, lo, hi, aliases in checks:
+            if i in hits:
+                continue
+            if conn.execute(_SQLITE_STORED, (key, lo, hi)).fetchone() is not None or (
+                aliases and conn.execute(_SQLITE_ALIASED, (key,)).fetchone() is not None
+            ):
                 hits.add(i)
-    rows = [r for i, u in enumerate(units) if i not in hits for r in u.rows]
-    events = [e for i, u in enumerate(units) if i not in hits for e in u.outbox]
-    if rows:
-        await session.execute(insert(READS), rows)
-    if events:
-        await session.execute(
-            insert(OUTBOX_TABLE),
-            [{**e, "created_at": now, "next_attempt_at": now, "attempts": 0} for e in events],
-        )
-    return hits
+        kept = [r for i, r in zip(read_units, reads, strict=True) if i not in hits]
+        conn.executemany(insert_reads, kept)
+        queued = [r for i, r in zip(outbox_units, outbox, strict=True) if i not in hits]
+        conn.executemany(insert_outbox, queued)
+        return hits
+
+    return await db.sqlite_write_call(write)
 
 
 async def find_by_alias_keys(
