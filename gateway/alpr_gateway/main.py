@@ -20,6 +20,7 @@ from alpr_common.http import make_client
 from alpr_common.tasks import periodic
 from alpr_common.upstream import UpstreamTransport
 from alpr_gateway import models
+from alpr_gateway.openapi import PublicDocument
 from alpr_gateway.proxy import Gateway, KeyExchange
 from alpr_gateway.ratelimit import RateLimiter
 from alpr_gateway.routes import SERVICES, RouteTable
@@ -73,13 +74,16 @@ async def load_routes(app: FastAPI, client: httpx.AsyncClient, *, once: bool = F
     """Read each service's OpenAPI; retry fast until all are loaded, then refresh slowly."""
     settings: GatewaySettings = app.state.settings
     table: RouteTable = app.state.routes
+    document: PublicDocument = app.state.api_document
 
     async def load() -> None:
         for name in SERVICES:
             try:
                 resp = await client.get(f"{settings.url_of(name)}/openapi.json", timeout=5.0)
                 resp.raise_for_status()
-                table.load(name, resp.json())
+                schema = resp.json()
+                table.load(name, schema)
+                document.load(name, schema)
             except (httpx.HTTPError, ValueError) as exc:
                 log.warning("route table for %s not loaded: %s", name, type(exc).__name__)
 
@@ -118,7 +122,7 @@ def create_app(
     settings = settings or GatewaySettings()
     app = build_app(
         settings,
-        title="ALPR gateway",
+        title="ALPR governance suite",
         description="The only public entry: JWT verification, route authorization, purpose "
         "checks and the transaction log (GO 344.4).",
         routers=[router],
@@ -131,6 +135,9 @@ def create_app(
     # Innermost of the app's own middleware: inside the request-id one, before routing.
     app.user_middleware.append(Middleware(ProxyPath))
     app.state.routes = RouteTable()
+    # `/openapi.json` (and so /docs and /redoc) is the services' documents merged, public paths.
+    app.state.api_document = PublicDocument(SERVICES, public_url=settings.public_url)
+    app.openapi = app.state.api_document.document  # type: ignore[method-assign]
     # The proxy's transport (plain HTTP/1.1, O(1) keep-alive pool; tests inject theirs); the
     # client around it fetches the services' OpenAPI documents and closes it at shutdown.
     upstream = transport or UpstreamTransport(max_connections=500)

@@ -31,6 +31,9 @@ class GatewaySettings(BaseServiceSettings):
     rate_limit_redis_url: str = ""
     upstream_timeout_seconds: float = 30.0
     route_refresh_seconds: float = 30.0
+    # The gateway's public base URL, as `servers` in its API document (`/openapi.json`);
+    # empty: relative to where the document was fetched from.
+    public_url: str = ""
     # Proxies in front of the gateway (an ingress controller), as comma-separated addresses or
     # networks. X-Forwarded-For is read only from a peer among them, and only through their hops:
     # the client is the last address (from the right) that is not one of them. Default: none,

@@ -23,6 +23,7 @@ from fastapi.openapi.constants import REF_TEMPLATE
 from fastapi.openapi.models import Schema
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from opentelemetry import context as otel_context
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
@@ -34,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from alpr_common.apidocs import install_docs
 from alpr_common.auth import ServiceCaller
 from alpr_common.db import (
     WRITE_BUSY_DETAIL,
@@ -388,12 +390,17 @@ _CHALLENGE_DOC = {
 _OWN_BODY_MODELS: dict[str, type[BaseModel]] = {}
 
 
-def own_json_body(model: type[BaseModel]) -> dict[str, Any]:
+def own_json_body(
+    model: type[BaseModel], *, examples: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """`openapi_extra` for a route that reads its JSON body itself (to decode it faster, or to
-    refuse items one by one): documents a required body of `model`, as a body parameter would."""
+    refuse items one by one): documents a required body of `model`, as a body parameter would,
+    with named `examples` (`{"name": {"summary": ..., "value": ...}}`) if given."""
     _OWN_BODY_MODELS[model.__name__] = model
-    ref = {"$ref": REF_TEMPLATE.format(model=model.__name__)}
-    return {"requestBody": {"content": {"application/json": {"schema": ref}}, "required": True}}
+    media: dict[str, Any] = {"schema": {"$ref": REF_TEMPLATE.format(model=model.__name__)}}
+    if examples:
+        media["examples"] = examples
+    return {"requestBody": {"content": {"application/json": media}, "required": True}}
 
 
 def _add_own_body_schemas(schema: dict[str, Any], components: dict[str, Any]) -> None:
@@ -533,6 +540,13 @@ def event_router(
     return router
 
 
+def operation_id(route: APIRoute) -> str:
+    """A route's operationId is its function's name (`search_reads`), which reads well in
+    generated code; the gateway's merged document prefixes it with the service
+    (`ingest_search_reads`). FastAPI's default appends the path and method."""
+    return route.name
+
+
 def use_database(app: FastAPI, db: Database) -> None:
     """Serve `app` from `db`: its request sessions, its relay's, and the relay's wake-up when a
     session of `db` commits events to the outbox. Tests swap in their database this way."""
@@ -583,7 +597,15 @@ def build_app(
         await app.state.http.aclose()
         await app.state.db.dispose()
 
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
+    )
     app.state.settings = settings
     app.state.db = Database.from_url(
         settings.database_url,
@@ -630,6 +652,7 @@ def build_app(
     install_metrics(app)
     if outbox is not None:
         app.state.metric_probes.append(outbox_probe(outbox))
+    install_docs(app)
     for router in routers:
         app.include_router(router)
     if outbox is not None and (event_handler or event_batch_handler) is not None:

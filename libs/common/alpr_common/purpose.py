@@ -172,9 +172,19 @@ def check_purpose(
 
 
 async def get_purpose(
-    x_alpr_purpose: Annotated[str, Header(description="Purpose code (344.4(a)3)")],
-    x_alpr_case: Annotated[str, Header(description="Case or incident number")],
-    x_alpr_reason: Annotated[str, Header(description="Reason for the inquiry (344.7(a)1)")],
+    x_alpr_purpose: Annotated[
+        str, Header(description="Purpose code (344.4(a)3)", examples=["criminal_investigation"])
+    ],
+    x_alpr_case: Annotated[
+        str, Header(description="Case or incident number", examples=["2026-0042"])
+    ],
+    x_alpr_reason: Annotated[
+        str,
+        Header(
+            description="Reason for the inquiry (344.7(a)1)",
+            examples=["stolen pickup seen near the burglary"],
+        ),
+    ],
     x_alpr_criminal_nexus: Annotated[
         str | None, Header(description="Criminal nexus, required for First Amendment matters")
     ] = None,

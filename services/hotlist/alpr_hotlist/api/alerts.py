@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from alpr_common.db import SessionDep
@@ -146,6 +146,18 @@ async def dismiss_alert(
     return await workflow.dismiss(session, alert_id=alert_id, principal=principal, body=body)
 
 
+_VISUAL_EXAMPLES = {
+    "match": {
+        "summary": "The officer sees the plate and the vehicle match the alert",
+        "value": {"matches": True, "note": "plate and white pickup match the alert"},
+    },
+    "no match": {
+        "summary": "The plate was misread: the alert goes no further",
+        "value": {"matches": False, "note": "plate reads ABC1284, not ABC1234"},
+    },
+}
+
+
 @router.post(
     "/alerts/{alert_id}/visual-confirmations",
     status_code=201,
@@ -153,7 +165,10 @@ async def dismiss_alert(
     responses=_STEP_ERRORS,
 )
 async def confirm_visually(
-    session: SessionDep, principal: FieldOfficer, alert_id: AlertIdPath, body: VisualConfirmation
+    session: SessionDep,
+    principal: FieldOfficer,
+    alert_id: AlertIdPath,
+    body: Annotated[VisualConfirmation, Body(openapi_examples=_VISUAL_EXAMPLES)],
 ) -> StepResultRead:
     """The officer's visual confirmation that the plate matches the read (344.3.2(b)1)."""
     return await workflow.confirm_visually(

@@ -57,7 +57,21 @@ _FILE_BODY = {
         "description": "The file as exported by its source, unchanged",
         "content": {
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-            "text/plain": {"schema": {"type": "string"}},
+            "text/plain": {
+                "schema": {"type": "string"},
+                "examples": {
+                    "canonical": {
+                        "summary": "The canonical CSV (`format=canonical`): two NCIC records",
+                        "value": (
+                            "plate,state,list_type,reason,ncic_number,source,expiration_date\n"
+                            "ABC1234,TX,stolen_vehicle,stolen 2026-12-01,V123456789,ncic,"
+                            "2027-06-01\n"
+                            "KLM4455,TX,stolen_plate,plate stolen from a parked car,"
+                            "P987654321,ncic,\n"
+                        ),
+                    }
+                },
+            },
         },
     }
 }

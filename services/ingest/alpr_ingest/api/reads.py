@@ -109,6 +109,33 @@ async def _parse(
     return await anyio.to_thread.run_sync(parse)
 
 
+READ_BATCH_EXAMPLES = {
+    "two reads": {
+        "summary": "Two reads from a fixed camera, stored unless invalid",
+        "value": {
+            "reads": [
+                {
+                    "plate": "ABC1234",
+                    "region": "US-TX",
+                    "captured_at": "2026-12-05T14:03:07Z",
+                    "camera": "cam-north-1",
+                    "confidence": 0.97,
+                },
+                {
+                    "plate": "XYZ9876",
+                    "region": "US-TX",
+                    "captured_at": "2026-12-05T14:03:09Z",
+                    "camera": "cam-north-1",
+                    "confidence": 0.91,
+                    "position": {"lat": 30.2672, "lon": -97.7431},
+                },
+            ],
+            "atomic": False,
+        },
+    }
+}
+
+
 @router.post(
     "/reads",
     response_model=ReadBatchResult,
@@ -120,7 +147,7 @@ async def _parse(
         "The answer is sent only after the stored reads are committed."
     ),
     responses=responses(BatchRefused, *_INGEST_ERRORS),
-    openapi_extra=own_json_body(ReadBatchIn),
+    openapi_extra=own_json_body(ReadBatchIn, examples=READ_BATCH_EXAMPLES),
 )
 async def post_reads(
     request: Request, principal: ReadPoster, session: SessionDep, rt: RuntimeDep
@@ -237,6 +264,7 @@ Plate = Annotated[
         min_length=1,
         max_length=32,
         description="Exact plate, or a partial one with `?` (one character) and `*` (any run).",
+        examples=["ABC1234"],
     ),
 ]
 VehicleWords = Annotated[
