@@ -214,7 +214,7 @@ def _describe_access(roles: list[str], purpose: bool) -> str:
 
 
 def _error_ref(op: dict[str, Any]) -> dict[str, Any] | None:
-    """The content the service gives its own error answers (ErrorBody, problem+json...)."""
+    """The content of the service's own error answers (`Problem`, application/problem+json)."""
     for code, resp in op.get("responses", {}).items():
         if code[:1] in "45" and resp.get("content"):
             return copy.deepcopy(resp["content"])

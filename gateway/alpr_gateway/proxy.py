@@ -9,6 +9,7 @@ import ipaddress
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
+from urllib.parse import quote
 
 import httpx
 from fastapi import Request
@@ -61,6 +62,8 @@ HOP_BY_HOP = frozenset(
     }
 )
 BUFFER_LIMIT = 1024 * 1024
+# RFC 3986 pchar and "/" stay as they are; everything else is percent-encoded (UTF-8).
+_PATH_SAFE = "/:@!$&'()*+,;=~"
 # The service echoes the request id the gateway gave it; the gateway adds its own once.
 # `date` and `server` are the gateway's own server's to send: relayed, they came out twice.
 RESPONSE_DROP = frozenset(
@@ -259,7 +262,9 @@ class Gateway:
         headers.append(("x-forwarded-for", tx.source_address))
         headers.extend(outgoing_headers().items())
         headers.append((REQUEST_ID_HEADER.lower(), tx.request_id))
-        url = f"{self.settings.url_of(service)}{path}"
+        # The path as the gateway matched and authorized it (decoded), encoded again: a decoded
+        # control character or non-ASCII letter is not a valid URL (a 500, before this).
+        url = f"{self.settings.url_of(service)}{quote(path, safe=_PATH_SAFE)}"
         if tx.query:
             url = f"{url}?{tx.query}"
         streaming = "text/event-stream" in request.headers.get("accept", "")

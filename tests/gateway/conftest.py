@@ -130,6 +130,10 @@ def upstream_app(tokens: TokenFactory) -> FastAPI:
     async def public_info() -> dict[str, str]:
         return {"hello": "world"}
 
+    @app.get("/v1/echoes/{value}")
+    async def echo(value: str) -> dict[str, str]:
+        return {"value": value}
+
     @app.get("/v1/alerts/stream")
     async def stream(who: Investigator) -> StreamingResponse:
         async def events() -> AsyncIterator[bytes]:

@@ -133,3 +133,11 @@ async def test_outcome_lost_to_a_dropped_spool_connection_is_recorded_on_retry(
     assert [e["type"] for e in events] == ["gateway.request", "gateway.response"]
     assert events[0]["data"]["request_id"] == events[1]["data"]["request_id"]
     assert app.state.gateway.translog.outcomes_given_up == 0
+
+
+async def test_path_parameter_with_control_and_non_ascii_characters_is_forwarded(client):
+    """The gateway forwards the path it matched, encoded again: a decoded control character or
+    letter outside ASCII reaches the service as sent (a 500 at the gateway before)."""
+    r = await client.get("/v1/ingest/echoes/a%0Cb%C3%A9%25%3F")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"value": "a\x0cbé%?"}
