@@ -62,7 +62,7 @@ _PROXIED = re.compile(r"/v1/([^/]+)/(.*)", re.DOTALL)
 async def unknown(request: Request) -> Response:
     """Anything outside /v1/<service>/ is refused, and logged like every other request."""
     gateway: Gateway = request.app.state.gateway
-    return await gateway.handle(request, "", request.path_params["path"])
+    return await gateway.handle(request, "", request.scope["path"].lstrip("/"))
 
 
 router = APIRouter(
@@ -162,6 +162,8 @@ def create_app(
         return "ok" if not missing else f"routes not loaded: {', '.join(missing)}"
 
     app.state.ready_checks["routes"] = routes_ready
+    # /metrics relayed by the edge (alpr_common.metrics) is refused and logged as `unknown` is.
+    app.state.unrouted = unknown
     return app
 
 

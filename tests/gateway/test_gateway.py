@@ -256,6 +256,18 @@ async def test_unknown_service_and_route_are_json_404(client, logged):
     assert len(await logged()) == 6
 
 
+async def test_metrics_relayed_by_the_edge_are_refused_and_logged(client, logged):
+    r = await client.get("/metrics", headers={"X-Forwarded-For": "198.51.100.7"})
+    assert r.status_code == 404 and r.json()["type"] == problem_type("NotFound")
+    assert "alpr_http_requests_total" not in r.text
+    events = await logged()
+    assert [e["data"]["path"] for e in events if e["type"] == "gateway.request"] == ["/metrics"]
+    # A scraper reaching the pod directly (no proxy header) reads them, unlogged.
+    r = await client.get("/metrics")
+    assert r.status_code == 200 and "alpr_http_requests_total" in r.text
+    assert len(await logged()) == len(events)
+
+
 async def test_wrong_method_is_405(client):
     r = await client.delete("/v1/ingest/public-info")
     assert r.status_code == 405 and r.json()["type"] == problem_type("MethodNotAllowed")

@@ -204,6 +204,12 @@ router = APIRouter(tags=["operations"])
 async def metrics(request: Request) -> Response:
     """Prometheus text exposition, for a scraper that reaches the pod directly."""
     if any(key in _PROXY_HEADERS for key, _ in request.scope["headers"]):
+        # Answered as any path the app does not serve (the gateway also logs it, 344.4(d)).
+        unrouted: Callable[[Request], Awaitable[Response]] | None = getattr(
+            request.app.state, "unrouted", None
+        )
+        if unrouted is not None:
+            return await unrouted(request)
         raise NotFound("no route GET /metrics")
     body = exposition(await _probe_families(request.app))
     return Response(body, media_type=CONTENT_TYPE_LATEST)
