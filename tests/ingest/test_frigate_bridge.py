@@ -3,11 +3,13 @@
 dropped). The bridge end to end, with a real broker: tests/e2e/test_frigate_bridge_e2e.py."""
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
 
-from alpr_ingest.frigate_bridge import BridgeSettings, wanted
+from alpr_ingest.frigate_bridge import BridgeSettings, heartbeat_fresh, wanted
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -48,3 +50,20 @@ def test_settings_need_an_ingest_key_and_read_topics(monkeypatch):
     monkeypatch.setenv("FRIGATE_BRIDGE_INGEST_KEY", "k" * 32)
     monkeypatch.setenv("FRIGATE_BRIDGE_TOPICS", " a/events, b/tracked_object_update ,")
     assert BridgeSettings().topic_list() == ["a/events", "b/tracked_object_update"]  # type: ignore[call-arg]
+
+
+def test_the_ingest_key_can_come_from_a_mounted_file(monkeypatch, tmp_path):
+    (tmp_path / "ingest-key").write_text("k" * 40 + "\n")
+    monkeypatch.delenv("FRIGATE_BRIDGE_INGEST_KEY", raising=False)
+    monkeypatch.setenv("FRIGATE_BRIDGE_INGEST_KEY_FILE", str(tmp_path / "ingest-key"))
+    assert BridgeSettings().ingest_key.get_secret_value() == "k" * 40  # type: ignore[call-arg]
+
+
+def test_the_liveness_probe_wants_a_fresh_heartbeat(tmp_path):
+    beat = tmp_path / "alive"
+    assert not heartbeat_fresh(str(beat)) and not heartbeat_fresh(None)
+    beat.touch()
+    assert heartbeat_fresh(str(beat))
+    old = time.time() - 120
+    os.utime(beat, (old, old))
+    assert not heartbeat_fresh(str(beat))

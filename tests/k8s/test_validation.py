@@ -36,7 +36,14 @@ KUBERNETES_VERSIONS = (
     kubernetes_validate.utils.major_minor(kubernetes_validate.latest_version()),
 )
 # As deployed: prod pinned by digest (prod as committed names a tag, see test_manifests.py).
-CHECKOV_RENDERS = ("dev", "dev-ingress-nginx", "prod-release", "prod-restore", "prod-mesh")
+CHECKOV_RENDERS = (
+    "dev",
+    "dev-ingress-nginx",
+    "prod-release",
+    "prod-restore",
+    "prod-mesh",
+    "prod-frigate",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import signal
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -37,8 +39,9 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from alpr_common.settings import FileSettingsSource
 from alpr_common.telemetry import configure_logging
 
 log = logging.getLogger("alpr.ingest.frigate_bridge")
@@ -50,7 +53,20 @@ PERMANENT = frozenset({400, 404, 405, 410, 413, 415, 422})
 
 
 class BridgeSettings(BaseSettings):
+    """From the environment, or (secrets) from the file `FRIGATE_BRIDGE_<NAME>_FILE` names."""
+
     model_config = SettingsConfigDict(env_prefix="FRIGATE_BRIDGE_", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, FileSettingsSource(settings_cls))
 
     mqtt_url: str = "mqtt://127.0.0.1:1883"  # mqtts:// for TLS; user:password@ when needed
     topics: str = DEFAULT_TOPICS  # comma-separated; MQTT wildcards allowed
@@ -59,6 +75,8 @@ class BridgeSettings(BaseSettings):
     ingest_key: SecretStr
     request_timeout_seconds: float = 10.0
     max_backoff_seconds: float = 30.0
+    # Touched every second while the bridge runs: a liveness probe without an HTTP port.
+    heartbeat_file: str | None = None
 
     def topic_list(self) -> list[str]:
         return [t.strip() for t in self.topics.split(",") if t.strip()]
@@ -242,6 +260,8 @@ class Bridge:
         last_report = time.monotonic()
         try:
             while not self.stopping.wait(1.0):
+                if self.settings.heartbeat_file and worker.is_alive():
+                    Path(self.settings.heartbeat_file).touch()
                 if time.monotonic() - last_report >= 60:
                     last_report = time.monotonic()
                     log.info("frigate bridge: %s", self.counts)
@@ -269,6 +289,14 @@ def _problem_title(r: httpx.Response) -> str:
     return str(body.get("title") or body.get("type") or "") if isinstance(body, dict) else ""
 
 
+def heartbeat_fresh(path: str | None, max_age: float = 60.0) -> bool:
+    """The liveness probe: the bridge's loop touched its heartbeat file within `max_age`."""
+    try:
+        return path is not None and time.time() - os.path.getmtime(path) < max_age
+    except OSError:
+        return False
+
+
 def main() -> int:
     configure_logging("ingest-frigate-bridge")
     try:
@@ -284,3 +312,11 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop)
     bridge.run()
     return 0
+
+
+if __name__ == "__main__":  # the probe: python -m alpr_ingest.frigate_bridge --check-heartbeat
+    import sys
+
+    if sys.argv[1:] != ["--check-heartbeat"]:
+        sys.exit("usage: python -m alpr_ingest.frigate_bridge --check-heartbeat")
+    sys.exit(0 if heartbeat_fresh(os.environ.get("FRIGATE_BRIDGE_HEARTBEAT_FILE")) else 1)
