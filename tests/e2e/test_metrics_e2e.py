@@ -284,7 +284,8 @@ def test_every_service_reports_the_workload(suite: Suite, gateway: httpx.Client)
     )
     assert value(a["audit"], "alpr_audit_chain_verification_ok", kind="checkpoint") == 1
 
-    # sharing: its own request series.
+    # sharing: its own request series; its requests by state (none need exist yet).
+    assert "alpr_sharing_requests" in httpx.get(f"{suite.url('sharing')}/metrics").text
     assert grew(b["sharing"], a["sharing"], "alpr_http_requests_total", route="/v1/agencies") == 1
 
     # Outboxes: every producer delivered to audit; nothing failed; the backlog drains.

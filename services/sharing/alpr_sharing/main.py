@@ -9,7 +9,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from alpr_common.app import ServiceSpec, build_app
-from alpr_sharing import models
+from alpr_common.metrics import add_probe
+from alpr_sharing import models, requests
 from alpr_sharing.api import ROUTERS
 from alpr_sharing.settings import SharingSettings
 
@@ -26,6 +27,7 @@ def create_app(settings: SharingSettings | None = None) -> FastAPI:
         # Sharing produces events (to audit) and consumes none.
         outbox=models.OUTBOX,
     )
+    add_probe(app, requests.request_metrics)
     return app
 
 

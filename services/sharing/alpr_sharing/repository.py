@@ -251,3 +251,10 @@ async def list_misuse_reports(
         limit=limit,
         offset=offset,
     )
+
+
+async def request_counts_by_status(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(
+        select(col(SharingRequest.status), func.count()).group_by(col(SharingRequest.status))
+    )
+    return {status: int(n) for status, n in rows}

@@ -16,11 +16,14 @@ import time
 import uuid
 from datetime import datetime, timedelta
 
+from fastapi import FastAPI
+from prometheus_client.core import Metric
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
 from alpr_common.contracts import sharing as contract
 from alpr_common.db import utcnow
+from alpr_common.metrics import gauge
 from alpr_common.purpose import check_purpose
 from alpr_common.roles import Role
 from alpr_sharing import agencies, clients, escalation, events, kinds
@@ -476,3 +479,17 @@ async def record_outcome(
         data=contract.OutcomeRecordedData(**events.step(request, agency), outcome=data.outcome),
     )
     return OutcomeRead.model_validate(outcome)
+
+
+async def request_metrics(app: FastAPI) -> list[Metric]:
+    """Metrics probe (344.5): sharing requests by state (received, under_review, escalated,
+    approved, fulfilled, denied, withdrawn, expired)."""
+    async with app.state.db.read_sessionmaker() as session:
+        counts = await repo.request_counts_by_status(session)
+    return [
+        gauge(
+            "alpr_sharing_requests",
+            "Sharing requests by state.",
+            [({"state": state}, n) for state, n in sorted(counts.items())],
+        )
+    ]
