@@ -326,11 +326,20 @@ async def count_reads(suite: Suite, ingest_url: str | None) -> int:
     if ingest_url is None:
         with sqlite3.connect(suite.state_dir / "ingest.db") as conn:
             return int(conn.execute("SELECT count(*) FROM plate_read").fetchone()[0])
-    conn = await asyncpg.connect(ingest_url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        return int(await conn.fetchval("SELECT count(*) FROM plate_read"))
-    finally:
-        await conn.close()
+    url = ingest_url.replace("postgresql+asyncpg://", "postgresql://")
+    for attempt in range(30):
+        try:
+            conn = await asyncpg.connect(url)
+        except asyncpg.TooManyConnectionsError:
+            # The suite's pools (and other work on the machine) may hold every connection for
+            # a moment after a run: wait for them to go back.
+            await asyncio.sleep(1 + attempt)
+            continue
+        try:
+            return int(await conn.fetchval("SELECT count(*) FROM plate_read"))
+        finally:
+            await conn.close()
+    raise RuntimeError("PostgreSQL refused connections for a minute; the count is unknown")
 
 
 async def run_section(
@@ -367,6 +376,13 @@ async def run_section(
             r["route"] = route
             r["load_before"] = load
             results.append(r)
+            fives = sum(n for s, n in r["status"].items() if s >= 500)
+            print(
+                f"    {r['posts_per_s']:,.0f} posts/s, p50 {r['p50_ms']:.1f} ms, p99 "
+                f"{r['p99_ms']:.1f} ms, {fives} 5xx, {r['cpu_ms_per_post']:.2f} ms CPU/post, "
+                f"load {load:.1f}",
+                flush=True,
+            )
     in_table = await count_reads(suite, ingest_url) - before
     results.append({"in_table": in_table})
     return results
