@@ -115,3 +115,46 @@ async def test_stream_needs_a_purpose_and_an_rtcc_role(hl, sse, tokens):
         assert stream.status == 403
     async with sse(tokens.headers("supervisor", purpose=True)) as stream:
         assert stream.status == 200
+
+
+async def test_the_idle_poll_is_one_query_for_all_subscribers_and_alerts_encoded_once(
+    app, db, monkeypatch
+):
+    # Fan-out independent of the number of RTCC consoles: within a poll interval, every
+    # subscriber's check of the stream's position shares one query, and a published alert is
+    # encoded once whatever the number of subscribers.
+    from alpr_hotlist import repository
+    from alpr_hotlist.alerts import stream as stream_module
+
+    broadcaster = app.state.broadcaster
+    queries = 0
+    real_last = repository.last_alert_seq
+
+    async def counted(session):
+        nonlocal queries
+        queries += 1
+        return await real_last(session)
+
+    monkeypatch.setattr(repository, "last_alert_seq", counted)
+    seqs = await asyncio.gather(*(broadcaster.latest_seq(db, 60.0) for _ in range(20)))
+    assert queries == 1 and len(set(seqs)) == 1
+
+    encoded = 0
+    real_sse_event = stream_module.sse_event
+
+    def counting_sse_event(payload):
+        nonlocal encoded
+        encoded += 1
+        return real_sse_event(payload)
+
+    monkeypatch.setattr(stream_module, "sse_event", counting_sse_event)
+    subscribers = [broadcaster.subscribe() for _ in range(20)]
+    try:
+        broadcaster.publish([{"seq": seqs[0] + 1, "plate": "FAN0001"}])
+        assert encoded == 1
+        assert all(sub.queue.qsize() == 1 for sub in subscribers)
+        assert await broadcaster.latest_seq(db, 60.0) == seqs[0] + 1  # no query: it was pushed
+        assert queries == 1
+    finally:
+        for sub in subscribers:
+            broadcaster.unsubscribe(sub)

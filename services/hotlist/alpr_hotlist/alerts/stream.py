@@ -4,7 +4,9 @@ A replica pushes the alerts it creates to its subscribers the moment their trans
 (in-process, no database round trip). Each subscriber tracks the last stream position it sent
 (`Alert.seq`); a gap (an alert another replica created), a resume (`Last-Event-ID`) or a full
 queue is filled from the database, and an idle stream polls it, so every alert reaches every
-subscriber once, in order, whichever replica created it."""
+subscriber once, in order, whichever replica created it. The idle poll is one query per interval
+for all of a replica's subscribers (`AlertBroadcaster.latest_seq`), and an alert is encoded once
+whatever their number: a subscriber costs a queue put and its own socket write."""
 
 from __future__ import annotations
 
@@ -55,6 +57,23 @@ class AlertBroadcaster:
     def __init__(self, queue_size: int = 1000) -> None:
         self.queue_size = queue_size
         self.subscribers: set[Subscriber] = set()
+        # The stream's last position in the database, read for all subscribers at once.
+        self._latest = 0
+        self._checked = -float("inf")
+        self._checking: asyncio.Lock | None = None
+
+    async def latest_seq(self, db: Database, max_age: float) -> int:
+        """The stream's last position as of at most `max_age` seconds ago: one query per
+        interval for every subscriber of this replica, however many there are. A subscriber
+        whose cursor is behind it (another replica's alerts) catches up from the database."""
+        if self._checking is None:
+            self._checking = asyncio.Lock()
+        async with self._checking:
+            if time.monotonic() - self._checked >= max_age:
+                async with db.read_sessionmaker() as session:
+                    self._latest = max(self._latest, await repository.last_alert_seq(session))
+                self._checked = time.monotonic()
+        return self._latest
 
     def subscribe(self) -> Subscriber:
         sub = Subscriber(self.queue_size)
@@ -73,6 +92,7 @@ class AlertBroadcaster:
                 attributes={"alerts": len(payloads), "subscribers": len(self.subscribers)},
             ):
                 events = tuple((int(p["seq"]), sse_event(p)) for p in payloads)
+                self._latest = max(self._latest, max(seq for seq, _ in events))
                 for sub in list(self.subscribers):
                     sub.push(events)
 
@@ -121,7 +141,8 @@ async def alert_events(
     sub = broadcaster.subscribe()
     try:
         if last_event_id is None:
-            async with db.sessionmaker() as session:
+            # Read-only sessions throughout: on SQLite they never wait for the write lock.
+            async with db.read_sessionmaker() as session:
                 cursor = await repository.last_alert_seq(session)
         else:
             cursor = last_event_id
@@ -135,7 +156,7 @@ async def alert_events(
             if need_db or sub.overflowed:
                 sub.overflowed = False
                 sub.drain()
-                async with db.sessionmaker() as session:
+                async with db.read_sessionmaker() as session:
                     rows = await repository.alerts_after(session, cursor, CATCH_UP_BATCH)
                 for alert in rows:
                     yield sse_event(alert_payload(alert))
@@ -166,6 +187,10 @@ async def alert_events(
                 yield b": heartbeat\n\n"
                 next_heartbeat = now + heartbeat_seconds
             if now >= next_poll:
-                need_db = True
+                # The poll is shared by the replica's subscribers; only one that is behind
+                # (another replica's alerts, not pushed here) reads the alerts themselves.
+                next_poll = now + poll_seconds
+                if await broadcaster.latest_seq(db, poll_seconds) > cursor:
+                    need_db = True
     finally:
         broadcaster.unsubscribe(sub)
