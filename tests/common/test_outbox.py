@@ -263,7 +263,8 @@ async def test_live_deliveries_pipeline_and_never_wait_behind_another_destinatio
         await _until(lambda: _true(gated.in_flight.get("audit") == 1))
         for n in range(3):  # three commits while the first deliveries are still under way
             await _queue_to(producer, "hotlist", [f"h{n}"])
-        await _until(lambda: _true(gated.in_flight.get("hotlist") == 3))
+            # Each goes at once, without waiting for the deliveries before it to be answered.
+            await _until(lambda n=n: _true(gated.in_flight.get("hotlist") == n + 1))
         await _queue_to(producer, "hotlist", ["h3"])  # a fourth waits for a free delivery
         gated.gate("hotlist").set()
         await _until(lambda: _true(len(gated.order.get("hotlist", [])) == 4))
@@ -349,6 +350,7 @@ async def test_relays_of_other_processes_take_over_a_busy_destination_on_postgre
         async with _running(first), _running(second):
             await _until(lambda: _true(first._listener and second._listener))
             await _queue_to(first_db, "hotlist", [f"{tag}-0"])
+            await _until(lambda: _true(first_gate.in_flight.get("hotlist") == 1))
             await _queue_to(first_db, "hotlist", [f"{tag}-1"])
             await _until(lambda: _true(first_gate.in_flight.get("hotlist") == 2))
             await _queue_to(first_db, "hotlist", [f"{tag}-2"])
