@@ -312,7 +312,7 @@ async def register_cameras(suite: Suite, ingest_url: str | None, n: int) -> None
             db.executemany(_CAMERA_SQL.format("?1", "?2", "?3", "?4"), [(*r, at) for r in rows])
             db.executemany(_KEY_SQL.format("?1", "?2", "?3"), [(*k, at) for k in keys])
         return
-    conn = await asyncpg.connect(ingest_url.replace("postgresql+asyncpg://", "postgresql://"))
+    conn = await _pg_connect(ingest_url)
     try:
         await conn.executemany(
             _CAMERA_SQL.format("$1", "$2", "$3", "$4"), [(*r, now) for r in rows]
@@ -326,20 +326,28 @@ async def count_reads(suite: Suite, ingest_url: str | None) -> int:
     if ingest_url is None:
         with sqlite3.connect(suite.state_dir / "ingest.db") as conn:
             return int(conn.execute("SELECT count(*) FROM plate_read").fetchone()[0])
-    url = ingest_url.replace("postgresql+asyncpg://", "postgresql://")
-    for attempt in range(30):
+    conn = await _pg_connect(ingest_url)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM plate_read"))
+    finally:
+        await conn.close()
+
+
+async def _pg_connect(url: str) -> asyncpg.Connection:
+    """A connection to `url`, waiting while PostgreSQL has none to spare: after a run the
+    suite's pools (six services, their relays' listeners) and other work on the machine may
+    hold all of `max_connections` for a while."""
+    url = url.replace("postgresql+asyncpg://", "postgresql://")
+    for attempt in range(20):
         try:
-            conn = await asyncpg.connect(url)
+            return await asyncpg.connect(url)
         except asyncpg.TooManyConnectionsError:
-            # The suite's pools (and other work on the machine) may hold every connection for
-            # a moment after a run: wait for them to go back.
-            await asyncio.sleep(1 + attempt)
-            continue
-        try:
-            return int(await conn.fetchval("SELECT count(*) FROM plate_read"))
-        finally:
-            await conn.close()
-    raise RuntimeError("PostgreSQL refused connections for a minute; the count is unknown")
+            print("  PostgreSQL has no connection to spare; waiting", flush=True)
+            await asyncio.sleep(min(1.0 + attempt, 10.0))
+    raise RuntimeError(
+        "PostgreSQL refused connections for two minutes (max_connections reached): stop other "
+        "work on it or raise max_connections, then run again"
+    )
 
 
 async def run_section(
