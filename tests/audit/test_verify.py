@@ -158,3 +158,33 @@ async def test_verification_is_refused_to_other_roles(client, tokens):
     for role in ("officer", "investigator", "camera", "admin"):
         resp = await client.get("/v1/log-verifications", headers=tokens.headers(role))
         assert resp.status_code == 403, role
+
+
+async def _verified_at_startup(app) -> str:
+    import asyncio
+
+    from alpr_audit.main import startup_verification
+
+    async with startup_verification(app):
+        for _ in range(400):
+            if not app.state.chain_at_startup.startswith("verifying"):
+                break
+            await asyncio.sleep(0.05)
+        return str(app.state.chain_at_startup)
+
+
+async def test_start_up_verification_makes_an_intact_log_ready(app, client, five_entries):
+    assert await _verified_at_startup(app) == "ok"
+    assert (await client.get("/readyz")).json()["checks"]["chain"] == "ok"
+
+
+async def test_start_up_verification_keeps_a_broken_log_unready(
+    app, client, db, five_entries, insider
+):
+    async with db.sessionmaker() as session:
+        await insider.tamper(session, "DELETE FROM log_entry WHERE seq = 2")
+        await session.commit()
+    state = await _verified_at_startup(app)
+    assert state.startswith("error: the transaction log does not verify")
+    ready = await client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["checks"]["chain"].startswith("error")

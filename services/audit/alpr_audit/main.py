@@ -3,7 +3,9 @@ signed checkpoints, and auditors' reads (GO 344.4(d), 344.6(c))."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -21,7 +23,7 @@ from alpr_common.app import ServiceSpec, build_app
 from alpr_common.db import Database
 from alpr_common.events import Event, EventBatchResult
 from alpr_common.metrics import add_probe
-from alpr_common.tasks import running_periodic
+from alpr_common.tasks import periodic, running_periodic
 
 log = logging.getLogger("alpr.audit")
 
@@ -60,6 +62,59 @@ async def checkpoint_writer(app: FastAPI) -> AsyncIterator[None]:
         yield
 
 
+STARTUP_VERIFY_RETRY_SECONDS = 5.0
+
+
+@contextlib.asynccontextmanager
+async def startup_verification(app: FastAPI) -> AsyncIterator[None]:
+    """Verify the chain and its signed checkpoints once at start-up (the database may be a
+    restored state, 344.4(d)); until it verifies, /readyz answers 503 with the reason."""
+    settings: AuditSettings = app.state.settings
+    if not settings.verify_at_startup:
+        yield
+        return
+    app.state.chain_at_startup = "verifying the transaction log after start-up"
+    done = asyncio.Event()
+
+    async def run() -> None:
+        db: Database = app.state.db
+        async with db.read_sessionmaker() as session:
+            try:
+                result = await verification.verify_log(
+                    session,
+                    store=app.state.checkpoints,
+                    checkpoint_count=settings.checkpoint_verify_count,
+                    page_size=settings.verify_page_size,
+                )
+            finally:
+                await session.rollback()
+        done.set()
+        if result.ok:
+            app.state.chain_at_startup = "ok"
+            log.info("transaction log verified at start-up", extra={"seq": result.last_seq})
+            return
+        # verify_log has logged the detail at ERROR; readiness says what to do.
+        app.state.chain_at_startup = (
+            "error: the transaction log does not verify; run `python -m alpr_audit verify` "
+            "(after a restore to an older state, checkpoints newer than it name lost entries)"
+        )
+
+    task = asyncio.create_task(
+        periodic("audit-startup-verification", STARTUP_VERIFY_RETRY_SECONDS, run, stop=done),
+        name="audit-startup-verification",
+    )
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def chain_ready(app: FastAPI) -> str:
+    return str(getattr(app.state, "chain_at_startup", "ok"))
+
+
 async def record_events(session: AsyncSession, events: Sequence[Event]) -> EventBatchResult:
     return await intake.record_events(session, events=events)
 
@@ -74,10 +129,11 @@ def create_app(settings: AuditSettings | None = None) -> FastAPI:
         outbox=models.OUTBOX,
         # Every transaction of the suite lands here: claimed and chained in bulk, not per event.
         event_batch_handler=record_events,
-        hooks=[checkpoint_writer],
+        hooks=[startup_verification, checkpoint_writer],
     )
     app.state.checkpoints = CheckpointStore(settings)
     add_probe(app, verification.checkpoint_metrics)
+    app.state.ready_checks["chain"] = functools.partial(chain_ready, app)
     return app
 
 

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 
 from alpr_common.db import utcnow
 from alpr_common.groupcommit import GroupCommit
+from alpr_ingest.errors import PurgePending
 from alpr_ingest.geo import BoundaryIndex
 from alpr_ingest.images import ImageStore
 from alpr_ingest.repository.cameras import CameraSiteCache
@@ -30,6 +31,9 @@ class Runtime:
     camera_sites: CameraSiteCache = field(default_factory=lambda: CameraSiteCache(2.0))
     # The process's group writer of fast-path messages (`reads.ReadWriter`), set by the app.
     writer: GroupCommit[Any, bool] | None = None
+    # 344.4(d): set by the service's start-up until a purge has run since then (the database may
+    # be a restored older state); while set, nothing that answers reads is served.
+    purge_pending: bool = False
 
     @classmethod
     def from_settings(cls, settings: IngestSettings) -> Runtime:
@@ -52,3 +56,21 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+# After a restore a purge must run before any read is answered (344.4(d)).
+PURGE_RETRY_AFTER_SECONDS = 5.0
+
+
+async def require_purged(request: Request) -> None:
+    runtime: Runtime = request.app.state.runtime
+    if runtime.purge_pending:
+        raise PurgePending(
+            "reads are answered once the start-up purge has run (344.4(d)); retry shortly",
+            extra={"clause": "344.4(d)"},
+            retry_after=PURGE_RETRY_AFTER_SECONDS,
+        )
+
+
+PurgedSinceStart = Annotated[None, Depends(require_purged)]
+# For whole routers (holds, releases): every route of theirs answers or copies reads.
+PURGED_SINCE_START = Depends(require_purged)

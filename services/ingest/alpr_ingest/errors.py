@@ -8,6 +8,7 @@ from alpr_common.errors import (
     Forbidden,
     NotFound,
     PayloadTooLarge,
+    Unavailable,
     Unprocessable,
 )
 from alpr_ingest.adapters.errors import (
@@ -52,6 +53,10 @@ class ReadNotFound(NotFound):
 
 class InvalidSearch(Unprocessable):
     """The search criteria are malformed, too broad or outside the retention window."""
+
+
+class PurgePending(Unavailable):
+    """No read is answered until a purge has run since start-up (344.4(d)); retry shortly."""
 
 
 class ProblemNotFound(NotFound):

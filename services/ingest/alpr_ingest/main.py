@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,10 +12,10 @@ from fastapi import FastAPI
 from alpr_common.app import ServiceSpec, build_app
 from alpr_common.db import Database
 from alpr_common.metrics import add_probe
-from alpr_common.tasks import running_periodic
+from alpr_common.tasks import periodic, running_periodic
 from alpr_ingest import cameras, models, purge, reads
 from alpr_ingest.api import ROUTERS
-from alpr_ingest.deps import Runtime
+from alpr_ingest.deps import PURGE_RETRY_AFTER_SECONDS, Runtime
 from alpr_ingest.settings import IngestSettings
 
 log = logging.getLogger("alpr.ingest")
@@ -21,25 +23,51 @@ log = logging.getLogger("alpr.ingest")
 
 @contextlib.asynccontextmanager
 async def maintenance(app: FastAPI) -> AsyncIterator[None]:
-    """Partitions ahead at startup (PostgreSQL); in dev, also the daily purge, in process (a
-    Kubernetes CronJob runs `python -m alpr_ingest purge` in production)."""
+    """Partitions ahead at startup (PostgreSQL), then a purge before any read is answered (the
+    database may be a restored older state: 344.4(d)); in dev, also the daily purge, in process
+    (a Kubernetes CronJob runs `python -m alpr_ingest purge` in production)."""
     db: Database = app.state.db
     rt: Runtime = app.state.runtime
+    rt.purge_pending = True
     try:
         await purge.run_maintenance(db, rt)
     except Exception:
         log.exception("creating partitions at startup failed; reads will create them on demand")
-    if not rt.settings.maintenance_enabled:
-        yield
-        return
+    purged = asyncio.Event()
 
     async def run() -> None:
         await purge.run_purge(db, rt)
+        if rt.purge_pending:
+            rt.purge_pending = False
+            log.info("start-up purge done; reads are answered")
+        purged.set()
 
-    async with running_periodic(
-        "ingest-maintenance", rt.settings.maintenance_interval_seconds, run, logger=log
-    ):
+    if rt.settings.maintenance_enabled:
+
+        def interval() -> float:
+            if rt.purge_pending:
+                return PURGE_RETRY_AFTER_SECONDS
+            return rt.settings.maintenance_interval_seconds
+
+        async with running_periodic("ingest-maintenance", interval, run, logger=log):
+            yield
+        return
+    # Until it has succeeded once, retried every few seconds (PostgreSQL down at start-up).
+    task = asyncio.create_task(
+        periodic("ingest-startup-purge", PURGE_RETRY_AFTER_SECONDS, run, stop=purged, logger=log),
+        name="ingest-startup-purge",
+    )
+    try:
         yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def purge_ready(app: FastAPI) -> str:
+    rt: Runtime = app.state.runtime
+    return "waiting for the start-up purge (344.4(d))" if rt.purge_pending else "ok"
 
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
@@ -61,6 +89,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     app.state.runtime.writer = reads.ReadWriter(lambda: app.state.db)
     add_probe(app, purge.retention)
     add_probe(app, cameras.health_metrics)
+    app.state.ready_checks["purge"] = functools.partial(purge_ready, app)
     return app
 
 

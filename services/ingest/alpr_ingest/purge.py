@@ -63,6 +63,7 @@ def purge_cutoff(rt: Runtime, now: datetime) -> datetime:
 async def purge(session: AsyncSession, *, rt: Runtime) -> tuple[dict[str, Any], set[str]]:
     """Purge in the caller's transaction; return the report and the image hashes no longer
     referenced (the caller deletes the files after committing)."""
+    await repo.lock_purge(session)
     now = rt.now()
     cutoff = purge_cutoff(rt, now)
     days: list[PurgedDay] = []
@@ -144,6 +145,7 @@ async def _run_purge(db: Database, rt: Runtime) -> dict[str, Any]:
         await session.commit()
     if report["method"] == "drop_partitions":
         async with db.sessionmaker() as session:
+            await repo.lock_purge(session)
             report["partitions_dropped"] = await partitions.drop_detached(session)
             await session.commit()
     for sha in unreferenced:

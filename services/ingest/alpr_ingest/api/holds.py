@@ -12,7 +12,7 @@ from alpr_common.errors import responses
 from alpr_common.purpose import PurposeDep
 from alpr_ingest import holds
 from alpr_ingest.auth import HoldCreator, HoldManager, HoldReader
-from alpr_ingest.deps import RuntimeDep
+from alpr_ingest.deps import PURGED_SINCE_START, RuntimeDep
 from alpr_ingest.errors import ExportNotFound, HoldConflict, HoldNotFound, InvalidHold
 from alpr_ingest.schemas import (
     CASE_NUMBER_PATTERN,
@@ -27,7 +27,7 @@ from alpr_ingest.schemas import (
     Page,
 )
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", dependencies=[PURGED_SINCE_START])
 
 HoldIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The hold's id")]
 ExportIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The export's id")]

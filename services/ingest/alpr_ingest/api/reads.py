@@ -20,7 +20,7 @@ from alpr_common.jsonenc import FastJSONResponse
 from alpr_common.purpose import PurposeDep
 from alpr_ingest import adapters, reads, search, vehicles
 from alpr_ingest.auth import ReadPoster, Searcher, Service
-from alpr_ingest.deps import Runtime, RuntimeDep
+from alpr_ingest.deps import PurgedSinceStart, Runtime, RuntimeDep
 from alpr_ingest.errors import (
     BatchRefused,
     BodyTooLarge,
@@ -28,6 +28,7 @@ from alpr_ingest.errors import (
     InvalidQuery,
     InvalidSearch,
     MalformedPayload,
+    PurgePending,
     ReadNotFound,
     UnknownFormat,
     UnsupportedContentType,
@@ -284,9 +285,10 @@ Longitude = Annotated[float | None, Query(ge=-180, le=180)]
     "/reads",
     response_model=SearchPage,
     tags=["search"],
-    responses=responses(InvalidSearch),
+    responses=responses(InvalidSearch, PurgePending),
 )
 async def search_reads(
+    _purged: PurgedSinceStart,
     principal: Searcher,
     purpose: PurposeDep,
     session: SessionDep,
@@ -361,9 +363,10 @@ async def search_reads(
     "/reads/{read_id}",
     response_model=ReadOut,
     tags=["search"],
-    responses=responses(ReadNotFound),
+    responses=responses(ReadNotFound, PurgePending),
 )
 async def read_read(
+    _purged: PurgedSinceStart,
     read_id: uuid.UUID,
     principal: Searcher,
     purpose: PurposeDep,
@@ -380,10 +383,14 @@ async def read_read(
     "/reads/back-match",
     response_model=BackMatchOut,
     tags=["internal"],
-    responses=responses(InvalidSearch),
+    responses=responses(InvalidSearch, PurgePending),
 )
 async def back_match(
-    data: BackMatchIn, _service: Service, session: SessionDep, rt: RuntimeDep
+    _purged: PurgedSinceStart,
+    data: BackMatchIn,
+    _service: Service,
+    session: SessionDep,
+    rt: RuntimeDep,
 ) -> BackMatchOut:
     """Internal (hotlist): recent reads of newly listed plates, exact or confusable."""
     return await search.back_match(session, rt=rt, data=data)

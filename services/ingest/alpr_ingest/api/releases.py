@@ -13,12 +13,12 @@ from alpr_common.db import SessionDep
 from alpr_common.errors import responses
 from alpr_ingest import releases
 from alpr_ingest.auth import Service
-from alpr_ingest.deps import RuntimeDep
+from alpr_ingest.deps import PURGED_SINCE_START, RuntimeDep
 from alpr_ingest.errors import ExportNotFound, InvalidHold
 from alpr_ingest.releases import PreservationHoldCreate, ReleaseCreate, ReleaseRead
 from alpr_ingest.schemas import HoldRead
 
-router = APIRouter(prefix="/v1", tags=["internal"])
+router = APIRouter(prefix="/v1", dependencies=[PURGED_SINCE_START], tags=["internal"])
 
 ReleaseIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The release's id")]
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, literal, select, update
+from sqlalchemy import and_, delete, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -16,6 +16,16 @@ from alpr_ingest.models import (
     ReadHold,
 )
 from alpr_ingest.repository.reads import ALIASES, HELD, READ_COLUMNS, READS
+
+# pg_advisory_xact_lock's key for the purge: 344.4(d).
+PURGE_LOCK_KEY = 3444
+
+
+async def lock_purge(session: AsyncSession) -> None:
+    """PostgreSQL: one purge at a time (every replica purges at start-up, the CronJob daily); the
+    next one waits and then finds the days already gone. SQLite has one writer anyway."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PURGE_LOCK_KEY})
 
 
 def _active_hold_read_ids() -> Any:
