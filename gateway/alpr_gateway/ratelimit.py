@@ -99,9 +99,10 @@ class LocalBuckets:
 class RedisBuckets:
     """Buckets shared by every gateway replica, in Redis; in-process while Redis is down."""
 
-    def __init__(self, url: str, *, client: Any = None) -> None:
+    def __init__(self, url: str, *, prefix: str = KEY_PREFIX, client: Any = None) -> None:
         import redis.asyncio as aioredis
 
+        self.prefix = prefix
         self.client = client or aioredis.Redis.from_url(
             url,
             socket_timeout=REDIS_TIMEOUT_SECONDS,
@@ -121,7 +122,7 @@ class RedisBuckets:
         if time.monotonic() < self._down_until:
             return self.fallback.take_now(key, limit)
         try:
-            wait = await self._take(keys=[KEY_PREFIX + key], args=[limit.rate, limit.burst])
+            wait = await self._take(keys=[self.prefix + key], args=[limit.rate, limit.burst])
         except Exception as exc:  # any failure of the store: fall back, never a 500
             if self.shared:
                 log.warning(
@@ -164,7 +165,9 @@ class RateLimiter:
             settings.rate_limit_burst,
             per_camera_per_second=settings.rate_limit_per_camera_per_second,
             per_camera_burst=settings.rate_limit_per_camera_burst,
-            store=RedisBuckets(url) if url else LocalBuckets(),
+            store=RedisBuckets(url, prefix=settings.rate_limit_redis_prefix)
+            if url
+            else LocalBuckets(),
         )
 
     def limit_for(self, principal: Principal | None) -> Limit:

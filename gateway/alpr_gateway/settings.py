@@ -29,6 +29,8 @@ class GatewaySettings(BaseServiceSettings):
     # the limit does not grow with the replicas. Empty: in process (one gateway, `make run`).
     # If Redis is unreachable each replica limits on its own until it answers again.
     rate_limit_redis_url: str = ""
+    # Prefix of the bucket keys: deployments sharing one Redis keep their buckets apart.
+    rate_limit_redis_prefix: str = "alpr:ratelimit:"
     upstream_timeout_seconds: float = 30.0
     route_refresh_seconds: float = 30.0
     # The gateway's public base URL, as `servers` in its API document (`/openapi.json`);

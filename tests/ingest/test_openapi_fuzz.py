@@ -24,6 +24,7 @@ schema = schemathesis.openapi.from_asgi(
             environment="test",
             run_relay=False,
             run_maintenance=False,
+            purge_at_startup=False,
             database_url=f"sqlite+aiosqlite:///{_tmp / 'schema.db'}",
             image_dir=_tmp / "images",
             export_dir=_tmp / "exports",

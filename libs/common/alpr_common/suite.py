@@ -105,7 +105,9 @@ class Suite:
     log_dir: Path | None = None
 
     def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.ports[service]}"
+        """The service's address, or a replica's (`<service>@<port>`, see start_replicas)."""
+        _, at, port = service.partition("@")
+        return f"http://127.0.0.1:{port if at else self.ports[service]}"
 
     def secrets(self) -> dict[str, str]:
         """Service client secrets, made once per state directory and kept there (mode 600)."""
@@ -183,6 +185,30 @@ class Suite:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    def start_replicas(
+        self, service: str, ports: list[int], env: list[dict[str, str]] | None = None
+    ) -> list[str]:
+        """More processes of `service`, one per port, as replicas behind a balancer that listens
+        on `ports[service]` (the address the others call); `env`: extra variables per replica.
+        Named `<service>@<port>` in `procs` and stopped with the rest; returns their URLs."""
+        logs = self.log_dir or self.state_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        urls = []
+        for i, port in enumerate(ports):
+            extra = env[i] if env else {}
+            environ = self.env() | {f"{service.upper()}_PORT": str(port)} | extra
+            name = f"{service}@{port}"
+            out = (logs / f"{name}.log").open("ab")
+            self.procs[name] = subprocess.Popen(  # noqa: S603 (our own modules, no shell)
+                [sys.executable, "-m", f"alpr_{service}", "serve"],
+                env=environ,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            urls.append(self.url(name))
+        return urls
 
     def wait_ready(self, services: tuple[str, ...] = SERVICES, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout

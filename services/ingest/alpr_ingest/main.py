@@ -28,7 +28,7 @@ async def maintenance(app: FastAPI) -> AsyncIterator[None]:
     (a Kubernetes CronJob runs `python -m alpr_ingest purge` in production)."""
     db: Database = app.state.db
     rt: Runtime = app.state.runtime
-    rt.purge_pending = True
+    rt.purge_pending = rt.settings.purge_at_startup
     try:
         await purge.run_maintenance(db, rt)
     except Exception:
@@ -42,6 +42,9 @@ async def maintenance(app: FastAPI) -> AsyncIterator[None]:
             log.info("start-up purge done; reads are answered")
         purged.set()
 
+    if not rt.settings.purge_at_startup and not rt.settings.maintenance_enabled:
+        yield
+        return
     if rt.settings.maintenance_enabled:
 
         def interval() -> float:

@@ -50,6 +50,9 @@ class IngestSettings(BaseServiceSettings):
     # In-process maintenance (partitions ahead, purge): on in dev, a CronJob runs it elsewhere.
     run_maintenance: bool | None = None
     maintenance_interval_seconds: float = Field(default=3600.0, gt=0)
+    # 344.4(d): purge at every start-up and answer no read until it has run (the database may be
+    # a restored older state). Off only for an app that never serves (a schema dump).
+    purge_at_startup: bool = True
 
     @field_validator("retention_days")
     @classmethod
