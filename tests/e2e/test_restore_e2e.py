@@ -224,18 +224,38 @@ def test_restored_audit_log_is_verified_against_its_checkpoints(
     suite.command("audit", "checkpoint")
     backup(audit_db, tmp_path / "audit-after.dump")
 
+    # The latest state: entries and checkpoints verify.
     with scratch_database() as current:
         restore(tmp_path / "audit-after.dump", current)
         with service_on(suite, "audit", current, **env) as url:
             with httpx.Client(base_url=url, timeout=10.0) as client:
-                ready = eventually(lambda: _ready(client), seconds=60)
-                assert ready["checks"]["chain"] == "ok"
+                assert eventually(lambda: _ready(client), seconds=60)["checks"]["chain"] == "ok"
+            assert "transaction log verified at start-up" in _log_of(suite, url)
 
+    # An older state: its entries verify, so audit takes events again, and the newest
+    # checkpoint, past the restored head, is reported as the record of what was rolled back.
     with scratch_database() as older:
         restore(tmp_path / "audit-before.dump", older)
         with service_on(suite, "audit", older, **env) as url:
             with httpx.Client(base_url=url, timeout=10.0) as client:
-                # The newest checkpoint fixes entries the restored log does not hold.
+                eventually(lambda: _ready(client), seconds=60)
+            log = eventually(
+                lambda: (t := _log_of(suite, url)) and "checkpoint(s) do not match" in t and t
+            )
+            assert "entries were deleted" in log
+
+    # A restored log whose entries were altered does not serve.
+    with scratch_database() as altered:
+        restore(tmp_path / "audit-after.dump", altered)
+        tamper = (
+            "ALTER TABLE log_entry DISABLE TRIGGER USER; "
+            "UPDATE log_entry SET data = '{\"forged\": true}' "
+            "WHERE seq = (SELECT max(seq) - 1 FROM log_entry)"
+        )
+        subprocess.run(["psql", "-q", "-c", tamper, libpq(altered)], check=True)
+        with service_on(suite, "audit", altered, **env) as url:
+            with httpx.Client(base_url=url, timeout=10.0) as client:
+
                 def refused() -> dict | None:
                     body = _readiness(client)
                     return body if body and body["checks"]["chain"].startswith("error") else None
@@ -243,6 +263,11 @@ def test_restored_audit_log_is_verified_against_its_checkpoints(
                 body = eventually(refused, seconds=60)
                 assert "python -m alpr_audit verify" in body["checks"]["chain"]
                 assert client.get("/readyz").status_code == 503
+
+
+def _log_of(suite: Suite, url: str) -> str:
+    port = url.rsplit(":", 1)[1]
+    return next((suite.state_dir / "logs").glob(f"*-restored-{port}.log")).read_text()
 
 
 def _readiness(client: httpx.Client) -> dict | None:

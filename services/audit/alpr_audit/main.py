@@ -68,7 +68,9 @@ STARTUP_VERIFY_RETRY_SECONDS = 5.0
 @contextlib.asynccontextmanager
 async def startup_verification(app: FastAPI) -> AsyncIterator[None]:
     """Verify the chain and its signed checkpoints once at start-up (the database may be a
-    restored state, 344.4(d)); until it verifies, /readyz answers 503 with the reason."""
+    restored state, 344.4(d)). /readyz answers 503 until the entries have been verified, and
+    stays so if they do not verify; checkpoints that disagree with verifying entries (a restore
+    to an older point) are logged at ERROR without stopping intake."""
     settings: AuditSettings = app.state.settings
     if not settings.verify_at_startup:
         yield
@@ -89,14 +91,25 @@ async def startup_verification(app: FastAPI) -> AsyncIterator[None]:
             finally:
                 await session.rollback()
         done.set()
-        if result.ok:
+        if result.first_broken is None and result.head_problem is None:
             app.state.chain_at_startup = "ok"
-            log.info("transaction log verified at start-up", extra={"seq": result.last_seq})
+            if result.ok:
+                log.info("transaction log verified at start-up", extra={"seq": result.last_seq})
+            else:
+                # The entries verify; a checkpoint does not match them. After a restore to an
+                # older point, checkpoints past the restored head are the record of what was
+                # rolled back (verify_log has logged each at ERROR).
+                log.error(
+                    "transaction log entries verify at start-up, but %d checkpoint(s) do not "
+                    "match them (after a restore: the entries rolled back); run "
+                    "`python -m alpr_audit verify`",
+                    len(result.checkpoint_problems),
+                    extra={"seq": result.last_seq},
+                )
             return
-        # verify_log has logged the detail at ERROR; readiness says what to do.
+        # verify_log has logged the first broken entry at ERROR; readiness says what to do.
         app.state.chain_at_startup = (
-            "error: the transaction log does not verify; run `python -m alpr_audit verify` "
-            "(after a restore to an older state, checkpoints newer than it name lost entries)"
+            "error: the transaction log does not verify; run `python -m alpr_audit verify`"
         )
 
     task = asyncio.create_task(

@@ -32,7 +32,7 @@ class AuditSettings(BaseServiceSettings):
     # Entries read per query when verifying; the chain is streamed, never loaded whole.
     verify_page_size: int = Field(default=1000, ge=1, le=100_000)
     # Verify the whole chain and the checkpoints at start-up, and stay unready (/readyz 503) until
-    # it verifies: the database may be a restored state. Off only where a Job runs
+    # the entries verify: the database may be a restored state. Off only where a Job runs
     # `python -m alpr_audit verify` after every restore instead (a chain too long to wait for).
     verify_at_startup: bool = True
     # "Beyond the 13" findings (findings.py). Off-hours: a query whose local time falls outside
