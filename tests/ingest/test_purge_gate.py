@@ -9,6 +9,7 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
+from alpr_common.errors import problem_type
 from alpr_ingest.main import maintenance
 from alpr_ingest.models import PlateRead
 
@@ -25,7 +26,8 @@ async def test_reads_are_not_answered_while_the_start_up_purge_is_pending(ingest
     rt.purge_pending = True
     search = await ingest.search(plate="ABC1234")
     assert search.status_code == 503, search.text
-    assert search.json()["error"] == "PurgePending" and search.json()["clause"] == "344.4(d)"
+    assert search.json()["type"] == problem_type("PurgePending")
+    assert search.json()["clause"] == "344.4(d)"
     assert int(search.headers["retry-after"]) >= 1
     holds = await ingest.client.get("/v1/holds", headers=ingest.tokens.headers("supervisor"))
     assert holds.status_code == 503
