@@ -24,6 +24,7 @@ from alpr_common.db import create_engine
 from alpr_common.suite import SERVICES, Suite, free_port, postgres_databases
 from alpr_common.testing.plugin import in_ci, pg_admin_url, pg_unavailable_reason
 from tests.helpers.balancer import RoundRobin
+from tests.helpers.e2e import SMALL_POOLS
 from tests.helpers.fleet import Fleet, eventually, make_fleet, post_reads
 from tests.helpers.redis import redis_url
 
@@ -80,6 +81,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         ports=ports,
         database_urls=urls,
         extra_env={
+            **SMALL_POOLS,
             "GATEWAY_STATUS_CACHE_SECONDS": "1",
             "AUDIT_CHECKPOINT_INTERVAL_SECONDS": "3600",
             "GATEWAY_RATE_LIMIT_REDIS_URL": redis,

@@ -96,6 +96,12 @@ def record_training(
     assert r.status_code == 201, r.text
 
 
+# Each test worker may run two suites at once on PostgreSQL (the session's and a module's own),
+# six services each, against a server whose default max_connections is 100: small pools keep
+# a test run well inside it (production keeps the default, <SVC>_DATABASE_POOL_SIZE=20).
+SMALL_POOLS = {f"{svc.upper()}_DATABASE_POOL_SIZE": "3" for svc in SERVICES}
+
+
 def running_suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
     """A whole suite of real processes, migrated and ready; stopped (and its databases dropped)
     when the generator closes. The session's `suite` fixture is one; a module whose tests change
@@ -113,6 +119,7 @@ def running_suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
         ports={svc: free_port() for svc in SERVICES},
         database_urls=urls,
         extra_env={
+            **SMALL_POOLS,
             "GATEWAY_STATUS_CACHE_SECONDS": "1",
             "AUDIT_CHECKPOINT_INTERVAL_SECONDS": "3600",
             # On PostgreSQL ingest runs as two worker processes on one port, as a host with
