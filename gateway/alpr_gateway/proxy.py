@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import httpx
@@ -27,6 +26,7 @@ from alpr_common.errors import (
     UpstreamError,
     UpstreamTimeout,
 )
+from alpr_common.forwarded import client_address
 from alpr_common.http import ServiceTokens
 from alpr_common.jwt import TokenVerifier
 from alpr_common.metrics import set_route
@@ -36,7 +36,7 @@ from alpr_common.status import PrincipalStatusCheck
 from alpr_common.telemetry import REQUEST_ID_HEADER, outgoing_headers, request_id_var
 from alpr_gateway.ratelimit import RateLimiter
 from alpr_gateway.routes import SERVICES, RouteRule, RouteTable, public_template, service_path
-from alpr_gateway.settings import GatewaySettings, IPNetwork
+from alpr_gateway.settings import GatewaySettings
 from alpr_gateway.translog import Transaction, TransactionLog
 
 log = logging.getLogger("alpr.gateway")
@@ -255,7 +255,12 @@ class Gateway:
         token: str | None,
         rule: RouteRule,
     ) -> Response:
-        headers = [(k, v) for k, v in request.headers.items() if k not in HOP_BY_HOP]
+        with_body = request.method in ("POST", "PUT", "PATCH")
+        # A body is relayed only where it means something; the framing of one that is dropped
+        # (a GET with Content-Length) must go too, or the upstream would wait for bytes that
+        # never come and read the next request on the connection as them.
+        dropped = HOP_BY_HOP if with_body else HOP_BY_HOP | {"content-length"}
+        headers = [(k, v) for k, v in request.headers.items() if k not in dropped]
         if token is not None:
             headers = [(k, v) for k, v in headers if k != "authorization"]
             headers.append(("authorization", f"Bearer {token}"))
@@ -275,9 +280,7 @@ class Gateway:
             request.method,
             url,
             headers=headers,
-            content=self._limited_body(request)
-            if request.method in ("POST", "PUT", "PATCH")
-            else None,
+            content=self._limited_body(request) if with_body else None,
             extensions={
                 "timeout": {
                     "connect": limit,
@@ -330,29 +333,6 @@ class Gateway:
         finally:
             await resp.aclose()
             await self.translog.record_outcome(tx, resp.status_code, sent)
-
-
-def client_address(peer: str, forwarded: list[str], trusted: Sequence[IPNetwork]) -> str:
-    """The client behind trusted proxies: walking X-Forwarded-For from the right (each proxy
-    appends the address it received from), the first address that is not a trusted proxy.
-    Entries a client wrote itself sit to the left of it and are never reached."""
-
-    def is_trusted(address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in net for net in trusted)
-
-    hops = [h.strip() for value in forwarded for h in value.split(",") if h.strip()]
-    address = peer
-    while is_trusted(address) and hops:
-        hop = hops.pop()
-        try:
-            address = str(ipaddress.ip_address(hop))
-        except ValueError:
-            break  # a malformed hop: the last proxy's peer is as far as we can trust
-    return address
 
 
 class _BodyTooLarge(Exception):

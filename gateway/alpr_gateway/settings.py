@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-import ipaddress
+from pydantic import Field
 
-from pydantic import Field, field_validator
-
+from alpr_common.forwarded import IPNetwork, parse_networks
 from alpr_common.settings import BaseServiceSettings, service_config
+
+__all__ = ["GatewaySettings", "IPNetwork", "parse_networks"]
 
 
 class GatewaySettings(BaseServiceSettings):
@@ -36,31 +37,6 @@ class GatewaySettings(BaseServiceSettings):
     # The gateway's public base URL, as `servers` in its API document (`/openapi.json`);
     # empty: relative to where the document was fetched from.
     public_url: str = ""
-    # Proxies in front of the gateway (an ingress controller), as comma-separated addresses or
-    # networks. X-Forwarded-For is read only from a peer among them, and only through their hops:
-    # the client is the last address (from the right) that is not one of them. Default: none,
-    # so the client is the peer and X-Forwarded-For is ignored (anyone can write it).
+    # Proxies in front of the gateway (an ingress controller). Default: none, so the client is
+    # the peer and X-Forwarded-For is ignored (anyone can write it).
     trusted_proxies: str = ""
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _networks(cls, value: str) -> str:
-        parse_networks(value)
-        return value
-
-    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
-        return parse_networks(self.trusted_proxies)
-
-
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def parse_networks(value: str) -> tuple[IPNetwork, ...]:
-    try:
-        return tuple(
-            ipaddress.ip_network(part.strip(), strict=False)
-            for part in value.split(",")
-            if part.strip()
-        )
-    except ValueError as exc:
-        raise ValueError(f"GATEWAY_TRUSTED_PROXIES: {exc}") from None

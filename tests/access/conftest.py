@@ -128,7 +128,8 @@ def login(client: httpx.AsyncClient) -> Callable[..., Awaitable[httpx.Response]]
         totp: str | None = None,
         address: str | None = None,
     ) -> httpx.Response:
-        headers = {"X-Forwarded-For": f"{address}, 10.0.0.1"} if address else {}
+        # As the gateway sends it: one address, the client it found behind its trusted proxies.
+        headers = {"X-Forwarded-For": address} if address else {}
         return await client.post(
             "/v1/token",
             data={

@@ -284,3 +284,69 @@ async def test_only_services_exchange_ingest_keys(client, tokens, role):
     )
 
     assert resp.status_code == 403
+
+
+async def test_client_authenticates_with_http_basic_at_the_token_endpoint(client, tokens):
+    """RFC 6749 2.3.1: the client id and secret may come as HTTP basic, form-urlencoded."""
+    created = await create_client(client, tokens, name="Rekor fleet", kind="camera", cameras=["c1"])
+    client_id, secret = created["client"]["id"], created["client_secret"]
+
+    resp = await client.post(
+        "/v1/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["cache-control"] == "no-store"
+
+    wrong = await client.post(
+        "/v1/token", data={"grant_type": "client_credentials"}, auth=(client_id, "nope")
+    )
+    assert wrong.status_code == 401
+    assert wrong.headers["content-type"] == "application/problem+json"
+    assert wrong.json()["error"] == "invalid_client"
+    assert wrong.headers["www-authenticate"].startswith("Basic realm=")
+
+    twice = await client.post(
+        "/v1/token",
+        data={"grant_type": "client_credentials", "client_secret": secret},
+        auth=(client_id, secret),
+    )
+    assert twice.status_code == 400 and twice.json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    ("form", "headers", "error"),
+    [
+        ({"grant_type": "authorization_code", "code": "x"}, {}, "unsupported_grant_type"),
+        ({"grant_type": "refresh_token"}, {}, "unsupported_grant_type"),
+        ({}, {}, "invalid_request"),
+        ({"grant_type": "password", "username": "x"}, {}, "invalid_request"),
+        ({"grant_type": "client_credentials", "client_id": "x"}, {}, "invalid_request"),
+        ({"grant_type": "password", "username": "a\x00b", "password": "p"}, {}, "invalid_request"),
+        ({"grant_type": "client_credentials"}, {"Authorization": "Basic !!"}, "invalid_request"),
+        ({"grant_type": "client_credentials"}, {"Authorization": "Bearer x"}, "invalid_request"),
+    ],
+)
+async def test_token_endpoint_errors_are_rfc6749(client, form, headers, error):
+    resp = await client.post("/v1/token", data=form, headers=headers)
+
+    assert resp.status_code == 400, resp.text
+    assert resp.headers["content-type"] == "application/problem+json"
+    body = resp.json()
+    assert body["error"] == error
+    assert body["error_description"] == body["detail"]
+    assert body["type"] == f"urn:alpr:problem:oauth:{error}"
+
+
+async def test_token_endpoint_refuses_an_undecodable_form_as_invalid_request(client):
+    resp = await client.post(
+        "/v1/token",
+        content=b"grant_type=password&username=\xff\xfe",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"] == "invalid_request"
+
+
+async def test_token_json_body_is_invalid_request(client):
+    resp = await client.post("/v1/token", json={"grant_type": "password"})
+    assert resp.status_code == 400 and resp.json()["error"] == "invalid_request"

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alpr_access.errors import InvalidCredentials
+from alpr_access.errors import GrantRefused
 from alpr_access.tokens import login_person
+from alpr_common.errors import problem_type
 
 CSO = "chief_security_officer"
 WRONG = "definitely-not-the-password"
@@ -37,10 +38,10 @@ async def test_five_failures_lock_the_account(make_person, login, client, tokens
     person = await make_person("officer")
 
     for _ in range(5):
-        assert (await login(person, password=WRONG)).status_code == 401
+        assert (await login(person, password=WRONG)).status_code == 400
     locked = await login(person)
 
-    assert locked.status_code == 401
+    assert locked.status_code == 400
     assert "locked" in locked.json()["detail"]
     attempts = (
         await client.get(
@@ -64,10 +65,10 @@ async def test_wrong_totp_counts_towards_the_lockout(make_person, attempt):
     t0 = datetime.now(UTC)
 
     for i in range(5):
-        with pytest.raises(InvalidCredentials):
+        with pytest.raises(GrantRefused):
             await attempt(person, at=t0 + timedelta(seconds=i), totp="000000")
 
-    with pytest.raises(InvalidCredentials):
+    with pytest.raises(GrantRefused):
         await attempt(person, at=t0 + timedelta(minutes=1))
 
 
@@ -76,9 +77,9 @@ async def test_failures_spread_over_more_than_fifteen_minutes_do_not_lock(make_p
     t0 = datetime.now(UTC)
 
     for i in range(4):
-        with pytest.raises(InvalidCredentials):
+        with pytest.raises(GrantRefused):
             await attempt(person, at=t0 + timedelta(seconds=i), password=WRONG)
-    with pytest.raises(InvalidCredentials):
+    with pytest.raises(GrantRefused):
         await attempt(person, at=t0 + timedelta(minutes=16), password=WRONG)
 
     token = await attempt(person, at=t0 + timedelta(minutes=16, seconds=30))
@@ -90,10 +91,10 @@ async def test_a_success_restarts_the_count(make_person, attempt):
     t0 = datetime.now(UTC)
 
     for i in range(4):
-        with pytest.raises(InvalidCredentials):
+        with pytest.raises(GrantRefused):
             await attempt(person, at=t0 + timedelta(seconds=i), password=WRONG)
     await attempt(person, at=t0 + timedelta(seconds=10))
-    with pytest.raises(InvalidCredentials):
+    with pytest.raises(GrantRefused):
         await attempt(person, at=t0 + timedelta(seconds=40), password=WRONG)
 
     assert (await attempt(person, at=t0 + timedelta(seconds=70))).access_token
@@ -105,10 +106,10 @@ async def test_lockout_is_released_by_time_and_recorded(
     person = await make_person("officer")
     t0 = datetime.now(UTC)
     for i in range(5):
-        with pytest.raises(InvalidCredentials):
+        with pytest.raises(GrantRefused):
             await attempt(person, at=t0 + timedelta(seconds=i), password=WRONG)
 
-    with pytest.raises(InvalidCredentials):
+    with pytest.raises(GrantRefused):
         await attempt(person, at=t0 + timedelta(minutes=10))
     token = await attempt(person, at=t0 + timedelta(minutes=16))
 
@@ -172,4 +173,4 @@ async def test_releasing_without_a_lockout_is_not_found(make_person, client, tok
     )
 
     assert resp.status_code == 404
-    assert resp.json()["error"] == "LockoutNotFound"
+    assert resp.json()["type"] == problem_type("LockoutNotFound")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from jose import jwt
 
+from alpr_access.errors import GrantRefused
 from alpr_access.main import create_app
 from alpr_access.security import (
     PUBLISH_LEAD,
@@ -56,8 +57,10 @@ async def test_totp_is_required(make_person, client):
         data={"grant_type": "password", "username": person.username, "password": STRONG_PASSWORD},
     )
 
-    assert resp.status_code == 401
-    assert resp.json()["error"] == "InvalidCredentials"
+    # RFC 6749 5.2: refused resource-owner credentials are `invalid_grant`, 400.
+    assert resp.status_code == 400
+    assert resp.json()["error"] == "invalid_grant"
+    assert resp.json()["type"] == GrantRefused.type_uri()
 
 
 async def test_wrong_totp_is_refused(make_person, login):
@@ -67,7 +70,7 @@ async def test_wrong_totp_is_refused(make_person, login):
 
     resp = await login(person, totp=wrong)
 
-    assert resp.status_code == 401
+    assert resp.status_code == 400
 
 
 async def test_a_totp_code_is_accepted_once(make_person, login):
@@ -75,7 +78,7 @@ async def test_a_totp_code_is_accepted_once(make_person, login):
     code = person.code()
 
     assert (await login(person, totp=code)).status_code == 200
-    assert (await login(person, totp=code)).status_code == 401
+    assert (await login(person, totp=code)).status_code == 400
 
 
 async def test_refusals_never_reveal_whether_the_name_exists(make_person, client, login):
@@ -92,9 +95,9 @@ async def test_refusals_never_reveal_whether_the_name_exists(make_person, client
         },
     )
 
-    assert wrong_password.status_code == unknown.status_code == 401
+    assert wrong_password.status_code == unknown.status_code == 400
     a, b = wrong_password.json(), unknown.json()
-    assert (a["error"], a["detail"]) == (b["error"], b["detail"])
+    assert (a["type"], a["detail"]) == (b["type"], b["detail"])
     assert GENERIC_REFUSAL in a["detail"]
 
 
@@ -107,7 +110,7 @@ async def test_inactive_and_unenrolled_people_are_refused(make_person, login, cl
     )
     assert created.status_code == 201
 
-    assert (await login(inactive)).status_code == 401
+    assert (await login(inactive)).status_code == 400
     unenrolled = await client.post(
         "/v1/token",
         data={
@@ -117,7 +120,7 @@ async def test_inactive_and_unenrolled_people_are_refused(make_person, login, cl
             "totp": "123456",
         },
     )
-    assert unenrolled.status_code == 401
+    assert unenrolled.status_code == 400
     attempts = await client.get(
         "/v1/login-attempts", headers=tokens.headers("chief_security_officer")
     )
@@ -174,13 +177,13 @@ async def test_trained_person_token_carries_training_expiry(make_person, login):
 async def test_incomplete_password_grant_is_malformed(client):
     resp = await client.post("/v1/token", data={"grant_type": "password", "username": "x"})
 
-    assert resp.status_code == 422
+    assert resp.status_code == 400 and resp.json()["error"] == "invalid_request"
 
 
 async def test_unknown_grant_type_is_malformed(client):
     resp = await client.post("/v1/token", data={"grant_type": "implicit"})
 
-    assert resp.status_code == 422
+    assert resp.status_code == 400 and resp.json()["error"] == "unsupported_grant_type"
 
 
 async def test_jwks_publishes_the_signing_key(client, keyring):

@@ -7,6 +7,7 @@ import pytest
 
 from alpr_access.errors import WeakPassword
 from alpr_access.security import check_password_rules
+from alpr_common.errors import problem_type
 from alpr_common.roles import PERSON_ROLES, Role
 from tests.helpers.access import STRONG_PASSWORD
 
@@ -155,7 +156,7 @@ async def test_weak_passwords_are_refused(client, tokens, password):
     )
 
     assert resp.status_code == 422
-    assert resp.json()["error"] == "WeakPassword"
+    assert resp.json()["type"] == problem_type("WeakPassword")
     assert password not in resp.text
 
 
@@ -196,10 +197,10 @@ async def test_password_change_needs_current_password_and_totp(
         headers=auth,
     )
 
-    assert wrong.status_code == 403 and wrong.json()["error"] == "CredentialsRefused"
+    assert wrong.status_code == 403 and wrong.json()["type"] == problem_type("CredentialsRefused")
     assert no_totp.status_code == 403
     assert ok.status_code == 204, ok.text
-    assert (await login(person, password=STRONG_PASSWORD)).status_code == 401
+    assert (await login(person, password=STRONG_PASSWORD)).status_code == 400
     person.password = new_password
     assert (await login(person)).status_code == 200
     changed = await outbox_events("access.password_changed")
@@ -308,7 +309,7 @@ async def test_the_last_cso_cannot_be_removed_or_deactivated(client, tokens, mak
     )
 
     assert remove.status_code == deactivate.status_code == 409
-    assert remove.json()["error"] == "LastChiefSecurityOfficer"
+    assert remove.json()["type"] == problem_type("LastChiefSecurityOfficer")
     assert remove_again.status_code == 204
 
 
@@ -337,7 +338,7 @@ async def test_deactivation_is_shown_in_status_and_stops_logins(
     assert resp.status_code == 200 and resp.json()["active"] is False
     status = (await client.get(status_url, headers=tokens.headers("service"))).json()
     assert status["active"] is False
-    assert (await login(person)).status_code == 401
+    assert (await login(person)).status_code == 400
     await client.patch(f"/v1/users/{person.id}", json={"active": True}, headers=tokens.headers(CSO))
     assert (await client.get(status_url, headers=tokens.headers("service"))).json()["active"]
     types = [e["type"] for e in await outbox_events() if e["type"].startswith("access.user_")]

@@ -137,7 +137,7 @@ async def test_population_table_imports_once_and_is_current(client, tokens):
         "/v1/population-imports", content=POPULATION_CSV, headers=_importer(tokens)
     )
     areas = await client.get(
-        "/v1/population-areas", params={"page_size": 500}, headers=tokens.headers("city_auditor")
+        "/v1/population-areas", params={"limit": 500}, headers=tokens.headers("city_auditor")
     )
 
     assert first.status_code == 201, first.text

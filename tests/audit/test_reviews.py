@@ -76,7 +76,7 @@ async def _population(client, auditor_headers) -> list[tuple[int, str]]:
         "/v1/log-entries",
         params={
             "order": "asc",
-            "page_size": 500,
+            "limit": 500,
             "since": "2026-10-01T00:00:00Z",
             "until": "2027-01-01T00:00:00Z",
         },

@@ -146,3 +146,28 @@ def test_query_model_pages_carry_their_filters_into_next():
         ("limit", "2"),
         ("cursor", encode_cursor([9])),
     ]
+
+
+async def test_keyset_pages_in_a_mixed_order(table_session):
+    """Newest first, then by id ascending (a search's order): every row once, in that order."""
+    table, session = table_session
+    want = [
+        r.id
+        for r in (
+            await session.execute(select(table).order_by(table.c.at.desc(), table.c.id))
+        ).all()
+    ]
+    got: list[str] = []
+    cursor = None
+    while True:
+        rows, cursor, _ = await keyset_page(
+            session,
+            select(table),
+            key=(table.c.at, table.c.id),
+            page=PageParams(4, cursor),
+            descending=(True, False),
+        )
+        got += [r.id for r in rows]
+        if cursor is None:
+            break
+    assert got == want and len(got) == 25

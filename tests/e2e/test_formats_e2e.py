@@ -188,7 +188,7 @@ def _scan_counts(w: World, camera_id: str) -> tuple[int, int] | None:
     """(reads, superseded) audit has received for the camera, once every ingest event is in."""
     r = w.gateway.get(
         "/v1/audit/log-entries",
-        params={"type": "ingest.scan_counts", "page_size": 500},
+        params={"type": "ingest.scan_counts", "limit": 500},
         headers={**w.headers("fmt-risk"), **AUDIT_PURPOSE},
     )
     assert r.status_code == 200, r.text

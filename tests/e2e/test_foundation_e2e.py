@@ -91,7 +91,7 @@ def test_login_query_with_purpose_logged_and_chain_verifies(gateway, people):
     logins = gateway.get(
         "/v1/audit/log-entries", params={"type": "access.login_attempt"}, headers=audit_headers
     )
-    assert logins.status_code == 200 and logins.json()["total"] >= 2
+    assert logins.status_code == 200 and len(logins.json()["items"]) >= 2
 
     verify = gateway.get("/v1/audit/log-verifications", headers=audit_headers)
     assert verify.status_code == 200, verify.text

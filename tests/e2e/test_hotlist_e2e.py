@@ -257,7 +257,7 @@ def events_pending(world: World, service: str, destination: str) -> int:
 def alerts_for(world: World, headers: dict[str, str], plate: str) -> list[dict[str, Any]]:
     r = world.gateway.get(
         "/v1/hotlist/alerts",
-        params={"hotlist_id": world.hotlist_id, "plate": plate, "page_size": 500},
+        params={"hotlist_id": world.hotlist_id, "plate": plate, "limit": 500},
         headers={**headers, **RTCC_PURPOSE},
     )
     assert r.status_code == 200, r.text
@@ -320,7 +320,7 @@ def test_vendor_read_reaches_the_rtcc_stream_and_is_verified_to_an_outcome(world
     def audited() -> list[str] | None:
         resp = gw.get(
             "/v1/audit/log-entries",
-            params={"type": "hotlist.*", "page_size": 500},
+            params={"type": "hotlist.*", "limit": 500},
             headers=risk,
         )
         assert resp.status_code == 200, resp.text

@@ -286,7 +286,7 @@ def approve_and_build(world: World, request_id: str, who: str = "sh-records") ->
 def audited(world: World, request_id: str) -> list[str]:
     r = world.gateway.get(
         "/v1/audit/log-entries",
-        params={"type": "sharing.*", "page_size": 500},
+        params={"type": "sharing.*", "limit": 500},
         headers={**world.headers("sh-risk"), **AUDIT_PURPOSE},
     )
     assert r.status_code == 200, r.text

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from alpr_common.errors import problem_type
+
 
 def later(**kwargs) -> str:
     return (datetime.now(UTC) + timedelta(**kwargs)).isoformat()
@@ -25,7 +27,7 @@ async def test_hotlist_lifecycle_is_attributed_and_audited(hl, client):
         "/v1/hotlists", json={"name": "ncic STOLEN vehicles", "source": "ncic"}, headers=hl.manager
     )
     assert dup.status_code == 409
-    assert dup.json()["error"] == "HotlistNameTaken"
+    assert dup.json()["type"] == problem_type("HotlistNameTaken")
 
     renamed = await client.patch(
         f"/v1/hotlists/{created['id']}",
@@ -64,7 +66,7 @@ async def test_only_hotlist_managers_create_lists(client, tokens):
 async def test_unknown_hotlist_is_404(hl, client):
     resp = await client.get("/v1/hotlists/nope", headers=hl.manager)
     assert resp.status_code == 404
-    assert resp.json()["error"] == "HotlistNotFound"
+    assert resp.json()["type"] == problem_type("HotlistNotFound")
 
 
 # ---------------------------------------------------------------------------- manual entries
@@ -121,7 +123,7 @@ async def test_manual_entry_must_expire_and_a_bolo_within_its_maximum(hl, client
         headers=hl.manager,
     )
     assert resp.status_code == 422
-    assert resp.json()["error"] == "ExpiryRefused"
+    assert resp.json()["type"] == problem_type("ExpiryRefused")
     assert "must expire" in resp.json()["detail"]
 
     bolo = hl.entry_body(
@@ -253,7 +255,7 @@ async def test_entry_update_rechecks_policy_and_is_attributed(hl, client, tokens
         f"/v1/hotlist-entries/{entry['id']}", json={"notes": "x"}, headers=other
     )
     assert resp.status_code == 403
-    assert resp.json()["error"] == "NotYourEntry"
+    assert resp.json()["type"] == problem_type("NotYourEntry")
 
     [updated] = await hl.audit_events("hotlist.entry_updated")
     assert updated["data"]["before"]["notes"] == ""
@@ -287,10 +289,14 @@ async def test_entries_are_listed_and_filtered(hl, client):
     resp = await client.get("/v1/hotlist-entries", params={"plate": "flt-0002"}, headers=hl.rtcc)
     assert [e["plate"] for e in resp.json()["items"]] == ["FLT0002"]
     resp = await client.get(
-        "/v1/hotlist-entries", params={"hotlist_id": lst["id"], "page_size": 1}, headers=hl.rtcc
+        "/v1/hotlist-entries", params={"hotlist_id": lst["id"], "limit": 1}, headers=hl.rtcc
     )
-    assert resp.json()["total"] == 2
-    assert len(resp.json()["items"]) == 1
+    first = resp.json()
+    assert [e["plate"] for e in first["items"]] == ["FLT0002"]  # newest first
+    assert first["next"] == f"?hotlist_id={lst['id']}&limit=1&cursor={first['next_cursor']}"
+    resp = await client.get(f"/v1/hotlist-entries{first['next']}", headers=hl.rtcc)
+    assert [e["plate"] for e in resp.json()["items"]] == ["FLT0001"]
+    assert resp.json()["next"] is None
     retired = await client.delete(f"/v1/hotlists/{lst['id']}", headers=hl.manager)
     assert retired.status_code == 200
     resp = await client.get(
@@ -298,7 +304,7 @@ async def test_entries_are_listed_and_filtered(hl, client):
         params={"hotlist_id": lst["id"], "status": "active"},
         headers=hl.rtcc,
     )
-    assert resp.json()["total"] == 0
+    assert resp.json()["items"] == []
     refused = await client.post(
         "/v1/hotlist-entries", json=hl.entry_body(lst["id"], "FLT0003"), headers=hl.manager
     )

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from alpr_common.errors import problem_type
 from alpr_hotlist.importers import parse
 
 FIXTURE_FORMATS = [
@@ -24,7 +25,7 @@ FIXTURE_FORMATS = [
 async def entries_of(hl, hotlist_id, **params):
     resp = await hl.client.get(
         "/v1/hotlist-entries",
-        params={"hotlist_id": hotlist_id, "page_size": 500, **params},
+        params={"hotlist_id": hotlist_id, "limit": 500, **params},
         headers=hl.manager,
     )
     assert resp.status_code == 200, resp.text
@@ -242,7 +243,7 @@ async def test_expired_held_record_needs_a_new_expiry_and_rejection_is_kept(hl, 
         headers=hl.manager,
     )
     assert resp.status_code == 422
-    assert resp.json()["error"] == "ExpiryRefused"
+    assert resp.json()["type"] == problem_type("ExpiryRefused")
     later = (datetime.now(UTC) + timedelta(days=3)).isoformat()
     resp = await hl.client.post(
         f"/v1/held-entries/{missing['id']}/approval",
@@ -285,7 +286,7 @@ async def test_bad_files_and_parameters_are_refused_with_the_reason(hl, fixtures
     lst = await hl.hotlist()
     resp = await hl.import_file(lst["id"], "canonical", fixtures.read("bad_header_typo.csv"))
     assert resp.status_code == 422
-    assert resp.json()["error"] == "MalformedImport"
+    assert resp.json()["type"] == problem_type("MalformedImport")
     assert "expiration_date" in resp.json()["detail"]
 
     resp = await hl.import_file(lst["id"], "vigilant", b"x")

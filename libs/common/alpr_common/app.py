@@ -355,6 +355,11 @@ def _custom_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 }
                 if "requestBody" in op:
                     resp.setdefault("400", {"description": "The body cannot be decoded"})
+                if any(p.get("name") == "cursor" for p in op.get("parameters", [])):
+                    resp.setdefault(
+                        "400",
+                        {"description": "The cursor is not one this list gave out"},
+                    )
                 if op.get("security"):
                     resp.setdefault(
                         "401",

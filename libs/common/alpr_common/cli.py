@@ -47,7 +47,9 @@ def _serve(spec: ServiceSpec, args: argparse.Namespace) -> int:
         port=port,
         log_config=None,
         access_log=False,
-        proxy_headers=spec.proxy_headers,
+        # The same trusted hops as alpr_common.forwarded, for the address uvicorn reports.
+        proxy_headers=spec.proxy_headers and bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
         timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)

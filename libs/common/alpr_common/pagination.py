@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, func, literal, select, tuple_
+from sqlalchemy import Select, and_, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.errors import BadRequest
@@ -183,27 +183,42 @@ async def keyset_page(
     *,
     key: Sequence[Any],
     page: PageParams,
-    descending: bool = True,
+    descending: bool | Sequence[bool] = True,
     count: bool = False,
-) -> tuple[list[Any], str | None, int | None]:
+) -> Paged[Any]:
     """One page of `stmt` ordered by `key` (columns that are unique together, the last usually
-    the id), newest first unless `descending=False`: `(rows, next_cursor, total)`. Rows are the
-    entities when `stmt` selects one entity, else result rows; each must expose the key columns
-    as attributes. `total` is counted only if `count`."""
+    the id), newest first unless `descending=False` (or one flag per column, for a mixed order):
+    `(rows, next_cursor, total)`. Rows are the entities when `stmt` selects one entity, else
+    result rows; each must expose the key columns as attributes. `total` only if `count`."""
+    flags = [descending] * len(key) if isinstance(descending, bool) else list(descending)
+    if len(flags) != len(key):
+        raise ValueError("one `descending` flag per key column")
     total = await _count(session, stmt) if count else None
-    keyed = tuple_(*key)
     if page.cursor is not None:
         values = decode_cursor(page.cursor, len(key))
         # Bound with each column's own type (UTCDateTime stores text on SQLite).
-        after = tuple_(*(literal(v, type_=c.type) for c, v in zip(key, values, strict=True)))
-        stmt = stmt.where(keyed < after if descending else keyed > after)
-    order = [c.desc() if descending else c.asc() for c in key]
+        bound = [literal(v, type_=c.type) for c, v in zip(key, values, strict=True)]
+        stmt = stmt.where(_after(key, bound, flags))
+    order = [c.desc() if d else c.asc() for c, d in zip(key, flags, strict=True)]
     rows = await _rows(session, stmt.order_by(None).order_by(*order).limit(page.limit + 1))
     if len(rows) <= page.limit:
         return rows, None, total
     rows = rows[: page.limit]
     last = rows[-1]
     return rows, encode_cursor([getattr(last, c.key) for c in key]), total
+
+
+def _after(key: Sequence[Any], bound: Sequence[Any], flags: Sequence[bool]) -> Any:
+    """Rows after the cursor's key in the page order."""
+    if all(flags) or not any(flags):
+        # One direction: a row-value comparison, which a composite index serves.
+        keyed, after = tuple_(*key), tuple_(*bound)
+        return keyed < after if flags[0] else keyed > after
+    terms = []
+    for i, (column, value, desc) in enumerate(zip(key, bound, flags, strict=True)):
+        equal = [key[j] == bound[j] for j in range(i)]
+        terms.append(and_(*equal, column < value if desc else column > value))
+    return or_(*terms)
 
 
 async def offset_page(

@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -20,6 +20,8 @@ from pydantic_settings import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from alpr_common.forwarded import IPNetwork, parse_networks
 
 # What a secret that must never reach production looks like: a word a developer would paste
 # from a README or an overlay (`dev-placeholder-...`, `change-me`), too short to resist guessing,
@@ -205,6 +207,19 @@ class BaseServiceSettings(BaseSettings):
     # Request headers larger than this in total (names and values) are refused with 431: a
     # token, the purpose headers and a trace fit in a few kilobytes.
     max_header_bytes: int = 32 * 1024
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses or networks), walked
+    # from the right through their hops (alpr_common.forwarded). A service's proxy is the
+    # gateway: loopback under `make run`; in Kubernetes, the pod network.
+    trusted_proxies: str = "127.0.0.1,::1"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.trusted_proxies)
 
     def secrets_to_check(self) -> dict[str, SecretStr]:
         """Secrets that must not be placeholders in prod: every `SecretStr` setting, and the

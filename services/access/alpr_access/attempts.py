@@ -13,11 +13,12 @@ from alpr_access import repository as repo
 from alpr_access.auditing import SOURCE, SYSTEM_ACTOR, emit
 from alpr_access.errors import LockoutNotFound
 from alpr_access.models import OUTBOX, Lockout, LoginAttempt, User
-from alpr_access.schemas import LockoutRead, LoginAttemptRead, Page
+from alpr_access.schemas import LockoutRead, LoginAttemptRead
 from alpr_access.security import new_id
 from alpr_common.auditing import emit_audit
 from alpr_common.contracts.access import LOGIN_ATTEMPT, LoginAttemptData
 from alpr_common.db import utcnow
+from alpr_common.pagination import Page, PageParams
 
 log = logging.getLogger("alpr.access")
 
@@ -185,20 +186,14 @@ async def list_lockouts(
     *,
     user_id: str | None,
     active: bool | None,
-    limit: int,
-    offset: int,
+    page: PageParams,
     now: datetime | None = None,
 ) -> Page[LockoutRead]:
     now = now or utcnow()
-    rows, total = await repo.list_lockouts(
-        session, user_id=user_id, active=active, now=now, limit=limit, offset=offset
+    rows, more, total = await repo.list_lockouts(
+        session, user_id=user_id, active=active, now=now, page=page
     )
-    return Page(
-        items=[_lockout_read(lock, name, now) for lock, name in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return page.answer([_lockout_read(lock, name, now) for lock, name in rows], more, total)
 
 
 async def release_lockout(
@@ -230,12 +225,8 @@ async def release_lockout(
 
 
 async def list_login_attempts(
-    session: AsyncSession, *, filters: dict[str, Any], limit: int, offset: int
+    session: AsyncSession, *, filters: dict[str, Any], page: PageParams
 ) -> Page[LoginAttemptRead]:
-    attempts, total = await repo.list_attempts(session, filters=filters, limit=limit, offset=offset)
-    return Page(
-        items=[LoginAttemptRead.model_validate(a, from_attributes=True) for a in attempts],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    attempts, more, total = await repo.list_attempts(session, filters=filters, page=page)
+    items = [LoginAttemptRead.model_validate(a, from_attributes=True) for a in attempts]
+    return page.answer(items, more, total)

@@ -13,10 +13,11 @@ from alpr_access import repository as repo
 from alpr_access.auditing import SYSTEM_ACTOR, emit
 from alpr_access.errors import ClientConflict, ClientNotFound, InvalidBinding
 from alpr_access.models import Client
-from alpr_access.schemas import ClientCreate, ClientRead, ClientSecret, ClientUpdate, Page
+from alpr_access.schemas import ClientCreate, ClientRead, ClientSecret, ClientUpdate
 from alpr_access.security import Passwords, new_client_secret
 from alpr_common.db import rowcount, utcnow
 from alpr_common.outbox import insert_ignore
+from alpr_common.pagination import Page, PageParams
 from alpr_common.roles import Role
 
 log = logging.getLogger("alpr.access")
@@ -99,12 +100,10 @@ async def get_client(session: AsyncSession, *, client_id: str) -> ClientRead:
 
 
 async def list_clients(
-    session: AsyncSession, *, kind: str | None, active: bool | None, limit: int, offset: int
+    session: AsyncSession, *, kind: str | None, active: bool | None, page: PageParams
 ) -> Page[ClientRead]:
-    clients, total = await repo.list_clients(
-        session, kind=kind, active=active, limit=limit, offset=offset
-    )
-    return Page(items=[_client_read(c) for c in clients], total=total, limit=limit, offset=offset)
+    clients, more, total = await repo.list_clients(session, kind=kind, active=active, page=page)
+    return page.answer([_client_read(c) for c in clients], more, total)
 
 
 async def update_client(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from alpr_access.security import KeyStore, Passwords
 from alpr_access.settings import AccessSettings
+from alpr_common.forwarded import source_address
 
 
 async def get_settings(request: Request) -> AccessSettings:
@@ -26,22 +26,11 @@ async def get_passwords(request: Request) -> Passwords:
     return passwords
 
 
-def _ip(value: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(value.strip()))
-    except ValueError:
-        return None
-
-
 async def get_source_address(request: Request) -> str | None:
-    """The caller's address: the first X-Forwarded-For entry (set by the gateway), else the peer.
-    Access is reachable only through the gateway, which overwrites the header."""
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded:
-        first = _ip(forwarded.split(",", 1)[0])
-        if first is not None:
-            return first
-    return _ip(request.client.host) if request.client else None
+    """The caller's address: the peer, or behind `ACCESS_TRUSTED_PROXIES` (the gateway) the
+    client the gateway names in X-Forwarded-For; a caller outside them cannot choose it."""
+    settings: AccessSettings = request.app.state.settings
+    return source_address(request, settings.trusted_proxy_networks())
 
 
 SettingsDep = Annotated[AccessSettings, Depends(get_settings)]

@@ -6,6 +6,8 @@ from alpr_common.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    OAuthInvalidClient,
+    OAuthInvalidGrant,
     Unauthorized,
     Unprocessable,
 )
@@ -27,6 +29,22 @@ class InvalidCredentials(RecordedFailure, Unauthorized):
             or "invalid credentials, or the account is temporarily locked; after 5 failures in "
             "15 minutes wait 15 minutes or ask the Chief Security Officer"
         )
+
+
+class GrantRefused(RecordedFailure, OAuthInvalidGrant):
+    """The token endpoint refused a person's username, password or one-time code, or the
+    account is locked (RFC 6749 `invalid_grant`); the answer never says which."""
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(
+            detail
+            or "invalid credentials, or the account is temporarily locked; after 5 failures in "
+            "15 minutes wait 15 minutes or ask the Chief Security Officer"
+        )
+
+
+class ClientRefused(RecordedFailure, OAuthInvalidClient):
+    """The token endpoint refused a client id and secret (RFC 6749 `invalid_client`)."""
 
 
 class CredentialsRefused(RecordedFailure, Forbidden):

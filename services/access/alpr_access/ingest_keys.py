@@ -11,9 +11,10 @@ from alpr_access.auditing import emit
 from alpr_access.clients import load_client
 from alpr_access.errors import ClientConflict, IngestKeyNotFound, InvalidBinding
 from alpr_access.models import IngestKey
-from alpr_access.schemas import IngestKeyCreate, IngestKeyCreated, IngestKeyRead, Page
+from alpr_access.schemas import IngestKeyCreate, IngestKeyCreated, IngestKeyRead
 from alpr_access.security import new_id, new_ingest_key, sha256_hex
 from alpr_common.db import utcnow
+from alpr_common.pagination import Page, PageParams
 from alpr_common.roles import Role
 
 
@@ -78,12 +79,12 @@ async def create_ingest_key(
 
 
 async def list_ingest_keys(
-    session: AsyncSession, *, client_id: str | None, active: bool | None, limit: int, offset: int
+    session: AsyncSession, *, client_id: str | None, active: bool | None, page: PageParams
 ) -> Page[IngestKeyRead]:
-    keys, total = await repo.list_ingest_keys(
-        session, client_id=client_id, active=active, limit=limit, offset=offset
+    keys, more, total = await repo.list_ingest_keys(
+        session, client_id=client_id, active=active, page=page
     )
-    return Page(items=[_key_read(k) for k in keys], total=total, limit=limit, offset=offset)
+    return page.answer([_key_read(k) for k in keys], more, total)
 
 
 async def revoke_ingest_key(

@@ -22,6 +22,7 @@ from alpr_access.models import (
     TrainingRecord,
     User,
 )
+from alpr_common.pagination import Paged, PageParams, keyset_page, offset_page
 
 M = TypeVar("M")
 
@@ -30,16 +31,6 @@ async def add(session: AsyncSession, obj: M) -> M:
     session.add(obj)
     await session.flush()
     return obj
-
-
-async def _page(
-    session: AsyncSession, stmt: Select[Any], *, limit: int, offset: int
-) -> tuple[list[Any], int]:
-    total = (
-        await session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    ).scalar_one()
-    rows = (await session.execute(stmt.limit(limit).offset(offset))).scalars().all()
-    return list(rows), int(total)
 
 
 # ---------------------------------------------------------------------------- users
@@ -70,14 +61,14 @@ async def get_user_by_username(
 
 
 async def list_users(
-    session: AsyncSession, *, active: bool | None, role: str | None, limit: int, offset: int
-) -> tuple[list[User], int]:
+    session: AsyncSession, *, active: bool | None, role: str | None, page: PageParams
+) -> Paged[User]:
     stmt = select(User)
     if active is not None:
         stmt = stmt.where(User.active == active)
     if role is not None:
         stmt = stmt.where(col(User.id).in_(select(RoleGrant.user_id).where(RoleGrant.role == role)))
-    return await _page(session, stmt.order_by(User.username), limit=limit, offset=offset)
+    return await offset_page(session, stmt.order_by(User.username), page=page)
 
 
 async def roles_of(session: AsyncSession, user_ids: Iterable[str]) -> dict[str, list[str]]:
@@ -150,13 +141,13 @@ async def latest_training(session: AsyncSession, user_ids: Iterable[str]) -> dic
 
 
 async def list_training(
-    session: AsyncSession, *, user_id: str | None, limit: int, offset: int
-) -> tuple[list[TrainingRecord], int]:
+    session: AsyncSession, *, user_id: str | None, page: PageParams
+) -> Paged[TrainingRecord]:
     stmt = select(TrainingRecord)
     if user_id is not None:
         stmt = stmt.where(TrainingRecord.user_id == user_id)
     stmt = stmt.order_by(col(TrainingRecord.completed_at).desc(), TrainingRecord.id)
-    return await _page(session, stmt, limit=limit, offset=offset)
+    return await offset_page(session, stmt, page=page)
 
 
 # ---------------------------------------------------------------------------- enrolment
@@ -221,13 +212,13 @@ def _attempt_filters(stmt: Select[Any], filters: dict[str, Any]) -> Select[Any]:
 
 
 async def list_attempts(
-    session: AsyncSession, *, filters: dict[str, Any], limit: int, offset: int
-) -> tuple[list[LoginAttempt], int]:
-    stmt = _attempt_filters(select(LoginAttempt), filters).order_by(
-        col(LoginAttempt.at).desc(),
-        LoginAttempt.id,
+    session: AsyncSession, *, filters: dict[str, Any], page: PageParams
+) -> Paged[LoginAttempt]:
+    # The log of every attempt grows without bound: keyset pages, no count.
+    stmt = _attempt_filters(select(LoginAttempt), filters)
+    return await keyset_page(
+        session, stmt, key=(col(LoginAttempt.at), col(LoginAttempt.id)), page=page
     )
-    return await _page(session, stmt, limit=limit, offset=offset)
 
 
 async def attempts_between(
@@ -303,9 +294,8 @@ async def list_lockouts(
     user_id: str | None,
     active: bool | None,
     now: datetime,
-    limit: int,
-    offset: int,
-) -> tuple[list[tuple[Lockout, str]], int]:
+    page: PageParams,
+) -> tuple[list[tuple[Lockout, str]], str | None, int | None]:
     stmt = select(Lockout, User.username).join(User, col(User.id) == Lockout.user_id)
     if user_id is not None:
         stmt = stmt.where(Lockout.user_id == user_id)
@@ -313,11 +303,10 @@ async def list_lockouts(
         stmt = stmt.where(col(Lockout.released_at).is_(None), Lockout.locked_until > now)
     elif active is False:
         stmt = stmt.where((col(Lockout.released_at).is_not(None)) | (Lockout.locked_until <= now))
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = await session.execute(
-        stmt.order_by(col(Lockout.locked_at).desc()).limit(limit).offset(offset)
+    rows, more, total = await offset_page(
+        session, stmt.order_by(col(Lockout.locked_at).desc(), col(Lockout.id)), page=page
     )
-    return [(lock, username) for lock, username in rows], int(total)
+    return [(lock, username) for lock, username in rows], more, total
 
 
 async def lockouts_between(
@@ -344,16 +333,14 @@ async def get_client(
 
 
 async def list_clients(
-    session: AsyncSession, *, kind: str | None, active: bool | None, limit: int, offset: int
-) -> tuple[list[Client], int]:
+    session: AsyncSession, *, kind: str | None, active: bool | None, page: PageParams
+) -> Paged[Client]:
     stmt = select(Client)
     if kind is not None:
         stmt = stmt.where(Client.kind == kind)
     if active is not None:
         stmt = stmt.where(Client.active == active)
-    return await _page(
-        session, stmt.order_by(col(Client.created_at), Client.id), limit=limit, offset=offset
-    )
+    return await offset_page(session, stmt.order_by(col(Client.created_at), Client.id), page=page)
 
 
 async def get_ingest_key(session: AsyncSession, key_id: str) -> IngestKey | None:
@@ -366,8 +353,8 @@ async def get_ingest_key_by_hash(session: AsyncSession, key_hash: str) -> Ingest
 
 
 async def list_ingest_keys(
-    session: AsyncSession, *, client_id: str | None, active: bool | None, limit: int, offset: int
-) -> tuple[list[IngestKey], int]:
+    session: AsyncSession, *, client_id: str | None, active: bool | None, page: PageParams
+) -> Paged[IngestKey]:
     stmt = select(IngestKey)
     if client_id is not None:
         stmt = stmt.where(IngestKey.client_id == client_id)
@@ -375,8 +362,8 @@ async def list_ingest_keys(
         stmt = stmt.where(col(IngestKey.revoked_at).is_(None))
     elif active is False:
         stmt = stmt.where(col(IngestKey.revoked_at).is_not(None))
-    return await _page(
-        session, stmt.order_by(col(IngestKey.created_at), IngestKey.id), limit=limit, offset=offset
+    return await offset_page(
+        session, stmt.order_by(col(IngestKey.created_at), IngestKey.id), page=page
     )
 
 

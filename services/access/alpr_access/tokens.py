@@ -14,7 +14,7 @@ from alpr_access.attempts import (
     record_attempt,
     release_lapsed_lockouts,
 )
-from alpr_access.errors import InvalidCredentials
+from alpr_access.errors import ClientRefused, GrantRefused, InvalidCredentials
 from alpr_access.models import Client, User
 from alpr_access.schemas import TokenResponse
 from alpr_access.security import KeyStore, Passwords, match_totp, sha256_hex
@@ -86,9 +86,7 @@ async def login_person(
     name = username.strip().lower()
     user = await repo.get_user_by_username(session, name, for_update=True)
 
-    async def refuse(
-        outcome: LoginOutcome, reason: str, *, counted: bool = False
-    ) -> InvalidCredentials:
+    async def refuse(outcome: LoginOutcome, reason: str, *, counted: bool = False) -> GrantRefused:
         await record_attempt(
             session,
             now=now,
@@ -103,7 +101,7 @@ async def login_person(
         )
         if counted and user is not None:
             await lock_if_too_many_failures(session, user, now=now)
-        return InvalidCredentials()
+        return GrantRefused()
 
     if user is None:
         # Spend the same argon2 work as for a real account: timing must not reveal names.
@@ -168,7 +166,7 @@ async def login_client(
     now = now or utcnow()
     client = await repo.get_client(session, client_id)
 
-    async def refuse(reason: str) -> InvalidCredentials:
+    async def refuse(reason: str) -> ClientRefused:
         await record_attempt(
             session,
             now=now,
@@ -180,7 +178,7 @@ async def login_client(
             source_address=source_address,
             subject=f"client:{client.id}" if client else None,
         )
-        return InvalidCredentials("invalid client credentials")
+        return ClientRefused("invalid client credentials")
 
     if client is None:
         await passwords.averify(None, client_secret)

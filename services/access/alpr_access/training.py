@@ -12,11 +12,12 @@ from alpr_access import repository as repo
 from alpr_access.auditing import emit
 from alpr_access.errors import IncompleteTraining, SelfRecordingRefused
 from alpr_access.models import TrainingRecord
-from alpr_access.schemas import Page, TrainingRecordCreate, TrainingRecordRead, TrainingTopic
+from alpr_access.schemas import TrainingRecordCreate, TrainingRecordRead, TrainingTopic
 from alpr_access.security import new_id
 from alpr_common.auth import Principal
 from alpr_common.db import utcnow
 from alpr_common.metrics import gauge
+from alpr_common.pagination import Page, PageParams
 
 # 344.7: the annual training is valid for a year from its completion.
 TRAINING_VALIDITY = timedelta(days=365)
@@ -96,10 +97,10 @@ async def record_training(
 
 
 async def list_training(
-    session: AsyncSession, *, user_id: str | None, limit: int, offset: int
+    session: AsyncSession, *, user_id: str | None, page: PageParams
 ) -> Page[TrainingRecordRead]:
-    records, total = await repo.list_training(session, user_id=user_id, limit=limit, offset=offset)
-    return Page(items=[_training_read(r) for r in records], total=total, limit=limit, offset=offset)
+    records, more, total = await repo.list_training(session, user_id=user_id, page=page)
+    return page.answer([_training_read(r) for r in records], more, total)
 
 
 # How far ahead lapses are counted: a month to book the course, a week to chase it.

@@ -28,7 +28,6 @@ from alpr_access.models import EnrolmentCode, RoleGrant, User
 from alpr_access.schemas import (
     Enrolled,
     EnrolmentCodeRead,
-    Page,
     RoleGrantRead,
     UserCreate,
     UserCreated,
@@ -50,6 +49,7 @@ from alpr_access.settings import AccessSettings
 from alpr_access.training import training_valid_until
 from alpr_common.auth import Principal
 from alpr_common.db import utcnow
+from alpr_common.pagination import Page, PageParams
 from alpr_common.roles import Role
 
 
@@ -93,12 +93,12 @@ async def _own_user(
 
 
 async def list_users(
-    session: AsyncSession, *, active: bool | None, role: Role | None, limit: int, offset: int
+    session: AsyncSession, *, active: bool | None, role: Role | None, page: PageParams
 ) -> Page[UserRead]:
-    users, total = await repo.list_users(
-        session, active=active, role=role.value if role else None, limit=limit, offset=offset
+    users, more, total = await repo.list_users(
+        session, active=active, role=role.value if role else None, page=page
     )
-    return Page(items=await _user_reads(session, users), total=total, limit=limit, offset=offset)
+    return page.answer(await _user_reads(session, users), more, total)
 
 
 async def _new_enrolment_code(

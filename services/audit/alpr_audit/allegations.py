@@ -95,19 +95,11 @@ async def get(session: AsyncSession, *, allegation_id: str) -> AllegationRead:
 async def list_allegations(
     session: AsyncSession, *, query: AllegationQuery
 ) -> Page[AllegationRead]:
-    rows, total = await repository.list_allegations(
-        session,
-        status=query.status,
-        source=query.source,
-        page=query.page,
-        page_size=query.page_size,
+    page = query.page_params()
+    rows, more, total = await repository.list_allegations(
+        session, status=query.status, source=query.source, page=page
     )
-    return Page[AllegationRead](
-        items=[allegation_read(a) for a in rows],
-        total=total,
-        page=query.page,
-        page_size=query.page_size,
-    )
+    return page.answer([allegation_read(a) for a in rows], more, total)
 
 
 def _open(allegation: MisuseAllegation) -> None:

@@ -71,13 +71,8 @@ def _str_list(data: Mapping[str, Any], key: str) -> list[str]:
 
 
 async def list_log_entries(session: AsyncSession, *, query: LogEntryQuery) -> Page[LogEntryRead]:
-    rows, total = await repository.list_entries(session, query)
-    return Page[LogEntryRead](
-        items=[_entry_read(r) for r in rows],
-        total=total,
-        page=query.page,
-        page_size=query.page_size,
-    )
+    rows, more, total = await repository.list_entries(session, query)
+    return query.page_params().answer([_entry_read(r) for r in rows], more, total)
 
 
 async def get_log_entry(session: AsyncSession, *, seq: int) -> LogEntryRead:
@@ -117,10 +112,5 @@ def _transaction_read(row: Row[Any]) -> TransactionRead:
 async def list_transactions(
     session: AsyncSession, *, query: TransactionQuery
 ) -> Page[TransactionRead]:
-    rows, total = await repository.list_transactions(session, query)
-    return Page[TransactionRead](
-        items=[_transaction_read(r) for r in rows],
-        total=total,
-        page=query.page,
-        page_size=query.page_size,
-    )
+    rows, more, total = await repository.list_transactions(session, query)
+    return query.page_params().answer([_transaction_read(r) for r in rows], more, total)

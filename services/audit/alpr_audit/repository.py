@@ -35,6 +35,7 @@ from alpr_audit.models import (
 from alpr_audit.schemas import LogEntryQuery, TransactionQuery, _ListQuery
 from alpr_common.db import rowcount, utcnow
 from alpr_common.outbox import insert_ignore
+from alpr_common.pagination import Paged, PageParams, keyset_page, offset_page
 
 ENTRY = LogEntry.__table__
 HEAD = ChainHead.__table__
@@ -167,18 +168,14 @@ def _common_filters(table: Any, q: _ListQuery) -> list[ColumnElement[bool]]:
 
 async def _page(
     session: AsyncSession, query: Select[Any], *, order_by: Any, q: _ListQuery
-) -> tuple[Sequence[Row[Any]], int]:
-    total = (
-        await session.execute(select(func.count()).select_from(query.order_by(None).subquery()))
-    ).scalar_one()
-    ordered = query.order_by(order_by.desc() if q.order == "desc" else order_by.asc())
-    rows = (
-        await session.execute(ordered.offset((q.page - 1) * q.page_size).limit(q.page_size))
-    ).all()
-    return rows, int(total)
+) -> Paged[Row[Any]]:
+    # The log grows by every request of the suite: keyset on the sequence number, no count.
+    return await keyset_page(
+        session, query, key=(order_by,), page=q.page_params(), descending=q.order == "desc"
+    )
 
 
-async def list_entries(session: AsyncSession, q: LogEntryQuery) -> tuple[Sequence[Row[Any]], int]:
+async def list_entries(session: AsyncSession, q: LogEntryQuery) -> Paged[Row[Any]]:
     where = _common_filters(ENTRY, q)
     if q.type is not None:
         if q.type.endswith(".*"):
@@ -213,9 +210,7 @@ async def count_requests_without_outcome(session: AsyncSession, *, before: datet
     return int((await session.execute(query)).scalar_one())
 
 
-async def list_transactions(
-    session: AsyncSession, q: TransactionQuery
-) -> tuple[Sequence[Row[Any]], int]:
+async def list_transactions(session: AsyncSession, q: TransactionQuery) -> Paged[Row[Any]]:
     """gateway.request entries, each with the first gateway.response of the same request id.
 
     Rows carry the request's columns and `resp_seq`, `resp_status`, `resp_data`."""
@@ -558,17 +553,11 @@ async def samples_starting_in(
     return list((await session.execute(query)).scalars())
 
 
-async def list_samples(
-    session: AsyncSession, *, page: int, page_size: int
-) -> tuple[list[ReviewSample], int]:
-    total = (await session.execute(select(func.count()).select_from(ReviewSample))).scalar_one()
-    query = (
-        select(ReviewSample)
-        .order_by(col(ReviewSample.period_start).desc(), col(ReviewSample.id))
-        .offset((page - 1) * page_size)
-        .limit(page_size)
+async def list_samples(session: AsyncSession, *, page: PageParams) -> Paged[ReviewSample]:
+    query = select(ReviewSample).order_by(
+        col(ReviewSample.period_start).desc(), col(ReviewSample.id)
     )
-    return list((await session.execute(query)).scalars()), int(total)
+    return await offset_page(session, query, page=page)
 
 
 async def sample_items(session: AsyncSession, sample_ids: Sequence[str]) -> list[ReviewItem]:
@@ -588,9 +577,8 @@ async def list_items(
     sample_id: str,
     reviewer: str | None,
     status: str | None,
-    page: int,
-    page_size: int,
-) -> tuple[list[ReviewItem], int]:
+    page: PageParams,
+) -> Paged[ReviewItem]:
     where: list[ColumnElement[bool]] = [col(ReviewItem.sample_id) == sample_id]
     if reviewer is not None:
         where.append(col(ReviewItem.reviewer) == reviewer)
@@ -600,17 +588,8 @@ async def list_items(
         where.extend([col(ReviewItem.reviewer).is_not(None), col(ReviewItem.finding).is_(None)])
     elif status == "reviewed":
         where.append(col(ReviewItem.finding).is_not(None))
-    total = (
-        await session.execute(select(func.count()).select_from(ReviewItem).where(*where))
-    ).scalar_one()
-    query = (
-        select(ReviewItem)
-        .where(*where)
-        .order_by(col(ReviewItem.position))
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    )
-    return list((await session.execute(query)).scalars()), int(total)
+    query = select(ReviewItem).where(*where).order_by(col(ReviewItem.position))
+    return await offset_page(session, query, page=page)
 
 
 async def get_review_item(
@@ -641,24 +620,19 @@ async def allegation_for_item(session: AsyncSession, item_id: str) -> MisuseAlle
 
 
 async def list_allegations(
-    session: AsyncSession, *, status: str | None, source: str | None, page: int, page_size: int
-) -> tuple[list[MisuseAllegation], int]:
+    session: AsyncSession, *, status: str | None, source: str | None, page: PageParams
+) -> Paged[MisuseAllegation]:
     where: list[ColumnElement[bool]] = []
     if status is not None:
         where.append(col(MisuseAllegation.status) == status)
     if source is not None:
         where.append(col(MisuseAllegation.source) == source)
-    total = (
-        await session.execute(select(func.count()).select_from(MisuseAllegation).where(*where))
-    ).scalar_one()
     query = (
         select(MisuseAllegation)
         .where(*where)
         .order_by(col(MisuseAllegation.reported_at).desc(), col(MisuseAllegation.id))
-        .offset((page - 1) * page_size)
-        .limit(page_size)
     )
-    return list((await session.execute(query)).scalars()), int(total)
+    return await offset_page(session, query, page=page)
 
 
 async def allegations_reported_in(

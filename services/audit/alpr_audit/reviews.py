@@ -177,15 +177,9 @@ async def create_sample(
 async def list_samples(
     session: AsyncSession, *, query: ReviewSampleQuery
 ) -> Page[ReviewSampleRead]:
-    samples, total = await repository.list_samples(
-        session, page=query.page, page_size=query.page_size
-    )
-    return Page[ReviewSampleRead](
-        items=[sample_read(s) for s in samples],
-        total=total,
-        page=query.page,
-        page_size=query.page_size,
-    )
+    page = query.page_params()
+    samples, more, total = await repository.list_samples(session, page=page)
+    return page.answer([sample_read(s) for s in samples], more, total)
 
 
 async def get_sample(session: AsyncSession, *, sample_id: str) -> ReviewSampleRead:
@@ -222,17 +216,11 @@ async def list_items(
     session: AsyncSession, *, sample_id: str, query: ReviewItemQuery
 ) -> Page[ReviewItemRead]:
     await get_sample(session, sample_id=sample_id)
-    items, total = await repository.list_items(
-        session,
-        sample_id=sample_id,
-        reviewer=query.reviewer,
-        status=query.status,
-        page=query.page,
-        page_size=query.page_size,
+    page = query.page_params()
+    items, more, total = await repository.list_items(
+        session, sample_id=sample_id, reviewer=query.reviewer, status=query.status, page=page
     )
-    return Page[ReviewItemRead](
-        items=[item_read(i) for i in items], total=total, page=query.page, page_size=query.page_size
-    )
+    return page.answer([item_read(i) for i in items], more, total)
 
 
 async def _load_item(session: AsyncSession, item_id: str, *, for_update: bool) -> ReviewItem:

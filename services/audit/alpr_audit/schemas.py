@@ -1,12 +1,12 @@
 """Request and response models of the audit API, separate from the tables.
 
-Lists are paged by page number: `{items, total, page, page_size}`, newest first unless
-`order=asc`; `total` counts every match of the filters."""
+Lists are paged with `limit` and an opaque `cursor` (alpr_common.pagination), newest first unless
+`order=asc`; the log and the transactions page by sequence number and are not counted."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -17,6 +17,9 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+
+from alpr_common.pagination import Page as Page  # the one page shape, re-exported
+from alpr_common.pagination import PageQuery
 
 T = TypeVar("T")
 
@@ -40,14 +43,7 @@ Text100 = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern
 Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_NO_NUL)]
 
 
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int = Field(description="How many entries match the filters, on every page")
-    page: int
-    page_size: int
-
-
-class _ListQuery(BaseModel):
+class _ListQuery(PageQuery):
     model_config = ConfigDict(extra="forbid")
 
     subject: Text200 | None = Field(None, description="Principal, e.g. user:42")
@@ -60,8 +56,6 @@ class _ListQuery(BaseModel):
     status_class: Literal["1xx", "2xx", "3xx", "4xx", "5xx"] | None = Field(
         None, description="Class of the gateway's answer status"
     )
-    page: int = Field(1, ge=1, le=1_000_000)
-    page_size: int = Field(50, ge=1, le=500)
     order: Literal["desc", "asc"] = Field("desc", description="By sequence number")
 
 
@@ -613,11 +607,8 @@ class ReviewSampleDetail(ReviewSampleRead):
     items: list[ReviewItemRead]
 
 
-class ReviewSampleQuery(BaseModel):
+class ReviewSampleQuery(PageQuery):
     model_config = ConfigDict(extra="forbid")
-
-    page: int = Field(1, ge=1, le=1_000_000)
-    page_size: int = Field(50, ge=1, le=500)
 
 
 class ReviewItemQuery(ReviewSampleQuery):

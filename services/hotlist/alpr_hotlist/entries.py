@@ -13,10 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from alpr_common.auth import Principal
 from alpr_common.db import utcnow
 from alpr_common.errors import Unprocessable
+from alpr_common.pagination import keyset_page
 from alpr_hotlist import repository
 from alpr_hotlist.alerts import backmatch
 from alpr_hotlist.alerts.index import normalise_plate
@@ -225,33 +227,26 @@ async def create_entry(
 
 
 async def list_entries(session: AsyncSession, *, query: EntryQuery) -> Page[EntryRead]:
-    filters = query.model_dump(exclude={"page", "page_size"})
+    filters = query.model_dump(exclude={"limit", "cursor"})
     if filters.get("plate"):
         filters["plate"] = normalise_plate(filters["plate"])
     if filters.get("entry_type") is not None:
         filters["entry_type"] = filters["entry_type"].value
     stmt = repository.entries_stmt(**filters)
-    rows, total = await repository.page(session, stmt, page=query.page, page_size=query.page_size)
+    page = query.page_params()
+    # Lists hold hundreds of thousands of entries: keyset pages, no count.
+    rows, more, total = await keyset_page(session, stmt, key=(col(HotlistEntry.id),), page=page)
     now = utcnow()
-    return Page[EntryRead](
-        items=[entry_read(e, now) for e in rows],
-        total=total,
-        page=query.page,
-        page_size=query.page_size,
-    )
+    return page.answer([entry_read(e, now) for e in rows], more, total)
 
 
 async def list_held(session: AsyncSession, *, query: HeldQuery) -> Page[EntryRead]:
     stmt = repository.entries_stmt(
         hotlist_id=query.hotlist_id, import_id=query.import_id, status="held"
     )
-    rows, total = await repository.page(session, stmt, page=query.page, page_size=query.page_size)
-    return Page[EntryRead](
-        items=[entry_read(e) for e in rows],
-        total=total,
-        page=query.page,
-        page_size=query.page_size,
-    )
+    page = query.page_params()
+    rows, more, total = await keyset_page(session, stmt, key=(col(HotlistEntry.id),), page=page)
+    return page.answer([entry_read(e) for e in rows], more, total)
 
 
 async def _entry(session: AsyncSession, entry_id: int, *, for_update: bool = False) -> HotlistEntry:

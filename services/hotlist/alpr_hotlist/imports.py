@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alpr_common.auth import Principal
 from alpr_common.db import utcnow
 from alpr_common.errors import Unprocessable
+from alpr_common.pagination import offset_page
 from alpr_hotlist import importers, repository
 from alpr_hotlist.alerts import backmatch
 from alpr_hotlist.auditing import emit
@@ -229,12 +230,10 @@ async def import_file(
 
 async def list_imports(session: AsyncSession, *, query: ImportQuery) -> Page[ImportRead]:
     stmt = repository.imports_stmt(hotlist_id=query.hotlist_id)
-    rows, total = await repository.page(session, stmt, page=query.page, page_size=query.page_size)
-    return Page[ImportRead](
-        items=[ImportRead.model_validate(i, from_attributes=True) for i in rows],
-        total=total,
-        page=query.page,
-        page_size=query.page_size,
+    page = query.page_params()
+    rows, more, total = await offset_page(session, stmt, page=page)
+    return page.answer(
+        [ImportRead.model_validate(i, from_attributes=True) for i in rows], more, total
     )
 
 

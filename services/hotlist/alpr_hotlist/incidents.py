@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
 from alpr_common.db import utcnow
+from alpr_common.pagination import offset_page
 from alpr_common.roles import Role
 from alpr_hotlist import repository
 from alpr_hotlist.auditing import emit
@@ -173,10 +174,9 @@ async def list_incidents(
         since=query.since,
         until=query.until,
     )
-    rows, total = await repository.page(session, stmt, page=query.page, page_size=query.page_size)
-    return Page[IncidentRead](
-        items=[_read(i) for i in rows], total=total, page=query.page, page_size=query.page_size
-    )
+    page = query.page_params()
+    rows, more, total = await offset_page(session, stmt, page=page)
+    return page.answer([_read(i) for i in rows], more, total)
 
 
 async def get_incident(
@@ -200,12 +200,10 @@ async def inbox(
         subject=principal.subject,
         unacknowledged=query.unacknowledged,
     )
-    rows, total = await repository.page(session, stmt, page=query.page, page_size=query.page_size)
-    return Page[InboxMessageRead](
-        items=[InboxMessageRead.model_validate(m, from_attributes=True) for m in rows],
-        total=total,
-        page=query.page,
-        page_size=query.page_size,
+    page = query.page_params()
+    rows, more, total = await offset_page(session, stmt, page=page)
+    return page.answer(
+        [InboxMessageRead.model_validate(m, from_attributes=True) for m in rows], more, total
     )
 
 

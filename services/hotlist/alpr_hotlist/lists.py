@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
 from alpr_common.db import utcnow
+from alpr_common.pagination import offset_page
 from alpr_hotlist import repository
 from alpr_hotlist.auditing import emit
 from alpr_hotlist.errors import HotlistNameTaken, HotlistNotFound, HotlistRetired
@@ -87,13 +88,9 @@ async def create_hotlist(
 
 async def list_hotlists(session: AsyncSession, *, query: HotlistQuery) -> Page[HotlistRead]:
     stmt = repository.hotlists_stmt(status=query.status, source=query.source)
-    rows, total = await repository.page(session, stmt, page=query.page, page_size=query.page_size)
-    return Page[HotlistRead](
-        items=await _hotlist_reads(session, rows),
-        total=total,
-        page=query.page,
-        page_size=query.page_size,
-    )
+    page = query.page_params()
+    rows, more, total = await offset_page(session, stmt, page=page)
+    return page.answer(await _hotlist_reads(session, rows), more, total)
 
 
 async def get_hotlist(session: AsyncSession, *, hotlist_id: str) -> HotlistRead:

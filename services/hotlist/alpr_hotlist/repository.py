@@ -41,17 +41,6 @@ async def add(session: AsyncSession, obj: M) -> M:
     return obj
 
 
-async def page(
-    session: AsyncSession, stmt: Select[Any], *, page: int, page_size: int
-) -> tuple[list[Any], int]:
-    total = (
-        await session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    ).scalar_one()
-    offset = (page - 1) * page_size
-    rows = (await session.execute(stmt.limit(page_size).offset(offset))).scalars().all()
-    return list(rows), int(total)
-
-
 # ---------------------------------------------------------------------------- counters
 
 

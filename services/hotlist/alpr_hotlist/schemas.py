@@ -1,12 +1,12 @@
 """Request and response models of the hotlist API, separate from the tables. Input models forbid
-unknown fields; lists are paged `{items, total, page, page_size}`, newest first."""
+unknown fields; lists are paged with `limit` and `cursor` (alpr_common.pagination), newest first."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -18,6 +18,8 @@ from pydantic import (
     field_validator,
 )
 
+from alpr_common.pagination import Page as Page  # the one page shape, re-exported
+from alpr_common.pagination import PageQuery
 from alpr_hotlist.alerts.index import normalise_plate
 from alpr_hotlist.importers import FORMATS
 from alpr_hotlist.importers._common import region_of
@@ -75,20 +77,12 @@ Plate = Annotated[str, StringConstraints(min_length=1, max_length=20), AfterVali
 Region = Annotated[str, StringConstraints(max_length=16), AfterValidator(region_value)]
 
 
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int = Field(description="How many match the filters, on every page")
-    page: int
-    page_size: int
-
-
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class _PageQuery(_In):
-    page: int = Field(1, ge=1, le=1_000_000)
-    page_size: int = Field(50, ge=1, le=500)
+class _PageQuery(PageQuery, _In):
+    """`limit` and `cursor` (alpr_common.pagination), and no unknown parameter."""
 
 
 # ---------------------------------------------------------------------------- lists

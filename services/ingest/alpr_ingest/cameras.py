@@ -15,6 +15,7 @@ from alpr_common.auth import Principal
 from alpr_common.contracts import ingest as contract
 from alpr_common.contracts.ingest import CameraSnapshotData
 from alpr_common.metrics import gauge
+from alpr_common.pagination import Page, PageParams, list_page
 from alpr_common.roles import Role
 from alpr_ingest.adapters import Heartbeat
 from alpr_ingest.deps import Runtime
@@ -33,7 +34,6 @@ from alpr_ingest.schemas import (
     CameraRead,
     CameraStatusRead,
     CameraUpdate,
-    Page,
     PlacementReviewCreate,
     PlacementReviewRead,
     Position,
@@ -292,19 +292,16 @@ async def get_camera(session: AsyncSession, camera_id: str) -> CameraRead:
 
 
 async def list_cameras(
-    session: AsyncSession, *, status: str | None, camera_type: str | None, limit: int, offset: int
+    session: AsyncSession, *, status: str | None, camera_type: str | None, page: PageParams
 ) -> Page[CameraRead]:
-    cameras, total = await repo.list_cameras(
-        session, status=status, camera_type=camera_type, limit=limit, offset=offset
+    cameras, more, total = await repo.list_cameras(
+        session, status=status, camera_type=camera_type, page=page
     )
     ids = [c.id for c in cameras]
     keys = await repo.camera_keys(session, ids)
     reviews = await repo.latest_reviews(session, ids)
-    return Page[CameraRead](
-        items=[camera_read(c, keys[c.id], reviews.get(c.id)) for c in cameras],
-        total=total,
-        limit=limit,
-        offset=offset,
+    return page.answer(
+        [camera_read(c, keys[c.id], reviews.get(c.id)) for c in cameras], more, total
     )
 
 
@@ -431,14 +428,11 @@ async def retire_camera(
 
 
 async def camera_statuses(
-    session: AsyncSession, *, rt: Runtime, stale_only: bool, limit: int, offset: int
+    session: AsyncSession, *, rt: Runtime, stale_only: bool, page: PageParams
 ) -> Page[CameraStatusRead]:
     now = rt.now()
     cutoff = now - timedelta(minutes=rt.settings.stale_after_minutes)
-    cameras, _ = await repo.list_cameras(
-        session, status=None, camera_type=None, limit=1_000_000, offset=0
-    )
-    cameras = [c for c in cameras if c.status != "retired"]
+    cameras = [c for c in await repo.all_cameras(session) if c.status != "retired"]
     last_reads = await repo.last_read_times(
         session,
         [c.id for c in cameras],
@@ -463,9 +457,8 @@ async def camera_statuses(
                 stale=stale,
             )
         )
-    return Page[CameraStatusRead](
-        items=items[offset : offset + limit], total=len(items), limit=limit, offset=offset
-    )
+    shown, more, total = list_page(items, page=page)
+    return page.answer(shown, more, total)
 
 
 async def health_metrics(app: FastAPI) -> list[Metric]:
@@ -476,9 +469,7 @@ async def health_metrics(app: FastAPI) -> list[Metric]:
     now = rt.now()
     cutoff = now - timedelta(minutes=rt.settings.stale_after_minutes)
     async with app.state.db.read_sessionmaker() as session:
-        cameras, _ = await repo.list_cameras(
-            session, status=None, camera_type=None, limit=1_000_000, offset=0
-        )
+        cameras = await repo.all_cameras(session)
         fresh = await repo.cameras_read_since(session, cutoff)
     by_status = Counter(c.status for c in cameras)
     stale = 0

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
 from alpr_common.contracts import ingest as contract
+from alpr_common.pagination import Page, PageParams
 from alpr_common.purpose import Purpose
 from alpr_ingest.deps import Runtime
 from alpr_ingest.errors import ExportNotFound, HoldConflict, HoldNotFound, InvalidHold
@@ -38,7 +39,6 @@ from alpr_ingest.schemas import (
     HoldReadsAdd,
     HoldRelease,
     HoldReview,
-    Page,
     ReadOut,
 )
 from alpr_ingest.search import read_out, retention_floor
@@ -190,19 +190,13 @@ async def list_holds(
     *,
     status: str | None,
     case_number: str | None,
-    limit: int,
-    offset: int,
+    page: PageParams,
 ) -> Page[HoldRead]:
-    holds, total = await repo.list_holds(
-        session, status=status, case_number=case_number, limit=limit, offset=offset
+    holds, more, total = await repo.list_holds(
+        session, status=status, case_number=case_number, page=page
     )
     counts = await repo.hold_counts(session, [h.id for h in holds])
-    return Page[HoldRead](
-        items=[_hold_read(h, counts.get(h.id, 0)) for h in holds],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return page.answer([_hold_read(h, counts.get(h.id, 0)) for h in holds], more, total)
 
 
 async def add_reads(

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
 from alpr_common.contracts import ingest as contract
+from alpr_common.pagination import Page, PageParams
 from alpr_ingest.cameras import load_camera, new_id
 from alpr_ingest.deps import Runtime
 from alpr_ingest.errors import InvalidProblem, ProblemNotFound
@@ -17,7 +18,6 @@ from alpr_ingest.schemas import (
     EquipmentProblemCreate,
     EquipmentProblemRead,
     EquipmentProblemUpdate,
-    Page,
 )
 
 
@@ -64,12 +64,10 @@ async def report_problem(
 
 
 async def list_problems(
-    session: AsyncSession, *, status: str | None, limit: int, offset: int
+    session: AsyncSession, *, status: str | None, page: PageParams
 ) -> Page[EquipmentProblemRead]:
-    problems, total = await repo.list_problems(session, status=status, limit=limit, offset=offset)
-    return Page[EquipmentProblemRead](
-        items=[problem_read(p) for p in problems], total=total, limit=limit, offset=offset
-    )
+    problems, more, total = await repo.list_problems(session, status=status, page=page)
+    return page.answer([problem_read(p) for p in problems], more, total)
 
 
 async def update_problem(

@@ -5,7 +5,7 @@ import binascii
 import re
 import uuid
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Generic, Literal, NotRequired, TypeVar
+from typing import Annotated, Any, Literal, NotRequired, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -366,13 +366,6 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int = Field(description="How many items match, across all pages.")
-    limit: int
-    offset: int
-
-
 class PlacementReviewCreate(Input):
     """344.3.2(c): who reviewed a permanent camera's site, when, and what they found."""
 
@@ -612,7 +605,11 @@ class ReadOut(BaseModel):
     )
 
 
-class SearchPage(Page[ReadOut]):
+class SearchPage(BaseModel):
+    items: list[ReadOut]
+    total: int = Field(description="How many items match, across all pages.")
+    limit: int
+    offset: int
     since: datetime = Field(description="The start of the window searched.")
     until: datetime = Field(description="The end of the window searched.")
 

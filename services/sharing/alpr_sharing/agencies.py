@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
 from alpr_common.db import utcnow
+from alpr_common.pagination import PageParams
 from alpr_sharing import repository as repo
 from alpr_sharing.auth import agency_scope
 from alpr_sharing.errors import AgencyNotFound, AgencySuspended, OriTaken
@@ -111,15 +112,12 @@ async def list_agencies(
     actor: Principal,
     status: str | None,
     kind: str | None,
-    limit: int,
-    offset: int,
+    page: PageParams,
 ) -> Page[AgencyRead]:
-    rows, total = await repo.list_agencies(
-        session, only=agency_scope(actor), status=status, kind=kind, limit=limit, offset=offset
+    rows, more, total = await repo.list_agencies(
+        session, only=agency_scope(actor), status=status, kind=kind, page=page
     )
-    return Page[AgencyRead](
-        items=[AgencyRead.model_validate(a) for a in rows], total=total, limit=limit, offset=offset
-    )
+    return page.answer([AgencyRead.model_validate(a) for a in rows], more, total)
 
 
 async def history(

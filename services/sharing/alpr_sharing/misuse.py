@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alpr_common.auth import Principal
 from alpr_common.contracts import sharing as contract
 from alpr_common.db import utcnow
+from alpr_common.pagination import PageParams
 from alpr_sharing import agencies, events, packages, requests
 from alpr_sharing import repository as repo
 from alpr_sharing.errors import InvalidTransition, MisuseReportNotFound
@@ -65,17 +66,12 @@ async def get(session: AsyncSession, *, report_id: str) -> MisuseReportRead:
 
 
 async def list_reports(
-    session: AsyncSession, *, agency_id: str | None, status: str | None, limit: int, offset: int
+    session: AsyncSession, *, agency_id: str | None, status: str | None, page: PageParams
 ) -> Page[MisuseReportRead]:
-    rows, total = await repo.list_misuse_reports(
-        session, agency_id=agency_id, status=status, limit=limit, offset=offset
+    rows, more, total = await repo.list_misuse_reports(
+        session, agency_id=agency_id, status=status, page=page
     )
-    return Page[MisuseReportRead](
-        items=[MisuseReportRead.model_validate(r) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return page.answer([MisuseReportRead.model_validate(r) for r in rows], more, total)
 
 
 _STATUS_AFTER = {"continue": None, "suspend": "suspended", "reinstate": "active"}

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alpr_common.auth import Principal
 from alpr_common.contracts import sharing as contract
 from alpr_common.db import utcnow
+from alpr_common.pagination import PageParams
 from alpr_common.purpose import Purpose
 from alpr_sharing import agencies, clients, events, requests
 from alpr_sharing import repository as repo
@@ -130,16 +131,13 @@ async def list_packages(
     *,
     actor: Principal,
     request_id: str | None,
-    limit: int,
-    offset: int,
+    page: PageParams,
 ) -> Page[PackageRead]:
-    rows, total = await repo.list_packages(
-        session, agency_id=agency_scope(actor), request_id=request_id, limit=limit, offset=offset
+    rows, more, total = await repo.list_packages(
+        session, agency_id=agency_scope(actor), request_id=request_id, page=page
     )
     now = utcnow()
-    return Page[PackageRead](
-        items=[read(p, now) for p in rows], total=total, limit=limit, offset=offset
-    )
+    return page.answer([read(p, now) for p in rows], more, total)
 
 
 async def download(

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from alpr_common.pagination import Paged, PageParams, offset_page
 from alpr_sharing.models import (
     Agency,
     AgencyStatusChange,
@@ -27,11 +28,10 @@ PENDING = ("received", "under_review", "escalated", "approved")
 
 
 async def _page(
-    session: AsyncSession, stmt: Any, order: Sequence[Any], *, limit: int, offset: int
-) -> tuple[list[Any], int]:
-    total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = await session.scalars(stmt.order_by(*order).limit(limit).offset(offset))
-    return list(rows), int(total or 0)
+    session: AsyncSession, stmt: Any, order: Sequence[Any], *, page: PageParams
+) -> Paged[Any]:
+    # Agencies, requests and packages number in the hundreds: pages by position, counted.
+    return await offset_page(session, stmt.order_by(*order), page=page)
 
 
 # --- agencies -----------------------------------------------------------------------------------
@@ -48,9 +48,8 @@ async def list_agencies(
     only: str | None,
     status: str | None,
     kind: str | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[Agency], int]:
+    page: PageParams,
+) -> Paged[Agency]:
     stmt = select(Agency)
     if only is not None:
         stmt = stmt.where(col(Agency.id) == only)
@@ -58,9 +57,7 @@ async def list_agencies(
         stmt = stmt.where(col(Agency.status) == status)
     if kind is not None:
         stmt = stmt.where(col(Agency.kind) == kind)
-    return await _page(
-        session, stmt, [col(Agency.name), col(Agency.id)], limit=limit, offset=offset
-    )
+    return await _page(session, stmt, [col(Agency.name), col(Agency.id)], page=page)
 
 
 async def status_history(session: AsyncSession, agency_id: str) -> list[AgencyStatusChange]:
@@ -113,9 +110,8 @@ async def list_requests(
     status: str | None,
     kind: str | None,
     escalated: bool | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[SharingRequest], int]:
+    page: PageParams,
+) -> Paged[SharingRequest]:
     stmt = select(SharingRequest)
     if agency_id is not None:
         stmt = stmt.where(col(SharingRequest.agency_id) == agency_id)
@@ -129,8 +125,7 @@ async def list_requests(
         session,
         stmt,
         [col(SharingRequest.received_at).desc(), col(SharingRequest.id)],
-        limit=limit,
-        offset=offset,
+        page=page,
     )
 
 
@@ -193,9 +188,8 @@ async def list_packages(
     *,
     agency_id: str | None,
     request_id: str | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[ReleasePackage], int]:
+    page: PageParams,
+) -> Paged[ReleasePackage]:
     stmt = select(ReleasePackage)
     if agency_id is not None:
         stmt = stmt.where(col(ReleasePackage.agency_id) == agency_id)
@@ -205,8 +199,7 @@ async def list_packages(
         session,
         stmt,
         [col(ReleasePackage.created_at).desc(), col(ReleasePackage.id)],
-        limit=limit,
-        offset=offset,
+        page=page,
     )
 
 
@@ -236,9 +229,8 @@ async def list_misuse_reports(
     *,
     agency_id: str | None,
     status: str | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[MisuseReport], int]:
+    page: PageParams,
+) -> Paged[MisuseReport]:
     stmt = select(MisuseReport)
     if agency_id is not None:
         stmt = stmt.where(col(MisuseReport.agency_id) == agency_id)
@@ -248,8 +240,7 @@ async def list_misuse_reports(
         session,
         stmt,
         [col(MisuseReport.reported_at).desc(), col(MisuseReport.id)],
-        limit=limit,
-        offset=offset,
+        page=page,
     )
 
 

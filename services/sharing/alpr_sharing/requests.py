@@ -24,6 +24,7 @@ from alpr_common.auth import Principal
 from alpr_common.contracts import sharing as contract
 from alpr_common.db import utcnow
 from alpr_common.metrics import gauge
+from alpr_common.pagination import PageParams
 from alpr_common.purpose import check_purpose
 from alpr_common.roles import Role
 from alpr_sharing import agencies, clients, escalation, events, kinds
@@ -223,21 +224,17 @@ async def list_requests(
     status: str | None,
     kind: str | None,
     escalated: bool | None,
-    limit: int,
-    offset: int,
+    page: PageParams,
 ) -> Page[RequestRead]:
-    rows, total = await repo.list_requests(
+    rows, more, total = await repo.list_requests(
         session,
         agency_id=agency_scope(actor),
         status=status,
         kind=kind,
         escalated=escalated,
-        limit=limit,
-        offset=offset,
+        page=page,
     )
-    return Page[RequestRead](
-        items=[RequestRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
-    )
+    return page.answer([RequestRead.model_validate(r) for r in rows], more, total)
 
 
 # --- transitions --------------------------------------------------------------------------------

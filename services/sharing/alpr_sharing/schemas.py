@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from alpr_common.contracts.sharing import AgencyKind, Notified, Outcome, RequestKind
+from alpr_common.pagination import Page as Page  # the one page shape, re-exported
 
 T = TypeVar("T")
 
@@ -106,13 +107,6 @@ DEFAULT_FIELDS: tuple[ReleaseField, ...] = (
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int = Field(description="How many items match, across all pages.")
-    limit: int
-    offset: int
 
 
 # --- agencies -----------------------------------------------------------------------------------

@@ -5,20 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from alpr_access import clients
-from alpr_access.api.params import ClientIdPath, Limit, Offset
+from alpr_access.api.params import ClientIdPath
 from alpr_access.auth import ChiefSecurityOfficer
 from alpr_access.deps import PasswordsDep
 from alpr_access.errors import ClientConflict, ClientNotFound, InvalidBinding, MalformedBody
-from alpr_access.schemas import (
-    ClientCreate,
-    ClientKind,
-    ClientRead,
-    ClientSecret,
-    ClientUpdate,
-    Page,
-)
+from alpr_access.schemas import ClientCreate, ClientKind, ClientRead, ClientSecret, ClientUpdate
 from alpr_common.db import SessionDep
 from alpr_common.errors import responses
+from alpr_common.pagination import Page, PageDep
 
 router = APIRouter(prefix="/v1")
 
@@ -46,14 +40,13 @@ async def create_client(
 async def list_clients(
     _cso: ChiefSecurityOfficer,
     session: SessionDep,
+    page: PageDep,
     kind: ClientKind | None = None,
     active: bool | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> Page[ClientRead]:
     """Machine clients, oldest first."""
     return await clients.list_clients(
-        session, kind=kind.value if kind else None, active=active, limit=limit, offset=offset
+        session, kind=kind.value if kind else None, active=active, page=page
     )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from alpr_access import ingest_keys, tokens
-from alpr_access.api.params import KeyId, Limit, Offset
+from alpr_access.api.params import KeyId
 from alpr_access.auth import ChiefSecurityOfficer, Service
 from alpr_access.deps import KeysDep, SettingsDep, SourceAddressDep
 from alpr_access.errors import (
@@ -24,11 +24,11 @@ from alpr_access.schemas import (
     IngestKeyCreated,
     IngestKeyExchange,
     IngestKeyRead,
-    Page,
     TokenResponse,
 )
 from alpr_common.db import SessionDep
 from alpr_common.errors import responses
+from alpr_common.pagination import Page, PageDep
 
 router = APIRouter(prefix="/v1")
 
@@ -71,14 +71,13 @@ async def create_ingest_key(
 async def list_ingest_keys(
     _cso: ChiefSecurityOfficer,
     session: SessionDep,
+    page: PageDep,
     client_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
     active: bool | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> Page[IngestKeyRead]:
     """Ingest keys (never the keys themselves), oldest first."""
     return await ingest_keys.list_ingest_keys(
-        session, client_id=client_id, active=active, limit=limit, offset=offset
+        session, client_id=client_id, active=active, page=page
     )
 
 

@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from alpr_access import attempts
-from alpr_access.api.params import Limit, Offset
 from alpr_access.auth import ChiefSecurityOfficer
 from alpr_access.errors import LockoutNotFound, MalformedBody, UserNotFound
-from alpr_access.schemas import ID_PATTERN, LockoutRead, LockoutReleaseCreate, Page
+from alpr_access.schemas import ID_PATTERN, LockoutRead, LockoutReleaseCreate
 from alpr_common.db import SessionDep
 from alpr_common.errors import responses
+from alpr_common.pagination import Page, PageDep
 
 router = APIRouter(prefix="/v1")
 
@@ -21,15 +21,12 @@ router = APIRouter(prefix="/v1")
 async def list_lockouts(
     _cso: ChiefSecurityOfficer,
     session: SessionDep,
+    page: PageDep,
     user_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
     active: bool | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> Page[LockoutRead]:
     """Lockouts, newest first, with how each ended (by time or by the CSO)."""
-    return await attempts.list_lockouts(
-        session, user_id=user_id, active=active, limit=limit, offset=offset
-    )
+    return await attempts.list_lockouts(session, user_id=user_id, active=active, page=page)
 
 
 @router.post(

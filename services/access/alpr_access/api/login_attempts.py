@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from alpr_access import attempts
-from alpr_access.api.params import FilterText, Limit, Offset
+from alpr_access.api.params import FilterText
 from alpr_access.auth import LoginAuditReader
-from alpr_access.schemas import ID_PATTERN, Instant, LoginAttemptRead, Outcome, Page
+from alpr_access.schemas import ID_PATTERN, Instant, LoginAttemptRead, Outcome
 from alpr_common.db import SessionDep
+from alpr_common.pagination import Page, PageDep
 
 router = APIRouter(prefix="/v1")
 
@@ -19,6 +20,7 @@ router = APIRouter(prefix="/v1")
 async def list_login_attempts(
     _reader: LoginAuditReader,
     session: SessionDep,
+    page: PageDep,
     username: FilterText = None,
     user_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
     outcome: Outcome | None = None,
@@ -26,8 +28,6 @@ async def list_login_attempts(
     source_address: FilterText = None,
     since: Annotated[Instant | None, Query(description="From (inclusive), with offset")] = None,
     until: Annotated[Instant | None, Query(description="To (exclusive), with offset")] = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> Page[LoginAttemptRead]:
     """Every login attempt (344.4(d)), newest first, filtered."""
     filters = {
@@ -39,4 +39,4 @@ async def list_login_attempts(
         "since": since,
         "until": until,
     }
-    return await attempts.list_login_attempts(session, filters=filters, limit=limit, offset=offset)
+    return await attempts.list_login_attempts(session, filters=filters, page=page)

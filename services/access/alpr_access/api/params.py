@@ -8,8 +8,6 @@ from fastapi import Path, Query
 
 from alpr_access.schemas import ID_PATTERN
 
-Limit = Annotated[int, Query(ge=1, le=500, description="Page size")]
-Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip")]
 UserId = Annotated[str, Path(pattern=ID_PATTERN)]
 ClientIdPath = Annotated[str, Path(pattern=ID_PATTERN)]
 KeyId = Annotated[str, Path(pattern=ID_PATTERN)]

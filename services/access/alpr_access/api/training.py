@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from alpr_access import training
-from alpr_access.api.params import Limit, Offset
 from alpr_access.auth import TrainingReader, TrainingRecorder
 from alpr_access.errors import IncompleteTraining, MalformedBody, SelfRecordingRefused, UserNotFound
-from alpr_access.schemas import ID_PATTERN, Page, TrainingRecordCreate, TrainingRecordRead
+from alpr_access.schemas import ID_PATTERN, TrainingRecordCreate, TrainingRecordRead
 from alpr_common.db import SessionDep
 from alpr_common.errors import responses
+from alpr_common.pagination import Page, PageDep
 
 router = APIRouter(prefix="/v1")
 
@@ -35,9 +35,8 @@ async def record_training(
 async def list_training(
     _reader: TrainingReader,
     session: SessionDep,
+    page: PageDep,
     user_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> Page[TrainingRecordRead]:
     """Training records, newest completion first."""
-    return await training.list_training(session, user_id=user_id, limit=limit, offset=offset)
+    return await training.list_training(session, user_id=user_id, page=page)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from alpr_access import users
-from alpr_access.api.params import Limit, Offset, UserId
+from alpr_access.api.params import UserId
 from alpr_access.auth import ChiefSecurityOfficer, Person, PersonnelReader
 from alpr_access.deps import PasswordsDep, SettingsDep, SourceAddressDep
 from alpr_access.errors import (
@@ -22,7 +22,6 @@ from alpr_access.schemas import (
     Enrolled,
     EnrolmentCodeRead,
     EnrolmentRequest,
-    Page,
     PasswordChange,
     PersonRole,
     RoleGrantCreate,
@@ -34,6 +33,7 @@ from alpr_access.schemas import (
 )
 from alpr_common.db import SessionDep
 from alpr_common.errors import responses
+from alpr_common.pagination import Page, PageDep
 from alpr_common.roles import Role
 
 router = APIRouter(prefix="/v1")
@@ -121,13 +121,12 @@ async def create_user(
 async def list_users(
     _reader: PersonnelReader,
     session: SessionDep,
+    page: PageDep,
     active: bool | None = None,
     role: Role | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> Page[UserRead]:
     """People, by username, optionally only active ones or holders of a role."""
-    return await users.list_users(session, active=active, role=role, limit=limit, offset=offset)
+    return await users.list_users(session, active=active, role=role, page=page)
 
 
 @router.get(

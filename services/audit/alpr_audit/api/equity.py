@@ -24,6 +24,7 @@ from alpr_audit.schemas import (
 )
 from alpr_common.db import SessionDep
 from alpr_common.errors import Forbidden, Unauthorized, Unprocessable, responses
+from alpr_common.pagination import list_page
 
 router = APIRouter(prefix="/v1", tags=["equity"])
 
@@ -77,14 +78,9 @@ async def list_population_areas(
     session: SessionDep, _reader: AuditReader, query: Annotated[ReviewSampleQuery, Query()]
 ) -> Page[PopulationAreaRead]:
     """The current population table, by area type and area."""
-    areas = await equity.current_population(session)
-    offset = (query.page - 1) * query.page_size
-    return Page[PopulationAreaRead](
-        items=areas[offset : offset + query.page_size],
-        total=len(areas),
-        page=query.page,
-        page_size=query.page_size,
-    )
+    page = query.page_params()
+    areas, more, total = list_page(await equity.current_population(session), page=page)
+    return page.answer(areas, more, total)
 
 
 @router.get("/equity-reports", response_model=EquityReportRead, responses=responses(*_ERRORS))

@@ -16,11 +16,13 @@ from typing import Any
 from fastapi import FastAPI
 from prometheus_client.core import Metric
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from alpr_common.auth import Principal
 from alpr_common.db import utcnow
 from alpr_common.errors import Unprocessable
 from alpr_common.metrics import gauge
+from alpr_common.pagination import keyset_page
 from alpr_hotlist import repository
 from alpr_hotlist.alerts.index import normalise_plate
 from alpr_hotlist.alerts.matching import alert_facts
@@ -62,16 +64,17 @@ from alpr_hotlist.settings import HotlistSettings
 
 
 async def list_alerts(session: AsyncSession, *, query: AlertQuery) -> Page[AlertRead]:
-    filters = query.model_dump(exclude={"page", "page_size"})
+    filters = query.model_dump(exclude={"limit", "cursor"})
     if filters["plate"]:
         filters["plate"] = normalise_plate(filters["plate"])
     stmt = repository.alerts_stmt(**filters)
-    rows, total = await repository.page(session, stmt, page=query.page, page_size=query.page_size)
-    return Page[AlertRead](
-        items=[AlertRead.model_validate(a, from_attributes=True) for a in rows],
-        total=total,
-        page=query.page,
-        page_size=query.page_size,
+    page = query.page_params()
+    # Keyset on the stream position: newest first, or oldest first after `after_seq`.
+    rows, more, total = await keyset_page(
+        session, stmt, key=(col(Alert.seq),), page=page, descending=query.after_seq is None
+    )
+    return page.answer(
+        [AlertRead.model_validate(a, from_attributes=True) for a in rows], more, total
     )
 
 

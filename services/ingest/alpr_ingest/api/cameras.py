@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from alpr_common.db import SessionDep
 from alpr_common.errors import responses
+from alpr_common.pagination import Page, PageDep
 from alpr_ingest import cameras, problems
 from alpr_ingest.auth import (
     CameraAdmin,
@@ -38,7 +39,6 @@ from alpr_ingest.schemas import (
     EquipmentProblemCreate,
     EquipmentProblemRead,
     EquipmentProblemUpdate,
-    Page,
     PlacementReviewCreate,
     PlacementReviewRead,
 )
@@ -47,8 +47,6 @@ router = APIRouter(prefix="/v1")
 
 CameraIdPath = Annotated[str, Path(pattern=CAMERA_ID_PATTERN, description="The camera's id")]
 ProblemIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
 @router.post(
@@ -69,15 +67,12 @@ async def register_camera(
 async def list_cameras(
     _reader: CameraReader,
     session: SessionDep,
+    page: PageDep,
     status: CameraStatus | None = None,
     camera_type: CameraType | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> Page[CameraRead]:
     """List registered cameras, optionally by status and type."""
-    return await cameras.list_cameras(
-        session, status=status, camera_type=camera_type, limit=limit, offset=offset
-    )
+    return await cameras.list_cameras(session, status=status, camera_type=camera_type, page=page)
 
 
 @router.get(
@@ -159,14 +154,11 @@ async def list_camera_statuses(
     _reader: HealthReader,
     session: SessionDep,
     rt: RuntimeDep,
+    page: PageDep,
     stale: Annotated[bool, Query(description="Only stale cameras")] = False,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> Page[CameraStatusRead]:
     """Camera health: last read and heartbeat per camera, stale ones flagged (344.3.1(b))."""
-    return await cameras.camera_statuses(
-        session, rt=rt, stale_only=stale, limit=limit, offset=offset
-    )
+    return await cameras.camera_statuses(session, rt=rt, stale_only=stale, page=page)
 
 
 @router.post(
@@ -187,12 +179,11 @@ async def report_equipment_problem(
 async def list_equipment_problems(
     _cso: ChiefSecurityOfficer,
     session: SessionDep,
+    page: PageDep,
     status: Literal["open", "acknowledged", "resolved"] | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> Page[EquipmentProblemRead]:
     """The Chief Security Officer's inbox of equipment-problem reports, newest first."""
-    return await problems.list_problems(session, status=status, limit=limit, offset=offset)
+    return await problems.list_problems(session, status=status, page=page)
 
 
 @router.patch(

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from alpr_common.db import SessionDep
 from alpr_common.errors import responses
+from alpr_common.pagination import Page, PageDep
 from alpr_common.purpose import PurposeDep
 from alpr_ingest import holds
 from alpr_ingest.auth import HoldCreator, HoldManager, HoldReader
@@ -24,7 +25,6 @@ from alpr_ingest.schemas import (
     HoldReadsAdd,
     HoldRelease,
     HoldReview,
-    Page,
 )
 
 router = APIRouter(prefix="/v1", dependencies=[PURGED_SINCE_START])
@@ -55,15 +55,12 @@ async def create_hold(
 async def list_holds(
     _reader: HoldReader,
     session: SessionDep,
+    page: PageDep,
     status: Literal["active", "released", "expired"] | None = None,
     case_number: Annotated[str | None, Query(pattern=CASE_NUMBER_PATTERN)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Page[HoldRead]:
     """List holds (no read data), newest first, by status or case number."""
-    return await holds.list_holds(
-        session, status=status, case_number=case_number, limit=limit, offset=offset
-    )
+    return await holds.list_holds(session, status=status, case_number=case_number, page=page)
 
 
 @router.get(

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from alpr_common.pagination import Paged, PageParams, offset_page
 from alpr_ingest.models import (
     Camera,
     CameraKey,
@@ -31,23 +32,19 @@ async def list_cameras(
     *,
     status: str | None,
     camera_type: str | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[Camera], int]:
+    page: PageParams,
+) -> Paged[Camera]:
     conditions: list[ColumnElement[bool]] = []
     if status is not None:
         conditions.append(col(Camera.status) == status)
     if camera_type is not None:
         conditions.append(col(Camera.camera_type) == camera_type)
-    total = (
-        await session.execute(select(func.count()).select_from(Camera).where(*conditions))
-    ).scalar_one()
-    rows = (
-        await session.execute(
-            select(Camera).where(*conditions).order_by(Camera.id).limit(limit).offset(offset)
-        )
-    ).scalars()
-    return list(rows), int(total)
+    stmt = select(Camera).where(*conditions).order_by(Camera.id)
+    return await offset_page(session, stmt, page=page)
+
+
+async def all_cameras(session: AsyncSession) -> list[Camera]:
+    return list((await session.execute(select(Camera).order_by(Camera.id))).scalars())
 
 
 async def camera_keys(session: AsyncSession, camera_ids: Iterable[str]) -> dict[str, list[str]]:

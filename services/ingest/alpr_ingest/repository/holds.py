@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from alpr_common.pagination import Paged, PageParams, offset_page
 from alpr_ingest.models import (
     CaseExport,
     HoldItem,
@@ -24,25 +25,17 @@ async def list_holds(
     *,
     status: str | None,
     case_number: str | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[ReadHold], int]:
+    page: PageParams,
+) -> Paged[ReadHold]:
     conditions: list[Any] = []
     if status:
         conditions.append(ReadHold.status == status)
     if case_number:
         conditions.append(ReadHold.case_number == case_number)
-    total = (
-        await session.execute(select(func.count()).select_from(ReadHold).where(*conditions))
-    ).scalar_one()
-    rows = await session.execute(
-        select(ReadHold)
-        .where(*conditions)
-        .order_by(col(ReadHold.created_at).desc(), ReadHold.id)
-        .limit(limit)
-        .offset(offset)
+    stmt = (
+        select(ReadHold).where(*conditions).order_by(col(ReadHold.created_at).desc(), ReadHold.id)
     )
-    return list(rows.scalars()), int(total)
+    return await offset_page(session, stmt, page=page)
 
 
 async def hold_counts(session: AsyncSession, hold_ids: Sequence[str]) -> dict[str, int]:

@@ -8,8 +8,9 @@ from fastapi import APIRouter
 
 from alpr_common.contracts.sharing import AgencyKind
 from alpr_common.db import SessionDep
+from alpr_common.pagination import PageDep
 from alpr_sharing import agencies, misuse
-from alpr_sharing.api.common import Limit, Offset, errors
+from alpr_sharing.api.common import errors
 from alpr_sharing.auth import AgencyReader, AgencyRegistrar, AtiuLieutenant
 from alpr_sharing.deps import AgencyIdPath
 from alpr_sharing.errors import AgencyNotFound, InvalidTransition, MisuseReportNotFound, OriTaken
@@ -38,15 +39,12 @@ async def create_agency(
 async def list_agencies(
     actor: AgencyReader,
     session: SessionDep,
+    page: PageDep,
     status: Literal["active", "suspended"] | None = None,
     kind: AgencyKind | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> Page[AgencyRead]:
     """Agencies by name (an agency client sees only its own)."""
-    return await agencies.list_agencies(
-        session, actor=actor, status=status, kind=kind, limit=limit, offset=offset
-    )
+    return await agencies.list_agencies(session, actor=actor, status=status, kind=kind, page=page)
 
 
 @router.get("/agencies/{agency_id}", response_model=AgencyRead, responses=errors(AgencyNotFound))

@@ -7,8 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from alpr_common.db import SessionDep
+from alpr_common.pagination import PageDep
 from alpr_sharing import misuse
-from alpr_sharing.api.common import Limit, Offset, errors
+from alpr_sharing.api.common import errors
 from alpr_sharing.auth import MisuseReader, MisuseReporter
 from alpr_sharing.deps import ReportIdPath
 from alpr_sharing.errors import AgencyNotFound, MisuseReportNotFound
@@ -34,15 +35,12 @@ async def report_misuse(
 async def list_misuse_reports(
     _reader: MisuseReader,
     session: SessionDep,
+    page: PageDep,
     agency_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
     status: Literal["open", "decided"] | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> Page[MisuseReportRead]:
     """Misuse reports, newest first."""
-    return await misuse.list_reports(
-        session, agency_id=agency_id, status=status, limit=limit, offset=offset
-    )
+    return await misuse.list_reports(session, agency_id=agency_id, status=status, page=page)
 
 
 @router.get(

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from alpr_common.db import SessionDep
+from alpr_common.pagination import PageDep
 from alpr_common.purpose import PurposeDep
 from alpr_sharing import packages
-from alpr_sharing.api.common import Limit, Offset, errors
+from alpr_sharing.api.common import errors
 from alpr_sharing.auth import Downloader, GrantRevoker, PackageBuilder, PackageReader
 from alpr_sharing.deps import PackageIdPath, RequestIdPath, UpstreamDep
 from alpr_sharing.errors import (
@@ -52,14 +53,11 @@ async def build_package(
 async def list_packages(
     actor: PackageReader,
     session: SessionDep,
+    page: PageDep,
     request_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> Page[PackageRead]:
     """Release packages, newest first (an agency client sees only its own agency's)."""
-    return await packages.list_packages(
-        session, actor=actor, request_id=request_id, limit=limit, offset=offset
-    )
+    return await packages.list_packages(session, actor=actor, request_id=request_id, page=page)
 
 
 @router.get("/packages/{package_id}", response_model=PackageRead, responses=errors(PackageNotFound))

@@ -7,8 +7,9 @@ from fastapi import APIRouter, Response
 
 from alpr_common.contracts.sharing import RequestKind
 from alpr_common.db import SessionDep
+from alpr_common.pagination import PageDep
 from alpr_sharing import escalation, requests
-from alpr_sharing.api.common import Limit, Offset, errors
+from alpr_sharing.api.common import errors
 from alpr_sharing.auth import (
     ChiefOfPolice,
     OutcomeRecorder,
@@ -74,11 +75,10 @@ async def submit_request(
 async def list_requests(
     actor: RequestReader,
     session: SessionDep,
+    page: PageDep,
     status: RequestStatus | None = None,
     kind: RequestKind | None = None,
     escalated: bool | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> Page[RequestRead]:
     """Requests, newest first (an agency client sees only its own agency's)."""
     return await requests.list_requests(
@@ -87,8 +87,7 @@ async def list_requests(
         status=status,
         kind=kind,
         escalated=escalated,
-        limit=limit,
-        offset=offset,
+        page=page,
     )
 
 
