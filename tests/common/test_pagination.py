@@ -3,7 +3,6 @@ keyset pages stay exact while rows are added, on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl
@@ -22,6 +21,7 @@ from alpr_common.pagination import (
     list_page,
     offset_page,
 )
+from alpr_common.testing.plugin import in_ci, pg_admin_url, pg_unavailable_reason
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -39,8 +39,12 @@ async def table_session(request, tmp_path):
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path}/p.db"
     else:
-        base = os.environ.get("ALPR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-        url = base.replace("postgresql://", "postgresql+asyncpg://", 1)
+        reason = pg_unavailable_reason()
+        if reason is not None:
+            if in_ci():
+                pytest.fail(f"CI requires PostgreSQL: {reason}")
+            pytest.skip(f"PostgreSQL unavailable: {reason}")
+        url = pg_admin_url().replace("postgresql://", "postgresql+asyncpg://", 1)
     engine = create_async_engine(url)
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
@@ -171,3 +175,16 @@ async def test_keyset_pages_in_a_mixed_order(table_session):
         if cursor is None:
             break
     assert got == want and len(got) == 25
+
+
+async def test_a_cursor_of_another_list_is_refused_not_bound(table_session):
+    table, session = table_session
+    naive = datetime(2026, 12, 1)
+    for foreign in ([5, "r001"], ["2026-12-01", "r001"], [None, "r001"], [T0, 7], [naive, "r"]):
+        with pytest.raises(InvalidCursor):
+            await keyset_page(
+                session,
+                select(table),
+                key=(table.c.at, table.c.id),
+                page=PageParams(3, encode_cursor(foreign)),
+            )

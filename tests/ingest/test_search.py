@@ -106,7 +106,9 @@ async def test_a_search_needs_a_subject(loaded):
 
 async def test_paging_returns_the_total(loaded):
     first = (await loaded.search(plate="ABC1234", limit=2)).json()
-    second = (await loaded.search(plate="ABC1234", limit=2, offset=2)).json()
+    assert first["next"] == f"?plate=ABC1234&limit=2&cursor={first['next_cursor']}"
+    second = (await loaded.search(plate="ABC1234", limit=2, cursor=first["next_cursor"])).json()
+    assert second["next"] is None
     assert first["total"] == second["total"] == 3
     assert len(first["items"]) == 2 and len(second["items"]) == 1
     times = [r["captured_at"] for r in first["items"] + second["items"]]
@@ -192,7 +194,7 @@ def test_no_search_parameter_concerns_a_protected_attribute(app):
     search = schema["paths"]["/v1/reads"]["get"]
     assert {p["name"] for p in search["parameters"] if p["in"] == "query"} == {
         "plate", "confusable", "since", "until", "camera_id", "min_lat", "min_lon",
-        "max_lat", "max_lon", "lat", "lon", "radius_m", "limit", "offset",
+        "max_lat", "max_lon", "lat", "lon", "radius_m", "limit", "cursor",
         "vehicle_make", "vehicle_model", "vehicle_color", "vehicle_type",
     }  # fmt: skip
     for name in names:

@@ -334,7 +334,12 @@ class Database:
         processors = self._processors.get(key)
         if processors is None:
             dialect = self.engine.dialect
-            processors = [table.c[n].type.bind_processor(dialect) for n in names]
+            # The dialect's own type: a TypeDecorator's bare `bind_processor` skips the SQLite
+            # DATETIME format, and sqlite3 would store `2025-03-14 17:31:13` where a session
+            # stores `2025-03-14 17:31:13.000000` (text that compares, and sorts, differently).
+            processors = [
+                table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
+            ]
             self._processors[key] = processors
         return [
             tuple(

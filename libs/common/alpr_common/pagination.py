@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -132,9 +133,18 @@ async def page_params(
 PageDep = Annotated[PageParams, Depends(page_params)]
 
 
+def _plain(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return {"t": v.isoformat()}
+    if isinstance(v, uuid.UUID):
+        return {"u": str(v)}
+    return v
+
+
 def encode_cursor(values: Sequence[Any]) -> str:
-    """An opaque cursor for the sort key `values` (str, int, float, bool, None, datetime)."""
-    plain = [{"t": v.isoformat()} if isinstance(v, datetime) else v for v in values]
+    """An opaque cursor for the sort key `values` (str, int, float, bool, None, datetime,
+    UUID)."""
+    plain = [_plain(v) for v in values]
     raw = json.dumps(plain, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
@@ -152,8 +162,8 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
     for v in plain:
         if isinstance(v, dict):
             try:
-                values.append(datetime.fromisoformat(v["t"]))
-            except (KeyError, TypeError, ValueError) as exc:
+                values.append(uuid.UUID(v["u"]) if "u" in v else datetime.fromisoformat(v["t"]))
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise InvalidCursor(_MALFORMED) from exc
         elif isinstance(v, str | int | float | bool) or v is None:
             values.append(v)
@@ -195,10 +205,7 @@ async def keyset_page(
         raise ValueError("one `descending` flag per key column")
     total = await _count(session, stmt) if count else None
     if page.cursor is not None:
-        values = decode_cursor(page.cursor, len(key))
-        # Bound with each column's own type (UTCDateTime stores text on SQLite).
-        bound = [literal(v, type_=c.type) for c, v in zip(key, values, strict=True)]
-        stmt = stmt.where(_after(key, bound, flags))
+        stmt = stmt.where(after_key(key, decode_cursor(page.cursor, len(key)), flags))
     order = [c.desc() if d else c.asc() for c, d in zip(key, flags, strict=True)]
     rows = await _rows(session, stmt.order_by(None).order_by(*order).limit(page.limit + 1))
     if len(rows) <= page.limit:
@@ -208,8 +215,31 @@ async def keyset_page(
     return rows, encode_cursor([getattr(last, c.key) for c in key]), total
 
 
-def _after(key: Sequence[Any], bound: Sequence[Any], flags: Sequence[bool]) -> Any:
-    """Rows after the cursor's key in the page order."""
+def _check_type(column: Any, value: Any) -> None:
+    """A cursor from another list (or edited) is refused, not bound to a column it cannot fit."""
+    kind = getattr(column.type, "impl_instance", column.type)  # a TypeDecorator's own type
+    try:
+        expected = kind.python_type
+    except (AttributeError, NotImplementedError):
+        return
+    fits = (
+        value is not None
+        and isinstance(value, bool) == (expected is bool)
+        and (isinstance(value, expected) or (expected is float and isinstance(value, int)))
+        # The suite stores aware times only.
+        and not (isinstance(value, datetime) and value.tzinfo is None)
+    )
+    if not fits:
+        raise InvalidCursor("the cursor belongs to another list; start again without `cursor`")
+
+
+def after_key(key: Sequence[Any], values: Sequence[Any], flags: Sequence[bool]) -> Any:
+    """The condition for rows after the sort key `values` in the order of `key` (one
+    `descending` flag per column): for a repository that builds its own keyset query."""
+    for column, value in zip(key, values, strict=True):
+        _check_type(column, value)
+    # Bound with each column's own type (UTCDateTime stores text on SQLite).
+    bound = [literal(v, type_=c.type) for c, v in zip(key, values, strict=True)]
     if all(flags) or not any(flags):
         # One direction: a row-value comparison, which a composite index serves.
         keyed, after = tuple_(*key), tuple_(*bound)

@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 from typing_extensions import TypedDict  # pydantic takes typing's only from Python 3.12
 
+from alpr_common.pagination import Page
 from alpr_ingest.normalize import normalize_plate, normalize_region, to_utc
 
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
@@ -605,11 +606,9 @@ class ReadOut(BaseModel):
     )
 
 
-class SearchPage(BaseModel):
-    items: list[ReadOut]
-    total: int = Field(description="How many items match, across all pages.")
-    limit: int
-    offset: int
+class SearchPage(Page[ReadOut]):
+    """A page of a search: the total is always counted (the search's audit record carries it)."""
+
     since: datetime = Field(description="The start of the window searched.")
     until: datetime = Field(description="The end of the window searched.")
 

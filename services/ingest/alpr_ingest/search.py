@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
 from alpr_common.contracts import ingest as contract
+from alpr_common.pagination import PageParams
 from alpr_common.purpose import Purpose
 from alpr_ingest import vehicles
 from alpr_ingest.deps import Runtime
@@ -62,7 +63,6 @@ class Criteria:
     vehicle_color: tuple[str, ...] = ()
     vehicle_type: tuple[str, ...] = ()
     limit: int = 50
-    offset: int = 0
 
 
 MATCH_KINDS = ("exact", "look-alike", "partial", "partial-look-alike")
@@ -284,12 +284,19 @@ async def _audit(
 
 
 async def search(
-    session: AsyncSession, *, rt: Runtime, principal: Principal, purpose: Purpose, c: Criteria
+    session: AsyncSession,
+    *,
+    rt: Runtime,
+    principal: Principal,
+    purpose: Purpose,
+    c: Criteria,
+    page: PageParams,
 ) -> SearchPage:
     now = rt.now()
     conditions, rank, since, until = _conditions(session, rt, c, now)
-    rows, total = await repo.search_reads(
-        session, conditions=conditions, rank=rank, limit=c.limit, offset=c.offset
+    page = replace(page, limit=c.limit)
+    rows, more, total = await repo.search_reads(
+        session, conditions=conditions, rank=rank, page=page
     )
     items = [read_out(r) for r in rows]
     await _audit(
@@ -301,9 +308,7 @@ async def search(
         returned=len(items),
         at=now,
     )
-    return SearchPage(
-        items=items, total=total, limit=c.limit, offset=c.offset, since=since, until=until
-    )
+    return SearchPage(**page.answer(items, more, total).model_dump(), since=since, until=until)
 
 
 async def get_read(

@@ -17,6 +17,7 @@ from alpr_common.app import own_json_body
 from alpr_common.db import SessionDep
 from alpr_common.errors import responses
 from alpr_common.jsonenc import FastJSONResponse
+from alpr_common.pagination import PageDep
 from alpr_common.purpose import PurposeDep
 from alpr_ingest import adapters, reads, search, vehicles
 from alpr_ingest.auth import ReadPoster, Searcher, Service
@@ -293,6 +294,7 @@ async def search_reads(
     purpose: PurposeDep,
     session: SessionDep,
     rt: RuntimeDep,
+    page: PageDep,
     plate: Plate = None,
     confusable: Annotated[
         bool,
@@ -331,8 +333,6 @@ async def search_reads(
             + "; repeat for any of several.",
         ),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> SearchPage:
     """Search reads by plate (exact, partial, look-alike), time, camera, area and vehicle
     (make, model, colour, body type); best match first, then newest; audited."""
@@ -353,10 +353,11 @@ async def search_reads(
         vehicle_model=tuple(vehicle_model or ()),
         vehicle_color=tuple(vehicle_color or ()),
         vehicle_type=tuple(vehicle_type or ()),
-        limit=min(limit, rt.settings.search_max_page_size),
-        offset=offset,
+        limit=min(page.limit, rt.settings.search_max_page_size),
     )
-    return await search.search(session, rt=rt, principal=principal, purpose=purpose, c=criteria)
+    return await search.search(
+        session, rt=rt, principal=principal, purpose=purpose, c=criteria, page=page
+    )
 
 
 @router.get(

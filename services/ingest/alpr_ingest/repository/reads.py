@@ -31,6 +31,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.db import Database, insert_sql
+from alpr_common.pagination import PageParams, after_key, decode_cursor, encode_cursor
 from alpr_ingest import partitions
 from alpr_ingest.models import (
     OUTBOX,
@@ -429,35 +430,49 @@ async def search_reads(
     *,
     conditions: Sequence[ColumnElement[bool]],
     rank: ColumnElement[int] | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[Any], int]:
-    """A page of reads, best match first (`rank`, when a plate was asked for), then newest.
+    page: PageParams,
+) -> tuple[list[Any], str | None, int]:
+    """A page of reads, best match first (`rank`, when a plate was asked for), then newest,
+    by keyset (the cursor is the last read's rank, capture time and id), and the total, which
+    the search's audit record carries.
 
-    With a plate the matches are few (an index found them): one query, the total counted
-    over them. Without one, a count and a page that an index on capture time can serve."""
+    With a plate the matches are few (an index found them): the first page is one query, the
+    total counted over it. Without one, a count and a page that an index on capture time can
+    serve."""
     c = READS.c
-    newest = (c.captured_at.desc(), c.read_id)
+    key: tuple[Any, ...] = (c.captured_at, c.read_id)
+    flags: tuple[bool, ...] = (True, False)
+    columns: list[Any] = [READS]
     if rank is not None:
-        page = await session.execute(
-            select(READS, rank.label("match_rank"), func.count().over().label("total"))
-            .where(*conditions)
-            .order_by(rank, *newest)
-            .limit(limit)
-            .offset(offset)
+        key, flags = (rank, *key), (False, *flags)
+        columns.append(rank.label("match_rank"))
+    first = page.cursor is None
+    if rank is not None and first:
+        columns.append(func.count().over().label("total"))
+    stmt = select(*columns).where(*conditions)
+    if not first:
+        assert page.cursor is not None
+        stmt = stmt.where(after_key(key, decode_cursor(page.cursor, len(key)), flags))
+    order = [k.desc() if d else k.asc() for k, d in zip(key, flags, strict=True)]
+    rows = list(await session.execute(stmt.order_by(*order).limit(page.limit + 1)))
+    if rank is not None and first and rows:
+        total = int(rows[0].total)
+    elif rank is not None and first:
+        total = 0
+    else:
+        total = int(
+            (
+                await session.execute(select(func.count()).select_from(READS).where(*conditions))
+            ).scalar_one()
         )
-        rows = list(page)
-        if rows or offset == 0:
-            return rows, rows[0].total if rows else 0
-    total = (
-        await session.execute(select(func.count()).select_from(READS).where(*conditions))
-    ).scalar_one()
+    if len(rows) <= page.limit:
+        return rows, None, total
+    rows = rows[: page.limit]
+    last = rows[-1]
+    values = [last.captured_at, last.read_id]
     if rank is not None:
-        return [], int(total)
-    page = await session.execute(
-        select(READS).where(*conditions).order_by(*newest).limit(limit).offset(offset)
-    )
-    return list(page), int(total)
+        values.insert(0, last.match_rank)
+    return rows, encode_cursor(values), total
 
 
 async def get_read(session: AsyncSession, read_id: uuid.UUID, *, since: datetime) -> Any | None:
