@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -219,14 +218,15 @@ async def metrics(request: Request) -> Response:
 
 
 def prepare_multiprocess_dir(service: str) -> Path:
-    """For a supervisor about to start workers: an empty directory for their metric files, named
-    in the environment its children inherit. Files of an earlier run would be summed with the
-    new ones, so it is emptied first. The base is PROMETHEUS_MULTIPROC_DIR if set, else the
-    temporary directory; each service gets its own subdirectory."""
+    """For a supervisor about to start workers: a new, empty directory for their metric files,
+    named in the environment its children inherit. It is this supervisor's alone (made with
+    `mkdtemp`): files of another run, or of another suite of the same service on this machine,
+    would be summed with these, or wiped while its workers write them. The base is
+    PROMETHEUS_MULTIPROC_DIR if set, else the temporary directory; the supervisor removes the
+    directory when its workers have stopped."""
     base = Path(os.environ.get(MULTIPROC_ENV) or tempfile.gettempdir())
-    directory = base / f"alpr-{service}-metrics"
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(parents=True, mode=0o700)
+    base.mkdir(parents=True, exist_ok=True)
+    directory = Path(tempfile.mkdtemp(prefix=f"alpr-{service}-metrics-", dir=base))
     os.environ[MULTIPROC_ENV] = str(directory)
     return directory
 
