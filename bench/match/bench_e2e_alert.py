@@ -248,6 +248,9 @@ class Load:
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self.rnd = random.Random(7)
         self.n = 0
+        # Vendor read ids unique across the run's loads: ingest drops a repeated one as a
+        # duplicate (no event, no alert).
+        self.prefix = secrets.token_hex(4)
         self.sent: dict[str, float] = {}
         self.post_ms: list[float] = []
         self.answered: dict[str, float] = {}  # hot plate -> wall clock when its POST answered
@@ -263,7 +266,7 @@ class Load:
                     "region": "US-TX",
                     "captured_at": now,
                     "camera": CAMERA,
-                    "vendor_read_id": f"bench-{self.n}",
+                    "vendor_read_id": f"bench-{self.prefix}-{self.n}",
                     "confidence": 0.93,
                 }
             )
