@@ -53,3 +53,34 @@ async def test_a_lost_database_connection_is_answered_503_to_retry():
         assert resp.json()["type"] == problem_type("Unavailable")
         assert "retry" in resp.json()["detail"]
         assert (await client.get("/broken")).status_code == 500
+
+
+async def test_a_database_that_refuses_new_connections_is_answered_503_not_500(tmp_path):
+    """ "sorry, too many clients already" (SQLSTATE 53300), or a server that cannot be reached:
+    a dependency that is down, so 503 with Retry-After, never a 500."""
+
+    class TooManyClients(Exception):
+        sqlstate = "53300"
+
+    app = FastAPI()
+    install_error_handlers(app)
+    # A real connection attempt to a port nobody listens on (OSError under the driver's error).
+    engine = create_engine("postgresql+asyncpg://nobody@127.0.0.1:9/none", pool_size=1)
+
+    @app.get("/full")
+    async def full() -> None:
+        raise DBAPIError("connect", {}, TooManyClients("sorry, too many clients already"))
+
+    @app.get("/unreachable")
+    async def unreachable() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        for path in ("/full", "/unreachable"):
+            resp = await client.get(path)
+            assert resp.status_code == 503, (path, resp.text)
+            assert resp.headers["retry-after"]
+            assert resp.json()["type"] == problem_type("Unavailable")
+    await engine.dispose()

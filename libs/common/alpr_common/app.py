@@ -311,12 +311,39 @@ def install_error_handlers(app: FastAPI) -> None:
         if is_lock_timeout(exc):
             log.warning("the SQLite write lock stayed taken past the wait; answered 503")
             return await _app_error(request, WriteLockBusy(WRITE_BUSY_DETAIL))
+        if refused_connection(exc):
+            log.warning("the database refuses new connections (%s); answered 503", exc.orig)
+            return problem_response(
+                Unavailable(
+                    "the database refuses new connections for now; nothing was stored, retry"
+                )
+            )
         return await _unexpected(request, exc)
+
+    @app.exception_handler(ConnectionError)
+    async def _unreachable(_: Request, exc: ConnectionError) -> JSONResponse:
+        # A dependency (the database at connect time, a service) that cannot be reached.
+        log.warning("a dependency cannot be reached (%s); answered 503", type(exc).__name__)
+        return problem_response(Unavailable("a dependency cannot be reached; retry shortly"))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
         return internal_error()
+
+
+# SQLSTATEs of a server that will not take a new connection now (too many clients, starting up,
+# shutting down, unreachable): a dependency that is down, answered 503, not a fault (500).
+_REFUSED_CONNECTION = frozenset({"53300", "57P01", "57P02", "57P03", "08001", "08004", "08006"})
+
+
+def refused_connection(exc: DBAPIError) -> bool:
+    """The database refused or could not be reached for a new connection."""
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    cause = getattr(orig, "__cause__", None)
+    code = code or getattr(cause, "sqlstate", None)
+    return code in _REFUSED_CONNECTION or isinstance(cause, OSError)
 
 
 def internal_error() -> JSONResponse:

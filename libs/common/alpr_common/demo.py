@@ -262,11 +262,22 @@ class Demo:
         return r.status_code == 200 and bool(r.json().get("stored"))
 
     def alerts(self) -> int:
-        r = self.gw.get("/v1/hotlist/alerts", headers={**self.sign_in("rtcc"), **RTCC_PURPOSE})
-        if r.status_code != 200:
-            return -1
-        body = r.json()
-        return int(body.get("total", len(body.get("items", []))))
+        """Alerts raised so far (the alert list pages by cursor and has no total)."""
+        count, params = 0, {"limit": "200"}
+        for _ in range(50):
+            r = self.gw.get(
+                "/v1/hotlist/alerts",
+                params=params,
+                headers={**self.sign_in("rtcc"), **RTCC_PURPOSE},
+            )
+            if r.status_code != 200:
+                return -1
+            body = r.json()
+            count += len(body.get("items", []))
+            if not body.get("next_cursor"):
+                break
+            params = {"limit": "200", "cursor": body["next_cursor"]}
+        return count
 
 
 def _plate() -> str:
