@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -173,6 +174,54 @@ def post_one(cluster: Cluster, fleet: Fleet, gateway_url: str, plate: str) -> st
     return str(read["read_id"])
 
 
+def camera_token(cluster: Cluster, fleet: Fleet) -> str:
+    """The camera's token, as the gateway gets it: its ingest key exchanged at access with the
+    gateway's service credentials (to post to one ingest replica directly)."""
+    access = cluster.suite.url("access")
+    with httpx.Client(base_url=access, timeout=30.0) as client:
+        r = client.post(
+            "/v1/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": "gateway",
+                "client_secret": cluster.suite.secrets()["gateway"],
+            },
+        )
+        assert r.status_code == 200, r.text
+        service = r.json()["access_token"]
+        r = client.post(
+            "/v1/ingest-keys/exchange",
+            json={"key": fleet.ingest_key},
+            headers={"Authorization": f"Bearer {service}"},
+        )
+        assert r.status_code == 200, r.text
+        return str(r.json()["access_token"])
+
+
+def post_to_replica(cluster: Cluster, fleet: Fleet, token: str, replica: int, plate: str) -> str:
+    """One read posted straight to ingest replica `replica`, whose relay sends it to hotlist
+    replica `replica` (through that replica's front)."""
+    port = cluster.replica_ports["ingest"][replica]
+    r = httpx.post(
+        f"http://127.0.0.1:{port}/v1/reads",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "reads": [
+                {
+                    "plate": plate,
+                    "captured_at": (datetime.now(UTC) - timedelta(seconds=2)).isoformat(),
+                    "camera": fleet.camera,
+                }
+            ]
+        },
+        timeout=30.0,
+    )
+    assert r.status_code == 200, r.text
+    (read,) = r.json()["reads"]
+    cluster.posted[read["read_id"]] = plate
+    return str(read["read_id"])
+
+
 def hits_by_read(cluster: Cluster) -> dict[str, int]:
     return dict(
         cluster.query("hotlist", "SELECT read_id, count(*) FROM alert_hit GROUP BY read_id")
@@ -209,11 +258,14 @@ def test_a_list_change_reaches_both_hotlist_replicas(cluster: Cluster, fleet: Fl
     with httpx.Client(base_url=cluster.gateways[0], timeout=30.0) as gateway:
         import_plates(gateway, fleet, cluster.hotlist_id, new)
     # From the moment the change is acknowledged, every read of the new plates matches,
-    # whichever hotlist replica takes it; post until both have taken deliveries.
+    # whichever hotlist replica takes it; post until both have taken deliveries. The reads go
+    # to each ingest replica in turn, directly: through the gateways, whose keep-alive
+    # connections the round-robin pins to one replica, both might reach the same one.
+    token = camera_token(cluster, fleet)
     changed_at = time.monotonic()
     ids = []
     for n, plate in enumerate(new):
-        ids.append(post_one(cluster, fleet, cluster.gateways[n % 2], plate))
+        ids.append(post_to_replica(cluster, fleet, token, n % 2, plate))
         eventually(lambda i=ids[-1]: hits_by_read(cluster).get(i) == 1, seconds=30)
         took = [f.requests_to(f.backends[0], b"POST /v1/events") for f in fronts]
         if all(t > b for t, b in zip(took, before, strict=True)) and n >= 3:
