@@ -25,7 +25,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+
+from alpr_common.testing.plugin import in_ci
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
@@ -63,6 +66,15 @@ ALL = (*OVERLAYS, *VARIANTS)
 def _kustomize_major(version: str) -> int:
     match = re.search(r"v?(\d+)\.", version)
     return int(match.group(1)) if match else 0
+
+
+def require_renderer() -> None:
+    """Skip without kustomize/kubectl on a developer's machine; in CI (`make install` puts
+    kubectl into .venv) its absence is a failure."""
+    if renderer() is None:
+        if in_ci():
+            pytest.fail(INSTALL_HINT)
+        pytest.skip(INSTALL_HINT)
 
 
 @cache

@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 
 from tests.k8s.rendering import (
-    INSTALL_HINT,
     K8S,
     NAMESPACE,
     RELEASE_DIGEST,
@@ -27,7 +26,7 @@ from tests.k8s.rendering import (
     SERVICES,
     Rendered,
     render,
-    renderer,
+    require_renderer,
 )
 from tests.k8s.rendering import command as _command
 from tests.k8s.rendering import containers as _containers
@@ -49,8 +48,7 @@ SECRETS_DIR = "/var/run/secrets/alpr/settings"
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
 def r(request: pytest.FixtureRequest) -> Rendered:
-    if renderer() is None:
-        pytest.skip(INSTALL_HINT)
+    require_renderer()
     return Rendered(request.param, render(request.param))
 
 
@@ -61,8 +59,7 @@ def net(request: pytest.FixtureRequest) -> Rendered:
 
 
 def _variant(name: str) -> Rendered:
-    if renderer() is None:
-        pytest.skip(INSTALL_HINT)
+    require_renderer()
     return Rendered(name, render(name))
 
 

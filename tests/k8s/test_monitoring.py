@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.k8s.rendering import INSTALL_HINT, ROOT, Rendered, render, renderer
+from tests.k8s.rendering import ROOT, Rendered, render, require_renderer
 
 SOURCES = [ROOT / "libs", ROOT / "services", ROOT / "gateway"]
 SERIES = re.compile(r"\balpr_[a-z0-9_]+")
@@ -18,8 +18,7 @@ SUFFIXES = ("_bucket", "_count", "_sum", "_total", "_created")
 
 @pytest.fixture(scope="module")
 def prod() -> Rendered:
-    if renderer() is None:
-        pytest.skip(INSTALL_HINT)
+    require_renderer()
     return Rendered("prod", render("prod"))
 
 

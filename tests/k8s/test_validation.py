@@ -27,7 +27,7 @@ import pytest
 import yaml
 from referencing import Registry, Resource
 
-from tests.k8s.rendering import ALL, INSTALL_HINT, ROOT, render, render_text, renderer
+from tests.k8s.rendering import ALL, ROOT, render, render_text, require_renderer
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 # The oldest Kubernetes k8s/README.md supports, and the newest kubernetes-validate knows.
@@ -48,8 +48,7 @@ CHECKOV_RENDERS = (
 
 @pytest.fixture(autouse=True)
 def _needs_kustomize() -> None:
-    if renderer() is None:
-        pytest.skip(INSTALL_HINT)
+    require_renderer()
 
 
 @cache
