@@ -38,6 +38,7 @@ import asyncpg
 import httpx
 
 from alpr_common.auth import principal_claims
+from alpr_common.db import Database
 from alpr_common.migrations import upgrade
 from alpr_ingest import partitions, vehicles
 from alpr_ingest.main import SPEC
@@ -135,6 +136,10 @@ async def pg_load(url: str, days: list[date], lo: int, hi: int, pool: int) -> fl
             name = stmt.split(" INDEX ", 1)[1].split(" ON ", 1)[0]
             await conn.execute(f"DROP INDEX {name}")
         await conn.execute("ALTER TABLE plate_read DROP CONSTRAINT pk_plate_read")
+        # The closed days' trigram indexes (a second load adds to their days): built again
+        # after the load by the service's own function.
+        for day in days:
+            await conn.execute(f'DROP INDEX IF EXISTS "{partitions.trigram_index_name(day)}"')
     finally:
         await conn.close()
     jobs = []
@@ -166,7 +171,7 @@ async def pg_load(url: str, days: list[date], lo: int, hi: int, pool: int) -> fl
     conn = await asyncpg.connect(url)
     try:
         await conn.execute("SET maintenance_work_mem = '1GB'")
-        print("  building the indexes (primary key, btrees, trigram GIN) ...", flush=True)
+        print("  building the indexes (primary key, btrees) ...", flush=True)
         await conn.execute(
             "ALTER TABLE plate_read ADD CONSTRAINT pk_plate_read PRIMARY KEY (read_id, captured_at)"
         )
@@ -175,6 +180,23 @@ async def pg_load(url: str, days: list[date], lo: int, hi: int, pool: int) -> fl
             await conn.execute(stmt)
             name = stmt.split(" INDEX ", 1)[1].split(" ON ", 1)[0]
             print(f"    {name}: {time.perf_counter() - s0:.0f}s", flush=True)
+    finally:
+        await conn.close()
+    # As in service: every closed day gets its trigram index (`search-index`, hourly), the
+    # current day none (it is searched through the plate btrees, see issue 20).
+    s0 = time.perf_counter()
+    db = Database.from_url(url.replace("postgresql://", "postgresql+asyncpg://"))
+    try:
+        indexed = await partitions.index_closed_days(db, today=days[-1])
+    finally:
+        await db.dispose()
+    print(
+        f"    trigram GIN of {len(indexed)} closed days (`index_closed_days`): "
+        f"{time.perf_counter() - s0:.0f}s",
+        flush=True,
+    )
+    conn = await asyncpg.connect(url)
+    try:
         await conn.execute("VACUUM ANALYZE plate_read")
     finally:
         await conn.close()

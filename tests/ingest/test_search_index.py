@@ -1,5 +1,6 @@
 """Partial plates through the trigram index, vehicle attributes, ranking, and the index under the
-purge: on PostgreSQL (pg_trgm GIN in each day partition) and SQLite (the FTS5 trigram table)."""
+purge: on PostgreSQL (a pg_trgm GIN index in each closed day partition, the plate btrees in the
+current day) and SQLite (the FTS5 trigram table)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,9 @@ async def corpus(ingest):
     page2 = await ingest.search(camera_id="cam-p2", limit=500)
     stored = page.json()["items"] + page2.json()["items"]
     assert len(stored) == CORPUS
+    # PostgreSQL: the closed days get their trigram index, the current day has none, so a
+    # search crosses both kinds of day partition.
+    await purge.index_search(ingest.db, now=NOW)
     return ingest, plates, stored
 
 
@@ -215,6 +219,63 @@ async def test_vehicle_attributes_narrow_a_plate_camera_or_area_search(ingest):
     assert resp.status_code == 422 and "vehicle attributes narrow" in resp.json()["detail"]
 
 
+async def _trigram_indexed(session) -> dict[str, bool]:
+    """PostgreSQL: each day partition, and whether it carries a valid trigram index."""
+    rows = await session.execute(
+        text(
+            "SELECT c.relname, bool_or(x.indisvalid IS TRUE) FROM pg_inherits h "
+            "JOIN pg_class c ON c.oid = h.inhrelid "
+            "LEFT JOIN pg_index x ON x.indrelid = c.oid AND pg_get_indexdef(x.indexrelid) "
+            "LIKE '%gin_trgm_ops%' WHERE h.inhparent = 'plate_read'::regclass GROUP BY c.relname"
+        )
+    )
+    return dict(rows.all())
+
+
+async def test_a_closed_day_gets_its_trigram_index_once(ingest, db_backend):
+    """PostgreSQL: the trigram index is not kept on insert; a day that has ended and holds reads
+    gets one, built once (again if a build was interrupted), and both kinds of day are
+    searched alike."""
+    if db_backend != "postgresql":
+        assert await purge.index_search(ingest.db, now=NOW) == []
+        return
+    await ingest.camera("cam-i")
+    yesterday = NOW - timedelta(days=1)
+    reads = [
+        ingest.read("cam-i", "IDX1234", captured_at=yesterday, vendor_read_id="i-1"),
+        ingest.read(
+            "cam-i", "IDX5234", captured_at=NOW - timedelta(minutes=5), vendor_read_id="i-2"
+        ),
+    ]
+    assert (await ingest.post(reads)).json()["stored"] == 2
+    async with ingest.db.sessionmaker() as session:
+        assert not any((await _trigram_indexed(session)).values())
+    assert await purge.index_search(ingest.db, now=NOW) == [yesterday.date().isoformat()]
+    assert await purge.index_search(ingest.db, now=NOW) == []
+    async with ingest.db.sessionmaker() as session:
+        indexed = await _trigram_indexed(session)
+        assert [name for name, has in indexed.items() if has] == [f"plate_read_p{yesterday:%Y%m%d}"]
+        # A build interrupted midway leaves an invalid index: it is built again.
+        await session.execute(
+            text(
+                "UPDATE pg_index SET indisvalid = false WHERE indexrelid = "
+                f"'plate_read_p{yesterday:%Y%m%d}_trgm'::regclass"
+            )
+        )
+        await session.commit()
+    assert await purge.index_search(ingest.db, now=NOW) == [yesterday.date().isoformat()]
+    async with ingest.db.sessionmaker() as session:
+        assert (await _trigram_indexed(session))[f"plate_read_p{yesterday:%Y%m%d}"]
+    for pattern, plates in (
+        ("IDX*", ["IDX5234", "IDX1234"]),
+        ("*234", ["IDX5234", "IDX1234"]),
+        ("*X52*", ["IDX5234"]),
+        ("?DX1234", ["IDX1234"]),
+    ):
+        items = (await ingest.search(plate=pattern)).json()["items"]
+        assert [r["plate"] for r in items] == plates, pattern
+
+
 async def _index_rows(ingest) -> tuple[int, int]:
     """(reads, entries of SQLite's trigram table that point at no read)."""
     async with ingest.db.sessionmaker() as session:
@@ -240,10 +301,15 @@ async def test_the_index_keeps_no_purged_read(ingest, app, db_backend):
     await ingest.camera("cam-g")
     old = [ingest.read("cam-g", f"GONE{i}", captured_at=NOW - timedelta(hours=i)) for i in range(3)]
     assert (await ingest.post(old)).json()["stored"] == 3
+    # PostgreSQL: the day ends and gets its trigram index, which the purge must drop with it.
+    await purge.index_search(ingest.db, now=NOW + timedelta(days=1))
     ingest.clock.advance(days=31)
     await ingest.post([ingest.read("cam-g", "GONE9", captured_at=ingest.clock.now)])
     if db_backend == "sqlite":
         assert await _index_rows(ingest) == (4, 0)
+    else:
+        async with ingest.db.sessionmaker() as session:
+            assert (await _trigram_indexed(session))[f"plate_read_p{NOW:%Y%m%d}"]
     await purge.run_purge(ingest.db, rt)
     items = (await ingest.search(plate="GONE*")).json()["items"]
     assert [r["plate"] for r in items] == ["GONE9"]
@@ -255,19 +321,8 @@ async def test_the_index_keeps_no_purged_read(ingest, app, db_backend):
             )
             assert hits.scalar_one() == 1
         else:
-            # The index was the dropped day's own; every day left carries one.
-            rows = await session.execute(
-                text(
-                    "SELECT c.relname, i.indexname IS NOT NULL FROM pg_inherits h "
-                    "JOIN pg_class c ON c.oid = h.inhrelid "
-                    "LEFT JOIN pg_indexes i ON i.tablename = c.relname "
-                    "AND i.indexdef LIKE '%gin_trgm_ops%' "
-                    "WHERE h.inhparent = 'plate_read'::regclass"
-                )
-            )
-            days = dict(rows.all())
-            assert days and all(days.values())
-            assert f"plate_read_p{NOW:%Y%m%d}" not in days
+            # The dropped day's index went with it.
+            assert f"plate_read_p{NOW:%Y%m%d}" not in await _trigram_indexed(session)
             gone = await session.execute(
                 text("SELECT count(*) FROM pg_class WHERE relname LIKE '%plate_read_p' || :d"),
                 {"d": f"{NOW:%Y%m%d}"},

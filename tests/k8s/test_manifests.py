@@ -144,8 +144,8 @@ def test_deployments_probe_livez_and_readyz(r: Rendered) -> None:
 
 def test_every_pod_runs_non_root_read_only_without_privileges(r: Rendered) -> None:
     templates = dict(r.pod_templates())
-    # Deployments, migrate Jobs, four CronJobs (purge, checkpoint, verify, expire)
-    assert len(templates) == 2 * len(SERVICES) + 4
+    # Deployments, migrate Jobs, five CronJobs (purge, search index, checkpoint, verify, expire)
+    assert len(templates) == 2 * len(SERVICES) + 5
     for name, template in templates.items():
         spec = template["spec"]
         pod_sc = spec.get("securityContext", {})

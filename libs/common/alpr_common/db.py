@@ -229,8 +229,13 @@ def create_engine(
         )
         _sqlite_pragmas(engine, busy_seconds=write_wait_seconds)
         return engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+    # No JIT: the services' queries are short, and compiling one that the planner guessed
+    # costly (a partial plate over the current day's partition) takes longer than running it.
+    connect_args = {"server_settings": {"jit": "off"}}
     if not pooled:
-        return create_async_engine(url, poolclass=NullPool, json_serializer=json_serializer)
+        return create_async_engine(
+            url, poolclass=NullPool, json_serializer=json_serializer, connect_args=connect_args
+        )
     # No ping before every checkout (a round trip per request: an eighth of the gateway's CPU).
     # A connection the server dropped (a restart, a failover) fails the one request that meets
     # it, answered 503 to retry (see `app.install_error_handlers`), and SQLAlchemy then discards
@@ -241,6 +246,7 @@ def create_engine(
         max_overflow=pool_size,
         pool_recycle=1800,
         json_serializer=json_serializer,
+        connect_args=connect_args,
     )
 
 
@@ -390,6 +396,12 @@ class Database:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def bound(self) -> bool:
+        """Bound to a test's open transaction (the testing plugin's `db`): work that must run
+        outside a transaction (CREATE INDEX CONCURRENTLY) takes its plain form inside it."""
+        return self._bound
 
     async def dispose(self) -> None:
         await self.engine.dispose()

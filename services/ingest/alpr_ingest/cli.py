@@ -1,12 +1,14 @@
 """Ingest's own commands: `purge` (344.4(d), run daily by a CronJob), `partitions`,
 `frigate-bridge` (Frigate's MQTT messages to ingest, `alpr_ingest.frigate_bridge`) and
-`search-index`."""
+`search-index` (the partial-plate index: hourly by a CronJob on PostgreSQL)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+from datetime import UTC, datetime
+from typing import Any
 
 from alpr_common.cli import Command, Registrar
 from alpr_common.db import Database
@@ -34,24 +36,22 @@ async def _partitions() -> list[str]:
         await db.dispose()
 
 
-async def _search_index() -> int | None:
+async def _search_index() -> dict[str, Any]:
     settings = IngestSettings()
     db = Database.from_url(settings.database_url)
     try:
+        if db.dialect == "postgresql":
+            return {"days_indexed": await purge.index_search(db, now=datetime.now(UTC))}
         async with db.sessionmaker() as session:
             indexed = await reads_repo.rebuild_trigram_index(session)
             await session.commit()
-        return indexed
+        return {"reads_indexed": indexed}
     finally:
         await db.dispose()
 
 
 def _run_search_index(_: argparse.Namespace) -> int:
-    indexed = asyncio.run(_search_index())
-    if indexed is None:
-        print("PostgreSQL: nothing to rebuild (each day partition carries its own index)")
-    else:
-        print(json.dumps({"reads_indexed": indexed}), flush=True)
+    print(json.dumps(asyncio.run(_search_index())), flush=True)
     return 0
 
 
@@ -89,7 +89,8 @@ COMMANDS: dict[str, tuple[str, Registrar | None, Command]] = {
         _run_frigate_bridge,
     ),
     "search-index": (
-        "SQLite: rebuild the partial-plate index from the reads (after a VACUUM or a restore)",
+        "the partial-plate index: PostgreSQL, build it for each closed day that has none (run "
+        "hourly); SQLite, rebuild it from the reads (after a VACUUM or a restore)",
         None,
         _run_search_index,
     ),

@@ -24,8 +24,9 @@ log = logging.getLogger("alpr.ingest")
 @contextlib.asynccontextmanager
 async def maintenance(app: FastAPI) -> AsyncIterator[None]:
     """Partitions ahead at startup (PostgreSQL), then a purge before any read is answered (the
-    database may be a restored older state: 344.4(d)); in dev, also the daily purge, in process
-    (a Kubernetes CronJob runs `python -m alpr_ingest purge` in production)."""
+    database may be a restored older state: 344.4(d)); in dev, also the daily purge and the
+    closed days' partial-plate index, in process (Kubernetes CronJobs run `python -m
+    alpr_ingest purge` and `search-index` in production)."""
     db: Database = app.state.db
     rt: Runtime = app.state.runtime
     rt.purge_pending = rt.settings.purge_at_startup
@@ -41,6 +42,9 @@ async def maintenance(app: FastAPI) -> AsyncIterator[None]:
             rt.purge_pending = False
             log.info("start-up purge done; reads are answered")
         purged.set()
+        if rt.settings.maintenance_enabled:
+            # After the purge, which gates reads: a closed day's partial-plate index.
+            await purge.index_search(db, now=rt.now())
 
     if not rt.settings.purge_at_startup and not rt.settings.maintenance_enabled:
         yield

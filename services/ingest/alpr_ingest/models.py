@@ -158,17 +158,22 @@ class PlateRead(ReadColumns, Base, table=True):
     __table_args__ = (
         Index("uq_plate_read_dedup_key_captured_at", "dedup_key", "captured_at", unique=True),
         Index("ix_plate_read_plate_captured_at", "plate", "captured_at"),
-        Index("ix_plate_read_plate_key_captured_at", "plate_key", "captured_at"),
-        Index("ix_plate_read_camera_id_captured_at", "camera_id", "captured_at"),
-        # Partial plates (`PXK7*`, `*7342`, `PX?7342`), literal or look-alike, on PostgreSQL: a
-        # trigram index on the folded plate, in every day partition. SQLite has its own
-        # (the FTS5 table `plate_read_trigram`, see the search_index migration).
+        # Look-alike plates (`plate_key = ...`) and, on PostgreSQL, partial plates with a known
+        # start (`PXK7*`, `PX?7342`: pattern ops, whatever the database's collation).
         Index(
-            "ix_plate_read_plate_key_trgm",
+            "ix_plate_read_plate_key_captured_at",
             "plate_key",
-            postgresql_using="gin",
-            postgresql_ops={"plate_key": "gin_trgm_ops"},
+            "captured_at",
+            postgresql_ops={"plate_key": "text_pattern_ops"},
+        ),
+        # Partial plates with a known end (`*7342`) on PostgreSQL. A closed day also gets a
+        # trigram GIN index of its own, built once (`partitions.index_closed_days`); SQLite has
+        # the FTS5 table `plate_read_trigram` (search_index migration).
+        Index(
+            "ix_plate_read_plate_key_reversed",
+            text("reverse(plate_key) text_pattern_ops"),
         ).ddl_if(dialect="postgresql"),
+        Index("ix_plate_read_camera_id_captured_at", "camera_id", "captured_at"),
         # No index on captured_at alone: partitions already prune by day, and such an index
         # lures the planner away from the (dedup_key, captured_at) key on a fresh partition.
         # The purge finds a dropped day's images through this (most reads carry none).

@@ -163,6 +163,22 @@ async def _run_purge(db: Database, rt: Runtime) -> dict[str, Any]:
     return report
 
 
+async def index_search(db: Database, *, now: datetime) -> list[str]:
+    """PostgreSQL: the trigram index of each closed day that has none (see
+    `partitions.index_closed_days`); return the days indexed. SQLite: nothing to do (its FTS5
+    table is kept by triggers)."""
+    if db.dialect != "postgresql":
+        return []
+    started = clock.perf_counter()
+    days = await partitions.index_closed_days(db, today=now.astimezone(UTC).date())
+    if days:
+        log.info(
+            "partial-plate index built",
+            extra={"days": len(days), "seconds": round(clock.perf_counter() - started, 1)},
+        )
+    return [d.isoformat() for d in days]
+
+
 async def run_maintenance(db: Database, rt: Runtime) -> list[str]:
     async with db.sessionmaker() as session:
         created = await maintain(session, rt=rt)

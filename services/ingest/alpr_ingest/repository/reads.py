@@ -5,6 +5,7 @@ INSERT ... ON CONFLICT DO NOTHING RETURNING), and the read path."""
 from __future__ import annotations
 
 import operator
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -399,11 +400,22 @@ _TRIGRAMS = table(TRIGRAM_TABLE, column("rowid"), column("k"))
 
 
 def key_pattern(session: AsyncSession, folded: str) -> ColumnElement[bool]:
-    """Reads whose plate key matches the folded `?`/`*` pattern, found through the trigram
-    index: pg_trgm's GIN index in each day partition on PostgreSQL; on SQLite the FTS5 table
-    kept by triggers (its rows are `^<key>$` under the read's rowid), rechecked on the read."""
+    """Reads whose plate key matches the folded `?`/`*` pattern, found through an index.
+
+    PostgreSQL: in a closed day, its trigram GIN index (`partitions.index_closed_days`); in the
+    current day, the plate key btree (pattern ops) for a known start, or the reversed key's for
+    a longer known end (the condition on `reverse(plate_key)` is the pattern's end read
+    backwards, which that index serves); a pattern known only in its middle reads the current
+    day whole.
+    SQLite: the FTS5 table kept by triggers (its rows are `^<key>$` under the read's rowid),
+    rechecked on the read."""
     key_like = READS.c.plate_key.like(like_pattern(folded))
     if partitions.is_postgresql(session):
+        runs = re.split(r"[?*]", folded)
+        start, end = runs[0], runs[-1]
+        if len(end) > len(start):  # `*7342`, `PX?7342`: the end narrows more than the start
+            reversed_key = func.reverse(READS.c.plate_key)
+            return and_(key_like, reversed_key.like(end[::-1] + "%"))
         return key_like
     found = select(_TRIGRAMS.c.rowid).where(_TRIGRAMS.c.k.op("GLOB")(anchored(folded)))
     return and_(literal_column(f"{READ_TABLE}.rowid").in_(found), key_like)
