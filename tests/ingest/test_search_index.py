@@ -193,6 +193,14 @@ async def test_vehicle_attributes_narrow_a_plate_camera_or_area_search(ingest):
         return sorted(r["plate"] for r in resp.json()["items"])
 
     assert await found(plate="*242", vehicle_color="grey") == ["KT4242", "KT9242"]
+    # "A silver pickup, plate ends in 42": two characters will do beside the vehicle (or a
+    # camera, or an area), never alone.
+    assert await found(plate="*42", vehicle_color="silver", vehicle_type="pickup") == ["KT1142"]
+    assert await found(plate="KT*", camera_id="cam-v", vehicle_type="suv") == ["KT4242"]
+    resp = await ingest.search(plate="*42")
+    assert resp.status_code == 422 and "vehicle attribute" in resp.json()["detail"]
+    resp = await ingest.search(plate="*4?2", vehicle_color="grey")
+    assert resp.status_code == 422
     assert await found(plate="KT?2*", vehicle_color="Gray", vehicle_make="TOYOTA") == [
         "KT4242",
         "KT9242",

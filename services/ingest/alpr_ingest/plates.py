@@ -27,6 +27,8 @@ _FOLD_ASCII = bytes.maketrans(
 _PATTERN_SEPARATORS = re.compile(r"[\s.\-]")
 _PATTERN = re.compile(r"^[A-Z0-9?*]+$")
 MIN_LITERAL_CHARS = 3
+# With a vehicle attribute, a camera or an area beside it: "a silver pickup, plate ends in 42".
+MIN_LITERAL_CHARS_NARROWED = 2
 TRIGRAM = 3
 
 
@@ -38,11 +40,13 @@ def fold_confusable(plate: str) -> str:
         return plate.translate(_FOLD)
 
 
-def parse_plate_query(text: str) -> tuple[str, bool]:
+def parse_plate_query(text: str, *, narrowed: bool = False) -> tuple[str, bool]:
     """(normalised query, has wildcards). Raises ValueError when it is not a plate or pattern.
 
     `?` stands for one character, `*` for any run; a pattern needs at least three letters or
-    digits so that a search stays a search for a vehicle, not a dump of the store.
+    digits so that a search stays a search for a vehicle, not a dump of the store. `narrowed`:
+    the search also names a vehicle attribute, a camera or an area ("a silver pickup, plate
+    ends in 42"), and two will do, at a fixed start or end (`*42`, `42*`).
     """
     query = _PATTERN_SEPARATORS.sub("", text.strip().upper())
     if not query or not _PATTERN.fullmatch(query):
@@ -50,10 +54,12 @@ def parse_plate_query(text: str) -> tuple[str, bool]:
     query = re.sub(r"\*+", "*", query)
     literal = sum(ch not in "?*" for ch in query)
     wild = literal != len(query)
-    if wild and literal < MIN_LITERAL_CHARS:
+    least = MIN_LITERAL_CHARS_NARROWED if narrowed else MIN_LITERAL_CHARS
+    if wild and literal < least:
         raise ValueError(
             f"a partial plate needs at least {MIN_LITERAL_CHARS} letters or digits besides "
-            "`?` and `*`"
+            f"`?` and `*`, or {MIN_LITERAL_CHARS_NARROWED} at its start or end (`*42`) with a "
+            "vehicle attribute, a camera or an area to narrow it"
         )
     if wild and longest_known_run(query) < TRIGRAM:
         raise ValueError(

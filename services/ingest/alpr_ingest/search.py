@@ -129,11 +129,12 @@ def _window(rt: Runtime, c: Criteria, now: datetime) -> tuple[datetime, datetime
 
 
 def _plate(
-    session: AsyncSession, text: str, *, confusable: bool
+    session: AsyncSession, text: str, *, confusable: bool, narrowed: bool
 ) -> tuple[ColumnElement[bool], ColumnElement[int]]:
-    """The condition for a plate or pattern, and each match's rank (an index of MATCH_KINDS)."""
+    """The condition for a plate or pattern, and each match's rank (an index of MATCH_KINDS).
+    `narrowed`: another criterion narrows the search (a shorter pattern will do)."""
     try:
-        query, wild = parse_plate_query(text)
+        query, wild = parse_plate_query(text, narrowed=narrowed)
     except ValueError as exc:
         raise InvalidSearch(str(exc)) from None
     col = READS.c
@@ -186,7 +187,14 @@ def _conditions(
     narrowed = False
     rank = None
     if c.plate is not None:
-        plate, rank = _plate(session, c.plate, confusable=c.confusable)
+        narrowing = (c.camera_id, c.min_lat, c.lat)
+        vehicle = (c.vehicle_make, c.vehicle_model, c.vehicle_color, c.vehicle_type)
+        plate, rank = _plate(
+            session,
+            c.plate,
+            confusable=c.confusable,
+            narrowed=any(v is not None for v in narrowing) or any(vehicle),
+        )
         conditions.append(plate)
         narrowed = True
     if c.camera_id is not None:

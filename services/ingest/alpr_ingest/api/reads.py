@@ -265,7 +265,12 @@ Plate = Annotated[
     Query(
         min_length=1,
         max_length=32,
-        description="Exact plate, or a partial one with `?` (one character) and `*` (any run).",
+        description=(
+            "Exact plate, or a partial one with `?` (one character) and `*` (any run): three "
+            "known characters in a row, a fixed start or end counting as one (`PXK7*`, `*342`, "
+            "`PX?7342`); beside a vehicle attribute, a camera or an area two at the start or "
+            "end will do (`*42`)."
+        ),
         examples=["ABC1234"],
     ),
 ]
