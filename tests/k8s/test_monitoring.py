@@ -46,6 +46,7 @@ def test_the_alerts_an_admin_needs_are_defined(prod: Rendered) -> None:
         "ALPRStaleCameras",
         "ALPRHigh5xxRate",
         "ALPRTokenRefusalsSpike",
+        "ALPRSearchIndexCronJobNotSucceeding",
     } <= alerts
     for group in rule["spec"]["groups"]:
         for r in group["rules"]:
