@@ -18,7 +18,7 @@ from alpr_common.events import Event
 from alpr_common.migrations import upgrade
 from alpr_common.outbox import OutboxRelay, enqueue_many
 from alpr_common.roles import Role
-from alpr_common.testing.plugin import in_ci, pg_unavailable_reason
+from alpr_common.testing.plugin import require_postgresql
 from alpr_gateway.main import SPEC as GATEWAY
 from alpr_gateway.models import OUTBOX
 
@@ -321,11 +321,7 @@ async def test_relays_of_other_processes_take_over_a_busy_destination_on_postgre
     # engine and LISTEN connection). When every delivery of the first to a live destination is
     # under way, its next commit NOTIFYs the others, and the second relay sends those events at
     # once (SKIP LOCKED: never the rows the first holds), long before its poll.
-    reason = pg_unavailable_reason()
-    if reason is not None:
-        if in_ci():
-            pytest.fail(f"CI requires PostgreSQL: {reason}")
-        pytest.skip(f"PostgreSQL unavailable: {reason}")
+    require_postgresql()
     migrated = await database_factory.get(GATEWAY, "postgresql")
     first_db, second_db = Database.from_url(migrated.url), Database.from_url(migrated.url)
     first_gate, second_gate = Gated(), Gated()

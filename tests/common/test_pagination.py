@@ -21,7 +21,7 @@ from alpr_common.pagination import (
     list_page,
     offset_page,
 )
-from alpr_common.testing.plugin import in_ci, pg_admin_url, pg_unavailable_reason
+from alpr_common.testing.plugin import pg_admin_url, require_postgresql
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -39,11 +39,7 @@ async def table_session(request, tmp_path):
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path}/p.db"
     else:
-        reason = pg_unavailable_reason()
-        if reason is not None:
-            if in_ci():
-                pytest.fail(f"CI requires PostgreSQL: {reason}")
-            pytest.skip(f"PostgreSQL unavailable: {reason}")
+        require_postgresql()
         url = pg_admin_url().replace("postgresql://", "postgresql+asyncpg://", 1)
     engine = create_async_engine(url)
     async with engine.begin() as conn:

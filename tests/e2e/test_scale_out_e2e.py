@@ -23,7 +23,7 @@ from sqlalchemy import text
 
 from alpr_common.db import create_engine
 from alpr_common.suite import SERVICES, Suite, free_port, postgres_databases
-from alpr_common.testing.plugin import in_ci, pg_admin_url, pg_unavailable_reason
+from alpr_common.testing.plugin import pg_admin_url, require_postgresql
 from tests.helpers.balancer import RoundRobin
 from tests.helpers.e2e import SMALL_POOLS
 from tests.helpers.fleet import Fleet, eventually, make_fleet, post_reads
@@ -62,11 +62,7 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    reason = pg_unavailable_reason()
-    if reason is not None:
-        if in_ci():
-            pytest.fail(f"CI requires PostgreSQL at {pg_admin_url()}: {reason}")
-        pytest.skip(f"scale-out runs on PostgreSQL: {reason}")
+    require_postgresql()
     redis = redis_url()
     run_id = os.environ.get("PYTEST_XDIST_WORKER", "main") + uuid.uuid4().hex[:6]
     prefix = f"alpr_scale_{run_id}"

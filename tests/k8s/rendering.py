@@ -25,10 +25,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
-from alpr_common.testing.plugin import in_ci
+from alpr_common.testing.plugin import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
@@ -72,9 +71,7 @@ def require_renderer() -> None:
     """Skip without kustomize/kubectl on a developer's machine; in CI (`make install` puts
     kubectl into .venv) its absence is a failure."""
     if renderer() is None:
-        if in_ci():
-            pytest.fail(INSTALL_HINT)
-        pytest.skip(INSTALL_HINT)
+        unavailable(INSTALL_HINT)
 
 
 @cache

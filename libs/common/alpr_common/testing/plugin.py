@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -54,6 +54,21 @@ def in_ci() -> bool:
 
 def pg_admin_url() -> str:
     return os.environ.get("ALPR_TEST_PG_URL", DEFAULT_PG_URL)
+
+
+def unavailable(message: str) -> NoReturn:
+    """A service the test needs is missing: a failure in CI (`CI=true`), where every test must
+    run, a skip on a developer's machine."""
+    if in_ci():
+        pytest.fail(f"CI requires it: {message}")
+    pytest.skip(message)
+
+
+def require_postgresql() -> None:
+    """The test PostgreSQL answers, or `unavailable`."""
+    reason = pg_unavailable_reason()
+    if reason is not None:
+        unavailable(f"PostgreSQL at {pg_admin_url()} is unavailable: {reason}")
 
 
 _pg_state: dict[str, Any] = {}
@@ -160,11 +175,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def db_backend(request: pytest.FixtureRequest) -> str:
     backend: str = request.param
     if backend == "postgresql":
-        reason = pg_unavailable_reason()
-        if reason is not None:
-            if in_ci():
-                pytest.fail(f"CI requires PostgreSQL at {pg_admin_url()}: {reason}")
-            pytest.skip(f"PostgreSQL unavailable: {reason}")
+        require_postgresql()
     return backend
 
 
