@@ -11,20 +11,17 @@ between a report taken before and one taken after."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 
 from alpr_common.suite import Suite
-from tests.helpers.e2e import PASSWORD, create_person, login, record_training
+from tests.helpers.e2e import PASSWORD, create_person, eventually, login, record_training
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
-T = TypeVar("T")
 
 CSO_PASSWORD = "silver-lantern-quarter-44"
 CAMERA = "e2e-audit-trailer-1"
@@ -41,17 +38,6 @@ AUDIT_PURPOSE = {
 }
 ARREST, MISMATCH, WRONG = "AUDA001", "AUDA002", "AUDA003"
 OLD_PLATES = [f"AUDO{n:03d}" for n in range(7)]
-
-
-def eventually(check: Callable[[], T | None], seconds: float = 45.0, step: float = 0.5) -> T:
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {seconds}s")
-        time.sleep(step)
 
 
 class People:

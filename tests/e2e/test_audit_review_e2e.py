@@ -5,14 +5,13 @@ audit data, is not refused as a release, and every read is itself logged; it cha
 A fixed camera registered at ingest shows in audit's equity report (344.3.2(c))."""
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from alpr_common.suite import Suite
-from tests.helpers.e2e import PASSWORD, create_person, login, record_training
+from tests.helpers.e2e import PASSWORD, create_person, eventually, login, record_training
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -27,17 +26,6 @@ SEARCH_PURPOSE = {
     "X-ALPR-Case": "2026-0777",
     "X-ALPR-Reason": "vehicle seen leaving an aggravated robbery",
 }
-
-
-def eventually(check, seconds: float = 20.0):
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {seconds}s")
-        time.sleep(0.25)
 
 
 @pytest.fixture(scope="module")

@@ -8,21 +8,18 @@ fixtures of tests/ingest and tests/hotlist) with today's times."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 
 from alpr_common.suite import Suite
-from tests.helpers.e2e import PASSWORD, create_person, login, record_training
+from tests.helpers.e2e import PASSWORD, create_person, eventually, login, record_training
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
-T = TypeVar("T")
 TESTS = Path(__file__).parent.parent
 INGEST_FIXTURES = TESTS / "ingest" / "fixtures"
 HOTLIST_FIXTURES = TESTS / "hotlist" / "fixtures"
@@ -42,17 +39,6 @@ AUDIT_PURPOSE = {
     "X-ALPR-Case": "RM-2026-Q4",
     "X-ALPR-Reason": "quarterly review of plates scanned",
 }
-
-
-def eventually(check: Callable[[], T | None], seconds: float = 30.0, step: float = 0.25) -> T:
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {seconds}s")
-        time.sleep(step)
 
 
 class World:

@@ -4,13 +4,19 @@ purpose, find that transaction in audit's hash-chained log and verify the chain;
 deactivation and training lapse bite within seconds while the tokens are still valid."""
 
 import subprocess
-import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from tests.helpers.e2e import PASSWORD, create_cso, create_person, login, record_training
+from tests.helpers.e2e import (
+    PASSWORD,
+    create_cso,
+    create_person,
+    eventually,
+    login,
+    record_training,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -25,17 +31,6 @@ SEARCH_PURPOSE = {
     "X-ALPR-Case": "2026-0042",
     "X-ALPR-Reason": "stolen pickup seen near the burglary",
 }
-
-
-def eventually(check, seconds: float = 15.0):
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {seconds}s")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")

@@ -8,19 +8,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 
 from alpr_common.suite import Suite
-from tests.helpers.e2e import PASSWORD, create_person, login, record_training
+from tests.helpers.e2e import PASSWORD, create_person, eventually, login, record_training
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
-T = TypeVar("T")
 
 CSO_PASSWORD = "granite-meadow-signal-58"
 HIK_CAMERA = "e2e-hard-hik-1"
@@ -30,17 +28,6 @@ SEARCH_PURPOSE = {
     "X-ALPR-Case": "2026-0913",
     "X-ALPR-Reason": "stolen sedan seen near the pharmacy burglary",
 }
-
-
-def eventually(check: Callable[[], T | None], seconds: float = 15.0) -> T:
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {seconds}s")
-        time.sleep(0.2)
 
 
 class World:

@@ -12,9 +12,9 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -22,11 +22,10 @@ from sqlalchemy import text
 
 from alpr_common.db import create_engine
 from alpr_common.suite import Suite
-from tests.helpers.e2e import PASSWORD, create_person, login, record_training
+from tests.helpers.e2e import PASSWORD, create_person, eventually, login, record_training
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
-T = TypeVar("T")
 
 CSO_PASSWORD = "amber-compass-rolling-19"
 CAMERA = "e2e-hotlist-trailer-1"
@@ -42,17 +41,6 @@ AUDIT_PURPOSE = {
 }
 STREAM_PLATE = "HLE2E01"
 KILL_PLATES = [f"HLK{n:04d}" for n in range(12)]
-
-
-def eventually(check: Callable[[], T | None], seconds: float = 20.0, step: float = 0.25) -> T:
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {seconds}s")
-        time.sleep(step)
 
 
 class World:

@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 
 import httpx
 import pytest
 
 from alpr_common.suite import SERVICES, Suite
-from tests.helpers.e2e import PASSWORD, create_person, login, record_training
+from tests.helpers.e2e import PASSWORD, create_person, eventually, login, record_training
 from tests.helpers.metrics import Samples, has, label_values, parse, value
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
-T = TypeVar("T")
 
 CSO_PASSWORD = "copper-lantern-meadow-42"
 CAMERA = "e2e-metrics-cam-1"
@@ -30,17 +27,6 @@ CAMERA = "e2e-metrics-cam-1"
 # camera are one vehicle pass, merged by ingest.
 HOT = ["MKR4710", "QXB2938", "PLV8153"]
 COLD = ["ZTD1942", "HWN5518", "BCJ7073", "JDK3346", "VYE9021"]
-
-
-def eventually(check: Callable[[], T | None], seconds: float = 30.0) -> T:
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {seconds}s")
-        time.sleep(0.25)
 
 
 def scrape(suite: Suite, service: str) -> Samples:

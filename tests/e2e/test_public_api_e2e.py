@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ from tests.helpers.e2e import (
     PASSWORD,
     create_cso,
     create_person,
+    eventually,
     login,
     record_training,
     running_suite,
@@ -62,17 +62,6 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
 def gateway(suite: Suite) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=suite.url("gateway"), timeout=15.0) as client:
         yield client
-
-
-def eventually(check: Any, seconds: float = 20.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {seconds}s")
-        time.sleep(0.25)
 
 
 @pytest.fixture(scope="module")

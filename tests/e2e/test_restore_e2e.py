@@ -22,7 +22,8 @@ from alpr_common.db import create_engine
 from alpr_common.errors import problem_type
 from alpr_common.suite import Suite, free_port
 from alpr_common.testing.plugin import pg_admin_url
-from tests.helpers.fleet import SEARCH_PURPOSE, eventually, make_fleet, post_reads
+from tests.helpers.e2e import eventually
+from tests.helpers.fleet import SEARCH_PURPOSE, make_fleet, post_reads
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e"), pytest.mark.timeout(900)]
 

@@ -25,8 +25,8 @@ from alpr_common.db import create_engine
 from alpr_common.suite import SERVICES, Suite, free_port, postgres_databases
 from alpr_common.testing.plugin import pg_admin_url, require_postgresql
 from tests.helpers.balancer import RoundRobin
-from tests.helpers.e2e import SMALL_POOLS
-from tests.helpers.fleet import Fleet, eventually, make_fleet, post_reads
+from tests.helpers.e2e import SMALL_POOLS, eventually
+from tests.helpers.fleet import Fleet, make_fleet, post_reads
 from tests.helpers.redis import redis_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e"), pytest.mark.timeout(900)]

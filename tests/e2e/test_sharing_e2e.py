@@ -13,13 +13,12 @@ import asyncio
 import csv
 import io
 import json
-import time
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -29,11 +28,10 @@ from sqlmodel import col
 from alpr_common.db import create_engine
 from alpr_common.suite import SERVICES, Suite, free_port
 from alpr_sharing.models import ReleasePackage
-from tests.helpers.e2e import PASSWORD, create_person, login, record_training
+from tests.helpers.e2e import PASSWORD, create_person, eventually, login, record_training
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
-T = TypeVar("T")
 CSO_PASSWORD = "granite-lantern-cobalt-41"
 CASE = "APD-2026-0141414"
 AUDIT_PURPOSE = {
@@ -41,17 +39,6 @@ AUDIT_PURPOSE = {
     "X-ALPR-Case": "RM-2026-Q4",
     "X-ALPR-Reason": "quarterly review of data sharing requests",
 }
-
-
-def eventually(check: Callable[[], T | None], seconds: float = 30.0, step: float = 0.25) -> T:
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {seconds}s")
-        time.sleep(step)
 
 
 def purpose(case: str = CASE) -> dict[str, str]:

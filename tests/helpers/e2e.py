@@ -2,10 +2,12 @@
 
 import json
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pyotp
@@ -147,3 +149,19 @@ def _dump_logs(s: Suite) -> None:
         if log.exists():
             print(f"----- {svc} log (tail) -----")
             print(log.read_text()[-3000:])
+
+
+T = TypeVar("T")
+
+
+def eventually(check: Callable[[], T | None], seconds: float = 45.0, step: float = 0.25) -> T:
+    """Poll `check` until it returns something true, and return that; fail after `seconds`.
+    What the suite does after answering (outbox deliveries, matching) is waited for this way."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {seconds}s")
+        time.sleep(step)

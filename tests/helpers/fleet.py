@@ -4,35 +4,20 @@ and its ingest key, all made through the real gateway, and reads posted as camer
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
 from alpr_common.suite import Suite
 from tests.helpers.e2e import PASSWORD, create_person, login, record_training
 
-T = TypeVar("T")
-
 SEARCH_PURPOSE = {
     "X-ALPR-Purpose": "criminal_investigation",
     "X-ALPR-Case": "2026-0042-OPS",
     "X-ALPR-Reason": "stolen pickup seen leaving the burglary scene",
 }
-
-
-def eventually(check: Callable[[], T | None], seconds: float = 30.0, step: float = 0.2) -> T:
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {seconds}s")
-        time.sleep(step)
 
 
 @dataclass
