@@ -234,3 +234,22 @@ def matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
         if not ok:
             return False
     return True
+
+
+# Whom each service calls (docs/design.md sections 2, 5): tokens from access, events to audit, the
+# gateway in front of everything, ingest handing reads to hotlist, hotlist asking ingest for the
+# recent reads of a new entry (back-match).
+CALLS = {
+    "gateway": {"access", "audit", "ingest", "hotlist", "sharing"},
+    "access": {"audit"},
+    "audit": {"access"},
+    "ingest": {"access", "audit", "hotlist"},
+    "hotlist": {"access", "audit", "ingest"},
+    "sharing": {"access", "audit", "ingest", "hotlist"},
+}
+
+
+def variant(name: str) -> Rendered:
+    """An overlay or variant rendered, or `unavailable` without kustomize."""
+    require_renderer()
+    return Rendered(name, render(name))
