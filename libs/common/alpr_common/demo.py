@@ -250,6 +250,9 @@ class Demo:
                 "data": {
                     "camera_id": key,
                     "created": int(now.timestamp()),
+                    # The read's own time in ms, as Verkada sends it: with `created` alone (s),
+                    # the same hot plate twice in a second on one camera is one read.
+                    "detected": int(now.timestamp() * 1000),
                     "license_plate_number": plate,
                     "confidence": 0.95,
                 },
