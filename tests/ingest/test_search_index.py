@@ -11,11 +11,11 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import select, text
 
-from alpr_ingest import purge, vehicles
+from alpr_ingest import partitions, purge, vehicles
 from alpr_ingest.plates import fold_confusable, parse_plate_query
-from alpr_ingest.repository.reads import rebuild_trigram_index
+from alpr_ingest.repository.reads import READS, key_pattern, rebuild_trigram_index
 from tests.helpers.ingest import NOW
 
 # A small alphabet, rich in OCR look-alikes, so that patterns match several plates.
@@ -228,11 +228,12 @@ async def test_vehicle_attributes_narrow_a_plate_camera_or_area_search(ingest):
 
 
 async def _trigram_indexed(session) -> dict[str, bool]:
-    """PostgreSQL: each day partition, and whether it carries a valid trigram index."""
+    """PostgreSQL: each day partition, and whether it carries a valid trigram index of the
+    whole day."""
     rows = await session.execute(
         text(
-            "SELECT c.relname, bool_or(x.indisvalid IS TRUE) FROM pg_inherits h "
-            "JOIN pg_class c ON c.oid = h.inhrelid "
+            "SELECT c.relname, bool_or(x.indisvalid IS TRUE AND x.indpred IS NULL) "
+            "FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid "
             "LEFT JOIN pg_index x ON x.indrelid = c.oid AND pg_get_indexdef(x.indexrelid) "
             "LIKE '%gin_trgm_ops%' WHERE h.inhparent = 'plate_read'::regclass GROUP BY c.relname"
         )
@@ -240,12 +241,26 @@ async def _trigram_indexed(session) -> dict[str, bool]:
     return dict(rows.all())
 
 
+async def _current_day_indexes(session) -> list[str]:
+    rows = await session.execute(
+        text(
+            "SELECT c.relname FROM pg_class c JOIN pg_index x ON x.indexrelid = c.oid "
+            "WHERE x.indpred IS NOT NULL AND pg_get_indexdef(x.indexrelid) LIKE '%gin_trgm_ops%' "
+            "ORDER BY 1"
+        )
+    )
+    return list(rows.scalars())
+
+
 async def test_a_closed_day_gets_its_trigram_index_once(ingest, db_backend):
     """PostgreSQL: the trigram index is not kept on insert; a day that has ended and holds reads
-    gets one, built once (again if a build was interrupted), and both kinds of day are
-    searched alike."""
+    gets one, built once (again if a build was interrupted); the current day gets one up to the
+    last quarter hour, replaced by the next quarter's; every kind of day is searched alike."""
     if db_backend != "postgresql":
-        assert await purge.index_search(ingest.db, now=NOW) == []
+        assert await purge.index_search(ingest.db, now=NOW) == {
+            "days_indexed": [],
+            "current_day_indexed_until": None,
+        }
         return
     await ingest.camera("cam-i")
     yesterday = NOW - timedelta(days=1)
@@ -254,15 +269,27 @@ async def test_a_closed_day_gets_its_trigram_index_once(ingest, db_backend):
         ingest.read(
             "cam-i", "IDX5234", captured_at=NOW - timedelta(minutes=5), vendor_read_id="i-2"
         ),
+        ingest.read("cam-i", "IDX6234", captured_at=NOW, vendor_read_id="i-3"),
     ]
-    assert (await ingest.post(reads)).json()["stored"] == 2
+    assert (await ingest.post(reads)).json()["stored"] == 3
     async with ingest.db.sessionmaker() as session:
         assert not any((await _trigram_indexed(session)).values())
-    assert await purge.index_search(ingest.db, now=NOW) == [yesterday.date().isoformat()]
-    assert await purge.index_search(ingest.db, now=NOW) == []
+        assert await _current_day_indexes(session) == []
+    # NOW is 18:31:13: the current day's index stops at 18:30 (IDX5234 in, IDX6234 after).
+    mark = "2025-03-14T18:30:00+00:00"
+    assert await purge.index_search(ingest.db, now=NOW) == {
+        "days_indexed": [yesterday.date().isoformat()],
+        "current_day_indexed_until": mark,
+    }
+    assert await purge.index_search(ingest.db, now=NOW + timedelta(minutes=10)) == {
+        "days_indexed": [],
+        "current_day_indexed_until": mark,
+    }
     async with ingest.db.sessionmaker() as session:
         indexed = await _trigram_indexed(session)
         assert [name for name, has in indexed.items() if has] == [f"plate_read_p{yesterday:%Y%m%d}"]
+        assert await _current_day_indexes(session) == ["plate_read_p20250314_trgm_to_1830"]
+        assert await partitions.until_marks(session) == [NOW.replace(minute=30, second=0)]
         # A build interrupted midway leaves an invalid index: it is built again.
         await session.execute(
             text(
@@ -271,17 +298,95 @@ async def test_a_closed_day_gets_its_trigram_index_once(ingest, db_backend):
             )
         )
         await session.commit()
-    assert await purge.index_search(ingest.db, now=NOW) == [yesterday.date().isoformat()]
+    assert (await purge.index_search(ingest.db, now=NOW))["days_indexed"] == [
+        yesterday.date().isoformat()
+    ]
     async with ingest.db.sessionmaker() as session:
         assert (await _trigram_indexed(session))[f"plate_read_p{yesterday:%Y%m%d}"]
-    for pattern, plates in (
-        ("IDX*", ["IDX5234", "IDX1234"]),
-        ("*234", ["IDX5234", "IDX1234"]),
-        ("*X52*", ["IDX5234"]),
-        ("?DX1234", ["IDX1234"]),
-    ):
-        items = (await ingest.search(plate=pattern)).json()["items"]
+    searched = {
+        "IDX*": ["IDX6234", "IDX5234", "IDX1234"],
+        "*234": ["IDX6234", "IDX5234", "IDX1234"],
+        "*X52*": ["IDX5234"],
+        "*X62*": ["IDX6234"],
+        "*DX1*": ["IDX1234"],
+        "?DX1234": ["IDX1234"],
+    }
+    for pattern, plates in searched.items():
+        resp = await ingest.search(plate=pattern)
+        assert resp.status_code == 200, resp.text
+        items = resp.json()["items"]
         assert [r["plate"] for r in items] == plates, pattern
+    # The next quarter's index replaces the last one; the day, once closed, is indexed whole
+    # and its current-day index goes.
+    later = await purge.index_search(ingest.db, now=NOW + timedelta(minutes=20))
+    assert later["current_day_indexed_until"] == "2025-03-14T18:45:00+00:00"
+    async with ingest.db.sessionmaker() as session:
+        assert await _current_day_indexes(session) == ["plate_read_p20250314_trgm_to_1845"]
+    tomorrow = await purge.index_search(ingest.db, now=NOW + timedelta(days=1))
+    assert tomorrow == {"days_indexed": [NOW.date().isoformat()], "current_day_indexed_until": None}
+    async with ingest.db.sessionmaker() as session:
+        assert await _current_day_indexes(session) == []
+    for pattern, plates in searched.items():
+        resp = await ingest.search(plate=pattern)
+        assert resp.status_code == 200, resp.text
+        items = resp.json()["items"]
+        assert [r["plate"] for r in items] == plates, pattern
+
+
+async def test_a_middle_pattern_uses_the_current_day_index(ingest, db_backend):
+    """A pattern known only in its middle is found through an index in the current day too.
+    PostgreSQL: its condition is split at the current day's mark, so that the planner can
+    prove the day's trigram index (a partial index) serves the reads before the mark, and uses
+    the BRIN index on capture time for those after it; at a day's volume it picks both over a
+    scan. SQLite: the FTS5 trigram table, whatever the day."""
+    await ingest.camera("cam-m")
+    assert (await ingest.post([ingest.read("cam-m", "MID0000", vendor_read_id="m")])).json()[
+        "stored"
+    ] == 1
+    if db_backend == "sqlite":
+        async with ingest.db.sessionmaker() as session:
+            query = select(READS.c.plate).where(await key_pattern(session, "*1000*"))
+            sql = str(query.compile(session.bind, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(
+                str(row[-1]) for row in await session.execute(text(f"EXPLAIN QUERY PLAN {sql}"))
+            )
+            assert "plate_read_trigram" in plan, plan
+            assert (await session.execute(query)).scalars().all() == ["MID0000"]
+        return
+    async with ingest.db.sessionmaker() as session:
+        # 20,000 more reads of the day, in capture order (as cameras send them), made from that
+        # one with a new identity, time and plate each.
+        await session.execute(
+            text(
+                "INSERT INTO plate_read SELECT (jsonb_populate_record(r, jsonb_build_object("
+                "'read_id', md5('m' || g)::uuid, 'dedup_key', md5('d' || g), "
+                "'captured_at', CAST(:day AS timestamptz) + :span * g / 20000.0 * interval '1 s', "
+                "'plate', 'M' || lpad(((g * 7919) % 1000000)::text, 6, '0'), "
+                "'plate_key', 'M' || lpad(((g * 7919) % 1000000)::text, 6, '0')))).* "
+                "FROM plate_read r, generate_series(1, 20000) g WHERE r.plate = 'MID0000'"
+            ),
+            {"day": NOW.replace(hour=0, minute=0, second=0), "span": 18 * 3600 + 31 * 60},
+        )
+        await session.execute(text("ANALYZE plate_read"))
+        await session.commit()
+    await purge.index_search(ingest.db, now=NOW)
+    async with ingest.db.sessionmaker() as session:
+        condition = await key_pattern(session, "*4237*")
+        query = select(READS.c.plate).where(
+            condition, READS.c.captured_at >= NOW.replace(hour=0, minute=0)
+        )
+        sql = str(query.compile(session.bind, compile_kwargs={"literal_binds": True}))
+        plan = "\n".join((await session.execute(text(f"EXPLAIN {sql}"))).scalars())
+        assert "plate_read_p20250314_trgm_to_1830" in plan, plan
+        # The partition's own copy of ix_plate_read_captured_at_brin.
+        brin = "plate_read_p20250314_captured_at_idx"
+        assert f"Bitmap Index Scan on {brin}" in plan, plan
+        method = "SELECT amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE relname = :n"
+        assert (await session.execute(text(method), {"n": brin})).scalar_one() == "brin"
+        found = (await session.execute(query)).scalars().all()
+        plates = (await session.execute(text("SELECT plate FROM plate_read"))).scalars().all()
+    assert sorted(found) == sorted(p for p in plates if "4237" in p)
+    assert found
 
 
 async def _index_rows(ingest) -> tuple[int, int]:

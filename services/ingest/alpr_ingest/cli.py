@@ -41,7 +41,7 @@ async def _search_index() -> dict[str, Any]:
     db = Database.from_url(settings.database_url)
     try:
         if db.dialect == "postgresql":
-            return {"days_indexed": await purge.index_search(db, now=datetime.now(UTC))}
+            return await purge.index_search(db, now=datetime.now(UTC))
         async with db.sessionmaker() as session:
             indexed = await reads_repo.rebuild_trigram_index(session)
             await session.commit()

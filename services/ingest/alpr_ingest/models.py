@@ -167,15 +167,24 @@ class PlateRead(ReadColumns, Base, table=True):
             postgresql_ops={"plate_key": "text_pattern_ops"},
         ),
         # Partial plates with a known end (`*7342`) on PostgreSQL. A closed day also gets a
-        # trigram GIN index of its own, built once (`partitions.index_closed_days`); SQLite has
-        # the FTS5 table `plate_read_trigram` (search_index migration).
+        # trigram GIN index of its own, built once, and the current day one up to a mark
+        # (`partitions.index_for_search`); SQLite has the FTS5 table `plate_read_trigram`
+        # (search_index migration).
         Index(
             "ix_plate_read_plate_key_reversed",
             text("reverse(plate_key) text_pattern_ops"),
         ).ddl_if(dialect="postgresql"),
         Index("ix_plate_read_camera_id_captured_at", "camera_id", "captured_at"),
-        # No index on captured_at alone: partitions already prune by day, and such an index
+        # No btree on captured_at alone: partitions already prune by day, and such an index
         # lures the planner away from the (dedup_key, captured_at) key on a fresh partition.
+        # A BRIN index (a summary per 32 pages, next to nothing to keep: reads arrive in
+        # capture order) finds the current day's reads after its trigram index's mark.
+        Index(
+            "ix_plate_read_captured_at_brin",
+            "captured_at",
+            postgresql_using="brin",
+            postgresql_with={"pages_per_range": 32, "autosummarize": "on"},
+        ).ddl_if(dialect="postgresql"),
         # The purge finds a dropped day's images through this (most reads carry none).
         Index(
             "ix_plate_read_image_sha256",

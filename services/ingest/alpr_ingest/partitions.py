@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -139,9 +140,14 @@ async def drop_detached(session: AsyncSession) -> list[str]:
     return names
 
 
-# --- the partial-plate index, built once a day has closed -----------------------------------
+# --- the partial-plate index: each closed day whole, the current day up to a mark -----------
 
 TRIGRAM_SUFFIX = "_trgm"
+# The current day's index covers the reads captured before a mark, a multiple of this step; a
+# run of `index_for_search` within the same step finds it built and does nothing.
+CURRENT_DAY_STEP = timedelta(minutes=15)
+_UNTIL_SUFFIX = "_to_"
+_UNTIL = re.compile(rf"^{PREFIX}(\d{{8}}){TRIGRAM_SUFFIX}{_UNTIL_SUFFIX}(\d{{4}})$")
 # pg_advisory_lock key: one process (of every replica and CronJob) builds the indexes at a time.
 _INDEX_LOCK_KEY = 0x696E676573740002
 _UNINDEXED = (
@@ -151,65 +157,169 @@ _UNINDEXED = (
     "LEFT JOIN pg_index ix ON ix.indexrelid = ic.oid "
     f"WHERE h.inhparent = '{READ_TABLE}'::regclass AND ix.indisvalid IS NOT TRUE"
 )
+# The current-day indexes, valid or not (an interrupted build leaves an invalid one).
+_UNTIL_INDEXES = (
+    "SELECT c.relname, ix.indisvalid FROM pg_class c "  # noqa: S608 (constant names)
+    "JOIN pg_index ix ON ix.indexrelid = c.oid "
+    f"WHERE c.relkind = 'i' AND c.relname LIKE '{PREFIX}%{TRIGRAM_SUFFIX}{_UNTIL_SUFFIX}%'"
+)
+
+# The closed days' valid indexes, whole.
+_WHOLE_INDEXES = (
+    "SELECT c.relname FROM pg_class c JOIN pg_index ix ON ix.indexrelid = c.oid "  # noqa: S608
+    f"WHERE ix.indisvalid AND c.relkind = 'i' AND c.relname LIKE '{PREFIX}%{TRIGRAM_SUFFIX}'"
+)
 
 
 def trigram_index_name(day: date) -> str:
     return f"{partition_name(day)}{TRIGRAM_SUFFIX}"
 
 
-async def index_closed_days(db: Database, *, today: date) -> list[date]:
-    """Build the trigram GIN index (partial plates: `PXK7*`, `*7342`, `PX?7342`) of every day
-    partition before `today` that holds reads and has none yet; return the days indexed.
+def until_index_name(mark: datetime) -> str:
+    """The current day's trigram index over the reads captured before `mark` (UTC)."""
+    return f"{trigram_index_name(mark.date())}{_UNTIL_SUFFIX}{mark:%H%M}"
+
+
+def until_mark(name: str) -> datetime | None:
+    """The mark an `until_index_name` index stops at; None for any other name."""
+    match = _UNTIL.fullmatch(name)
+    day = partition_day(f"{PREFIX}{match[1]}") if match else None
+    if match is None or day is None:
+        return None
+    hour, minute = int(match[2][:2]), int(match[2][2:])
+    if hour > 23 or minute > 59:
+        return None
+    return datetime.combine(day, time(hour, minute), tzinfo=UTC)
+
+
+def current_mark(now: datetime) -> datetime:
+    """`now` (UTC) down to a multiple of `CURRENT_DAY_STEP`."""
+    now = now.astimezone(UTC)
+    midnight = datetime.combine(now.date(), time(0), tzinfo=UTC)
+    return midnight + (now - midnight) // CURRENT_DAY_STEP * CURRENT_DAY_STEP
+
+
+async def until_marks(session: AsyncSession) -> list[datetime]:
+    """The marks of the valid current-day indexes, oldest first (the search's arms)."""
+    rows = await session.execute(text(_UNTIL_INDEXES))
+    return sorted(m for name, valid in rows if valid and (m := until_mark(name)) is not None)
+
+
+@dataclass(frozen=True)
+class SearchIndexRun:
+    """What one `index_for_search` run built: closed days, and the current day's mark."""
+
+    days: list[date] = field(default_factory=list)
+    current_until: datetime | None = None
+
+
+async def index_for_search(db: Database, *, now: datetime) -> SearchIndexRun:
+    """Build the trigram GIN indexes (partial plates: `PXK7*`, `*7342`, `*XK73*`) the search
+    uses on PostgreSQL:
+
+    - each day partition before today that holds reads and has none yet gets one, whole;
+    - the current day gets one over the reads captured before `current_mark(now)` (a partial
+      index, `WHERE captured_at < mark`), which replaces the day's older one.
 
     Kept on every insert, that index costs PostgreSQL about a third of the raw COPY rate (issue
-    20); built once over a closed day it costs a fraction of that, off the ingest path. The
-    current day, and a late read's closed day until this runs again, are searched through the
-    plate btrees (prefix and, reversed, suffix) and, for a middle pattern, a scan of that day
-    alone. Each index is built CONCURRENTLY (late reads keep arriving in the day meanwhile); one
-    left invalid by an interrupted build is dropped and built again. An advisory lock keeps the
-    replicas and the CronJob from building the same index twice."""
+    20); built over reads already stored it costs a fraction of that, off the ingest path. A
+    read captured before a mark and stored after it is added to that index on insert (it meets
+    the predicate); the reads after the current day's mark are few, and found through a BRIN
+    index on capture time (`repository.reads.key_pattern`). Each index is built CONCURRENTLY
+    (reads keep arriving meanwhile); one left invalid by an interrupted build is dropped and
+    built again. An advisory lock keeps the replicas and the CronJob from building the same
+    index twice."""
     if db.bound:  # a test's transaction: no CONCURRENTLY inside it
         async with db.sessionmaker() as session:
-            built = await _index_closed_days(await session.connection(), today, concurrently="")
+            run = await _index_for_search(await session.connection(), now, concurrently="")
             await session.commit()
-            return built
+            return run
     async with db.engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         # A GIN build sorts its keys in this memory (the server's default is 64 MB).
         await conn.execute(text("SET maintenance_work_mem = '256MB'"))
-        return await _index_closed_days(conn, today, concurrently="CONCURRENTLY ")
+        return await _index_for_search(conn, now, concurrently="CONCURRENTLY ")
+
+
+async def _index_for_search(
+    conn: AsyncConnection, now: datetime, *, concurrently: str
+) -> SearchIndexRun:
+    locked = await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": _INDEX_LOCK_KEY})
+    if not locked:
+        return SearchIndexRun()
+    try:
+        mark = current_mark(now)
+        days = await _index_closed_days(conn, mark.date(), concurrently=concurrently)
+        until = await _index_current_day(conn, mark, concurrently=concurrently)
+        return SearchIndexRun(days=days, current_until=until)
+    finally:
+        await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _INDEX_LOCK_KEY})
+
+
+async def _holds_reads(conn: AsyncConnection, day: date, before: datetime | None = None) -> bool:
+    # Names and bounds come from a date, never from input text.
+    table = partition_name(day)
+    if await conn.scalar(text("SELECT to_regclass(:t)"), {"t": f'"{table}"'}) is None:
+        return False
+    where = f" WHERE captured_at < '{before.isoformat()}'" if before is not None else ""
+    held = text(f'SELECT EXISTS (SELECT 1 FROM "{table}"{where})')  # noqa: S608 (a date)
+    return bool(await conn.scalar(held))
 
 
 async def _index_closed_days(
     conn: AsyncConnection, today: date, *, concurrently: str
 ) -> list[date]:
     built: list[date] = []
-    locked = await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": _INDEX_LOCK_KEY})
-    if not locked:
-        return built
-    try:
-        rows = await conn.execute(text(_UNINDEXED), {"suffix": TRIGRAM_SUFFIX})
-        todo = sorted(
-            (day, valid)
-            for name, valid in rows
-            if (day := partition_day(name)) is not None and day < today
-        )
-        for day, valid in todo:
-            # Names come from a date, never from input text.
-            index, table = trigram_index_name(day), partition_name(day)
-            # An empty day needs none yet: a late read makes it due at the next run.
-            held = text(f'SELECT EXISTS (SELECT 1 FROM "{table}")')  # noqa: S608 (a date)
-            if not await conn.scalar(held):
-                continue
-            if valid is False:
-                await conn.execute(text(f'DROP INDEX {concurrently}IF EXISTS "{index}"'))
-            await conn.execute(
-                text(
-                    f'CREATE INDEX {concurrently}IF NOT EXISTS "{index}" ON "{table}" '
-                    "USING gin (plate_key gin_trgm_ops)"
-                )
+    rows = await conn.execute(text(_UNINDEXED), {"suffix": TRIGRAM_SUFFIX})
+    todo = sorted(
+        (day, valid)
+        for name, valid in rows
+        if (day := partition_day(name)) is not None and day < today
+    )
+    for day, valid in todo:
+        index, table = trigram_index_name(day), partition_name(day)
+        # An empty day needs none yet: a late read makes it due at the next run.
+        if not await _holds_reads(conn, day):
+            continue
+        if valid is False:
+            await conn.execute(text(f'DROP INDEX {concurrently}IF EXISTS "{index}"'))
+        await conn.execute(
+            text(
+                f'CREATE INDEX {concurrently}IF NOT EXISTS "{index}" ON "{table}" '
+                "USING gin (plate_key gin_trgm_ops)"
             )
-            built.append(day)
-    finally:
-        await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _INDEX_LOCK_KEY})
+        )
+        built.append(day)
+    return built
+
+
+async def _index_current_day(
+    conn: AsyncConnection, mark: datetime, *, concurrently: str
+) -> datetime | None:
+    """Today's index up to `mark` (None when no read is stored before it), then the older
+    current-day indexes dropped: today's, and those of days now indexed whole."""
+    found = {name: valid for name, valid in await conn.execute(text(_UNTIL_INDEXES))}
+    index, table = until_index_name(mark), partition_name(mark.date())
+    built: datetime | None = None
+    if found.get(index) is True:
+        built = mark
+    elif await _holds_reads(conn, mark.date(), before=mark):
+        if index in found:  # invalid: an interrupted build
+            await conn.execute(text(f'DROP INDEX {concurrently}IF EXISTS "{index}"'))
+        await conn.execute(
+            text(
+                f'CREATE INDEX {concurrently}IF NOT EXISTS "{index}" ON "{table}" '
+                f"USING gin (plate_key gin_trgm_ops) WHERE captured_at < '{mark.isoformat()}'"
+            )
+        )
+        built = mark
+    whole = set((await conn.execute(text(_WHOLE_INDEXES))).scalars())
+    for name in found:
+        old = until_mark(name)
+        if name == index or old is None:
+            continue
+        # Today's older marks go once the new one is built; a closed day's, once it is whole.
+        replaced = built is not None if old.date() == mark.date() else False
+        if replaced or trigram_index_name(old.date()) in whole:
+            await conn.execute(text(f'DROP INDEX {concurrently}IF EXISTS "{name}"'))
     return built

@@ -163,20 +163,24 @@ async def _run_purge(db: Database, rt: Runtime) -> dict[str, Any]:
     return report
 
 
-async def index_search(db: Database, *, now: datetime) -> list[str]:
-    """PostgreSQL: the trigram index of each closed day that has none (see
-    `partitions.index_closed_days`); return the days indexed. SQLite: nothing to do (its FTS5
-    table is kept by triggers)."""
+async def index_search(db: Database, *, now: datetime) -> dict[str, Any]:
+    """PostgreSQL: the trigram indexes of the closed days that have none, and of the current
+    day up to its latest mark (see `partitions.index_for_search`); return what was built.
+    SQLite: nothing to do (its FTS5 table is kept by triggers)."""
     if db.dialect != "postgresql":
-        return []
+        return {"days_indexed": [], "current_day_indexed_until": None}
     started = clock.perf_counter()
-    days = await partitions.index_closed_days(db, today=now.astimezone(UTC).date())
-    if days:
+    run = await partitions.index_for_search(db, now=now)
+    if run.days:
         log.info(
             "partial-plate index built",
-            extra={"days": len(days), "seconds": round(clock.perf_counter() - started, 1)},
+            extra={"days": len(run.days), "seconds": round(clock.perf_counter() - started, 1)},
         )
-    return [d.isoformat() for d in days]
+    until = run.current_until
+    return {
+        "days_indexed": [d.isoformat() for d in run.days],
+        "current_day_indexed_until": until.isoformat() if until is not None else None,
+    }
 
 
 async def run_maintenance(db: Database, rt: Runtime) -> list[str]:

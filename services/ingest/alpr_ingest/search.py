@@ -128,7 +128,7 @@ def _window(rt: Runtime, c: Criteria, now: datetime) -> tuple[datetime, datetime
     return max(since, floor), until
 
 
-def _plate(
+async def _plate(
     session: AsyncSession, text: str, *, confusable: bool, narrowed: bool
 ) -> tuple[ColumnElement[bool], ColumnElement[int]]:
     """The condition for a plate or pattern, and each match's rank (an index of MATCH_KINDS).
@@ -144,7 +144,7 @@ def _plate(
             return col.plate == query, literal(0)
         return col.plate_key == key, case((col.plate == query, 0), else_=1)
     pattern = like_pattern(query)
-    found = repo.key_pattern(session, key)
+    found = await repo.key_pattern(session, key)
     if not confusable:
         return found & col.plate.like(pattern), literal(2)
     return found, case((col.plate.like(pattern), 2), else_=3)
@@ -178,7 +178,7 @@ def _vehicle(c: Criteria) -> list[ColumnElement[bool]]:
     return out
 
 
-def _conditions(
+async def _conditions(
     session: AsyncSession, rt: Runtime, c: Criteria, now: datetime
 ) -> tuple[list[Any], ColumnElement[int] | None, datetime, datetime]:
     since, until = _window(rt, c, now)
@@ -189,7 +189,7 @@ def _conditions(
     if c.plate is not None:
         narrowing = (c.camera_id, c.min_lat, c.lat)
         vehicle = (c.vehicle_make, c.vehicle_model, c.vehicle_color, c.vehicle_type)
-        plate, rank = _plate(
+        plate, rank = await _plate(
             session,
             c.plate,
             confusable=c.confusable,
@@ -301,7 +301,7 @@ async def search(
     page: PageParams,
 ) -> SearchPage:
     now = rt.now()
-    conditions, rank, since, until = _conditions(session, rt, c, now)
+    conditions, rank, since, until = await _conditions(session, rt, c, now)
     page = replace(page, limit=c.limit)
     rows, more, total = await repo.search_reads(
         session, conditions=conditions, rank=rank, page=page

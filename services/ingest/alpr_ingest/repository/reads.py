@@ -4,6 +4,7 @@ INSERT ... ON CONFLICT DO NOTHING RETURNING), and the read path."""
 
 from __future__ import annotations
 
+import itertools
 import operator
 import re
 import uuid
@@ -48,6 +49,8 @@ READS = PlateRead.__table__
 ALIASES = ReadAlias.__table__
 HELD = HeldRead.__table__
 READ_COLUMNS: tuple[str, ...] = tuple(c.name for c in READS.columns)
+# A pattern known this far at its start or end is a range of a plate key btree (`key_pattern`).
+MIN_KNOWN_END = 3
 _JSON_COLUMNS = frozenset({"candidates", "vehicle"})
 _STAGING = f"{READ_TABLE}_staging"
 OUTBOX_TABLE = OUTBOX.outbox
@@ -399,14 +402,18 @@ async def update_read(
 _TRIGRAMS = table(TRIGRAM_TABLE, column("rowid"), column("k"))
 
 
-def key_pattern(session: AsyncSession, folded: str) -> ColumnElement[bool]:
+async def key_pattern(session: AsyncSession, folded: str) -> ColumnElement[bool]:
     """Reads whose plate key matches the folded `?`/`*` pattern, found through an index.
 
-    PostgreSQL: in a closed day, its trigram GIN index (`partitions.index_closed_days`); in the
-    current day, the plate key btree (pattern ops) for a known start, or the reversed key's for
-    a longer known end (the condition on `reverse(plate_key)` is the pattern's end read
-    backwards, which that index serves); a pattern known only in its middle reads the current
-    day whole.
+    PostgreSQL: in a closed day, its trigram GIN index; in the current day, the plate key btree
+    (pattern ops) for a known start, or the reversed key's for a longer known end (the condition
+    on `reverse(plate_key)` is the pattern's end read backwards, which that index serves). A
+    pattern with fewer than three known characters at either end (`*XK73*`) is split by the
+    marks of the current day's trigram indexes (`partitions.index_for_search`): before its
+    mark, such an index serves it (the planner proves each arm implies the index's predicate,
+    so the marks are literals, never parameters); after the newest mark, the BRIN index on
+    capture time bounds the scan to the reads stored since. The arms cover all time: without
+    an index, the answer is the same, only slower.
     SQLite: the FTS5 table kept by triggers (its rows are `^<key>$` under the read's rowid),
     rechecked on the read."""
     key_like = READS.c.plate_key.like(like_pattern(folded))
@@ -415,8 +422,17 @@ def key_pattern(session: AsyncSession, folded: str) -> ColumnElement[bool]:
         start, end = runs[0], runs[-1]
         if len(end) > len(start):  # `*7342`, `PX?7342`: the end narrows more than the start
             reversed_key = func.reverse(READS.c.plate_key)
-            return and_(key_like, reversed_key.like(end[::-1] + "%"))
-        return key_like
+            key_like = and_(key_like, reversed_key.like(end[::-1] + "%"))
+        if max(len(start), len(end)) >= MIN_KNOWN_END:
+            return key_like
+        marks = await partitions.until_marks(session)
+        if not marks:
+            return key_like
+        at = READS.c.captured_at
+        bounds = [literal_column(f"'{m.isoformat()}'::timestamptz") for m in marks]
+        arms = [at < bounds[0], at >= bounds[-1]]
+        arms += [and_(at >= a, at < b) for a, b in itertools.pairwise(bounds)]
+        return and_(key_like, or_(*arms))
     found = select(_TRIGRAMS.c.rowid).where(_TRIGRAMS.c.k.op("GLOB")(anchored(folded)))
     return and_(literal_column(f"{READ_TABLE}.rowid").in_(found), key_like)
 

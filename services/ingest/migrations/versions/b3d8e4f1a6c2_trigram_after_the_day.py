@@ -4,7 +4,7 @@ PostgreSQL only (SQLite keeps its FTS5 table and triggers).
 
 The trigram GIN index the search_index revision put on the partitioned table was kept on every
 insert, at about a third of the raw COPY rate. It goes; each closed day partition gets one of its
-own, built once (`alpr_ingest.partitions.index_closed_days`, run by the purge, the in-process
+own, built once (`alpr_ingest.partitions.index_for_search`, run by the purge, the in-process
 maintenance and `python -m alpr_ingest search-index`). This revision builds it for the days
 already closed. The current day is searched through two btrees, cheap to keep on insert:
 
