@@ -419,7 +419,7 @@ async def key_pattern(session: AsyncSession, folded: str) -> ColumnElement[bool]
     an index, the answer is the same, only slower.
     SQLite: the FTS5 table kept by triggers (its rows are `^<key>$` under the read's rowid),
     rechecked on the read."""
-    key_like = READS.c.plate_key.like(like_pattern(folded))
+    key_like: ColumnElement[bool] = READS.c.plate_key.like(like_pattern(folded))
     if partitions.is_postgresql(session):
         # The search transaction's statements are planned for their own pattern each time.
         # After five runs of one statement PostgreSQL may keep a generic plan, blind to the
@@ -438,8 +438,8 @@ async def key_pattern(session: AsyncSession, folded: str) -> ColumnElement[bool]
         if not marks:
             return key_like
         at = READS.c.captured_at
-        bounds = [literal_column(f"'{m.isoformat()}'::timestamptz") for m in marks]
-        arms = [at < bounds[0], at >= bounds[-1]]
+        bounds = [literal_column(f"'{m.isoformat()}'::timestamptz", at.type) for m in marks]
+        arms: list[ColumnElement[bool]] = [at < bounds[0], at >= bounds[-1]]
         arms += [and_(at >= a, at < b) for a, b in itertools.pairwise(bounds)]
         return and_(key_like, or_(*arms))
     found = select(_TRIGRAMS.c.rowid).where(_TRIGRAMS.c.k.op("GLOB")(anchored(folded)))
