@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -470,3 +470,36 @@ async def test_the_sqlite_index_can_be_rebuilt_from_the_reads(ingest, db_backend
         await session.commit()
     assert indexed == (1 if db_backend == "sqlite" else None)
     assert (await ingest.search(plate="*1234")).json()["total"] == 1
+
+
+@pytest.mark.parametrize(
+    ("now", "mark"),
+    [
+        ("2025-03-14T18:31:13+00:00", "2025-03-14T18:30:00+00:00"),
+        ("2025-03-14T18:30:00+00:00", "2025-03-14T18:30:00+00:00"),
+        ("2025-03-14T00:14:59+00:00", "2025-03-14T00:00:00+00:00"),
+        ("2025-03-14T23:59:59+00:00", "2025-03-14T23:45:00+00:00"),
+        # Another zone's time is the same instant, marked in UTC (the partitions' days).
+        ("2025-03-14T20:31:13+02:00", "2025-03-14T18:30:00+00:00"),
+    ],
+)
+def test_the_current_day_is_marked_each_quarter_hour(now, mark):
+    at = partitions.current_mark(datetime.fromisoformat(now))
+    assert at == datetime.fromisoformat(mark)
+    name = partitions.until_index_name(at)
+    assert name == f"plate_read_p{at:%Y%m%d}_trgm_to_{at:%H%M}"
+    assert partitions.until_mark(name) == at
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "plate_read_p20250314_trgm",  # a closed day's, whole
+        "plate_read_p20250314_trgm_to_2460",
+        "plate_read_p20250231_trgm_to_1200",
+        "plate_read_p20250314_trgm_to_12300",
+        "other_p20250314_trgm_to_1230",
+    ],
+)
+def test_only_a_current_day_index_name_gives_a_mark(name):
+    assert partitions.until_mark(name) is None
