@@ -303,6 +303,18 @@ async def test_a_closed_day_gets_its_trigram_index_once(ingest, db_backend):
     ]
     async with ingest.db.sessionmaker() as session:
         assert (await _trigram_indexed(session))[f"plate_read_p{yesterday:%Y%m%d}"]
+        # So is the current day's; meanwhile the search does not count on it.
+        await session.execute(
+            text(
+                "UPDATE pg_index SET indisvalid = false WHERE indexrelid = "
+                "'plate_read_p20250314_trgm_to_1830'::regclass"
+            )
+        )
+        await session.commit()
+        assert await partitions.until_marks(session) == []
+    assert (await purge.index_search(ingest.db, now=NOW))["current_day_indexed_until"] == mark
+    async with ingest.db.sessionmaker() as session:
+        assert await partitions.until_marks(session) == [NOW.replace(minute=30, second=0)]
     searched = {
         "IDX*": ["IDX6234", "IDX5234", "IDX1234"],
         "*234": ["IDX6234", "IDX5234", "IDX1234"],

@@ -410,13 +410,13 @@ async def key_pattern(session: AsyncSession, folded: str) -> ColumnElement[bool]
     that the caller's condition on the plate as read is an index condition too); in the
     current day, the plate key btree (pattern ops) for a known start, or the reversed key's
     for a longer known end (the condition on `reverse(plate_key)` is the pattern's end read
-    backwards, which that index serves). A
-    pattern with fewer than three known characters at either end (`*XK73*`) is split by the
-    marks of the current day's trigram indexes (`partitions.index_for_search`): before its
-    mark, such an index serves it (the planner proves each arm implies the index's predicate,
-    so the marks are literals, never parameters); after the newest mark, the BRIN index on
-    capture time bounds the scan to the reads stored since. The arms cover all time: without
-    an index, the answer is the same, only slower.
+    backwards, which that index serves). A pattern with fewer than three known characters at
+    each end (`*XK73*`) is split by the marks of the current day's trigram indexes
+    (`partitions.index_for_search`): before its mark, such an index serves it (the planner
+    proves each arm implies the index's predicate, so the marks are literals, never
+    parameters); after the newest mark, the BRIN index on capture time bounds the scan to the
+    reads stored since. The arms cover all time: without an index, the answer is the same,
+    only slower.
     SQLite: the FTS5 table kept by triggers (its rows are `^<key>$` under the read's rowid),
     rechecked on the read."""
     key_like: ColumnElement[bool] = READS.c.plate_key.like(like_pattern(folded))
