@@ -30,6 +30,9 @@ down_revision: str | None = "b3d8e4f1a6c2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# As `partitions.TRIGRAM_COLUMNS` was when this revision was written.
+_COLUMNS = "plate_key gin_trgm_ops, plate gin_trgm_ops"
+
 
 def upgrade() -> None:
     bind = op.get_bind()
@@ -52,7 +55,7 @@ def upgrade() -> None:
         if partitions.partition_day(table) is None:
             continue
         op.execute(f'DROP INDEX "{name}"')
-        op.execute(f'CREATE INDEX "{name}" ON "{table}" USING gin ({partitions.TRIGRAM_COLUMNS})')
+        op.execute(f'CREATE INDEX "{name}" ON "{table}" USING gin ({_COLUMNS})')
 
 
 def downgrade() -> None:
