@@ -34,12 +34,14 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Select,
     String,
     Table,
     Text,
     delete,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -95,7 +97,9 @@ def outbox_tables(metadata: MetaData) -> OutboxTables:
         Column("attempts", Integer, nullable=False, server_default="0"),
         Column("last_error", Text, nullable=True),
     )
-    Index("ix_outbox_event_next_attempt_at", outbox.c.next_attempt_at)
+    # The relay's claim: a destination's oldest events, in order (`OutboxRelay._claim`; see
+    # `alpr_common.migrations.create_outbox_claim_index` for why there is no other).
+    Index("ix_outbox_event_destination_seq", outbox.c.destination, outbox.c.seq)
     # The same event may go to several consumers, each once.
     Index(
         "uq_outbox_event_event_id_destination", outbox.c.event_id, outbox.c.destination, unique=True
@@ -269,6 +273,14 @@ TokenGetter = Callable[[], Awaitable[str]]
 # PostgreSQL channel on which a relay whose deliveries to a destination are all busy asks the
 # relays of the service's other processes to take that destination's events (LISTEN/NOTIFY).
 NOTIFY_CHANNEL = "alpr_outbox"
+
+
+# The claim's plan on PostgreSQL: an index scan of (destination, seq) in order, which stops at
+# its batch and marks the entries of deleted rows dead as it passes them, so the next claim
+# skips them without visiting their rows. Left to itself, the planner took a bitmap scan, which
+# marks nothing and visited every deleted row's page on every claim until autovacuum came by
+# (20,000 deleted rows: 880 pages read to find 3 events).
+CLAIM_PLAN = text("SET LOCAL enable_bitmapscan = off")
 
 
 @dataclass
@@ -481,13 +493,10 @@ class OutboxRelay:
             query = select(t.c.destination).where(t.c.next_attempt_at <= utcnow()).distinct()
             return sorted((await session.execute(query)).scalars())
 
-    async def _claim(self, lane: Lane, *, honour_delay: bool) -> _Claim | None:
-        """Take the lane's oldest due events that no delivery of this process carries yet, up to
-        a batch; None when there are none, or when they wait for company (then `lane.due` says
-        until when). On PostgreSQL the rows stay locked (`FOR UPDATE SKIP LOCKED`) in the claim's
-        transaction while they travel, so the relays of several processes never send the same
-        rows; other writers are not held up. On SQLite no transaction stays open while an event
-        travels (see `_deliver`)."""
+    def claim_query(self, lane: Lane, *, postgres: bool) -> Select[Any]:
+        """The lane's oldest due events that no delivery of this process carries, up to a batch
+        (on PostgreSQL locked, skipping rows another relay holds). It walks the (destination,
+        seq) index (`alpr_common.migrations.create_outbox_claim_index`)."""
         t = self.tables.outbox
         query = (
             select(t.c.seq, t.c.envelope, t.c.attempts, t.c.created_at)
@@ -497,11 +506,23 @@ class OutboxRelay:
         )
         if lane.in_flight:
             query = query.where(t.c.seq.not_in(lane.in_flight))
-        postgres = self.db.dialect == "postgresql"
         if postgres:
             query = query.with_for_update(skip_locked=True)
+        return query
+
+    async def _claim(self, lane: Lane, *, honour_delay: bool) -> _Claim | None:
+        """Take the lane's oldest due events that no delivery of this process carries yet, up to
+        a batch; None when there are none, or when they wait for company (then `lane.due` says
+        until when). On PostgreSQL the rows stay locked (`FOR UPDATE SKIP LOCKED`) in the claim's
+        transaction while they travel, so the relays of several processes never send the same
+        rows; other writers are not held up. On SQLite no transaction stays open while an event
+        travels (see `_deliver`)."""
+        postgres = self.db.dialect == "postgresql"
+        query = self.claim_query(lane, postgres=postgres)
         session = (self.db.sessionmaker if postgres else self.db.read_sessionmaker)()
         try:
+            if postgres:
+                await session.execute(CLAIM_PLAN)
             # The envelope is relayed as the JSON text the database holds: no decode/encode.
             rows = list((await session.execute(query)).all())
             if not postgres:
