@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -59,13 +60,7 @@ class Transaction:
             criminal_nexus=self.purpose.get("criminal_nexus"),
             flags=list(self.purpose.get("flags", [])),
         )
-        return Event.model_construct(
-            source="gateway",
-            type=REQUEST,
-            time=self.started_at,
-            subject=self.subject,
-            data=_flat(data),
-        )
+        return _event(REQUEST, self.started_at, self.subject, _flat(data))
 
     def response_event(self, status: int, nbytes: int, refused_reason: str | None) -> Event:
         now = utcnow()
@@ -76,9 +71,21 @@ class Transaction:
             latency_ms=round((now - self.started_at).total_seconds() * 1000, 3),
             refused_reason=refused_reason,
         )
-        return Event.model_construct(
-            source="gateway", type=RESPONSE, time=now, subject=self.subject, data=_flat(data)
-        )
+        return _event(RESPONSE, now, self.subject, _flat(data))
+
+
+def _event(type_: str, time: datetime, subject: str | None, data: dict[str, Any]) -> Event:
+    # Every field given: a default left to its factory costs pydantic a signature inspection
+    # per event (two thirds of the cost of building one).
+    return Event.model_construct(
+        specversion="1.0",
+        id=str(uuid.uuid4()),
+        source="gateway",
+        type=type_,
+        time=time,
+        subject=subject,
+        data=data,
+    )
 
 
 def _flat(data: EventData) -> dict[str, Any]:

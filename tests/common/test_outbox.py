@@ -10,13 +10,13 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 
 from alpr_audit.main import SPEC as AUDIT
 from alpr_common.db import Database, utcnow
 from alpr_common.events import Event
 from alpr_common.migrations import upgrade
-from alpr_common.outbox import CLAIM_PLAN, OutboxRelay, enqueue_many
+from alpr_common.outbox import CLAIM_PLAN, CLAIM_SQL, OutboxRelay, enqueue_many
 from alpr_common.roles import Role
 from alpr_common.testing.plugin import require_postgresql
 from alpr_gateway.main import SPEC as GATEWAY
@@ -394,14 +394,14 @@ async def test_a_claim_steps_over_delivered_events_on_postgresql(database_factor
         await _queue_to(db, "hotlist", [f"{tag}-live-{i}" for i in range(3)])
         await _queue_to(db, "audit", [f"{tag}-audit-{i}" for i in range(3)])
         lane = relay.lane("hotlist")
-        query = relay.claim_query(lane, postgres=True).compile(
-            db.engine, compile_kwargs={"literal_binds": True}
+        explain = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + CLAIM_SQL.format(
+            table="outbox_event"
         )
         async with db.sessionmaker() as session:
             await session.execute(CLAIM_PLAN)  # as the relay's claim does
+            raw = (await (await session.connection()).get_raw_connection()).driver_connection
             for _ in range(2):  # the first pass marks the deleted rows' index entries dead
-                explain = text(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {query}")
-                plan = (await session.execute(explain)).scalar_one()
+                plan = await raw.fetchval(explain, *relay.claim_args(lane))
             await session.rollback()
         top = plan[0]["Plan"]
         assert top["Actual Rows"] == 3
