@@ -3,6 +3,7 @@ the typed contracts in `alpr_common.contracts.ingest`, the definition the receiv
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alpr_common.auditing import AUDIT, audit_event
 from alpr_common.auth import Principal
 from alpr_common.contracts.base import EventData
+from alpr_common.db import utcnow
 from alpr_common.events import Event
 from alpr_common.outbox import enqueue_routed
 from alpr_common.purpose import Purpose
@@ -26,9 +28,17 @@ def purpose_fields(purpose: Purpose) -> dict[str, Any]:
 
 def event(type_: str, *, subject: str | None, data: dict[str, Any]) -> Event:
     """An event of this service for another service than audit (the read batches to hotlist),
-    its data already built from the contract's model: the batches are large, validated but not
-    dumped again, and built only from validated values."""
-    return Event(source=SOURCE, type=type_, subject=subject, data=data)
+    its data built as the contract's model gives it from values ingest made or validated: not
+    validated again here (the consumer validates what it takes in)."""
+    return Event.model_construct(
+        specversion="1.0",
+        id=str(uuid.uuid4()),
+        source=SOURCE,
+        type=type_,
+        time=utcnow(),
+        subject=subject,
+        data=data,
+    )
 
 
 async def emit(
