@@ -677,6 +677,7 @@ def build_app(
             delays={"audit": settings.relay_audit_delay_seconds},
             linger=settings.relay_linger_seconds,
             in_flight={d: settings.relay_live_in_flight for d in LIVE_DESTINATIONS},
+            coalesce=settings.relay_live_coalesce_seconds,
         )
     use_database(app, app.state.db)
     install_error_handlers(app)

@@ -196,6 +196,10 @@ class BaseServiceSettings(BaseSettings):
     # Deliveries under way at once to a live destination (hot-list matching: read to alert),
     # whose events go the moment they commit, without linger.
     relay_live_in_flight: int = Field(default=4, ge=1)
+    # While a live destination has a delivery under way, its next pass waits up to this long
+    # (less if a delivery ends) for the events committed meanwhile: under load one delivery
+    # carries several commits' events. A quiet lane sends at once. 0: a pass per commit.
+    relay_live_coalesce_seconds: float = Field(default=0.005, ge=0.0, le=1.0)
     # Events for audit wait up to this long to travel together: audit keeps a record, and one
     # delivery costs it far more than one more event in it. 0 sends each at once.
     relay_audit_delay_seconds: float = 1.0

@@ -8,6 +8,7 @@ password change, TOTP reset) bite within seconds even while a token is unexpired
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable
@@ -109,24 +110,43 @@ class AccessStatusSource:
 
 
 class StatusCache:
+    """Statuses from `source`, each reused for `ttl_seconds`. One fetch per subject at a time:
+    the requests that miss while it is under way wait for its answer (a camera client posting
+    on many connections would otherwise send access one status request per connection each
+    time its entry expired)."""
+
     def __init__(self, source: StatusSource, ttl_seconds: float) -> None:
         self.source = source
         self.ttl = ttl_seconds
         self._cache: dict[str, tuple[float, PrincipalStatus | None]] = {}
+        self._fetching: dict[str, asyncio.Task[PrincipalStatus | None]] = {}
 
     async def get(self, subject: str) -> PrincipalStatus:
         now = time.monotonic()
         hit = self._cache.get(subject)
         if hit is None or now - hit[0] > self.ttl:
-            status = await self.source.fetch(subject)
-            self._cache[subject] = (now, status)
-            if len(self._cache) > 100_000:
-                self._cache.clear()
+            loop = asyncio.get_running_loop()
+            fetching = self._fetching.get(subject)
+            if fetching is None or fetching.get_loop() is not loop:
+                fetching = loop.create_task(self._fetch(subject, now))
+                self._fetching[subject] = fetching
+            status = await asyncio.shield(fetching)
         else:
             status = hit[1]
         if status is None:
             raise Unauthorized("the token's principal is unknown to access")
         return status
+
+    async def _fetch(self, subject: str, now: float) -> PrincipalStatus | None:
+        try:
+            status = await self.source.fetch(subject)
+            self._cache[subject] = (now, status)
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            return status
+        finally:
+            if self._fetching.get(subject) is asyncio.current_task():
+                del self._fetching[subject]
 
 
 class PrincipalStatusCheck:
