@@ -400,7 +400,8 @@ async def test_a_claim_steps_over_delivered_events_on_postgresql(database_factor
             table="outbox_event"
         )
         async with db.sessionmaker() as session:
-            await session.execute(CLAIM_PLAN)  # as the relay's claim does
+            for setting in CLAIM_PLAN:  # as the relay's claim does
+                await session.execute(text(setting))
             raw = (await (await session.connection()).get_raw_connection()).driver_connection
             plan = await raw.fetchval(explain, *relay.claim_args(lane))
             await session.rollback()

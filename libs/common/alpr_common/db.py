@@ -416,9 +416,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with db.sessionmaker() as session:
         try:
             yield session
-            await session.commit()
+            # A request that never used its session (ingest's single reads are written by the
+            # group writer) has nothing to commit: SQLAlchemy would begin and commit an empty
+            # transaction, half the session's cost.
+            if session.in_transaction():
+                await session.commit()
         except AppError as exc:
-            if exc.commit_before_raise:
+            if exc.commit_before_raise and session.in_transaction():
                 await session.commit()
             else:
                 await session.rollback()
