@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import delete, select, text
 
 from alpr_audit.main import SPEC as AUDIT
-from alpr_common.db import Database, utcnow
+from alpr_common.db import Database, create_engine, utcnow
 from alpr_common.events import Event
 from alpr_common.migrations import upgrade
-from alpr_common.outbox import CLAIM_PLAN, CLAIM_SQL, OutboxRelay, enqueue_many
+from alpr_common.outbox import CLAIM_PLAN, CLAIM_SQL, OutboxRelay, _Locked, enqueue_many
 from alpr_common.roles import Role
 from alpr_common.testing.plugin import require_postgresql
 from alpr_gateway.main import SPEC as GATEWAY
@@ -469,4 +469,28 @@ async def test_on_postgresql_a_failed_delivery_keeps_its_events_and_no_lock(
         assert await open_transactions() == 0
     finally:
         await client.aclose()
+        await db.dispose()
+
+
+async def test_a_claim_closed_twice_leaves_the_next_user_of_its_connection_alone(
+    database_factory,
+):
+    # A failed delivery closes its claim's transaction, and the delivery's end closes it again.
+    # By then the connection is back in the pool and may be in another task's transaction: the
+    # second close must not touch it.
+    require_postgresql()
+    migrated = await database_factory.get(GATEWAY, "postgresql")
+    db = Database(create_engine(migrated.url, pool_size=1))  # the next checkout is the same one
+    try:
+        locked = _Locked(db)
+        await locked.begin()
+        await locked.close()
+        async with db.sessionmaker() as session:
+            await session.execute(text("SELECT 1"))
+            raw = (await (await session.connection()).get_raw_connection()).driver_connection
+            assert raw.is_in_transaction()
+            await locked.close()
+            assert raw.is_in_transaction()
+            await session.rollback()
+    finally:
         await db.dispose()

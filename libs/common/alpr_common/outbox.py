@@ -362,20 +362,23 @@ class _Locked:
 
     async def close(self) -> None:
         """End the transaction if it is still open (its locks go with it) and give the
-        connection back; one that cannot say where it stands is discarded."""
-        if self.session is not None:
-            await self.session.close()
+        connection back; one that cannot say where it stands is discarded. Idempotent: once
+        given back, the connection may be another task's."""
+        session, conn, raw = self.session, self.conn, self.raw
+        self.session = self.conn = self.raw = None
+        if session is not None:
+            await session.close()
             return
-        if self.conn is None:
+        if conn is None:
             return
         try:
-            if self.raw is not None and self.raw.is_in_transaction():
-                await self.raw.execute("ROLLBACK")
+            if raw is not None and raw.is_in_transaction():
+                await raw.execute("ROLLBACK")
         except BaseException:
-            await self.conn.invalidate()
+            await conn.invalidate()
             raise
         finally:
-            await self.conn.close()
+            await conn.close()
 
 
 class Lane:
