@@ -869,8 +869,8 @@ def _routed_events(
     batch_id = uuid.uuid4().hex
     # The events' data are built here from values ingest made or validated, as their contract
     # models (`ReadsData`, `ScanCountsData`) would give them, without validating them again:
-    # that cost a single-read post a tenth of ingest's CPU. hotlist and audit validate what
-    # they take in; the tests check these against the models.
+    # that was half the cost of building them (55 -> 28 us a message). hotlist and audit
+    # validate what they take in; the tests check these against the models.
     # To hotlist for matching: new reads, and reads a final message replaced (their plate may
     # differ from the preview's); the hotlist alerts once per read id.
     routed = [
