@@ -16,7 +16,8 @@ from alpr_audit.main import SPEC as AUDIT
 from alpr_common.db import Database, create_engine, utcnow
 from alpr_common.events import Event
 from alpr_common.migrations import upgrade
-from alpr_common.outbox import CLAIM_PLAN, CLAIM_SQL, OutboxRelay, _Locked, enqueue_many
+from alpr_common.outbox import enqueue_many
+from alpr_common.relay import CLAIM_PLAN, CLAIM_SQL, OutboxRelay, _Locked
 from alpr_common.roles import Role
 from alpr_common.testing.plugin import require_postgresql
 from alpr_gateway.main import SPEC as GATEWAY

@@ -67,8 +67,9 @@ from alpr_common.http import ServiceTokens, make_client
 from alpr_common.jwt import JWKSCache, TokenVerifier
 from alpr_common.metrics import MetricsMiddleware
 from alpr_common.metrics import install as install_metrics
-from alpr_common.outbox import EventHandler, OutboxRelay, OutboxTables, consume, outbox_probe
+from alpr_common.outbox import EventHandler, OutboxTables, consume, outbox_probe
 from alpr_common.query import refuse_protected_attributes
+from alpr_common.relay import OutboxRelay
 from alpr_common.settings import BaseServiceSettings
 from alpr_common.status import AccessStatusSource, PrincipalStatusCheck, StatusCache
 from alpr_common.telemetry import (

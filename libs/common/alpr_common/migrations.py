@@ -183,7 +183,7 @@ def create_outbox_claim_index(op: Operations) -> None:
     the table still held, the deleted ones too until autovacuum came by (once a minute at
     most), so at a few hundred events a second a claim grew from well under a millisecond to
     5-15 ms within the minute, in every service's outbox. The claim now runs as an index scan
-    (`alpr_common.outbox.CLAIM_PLAN`), which skips deleted rows once it has passed them (their
+    (`alpr_common.relay.CLAIM_PLAN`), which skips deleted rows once it has passed them (their
     entries are marked dead); a bitmap scan visits them every time. The relay's poll for due
     destinations now reads the table itself, which holds only the events not yet delivered.
     Called by each service's revision after its initial one."""
