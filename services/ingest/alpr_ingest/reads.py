@@ -17,7 +17,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -25,15 +25,8 @@ from asyncpg.pgproto.pgproto import UUID as _FastUUID
 from prometheus_client import Counter as PromCounter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alpr_common.auditing import AUDIT, audit_event
 from alpr_common.auth import Principal
-from alpr_common.contracts.ingest import (
-    READ_FIELDS,
-    READS,
-    SCAN_COUNTS,
-)
 from alpr_common.db import Database, json_serializer, utcnow
-from alpr_common.events import Event
 from alpr_common.groupcommit import GroupCommit
 from alpr_common.outbox import envelope
 from alpr_ingest import partitions, vehicles
@@ -41,7 +34,7 @@ from alpr_ingest.adapters import AdapterResult
 from alpr_ingest.cameras import apply_heartbeats, bound
 from alpr_ingest.deps import Runtime
 from alpr_ingest.errors import BatchRefused, CameraNotBound
-from alpr_ingest.events import HOTLIST, SOURCE, emit_routed, event
+from alpr_ingest.events import emit_routed, read_events
 from alpr_ingest.plates import fold_confusable
 from alpr_ingest.repository import cameras as camera_repo
 from alpr_ingest.repository import reads as repo
@@ -365,7 +358,7 @@ async def _ingest(
         out=out,
     )
     stored, updated = await _store(session, rt=rt, planned=planned, out=out, careful=careful)
-    await emit_routed(session, _routed_events(principal, stored, updated, out.superseded))
+    await emit_routed(session, read_events(principal, stored, updated, out.superseded))
     if out.superseded:
         notes.append(
             f"{len(out.superseded)} earlier read(s) of the same vehicle pass merged into this "
@@ -537,7 +530,7 @@ async def _ingest_plain(
             rows.append(row)
             at = read.captured_at
             windows.append((at - _DEDUP_WINDOW, min(at + _DEDUP_WINDOW, window.latest)))
-        routed = _routed_events(principal, rows, [], [])
+        routed = read_events(principal, rows, [], [])
         unit = repo.NewReads(
             rows=rows,
             windows=windows,
@@ -798,103 +791,3 @@ async def _store(
             ],
         )
     return stored, updated
-
-
-def _event_columns(
-    stored: list[dict[str, Any]], updated: list[dict[str, Any]]
-) -> dict[str, list[Any]]:
-    """The reads of an `ingest.reads` event, one list per field of `contracts.ingest.READ_FIELDS`
-    (`events.from_columns` reads them back): half the bytes of a list of objects to write, relay
-    and parse."""
-    rows = stored + updated
-    columns: dict[str, list[Any]] = {"read_id": [str(r["read_id"]) for r in rows]}
-    for name in _ROW_FIELDS:
-        columns[name] = [r[name] for r in rows]
-    # captured_at stays a datetime: the JSON encoder writes it (RFC 3339, `Z`) fastest.
-    columns["candidates"] = [[c["plate"] for c in r["candidates"]] for r in rows]
-    columns["updated"] = [False] * len(stored) + [True] * len(updated)
-    return columns
-
-
-# The READ_FIELDS taken from a stored row as they are.
-_ROW_FIELDS = tuple(f for f in READ_FIELDS if f not in ("read_id", "candidates", "updated"))
-
-
-def scan_counts(
-    rows: list[dict[str, Any]], superseded: list[repo.StoredRead] | None = None
-) -> list[dict[str, Any]]:
-    """Reads per (UTC day, camera type, zip code, sector, camera): audit items 1 and 9, each a
-    `contracts.ingest.ScanCount` as data. A read merged into another (`superseded`) was counted
-    when it was stored: it is counted again as superseded, so the figures count the vehicle
-    pass once."""
-    counter: Counter[tuple[date, str, str | None, str | None, str]] = Counter(
-        (
-            r["captured_at"].astimezone(UTC).date(),
-            r["camera_type"],
-            r["zip_code"],
-            r["sector"],
-            r["camera_id"],
-        )
-        for r in rows
-    )
-    merged: Counter[tuple[date, str, str | None, str | None, str]] = Counter(
-        (r.captured_at.astimezone(UTC).date(), r.camera_type, r.zip_code, r.sector, r.camera_id)
-        for r in superseded or ()
-    )
-    return [
-        {
-            "day": day.isoformat(),
-            "camera_type": camera_type,
-            "zip_code": zip_code,
-            "sector": sector,
-            "camera_id": camera_id,
-            "reads": counter[key],
-            "superseded": merged[key],
-        }
-        for key in sorted(counter.keys() | merged.keys(), key=lambda k: tuple(str(x) for x in k))
-        for (day, camera_type, zip_code, sector, camera_id) in (key,)
-    ]
-
-
-def _routed_events(
-    principal: Principal,
-    stored: list[dict[str, Any]],
-    updated: list[dict[str, Any]],
-    superseded: list[repo.StoredRead],
-) -> list[tuple[str, Event]]:
-    """A message's events, each with its destination: the reads to hotlist, the scan counts
-    to audit."""
-    if not stored and not updated:
-        return []
-    batch_id = uuid.uuid4().hex
-    # The events' data are built here from values ingest made or validated, as their contract
-    # models (`ReadsData`, `ScanCountsData`) would give them, without validating them again:
-    # that was half the cost of building them (55 -> 28 us a message). hotlist and audit
-    # validate what they take in; the tests check these against the models.
-    # To hotlist for matching: new reads, and reads a final message replaced (their plate may
-    # differ from the preview's); the hotlist alerts once per read id.
-    routed = [
-        (
-            HOTLIST,
-            event(
-                READS,
-                subject=principal.subject,
-                data={"batch_id": batch_id, "columns": _event_columns(stored, updated)},
-            ),
-        )
-    ]
-    if stored or superseded:
-        # To audit: counters survive the 30-day purge (344.6(b)1 and 9); updates are not new
-        # scans, and a read merged into another is taken back out of them.
-        routed.append(
-            (
-                AUDIT,
-                audit_event(
-                    source=SOURCE,
-                    type=SCAN_COUNTS,
-                    actor=principal,
-                    data={"batch_id": batch_id, "counts": scan_counts(stored, superseded)},
-                ),
-            )
-        )
-    return routed
