@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import delete, select, text
 
 from alpr_audit.main import SPEC as AUDIT
-from alpr_common.db import Database, create_engine, utcnow
+from alpr_common.db import Database, create_engine, driver_connection, utcnow
 from alpr_common.events import Event
 from alpr_common.migrations import upgrade
 from alpr_common.outbox import enqueue_many
@@ -403,7 +403,7 @@ async def test_a_claim_steps_over_delivered_events_on_postgresql(database_factor
         async with db.sessionmaker() as session:
             for setting in CLAIM_PLAN:  # as the relay's claim does
                 await session.execute(text(setting))
-            raw = (await (await session.connection()).get_raw_connection()).driver_connection
+            raw = await driver_connection(session)
             plan = await raw.fetchval(explain, *relay.claim_args(lane))
             await session.rollback()
         top = plan[0]["Plan"]
@@ -488,7 +488,7 @@ async def test_a_claim_closed_twice_leaves_the_next_user_of_its_connection_alone
         await locked.close()
         async with db.sessionmaker() as session:
             await session.execute(text("SELECT 1"))
-            raw = (await (await session.connection()).get_raw_connection()).driver_connection
+            raw = await driver_connection(session)
             assert raw.is_in_transaction()
             await locked.close()
             assert raw.is_in_transaction()

@@ -452,8 +452,9 @@ async def test_the_dedup_lookup_probes_the_key_index_on_a_day_not_yet_analysed(d
     day that grows with its reads."""
     from sqlalchemy import text
 
+    from alpr_common.db import driver_connection
     from alpr_ingest import partitions
-    from alpr_ingest.repository.reads import _FIND_BY_DEDUP_KEYS, _driver_connection
+    from alpr_ingest.repository.reads import _FIND_BY_DEDUP_KEYS
 
     day = NOW.date()
     async with db.sessionmaker() as session:
@@ -471,7 +472,7 @@ async def test_the_dedup_lookup_probes_the_key_index_on_a_day_not_yet_analysed(d
             ),
             {"day": datetime.combine(day, datetime.min.time(), UTC)},
         )
-        raw = await _driver_connection(session)
+        raw = await driver_connection(session)
         await raw.execute(f"SET LOCAL plan_cache_mode = {plan_mode}")
         keys = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(500)]
         lo = datetime.combine(day, datetime.min.time(), UTC) - timedelta(days=1)

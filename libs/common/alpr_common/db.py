@@ -250,6 +250,15 @@ def create_engine(
     )
 
 
+async def driver_connection(session: AsyncSession) -> Any:
+    """The driver's connection under the session's transaction (asyncpg on PostgreSQL): for
+    the statements whose cost is mostly SQLAlchemy's (bulk writes, the relay's claim)."""
+    conn = await (await session.connection()).get_raw_connection()
+    raw = conn.driver_connection
+    assert raw is not None
+    return raw
+
+
 class Database:
     """An engine and the sessions made from it; tests bind one to an open transaction."""
 

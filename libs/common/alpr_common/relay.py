@@ -25,7 +25,7 @@ from prometheus_client import Counter
 from sqlalchemy import Select, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from alpr_common.db import Database, utcnow
+from alpr_common.db import Database, driver_connection, utcnow
 from alpr_common.errors import AppError
 from alpr_common.outbox import OutboxTables
 from alpr_common.telemetry import outgoing_headers
@@ -64,11 +64,6 @@ CLAIM_SQL = (
 )
 
 
-async def _driver(session: AsyncSession) -> Any:
-    """The asyncpg connection under the session's transaction (PostgreSQL)."""
-    return (await (await session.connection()).get_raw_connection()).driver_connection
-
-
 # The claim's plan on PostgreSQL: an index scan of (destination, seq) in order, which stops at
 # its batch and marks the entries of deleted rows dead as it passes them, so the next claim
 # skips them without visiting their rows. Left to itself, the planner took a bitmap scan, which
@@ -105,7 +100,7 @@ class _Locked:
             self.session = self.db.sessionmaker()
             for setting in CLAIM_PLAN:
                 await self.session.execute(text(setting))
-            self.raw = await _driver(self.session)
+            self.raw = await driver_connection(self.session)
             return
         self.conn = await self.db.engine.connect()
         self.raw = (await self.conn.get_raw_connection()).driver_connection

@@ -33,7 +33,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alpr_common.db import Database, insert_sql
+from alpr_common.db import Database, driver_connection, insert_sql
 from alpr_common.pagination import PageParams, after_key, decode_cursor, encode_cursor
 from alpr_ingest import partitions
 from alpr_ingest.models import (
@@ -86,14 +86,6 @@ _FIND_BY_DEDUP_KEYS = (
 )
 
 
-async def _driver_connection(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection under the session's transaction (PostgreSQL only)."""
-    conn = await (await session.connection()).get_raw_connection()
-    raw = conn.driver_connection
-    assert raw is not None
-    return raw
-
-
 async def find_by_dedup_keys(
     session: AsyncSession, keys: Sequence[str], *, lo: datetime, hi: datetime
 ) -> list[StoredRead]:
@@ -103,7 +95,7 @@ async def find_by_dedup_keys(
     if partitions.is_postgresql(session):
         # Straight to asyncpg with one array parameter (see _FIND_BY_DEDUP_KEYS for the plan):
         # SQLAlchemy's array binding walks every key in Python, and this runs for every batch.
-        raw = await _driver_connection(session)
+        raw = await driver_connection(session)
         records = await raw.fetch(_FIND_BY_DEDUP_KEYS, list(keys), lo, hi)
         return [StoredRead(*r) for r in records]
     c = READS.c
@@ -156,7 +148,7 @@ async def insert_reads(
     if not partitions.is_postgresql(session):
         await session.execute(insert(READS), list(rows))
         return set()
-    raw = await _driver_connection(session)
+    raw = await driver_connection(session)
     records = [_record(r) for r in rows]
     columns = list(READ_COLUMNS)
     if not careful:
@@ -286,7 +278,7 @@ async def _insert_new_pg(
         [e["destination"] for _, e in events],
         [e["envelope"] for _, e in events],
     ]
-    raw = await _driver_connection(session)
+    raw = await driver_connection(session)
     try:
         hits = await raw.fetch(_INSERT_NEW, *args)
     except asyncpg.UniqueViolationError as exc:

@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alpr_common.db import driver_connection
 from alpr_ingest import partitions
 from alpr_ingest.models import READ_TABLE
-from alpr_ingest.repository.reads import READS, _driver_connection
+from alpr_ingest.repository.reads import READS
 
 
 def _scope_conditions(
@@ -73,7 +74,7 @@ async def write_release_csv(
     PostgreSQL: one `COPY (SELECT ...) TO STDOUT`, streamed. `fields` are checked names."""
     columns = [READS.c[f] for f in fields]
     if partitions.is_postgresql(session):
-        raw = await _driver_connection(session)
+        raw = await driver_connection(session)
         # Times in UTC whatever the server's zone, as the SQLite path writes them.
         await raw.execute("SET LOCAL timezone = 'UTC'")
         where = ["captured_at >= $1", "captured_at <= $2"]
