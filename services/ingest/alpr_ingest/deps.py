@@ -29,7 +29,7 @@ class Runtime:
     partition_days: set[date] = field(default_factory=set)
     # The read path's camera sites, per process (see CameraSiteCache).
     camera_sites: CameraSiteCache = field(default_factory=lambda: CameraSiteCache(2.0))
-    # The process's group writer of fast-path messages (`reads.ReadWriter`), set by the app.
+    # The process's group writer of fast-path messages (`writer.ReadWriter`), set by the app.
     writer: GroupCommit[Any, bool] | None = None
     # 344.4(d): set by the service's start-up until a purge has run since then (the database may
     # be a restored older state); while set, nothing that answers reads is served.

@@ -13,7 +13,7 @@ from alpr_common.app import ServiceSpec, build_app
 from alpr_common.db import Database
 from alpr_common.metrics import add_probe
 from alpr_common.tasks import periodic, running_periodic
-from alpr_ingest import cameras, models, purge, reads
+from alpr_ingest import cameras, models, purge, writer
 from alpr_ingest.api import ROUTERS
 from alpr_ingest.deps import PURGE_RETRY_AFTER_SECONDS, Runtime
 from alpr_ingest.settings import IngestSettings
@@ -93,7 +93,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         hooks=[maintenance],
     )
     app.state.runtime = Runtime.from_settings(settings)
-    app.state.runtime.writer = reads.ReadWriter(lambda: app.state.db)
+    app.state.runtime.writer = writer.ReadWriter(lambda: app.state.db)
     add_probe(app, purge.retention)
     add_probe(app, cameras.health_metrics)
     app.state.ready_checks["purge"] = functools.partial(purge_ready, app)

@@ -15,7 +15,7 @@ import os
 import re
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,9 +26,7 @@ from prometheus_client import Counter as PromCounter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
-from alpr_common.db import Database, json_serializer, utcnow
-from alpr_common.groupcommit import GroupCommit
-from alpr_common.outbox import envelope
+from alpr_common.db import Database
 from alpr_ingest import partitions, vehicles
 from alpr_ingest.adapters import AdapterResult
 from alpr_ingest.cameras import apply_heartbeats, bound
@@ -498,7 +496,7 @@ async def _ingest_plain(
     db: Database, *, rt: Runtime, principal: Principal, result: AdapterResult, atomic: bool
 ) -> dict[str, Any] | None:
     """Store a message of a few reads believed new (none linked to another) with the reads of
-    other requests in flight, in one write (`ReadWriter`); None when the message needs the
+    other requests in flight, in one write (`writer.ReadWriter`); None when the message needs the
     general path: one of its reads is already stored, or its capture day has no partition
     known to exist yet. Answered, like the general path, only once the reads are committed."""
     out = _rejected(result)
@@ -530,57 +528,18 @@ async def _ingest_plain(
             rows.append(row)
             at = read.captured_at
             windows.append((at - _DEDUP_WINDOW, min(at + _DEDUP_WINDOW, window.latest)))
-        routed = read_events(principal, rows, [], [])
         unit = repo.NewReads(
             rows=rows,
             windows=windows,
             # Vendor reads may be another identity of a stored read (a read alias).
             check_aliases=any(read.source != "native" for _, read, _ in accepted),
-            outbox=[
-                {"event_id": e.id, "destination": d, "envelope": json_serializer(envelope(e))}
-                for d, e in routed
-            ],
+            principal=principal,
         )
         assert rt.writer is not None  # `ingest` checked
         if not await rt.writer.submit(unit):
             return None
         out.reads = [_outcome(row, "stored") for row in rows]
     return _answer(result, out, principal=principal, notes=list(result.ignored), heartbeats=0)
-
-
-class ReadWriter(GroupCommit[repo.NewReads, bool]):
-    """The process's writer of fast-path messages: those that arrive while a write is under way
-    go together in the next one (`GroupCommit`). On PostgreSQL a group is one statement that
-    commits by itself (the duplicate check, the reads and their outbox rows: one round trip);
-    on SQLite one short transaction on the writers' connection. A message answers True once
-    its reads are committed, False when one of them was already stored (the caller then takes
-    the general path, which answers it as the duplicate or update it is)."""
-
-    def __init__(self, db: Callable[[], Database], *, max_items: int = 256) -> None:
-        super().__init__(self._write, name="ingest-reads", max_items=max_items)
-        self.db = db  # looked up per write: tests swap the app's database
-
-    async def _write(self, units: list[repo.NewReads]) -> list[bool]:
-        # A read in two messages of one group (a camera's retry racing its first post): the
-        # later message waits for the general path, which finds the first one stored.
-        seen: set[str] = set()
-        chosen: list[int] = []
-        for i, unit in enumerate(units):
-            keys = {r["dedup_key"] for r in unit.rows}
-            if keys.isdisjoint(seen):
-                seen |= keys
-                chosen.append(i)
-        db = self.db()
-        try:
-            hits = await repo.insert_new_reads(db, [units[i] for i in chosen], now=utcnow())
-        except repo.ConcurrentInsert:
-            log.info("a concurrent request stored a read of this group first; storing apart")
-            return [False] * len(units)
-        stored = {i for j, i in enumerate(chosen) if j not in hits}
-        destinations = {e["destination"] for i in stored for e in units[i].outbox}
-        if destinations and db.on_outbox_commit is not None:
-            db.on_outbox_commit(destinations)
-        return [i in stored for i in range(len(units))]
 
 
 def _outcome(row: dict[str, Any], status: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alpr_common.auth import Principal
 from alpr_common.db import Database, driver_connection, insert_sql
 from alpr_common.pagination import PageParams, after_key, decode_cursor, encode_cursor
 from alpr_ingest import partitions
@@ -175,13 +176,13 @@ async def insert_reads(
 
 class NewReads(NamedTuple):
     """One message's reads for `insert_new_reads`: rows believed new, the dedup window of each,
-    and the outbox rows of the message's events, written only with its reads."""
+    and who posted them (the group's events are built per poster, `reads.ReadWriter`)."""
 
     rows: Sequence[dict[str, Any]]
     # Per row: its dedup key's window (lo, hi), and whether a read alias may hold it too.
     windows: Sequence[tuple[datetime, datetime]]
     check_aliases: bool
-    outbox: Sequence[dict[str, Any]]
+    principal: Principal
 
 
 def _array_type(name: str) -> str:
@@ -201,13 +202,15 @@ def _array_type(name: str) -> str:
 
 def _insert_new_sql() -> str:
     """One statement that finds which messages of a group hold a read already stored (by dedup
-    key in its window, or by read alias), and stores the reads and outbox rows of all the
-    others. A statement is atomic: a read stored meanwhile by a concurrent transaction (a unique
-    violation) fails it whole, and nothing is written."""
+    key in its window, or by read alias) and, if none does, stores the group's reads and outbox
+    rows (the group's events cover all its messages, so a group with such a message writes
+    nothing: the caller writes the others again without it). A statement is atomic: a read
+    stored meanwhile by a concurrent transaction (a unique violation) fails it whole, and
+    nothing is written."""
     n = len(READ_COLUMNS)
     values = ", ".join(f"v.{c}::jsonb" if c in _JSON_COLUMNS else f"v.{c}" for c in READ_COLUMNS)
     arrays = ", ".join(f"${i + 6}::{_array_type(c)}[]" for i, c in enumerate(READ_COLUMNS))
-    o = n + 6  # first outbox parameter
+    o = n + 6  # the time, then the outbox parameters
     return (
         "WITH k AS (SELECT * FROM unnest($1::int4[], $2::text[], $3::timestamptz[], "  # noqa: S608
         "$4::timestamptz[], $5::bool[]) AS k(unit, key, lo, hi, alias)), "
@@ -215,13 +218,13 @@ def _insert_new_sql() -> str:
         "WHERE r.dedup_key = k.key AND r.captured_at >= k.lo AND r.captured_at <= k.hi) "
         f"OR (k.alias AND EXISTS (SELECT 1 FROM {ALIASES.name} a WHERE a.alias_key = k.key))), "
         f"ins AS (INSERT INTO {READ_TABLE} ({', '.join(READ_COLUMNS)}) SELECT {values} "
-        f"FROM unnest(${o}::int4[], {arrays}) AS v(unit, {', '.join(READ_COLUMNS)}) "
-        "WHERE v.unit NOT IN (SELECT unit FROM hit) RETURNING 1), "
+        f"FROM unnest({arrays}) AS v({', '.join(READ_COLUMNS)}) "
+        "WHERE NOT EXISTS (SELECT 1 FROM hit) RETURNING 1), "
         f"ob AS (INSERT INTO {OUTBOX_TABLE.name} (event_id, destination, envelope, created_at, "
         "next_attempt_at, attempts) SELECT e.event_id, e.destination, e.envelope, "
-        f"${o + 1}, ${o + 1}, 0 FROM unnest(${o + 2}::int4[], ${o + 3}::text[], "
-        f"${o + 4}::text[], ${o + 5}::text[]) AS e(unit, event_id, destination, envelope) "
-        "WHERE e.unit NOT IN (SELECT unit FROM hit) RETURNING 1) "
+        f"${o}, ${o}, 0 FROM unnest(${o + 1}::text[], ${o + 2}::text[], "
+        f"${o + 3}::text[]) AS e(event_id, destination, envelope) "
+        "WHERE NOT EXISTS (SELECT 1 FROM hit) RETURNING 1) "
         "SELECT unit FROM hit"
     )
 
@@ -229,11 +232,13 @@ def _insert_new_sql() -> str:
 _INSERT_NEW = _insert_new_sql()
 
 
-async def insert_new_reads(db: Database, units: Sequence[NewReads], *, now: datetime) -> set[int]:
-    """Store the reads and outbox rows of every message in `units` that holds no read already
-    stored, committed when this returns; return the positions of those that do (nothing of
-    theirs is written). A read stored by a concurrent transaction meanwhile raises
-    ConcurrentInsert, nothing written.
+async def insert_new_reads(
+    db: Database, units: Sequence[NewReads], outbox: Sequence[dict[str, Any]], *, now: datetime
+) -> set[int]:
+    """Store the reads of `units` and the `outbox` rows (the group's events), committed when
+    this returns, unless a message holds a read already stored: then nothing is written, and
+    the positions of those messages are returned. A read stored by a concurrent transaction
+    meanwhile raises ConcurrentInsert, nothing written.
 
     PostgreSQL: one statement (`_insert_new_sql`) in an autocommit session, its own
     transaction: one round trip for a whole group of messages. SQLite: the lookups and the two
@@ -241,14 +246,18 @@ async def insert_new_reads(db: Database, units: Sequence[NewReads], *, now: date
     the write lock from its BEGIN: nothing changes between the lookups and the inserts."""
     if db.dialect == "postgresql":
         async with db.single_statement_sessionmaker() as session:
-            hits = await _insert_new_pg(session, units, now=now)
+            hits = await _insert_new_pg(session, units, outbox, now=now)
             await session.commit()
         return hits
-    return await _insert_new_sqlite(db, units, now=now)
+    return await _insert_new_sqlite(db, units, outbox, now=now)
 
 
 async def _insert_new_pg(
-    session: AsyncSession, units: Sequence[NewReads], *, now: datetime
+    session: AsyncSession,
+    units: Sequence[NewReads],
+    outbox: Sequence[dict[str, Any]],
+    *,
+    now: datetime,
 ) -> set[int]:
     keys = [
         (i, r["dedup_key"], w)
@@ -256,8 +265,7 @@ async def _insert_new_pg(
         for r, w in zip(u.rows, u.windows, strict=True)
     ]
     alias = [u.check_aliases for u in units]
-    rows = [(i, r) for i, u in enumerate(units) for r in u.rows]
-    events = [(i, e) for i, u in enumerate(units) for e in u.outbox]
+    rows = [r for u in units for r in u.rows]
     args: list[Any] = [
         [i for i, _, _ in keys],
         [k for _, k, _ in keys],
@@ -267,16 +275,14 @@ async def _insert_new_pg(
     ]
     for c in READ_COLUMNS:
         if c in _JSON_COLUMNS:
-            args.append([_json_text(r[c]) for _, r in rows])
+            args.append([_json_text(r[c]) for r in rows])
         else:
-            args.append([r[c] for _, r in rows])
+            args.append([r[c] for r in rows])
     args += [
-        [i for i, _ in rows],
         now,
-        [i for i, _ in events],
-        [e["event_id"] for _, e in events],
-        [e["destination"] for _, e in events],
-        [e["envelope"] for _, e in events],
+        [e["event_id"] for e in outbox],
+        [e["destination"] for e in outbox],
+        [e["envelope"] for e in outbox],
     ]
     raw = await driver_connection(session)
     try:
@@ -294,7 +300,13 @@ _SQLITE_ALIASED = f"SELECT 1 FROM {ALIASES.name} WHERE alias_key = ?"  # noqa: S
 _OUTBOX_NAMES = ("event_id", "destination", "envelope", "created_at", "next_attempt_at", "attempts")
 
 
-async def _insert_new_sqlite(db: Database, units: Sequence[NewReads], *, now: datetime) -> set[int]:
+async def _insert_new_sqlite(
+    db: Database,
+    units: Sequence[NewReads],
+    outbox: Sequence[dict[str, Any]],
+    *,
+    now: datetime,
+) -> set[int]:
     # Times compare as SQLAlchemy stores them (fixed-width text, so in time order).
     at = READS.c.captured_at.type.bind_processor(db.engine.dialect)
     assert at is not None
@@ -304,14 +316,8 @@ async def _insert_new_sqlite(db: Database, units: Sequence[NewReads], *, now: da
         for r, (lo, hi) in zip(u.rows, u.windows, strict=True)
     ]
     reads = db.sqlite_records(READS, READ_COLUMNS, [r for u in units for r in u.rows])
-    read_units = [i for i, u in enumerate(units) for _ in u.rows]
-    events = [
-        {**e, "created_at": now, "next_attempt_at": now, "attempts": 0}
-        for u in units
-        for e in u.outbox
-    ]
-    outbox = db.sqlite_records(OUTBOX_TABLE, _OUTBOX_NAMES, events)
-    outbox_units = [i for i, u in enumerate(units) for _ in u.outbox]
+    events = [{**e, "created_at": now, "next_attempt_at": now, "attempts": 0} for e in outbox]
+    queued = db.sqlite_records(OUTBOX_TABLE, _OUTBOX_NAMES, events)
     insert_reads = insert_sql(READS, READ_COLUMNS)
     insert_outbox = insert_sql(OUTBOX_TABLE, _OUTBOX_NAMES)
 
@@ -324,10 +330,9 @@ async def _insert_new_sqlite(db: Database, units: Sequence[NewReads], *, now: da
                 aliases and conn.execute(_SQLITE_ALIASED, (key,)).fetchone() is not None
             ):
                 hits.add(i)
-        kept = [r for i, r in zip(read_units, reads, strict=True) if i not in hits]
-        conn.executemany(insert_reads, kept)
-        queued = [r for i, r in zip(outbox_units, outbox, strict=True) if i not in hits]
-        conn.executemany(insert_outbox, queued)
+        if not hits:
+            conn.executemany(insert_reads, reads)
+            conn.executemany(insert_outbox, queued)
         return hits
 
     return await db.sqlite_write_call(write)
