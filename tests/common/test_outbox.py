@@ -368,6 +368,68 @@ async def test_relays_of_other_processes_take_over_a_busy_destination_on_postgre
         await second_db.dispose()
 
 
+async def test_a_worker_that_does_not_deliver_hands_its_commits_to_one_that_does(
+    database_factory, tokens
+):
+    # `serve --workers 2` with one delivering worker (`relay_workers`): the other worker's
+    # commits for a live destination are NOTIFYed to the first, which sends them at once, long
+    # before its poll; the worker itself sends nothing. Its audit events wait for the poll.
+    require_postgresql()
+    migrated = await database_factory.get(GATEWAY, "postgresql")
+    delivering_db, handing_db = Database.from_url(migrated.url), Database.from_url(migrated.url)
+    delivering_gate, handing_gate = Gated(), Gated()
+    for gate in (delivering_gate, handing_gate):
+        gate.gate("hotlist").set()
+        gate.gate("audit").set()
+    clients = [
+        httpx.AsyncClient(transport=delivering_gate),
+        httpx.AsyncClient(transport=handing_gate),
+    ]
+
+    async def token():
+        return tokens.token(Role.SERVICE)
+
+    delivering, handing = (
+        OutboxRelay(
+            db,
+            OUTBOX,
+            urls=lambda dest: f"http://{dest}",
+            token=token,
+            client=c,
+            interval=interval,
+            in_flight={"hotlist": 2},
+            deliver=deliver,
+        )
+        for db, c, interval, deliver in (
+            (delivering_db, clients[0], 60.0, True),  # the poll cannot be what delivers
+            (handing_db, clients[1], 0.05, False),
+        )
+    )
+    tag = f"pg-{time.monotonic_ns()}"
+    try:
+        async with _running(delivering), _running(handing):
+            await _until(lambda: _true(delivering._listener and handing._listener))
+            for n in range(3):
+                await _queue_to(handing_db, "hotlist", [f"{tag}-{n}"])
+                await _until(
+                    lambda n=n: _true(len(delivering_gate.order.get("hotlist", [])) == n + 1), 10
+                )
+            await _queue_to(handing_db, "audit", [f"{tag}-a"])
+            await asyncio.sleep(0.5)
+            assert await _pending(handing_db) == 1  # audit's event waits for the poll
+        assert delivering_gate.order["hotlist"] == [f"{tag}-{n}" for n in range(3)]
+        assert handing_gate.order == {}
+        assert handing.lanes == {}
+    finally:
+        async with delivering_db.sessionmaker() as session:
+            await session.execute(delete(OUTBOX.outbox))
+            await session.commit()
+        for c in clients:
+            await c.aclose()
+        await delivering_db.dispose()
+        await handing_db.dispose()
+
+
 async def test_a_claim_steps_over_delivered_events_on_postgresql(database_factory, tokens):
     # Delivered events are deleted, and their rows stay in the table until autovacuum comes by
     # (once a minute at most). A claim must walk the (destination, seq) index in order and stop

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import shutil
 import signal
 import socket
@@ -81,7 +82,7 @@ def _supervise(spec: ServiceSpec, workers: int, host: str, port: int) -> int:
     command += ["--workers", "1", "--host", host, "--port", str(port)]
     # The workers' metric files, summed by whichever worker answers /metrics.
     metrics_dir = metrics.prepare_multiprocess_dir(spec.name)
-    children = [subprocess.Popen(command) for _ in range(workers)]  # noqa: S603 (our module)
+    children = [subprocess.Popen(command, env=worker_env(spec, i)) for i in range(workers)]  # noqa: S603
     print(f"[{spec.name}] {workers} workers on {host}:{port}", flush=True)
     stopping = False
 
@@ -104,6 +105,13 @@ def _supervise(spec: ServiceSpec, workers: int, host: str, port: int) -> int:
         time.sleep(0.2)
     shutil.rmtree(metrics_dir, ignore_errors=True)
     return code
+
+
+def worker_env(spec: ServiceSpec, index: int) -> dict[str, str]:
+    """The environment of worker `index` of `serve --workers N`: each knows its place
+    (`worker_index`), and the first `relay_workers` of them deliver the outbox."""
+    prefix = spec.settings_cls.model_config.get("env_prefix") or ""
+    return {**os.environ, f"{prefix}WORKER_INDEX": str(index)}
 
 
 def tune_gc() -> None:

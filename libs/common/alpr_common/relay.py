@@ -49,8 +49,9 @@ MAX_BACKOFF_SECONDS = 60.0
 
 TokenGetter = Callable[[], Awaitable[str]]
 
-# PostgreSQL channel on which a relay whose deliveries to a destination are all busy asks the
-# relays of the service's other processes to take that destination's events (LISTEN/NOTIFY).
+# PostgreSQL channel on which a relay whose deliveries to a destination are all busy, or a
+# process that does not deliver (`deliver`), asks the relays of the service's other processes to
+# take that destination's events (LISTEN/NOTIFY).
 NOTIFY_CHANNEL = "alpr_outbox"
 
 
@@ -182,6 +183,7 @@ class OutboxRelay:
         linger: float = 0.0,
         in_flight: Mapping[str, int] | None = None,
         coalesce: float = 0.0,
+        deliver: bool = True,
     ) -> None:
         """`delays`: per destination, how long an event may wait for others to travel with it
         (a delivery costs the consumer far more than an event in it). For destinations that
@@ -196,8 +198,15 @@ class OutboxRelay:
 
         `coalesce`: while a live destination has a delivery under way, how long its next pass
         waits for the events committed meanwhile (it ends sooner if a delivery ends). Under load
-        one delivery then carries several commits' events; a quiet lane sends at once."""
+        one delivery then carries several commits' events; a quiet lane sends at once.
+
+        `deliver` False (a worker process other than the first, `relay_workers`): this process
+        delivers nothing; the commits of its live destinations are handed to the service's
+        delivering processes (PostgreSQL NOTIFY), which then send them with their own, in fewer
+        and fuller deliveries. Other destinations wait for the delivering processes' poll
+        (every `interval`), as they wait for their delay anyway. SQLite always delivers."""
         self.db = db
+        self.deliver = deliver or db.dialect != "postgresql"
         self.tables = tables
         self.urls = urls
         self.token = token
@@ -238,7 +247,13 @@ class OutboxRelay:
         every lane now). A destination that takes its events at once is woken now; one whose
         events wait for company (`delays`) at the end of its delay: waking it at every commit
         would be a pass that finds them too young to send. A live destination whose deliveries
-        are all under way asks the service's other processes to help (PostgreSQL)."""
+        are all under way asks the service's other processes to help (PostgreSQL). A process
+        that does not deliver hands its live destinations to those that do."""
+        if not self.deliver:
+            live = {d for d in destinations if d in self.live}
+            if live:
+                self._ask_others(live)
+            return
         for lane in [self.lane(d) for d in destinations] or list(self.lanes.values()):
             self._start(lane)
             if lane.delay > 0 and destinations:
@@ -249,16 +264,26 @@ class OutboxRelay:
                 continue
             lane.look = True
             lane.wakeup.set()
-            if lane.full and lane.limit > 1 and self._listener is not None:
-                self._spill.add(lane.destination)
-                if self._spilling is None or self._spilling.done():
-                    self._spilling = asyncio.create_task(self._send_spill())
+            if lane.full and lane.limit > 1:
+                self._ask_others({lane.destination})
+
+    def _ask_others(self, destinations: set[str]) -> None:
+        """Have the service's other (delivering) processes look at `destinations` now."""
+        if self._listener is None:
+            return  # not connected: their poll finds the events
+        self._spill |= destinations
+        if self._spilling is None or self._spilling.done():
+            self._spilling = asyncio.create_task(self._send_spill())
 
     async def run(self) -> None:
         """Deliver until cancelled: a task per destination's lane, woken by this process's
         commits (`notify`), by other processes' (PostgreSQL LISTEN/NOTIFY) and, as a safety net,
         by a poll every `interval` that finds what no wake-up announced (a CLI command's events,
-        retries that are due)."""
+        retries that are due). A process that does not deliver only keeps the connection its
+        hand-offs are sent on."""
+        if not self.deliver:
+            await self._listen()
+            return
         self._running = True
         for destination in [*self.live, *self.delays]:
             self._start(self.lane(destination))
@@ -463,7 +488,7 @@ class OutboxRelay:
 
         def heard(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
             origin, _, destinations = payload.partition(" ")
-            if origin == self._origin:
+            if origin == self._origin or not self.deliver:
                 return
             for destination in destinations.split(","):
                 if destination:
@@ -497,8 +522,9 @@ class OutboxRelay:
                 await conn.close(timeout=2)
 
     async def _send_spill(self) -> None:
-        """NOTIFY the other processes of the destinations this one cannot send to at once;
-        commits meanwhile share the next notification."""
+        """NOTIFY the other processes of the destinations this one does not send to at once
+        (its live deliveries are all under way, or it does not deliver); commits meanwhile
+        share the next notification."""
         while self._spill and self._listener is not None:
             destinations, self._spill = self._spill, set()
             try:

@@ -160,6 +160,8 @@ class BaseServiceSettings(BaseSettings):
     # Worker processes of `serve` on one port (PostgreSQL only). Kubernetes scales by replicas
     # and keeps 1; a single host with spare cores may run the busiest service on several.
     workers: int = 1
+    # Set by `serve --workers N` for each of its processes (0 to N-1); a lone process is 0.
+    worker_index: int = Field(default=0, ge=0)
     database_url: str = "sqlite+aiosqlite:///var/alpr.db"
     # The password of database_url, when the URL carries none: kept apart so that it can come
     # from a file (`<PREFIX>DATABASE_PASSWORD_FILE`, a mounted Secret) while the URL is plain
@@ -203,6 +205,11 @@ class BaseServiceSettings(BaseSettings):
     # Events for audit wait up to this long to travel together: audit keeps a record, and one
     # delivery costs it far more than one more event in it. 0 sends each at once.
     relay_audit_delay_seconds: float = 1.0
+    # Of the worker processes of one `serve --workers N`, how many deliver the outbox (the first
+    # ones). The others hand the wake-up of their live destinations' commits to them (PostgreSQL
+    # NOTIFY): one relay carries the commits of several workers, in fewer and fuller deliveries
+    # (a delivery costs the consumer far more than an event in it).
+    relay_workers: int = Field(default=1, ge=1)
     run_relay: bool = True
     http_timeout_seconds: float = 10.0
     # 344.7(b), DESIGN 4: how long a principal's live status from access is reused. Deactivation,
@@ -269,6 +276,11 @@ class BaseServiceSettings(BaseSettings):
                     "change-me/placeholder values): set them from your secret store"
                 )
         return self
+
+    @property
+    def delivers_outbox(self) -> bool:
+        """Whether this process's relay delivers the outbox (`relay_workers`)."""
+        return self.worker_index < self.relay_workers
 
     def url_of(self, service: str) -> str:
         return str(getattr(self, f"{service}_url")).rstrip("/")
