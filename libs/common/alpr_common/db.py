@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, TypeVar, cast
@@ -418,16 +419,17 @@ class Database:
             await self.read_engine.dispose()
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request. Used with `scope="function"` so the commit happens before
-    the response is sent: a failed commit becomes an error answer, never a false 201."""
-    db: Database = request.app.state.db
+@contextlib.asynccontextmanager
+async def request_transaction(db: Database) -> AsyncIterator[AsyncSession]:
+    """A request's transaction: committed when the block ends, rolled back if it raises (an
+    AppError that says so is committed first: a refusal that records something). `get_session`
+    is this as a dependency; a route that needs a transaction only on some of its paths opens
+    it itself (ingest's reads: single reads are written by the group writer)."""
     async with db.sessionmaker() as session:
         try:
             yield session
-            # A request that never used its session (ingest's single reads are written by the
-            # group writer) has nothing to commit: SQLAlchemy would begin and commit an empty
-            # transaction, half the session's cost.
+            # A session never used has nothing to commit: SQLAlchemy would begin and commit an
+            # empty transaction, half the session's cost.
             if session.in_transaction():
                 await session.commit()
         except AppError as exc:
@@ -439,6 +441,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request. Used with `scope="function"` so the commit happens before
+    the response is sent: a failed commit becomes an error answer, never a false 201."""
+    async with request_transaction(request.app.state.db) as session:
+        yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -26,7 +26,7 @@ from prometheus_client import Counter as PromCounter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
-from alpr_common.db import Database
+from alpr_common.db import Database, request_transaction
 from alpr_ingest import partitions, vehicles
 from alpr_ingest.adapters import AdapterResult
 from alpr_ingest.cameras import apply_heartbeats, bound
@@ -248,38 +248,38 @@ def _problem(
 
 
 async def ingest(
-    session: AsyncSession,
+    db: Database,
     *,
     rt: Runtime,
     principal: Principal,
     result: AdapterResult,
     atomic: bool = False,
-    db: Database | None = None,
 ) -> dict[str, Any]:
     """Store what one message carried; see the module docstring for the guarantees.
 
-    With `db` (the routes), a message of a few new reads takes the fast path (`_ingest_plain`):
-    written with those of other requests in flight, never touching `session`. Otherwise the
-    session's transaction is this message's alone (the route's). If a concurrent request
-    stored one of its reads after it looked, the bulk write fails; the transaction is then
-    rolled back and the message stored again the careful way, which answers that read as the
-    duplicate it is."""
-    if db is not None and rt.writer is not None and _plain(result):
+    A message of a few new reads takes the fast path (`_ingest_plain`): written with those of
+    other requests in flight, in no transaction of its own. Otherwise the message gets a
+    transaction of its own (`request_transaction`, committed before the answer). If a
+    concurrent request stored one of its reads after it looked, the bulk write fails; the
+    transaction is then rolled back and the message stored again the careful way, which
+    answers that read as the duplicate it is."""
+    if rt.writer is not None and _plain(result):
         answer = await _ingest_plain(db, rt=rt, principal=principal, result=result, atomic=atomic)
         if answer is not None:
             _count(result.format, answer)
             return answer
     try:
-        try:
-            outcome = await _ingest(
-                session, rt=rt, principal=principal, result=result, atomic=atomic, careful=False
-            )
-        except repo.ConcurrentInsert:
-            log.info("a concurrent request stored a read of this batch first; storing it again")
-            await session.rollback()
-            outcome = await _ingest(
-                session, rt=rt, principal=principal, result=result, atomic=atomic, careful=True
-            )
+        async with request_transaction(db) as session:
+            try:
+                outcome = await _ingest(
+                    session, rt=rt, principal=principal, result=result, atomic=atomic, careful=False
+                )
+            except repo.ConcurrentInsert:
+                log.info("a concurrent request stored a read of this batch first; storing again")
+                await session.rollback()
+                outcome = await _ingest(
+                    session, rt=rt, principal=principal, result=result, atomic=atomic, careful=True
+                )
     except BatchRefused as exc:
         total = len(result.reads) + len(result.rejected)
         _count_refused(result.format, exc.extra.get("rejections", []), total)

@@ -151,9 +151,7 @@ READ_BATCH_EXAMPLES = {
     responses=responses(BatchRefused, *_INGEST_ERRORS),
     openapi_extra=own_json_body(ReadBatchIn, examples=READ_BATCH_EXAMPLES),
 )
-async def post_reads(
-    request: Request, principal: ReadPoster, session: SessionDep, rt: RuntimeDep
-) -> FastJSONResponse:
+async def post_reads(request: Request, principal: ReadPoster, rt: RuntimeDep) -> FastJSONResponse:
     """Store a batch of 1 to 1,000 native reads; answered only once they are committed."""
     body = await _body(request, rt)
     result = await _parse(
@@ -163,8 +161,10 @@ async def post_reads(
         received_at=rt.now(),
     )
     atomic = b'"atomic"' in body and _atomic(body)
+    # No session dependency: most posts are single reads, which the group writer stores in no
+    # transaction of their own; `reads.ingest` opens one for the others.
     outcome = await reads.ingest(
-        session, rt=rt, principal=principal, result=result, atomic=atomic, db=request.app.state.db
+        request.app.state.db, rt=rt, principal=principal, result=result, atomic=atomic
     )
     # Built as plain data and sent as is: re-validating up to 1,000 outcomes costs more than
     # storing them. The fuzz tests check it against ReadBatchResult.
@@ -200,7 +200,6 @@ async def post_vendor_reads(
     vendor_format: VendorFormat,
     request: Request,
     principal: ReadPoster,
-    session: SessionDep,
     rt: RuntimeDep,
     camera: Annotated[
         str | None,
@@ -254,9 +253,7 @@ async def post_vendor_reads(
             },
         ),
     )
-    outcome = await reads.ingest(
-        session, rt=rt, principal=principal, result=result, db=request.app.state.db
-    )
+    outcome = await reads.ingest(request.app.state.db, rt=rt, principal=principal, result=result)
     return FastJSONResponse(result.ack if result.ack is not None else outcome)
 
 
