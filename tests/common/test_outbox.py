@@ -315,57 +315,67 @@ async def _no_pending(db):
     return await _pending(db) == 0
 
 
-async def test_relays_of_other_processes_take_over_a_busy_destination_on_postgresql(
-    database_factory, tokens
-):
-    # Two processes' relays on one PostgreSQL database (here two relays, each with its own
-    # engine and LISTEN connection). When every delivery of the first to a live destination is
-    # under way, its next commit NOTIFYs the others, and the second relay sends those events at
-    # once (SKIP LOCKED: never the rows the first holds), long before its poll.
+@contextlib.asynccontextmanager
+async def _two_processes(database_factory, tokens, *relays):
+    """Two processes' relays on one PostgreSQL database (here two relays, each with its own
+    engine and LISTEN connection), running and listening; `relays` are each one's keyword
+    arguments. Yields (database, gate, relay) for each."""
     require_postgresql()
     migrated = await database_factory.get(GATEWAY, "postgresql")
-    first_db, second_db = Database.from_url(migrated.url), Database.from_url(migrated.url)
-    first_gate, second_gate = Gated(), Gated()
-    second_gate.gate("hotlist").set()
-    clients = [httpx.AsyncClient(transport=first_gate), httpx.AsyncClient(transport=second_gate)]
+    dbs = [Database.from_url(migrated.url) for _ in relays]
+    gates = [Gated() for _ in relays]
+    clients = [httpx.AsyncClient(transport=gate) for gate in gates]
 
     async def token():
         return tokens.token(Role.SERVICE)
 
-    first, second = (
+    made = [
         OutboxRelay(
             db,
             OUTBOX,
             urls=lambda dest: f"http://{dest}",
             token=token,
-            client=c,
-            interval=60.0,  # the poll cannot be what delivers
+            client=client,
             in_flight={"hotlist": 2},
+            **kwargs,
         )
-        for db, c in zip((first_db, second_db), clients, strict=True)
-    )
-    tag = f"pg-{time.monotonic_ns()}"
+        for db, client, kwargs in zip(dbs, clients, relays, strict=True)
+    ]
     try:
-        async with _running(first), _running(second):
-            await _until(lambda: _true(first._listener and second._listener))
-            await _queue_to(first_db, "hotlist", [f"{tag}-0"])
-            await _until(lambda: _true(first_gate.in_flight.get("hotlist") == 1))
-            await _queue_to(first_db, "hotlist", [f"{tag}-1"])
-            await _until(lambda: _true(first_gate.in_flight.get("hotlist") == 2))
-            await _queue_to(first_db, "hotlist", [f"{tag}-2"])
-            await _until(lambda: _true(second_gate.order.get("hotlist") == [f"{tag}-2"]), 10)
-            first_gate.gate("hotlist").set()
-            await _until(lambda: _true(len(first_gate.order.get("hotlist", [])) == 2))
-        assert sorted(first_gate.order["hotlist"]) == [f"{tag}-0", f"{tag}-1"]
-        assert await _pending(first_db) == 0
+        async with _running(made[0]), _running(made[1]):
+            await _until(lambda: _true(made[0]._listener and made[1]._listener))
+            yield list(zip(dbs, gates, made, strict=True))
     finally:
-        async with first_db.sessionmaker() as session:
+        async with dbs[0].sessionmaker() as session:
             await session.execute(delete(OUTBOX.outbox))
             await session.commit()
-        for c in clients:
-            await c.aclose()
-        await first_db.dispose()
-        await second_db.dispose()
+        for client in clients:
+            await client.aclose()
+        for db in dbs:
+            await db.dispose()
+
+
+async def test_relays_of_other_processes_take_over_a_busy_destination_on_postgresql(
+    database_factory, tokens
+):
+    # When every delivery of the first to a live destination is under way, its next commit
+    # NOTIFYs the others, and the second relay sends those events at once (SKIP LOCKED: never
+    # the rows the first holds), long before its poll.
+    tag = f"pg-{time.monotonic_ns()}"
+    slow = {"interval": 60.0}  # the poll cannot be what delivers
+    async with _two_processes(database_factory, tokens, slow, slow) as processes:
+        (first_db, first_gate, _), (_, second_gate, _) = processes
+        second_gate.gate("hotlist").set()
+        await _queue_to(first_db, "hotlist", [f"{tag}-0"])
+        await _until(lambda: _true(first_gate.in_flight.get("hotlist") == 1))
+        await _queue_to(first_db, "hotlist", [f"{tag}-1"])
+        await _until(lambda: _true(first_gate.in_flight.get("hotlist") == 2))
+        await _queue_to(first_db, "hotlist", [f"{tag}-2"])
+        await _until(lambda: _true(second_gate.order.get("hotlist") == [f"{tag}-2"]), 10)
+        first_gate.gate("hotlist").set()
+        await _until(lambda: _true(len(first_gate.order.get("hotlist", [])) == 2))
+        assert sorted(first_gate.order["hotlist"]) == [f"{tag}-0", f"{tag}-1"]
+        await _until(lambda: _no_pending(first_db))
 
 
 async def test_a_worker_that_does_not_deliver_hands_its_commits_to_one_that_does(
@@ -374,60 +384,25 @@ async def test_a_worker_that_does_not_deliver_hands_its_commits_to_one_that_does
     # `serve --workers 2` with one delivering worker (`relay_workers`): the other worker's
     # commits for a live destination are NOTIFYed to the first, which sends them at once, long
     # before its poll; the worker itself sends nothing. Its audit events wait for the poll.
-    require_postgresql()
-    migrated = await database_factory.get(GATEWAY, "postgresql")
-    delivering_db, handing_db = Database.from_url(migrated.url), Database.from_url(migrated.url)
-    delivering_gate, handing_gate = Gated(), Gated()
-    for gate in (delivering_gate, handing_gate):
-        gate.gate("hotlist").set()
-        gate.gate("audit").set()
-    clients = [
-        httpx.AsyncClient(transport=delivering_gate),
-        httpx.AsyncClient(transport=handing_gate),
-    ]
-
-    async def token():
-        return tokens.token(Role.SERVICE)
-
-    delivering, handing = (
-        OutboxRelay(
-            db,
-            OUTBOX,
-            urls=lambda dest: f"http://{dest}",
-            token=token,
-            client=c,
-            interval=interval,
-            in_flight={"hotlist": 2},
-            deliver=deliver,
-        )
-        for db, c, interval, deliver in (
-            (delivering_db, clients[0], 60.0, True),  # the poll cannot be what delivers
-            (handing_db, clients[1], 0.05, False),
-        )
-    )
     tag = f"pg-{time.monotonic_ns()}"
-    try:
-        async with _running(delivering), _running(handing):
-            await _until(lambda: _true(delivering._listener and handing._listener))
-            for n in range(3):
-                await _queue_to(handing_db, "hotlist", [f"{tag}-{n}"])
-                await _until(
-                    lambda n=n: _true(len(delivering_gate.order.get("hotlist", [])) == n + 1), 10
-                )
-            await _queue_to(handing_db, "audit", [f"{tag}-a"])
-            await asyncio.sleep(0.5)
-            assert await _pending(handing_db) == 1  # audit's event waits for the poll
+    delivering = {"interval": 60.0}  # the poll cannot be what delivers
+    handing = {"interval": 0.05, "deliver": False}  # would deliver at once if it delivered
+    async with _two_processes(database_factory, tokens, delivering, handing) as processes:
+        (_, delivering_gate, _), (handing_db, handing_gate, handing_relay) = processes
+        for gate in (delivering_gate, handing_gate):
+            gate.gate("hotlist").set()
+            gate.gate("audit").set()
+        for n in range(3):
+            await _queue_to(handing_db, "hotlist", [f"{tag}-{n}"])
+            await _until(
+                lambda n=n: _true(len(delivering_gate.order.get("hotlist", [])) == n + 1), 10
+            )
+        await _queue_to(handing_db, "audit", [f"{tag}-a"])
+        await asyncio.sleep(0.5)
+        assert await _pending(handing_db) == 1  # audit's event waits for the poll
         assert delivering_gate.order["hotlist"] == [f"{tag}-{n}" for n in range(3)]
         assert handing_gate.order == {}
-        assert handing.lanes == {}
-    finally:
-        async with delivering_db.sessionmaker() as session:
-            await session.execute(delete(OUTBOX.outbox))
-            await session.commit()
-        for c in clients:
-            await c.aclose()
-        await delivering_db.dispose()
-        await handing_db.dispose()
+        assert handing_relay.lanes == {}
 
 
 async def test_a_claim_steps_over_delivered_events_on_postgresql(database_factory, tokens):
