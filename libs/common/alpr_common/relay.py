@@ -206,7 +206,7 @@ class OutboxRelay:
         and fuller deliveries. Other destinations wait for the delivering processes' poll
         (every `interval`), as they wait for their delay anyway. SQLite always delivers."""
         self.db = db
-        self.deliver = deliver or db.dialect != "postgresql"
+        self._delivers = deliver
         self.tables = tables
         self.urls = urls
         self.token = token
@@ -224,6 +224,12 @@ class OutboxRelay:
         self._spill: set[str] = set()
         self._spilling: asyncio.Task[None] | None = None
         self._running = False
+
+    @property
+    def deliver(self) -> bool:
+        """Whether this process delivers: as constructed, and always on SQLite (which has no
+        NOTIFY to hand events over with). Read from the database in use: tests swap it."""
+        return self._delivers or self.db.dialect != "postgresql"
 
     def lane(self, destination: str) -> Lane:
         lane = self.lanes.get(destination)
