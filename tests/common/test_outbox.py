@@ -10,13 +10,14 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 
 from alpr_audit.main import SPEC as AUDIT
+from alpr_audit.models import OUTBOX as AUDIT_OUTBOX
 from alpr_common.db import Database, create_engine, driver_connection, utcnow
 from alpr_common.events import Event
 from alpr_common.migrations import upgrade
-from alpr_common.outbox import enqueue_many
+from alpr_common.outbox import claim, enqueue_many
 from alpr_common.relay import CLAIM_PLAN, CLAIM_SQL, OutboxRelay, _Locked
 from alpr_common.roles import Role
 from alpr_common.testing.plugin import require_postgresql
@@ -70,6 +71,18 @@ async def _pending(db):
 
 
 @pytest.mark.policy("344.4(d)")
+async def test_a_claim_takes_each_new_id_once_and_returns_only_those(db):
+    a, b = (Event(source="gateway", type="gateway.request", data={}) for _ in range(2))
+    async with db.sessionmaker() as session:
+        assert await claim(session, AUDIT_OUTBOX, [a]) == {a.id}
+        # One claimed before, one twice in the same delivery (PostgreSQL: one statement).
+        assert await claim(session, AUDIT_OUTBOX, [a, b, b]) == {b.id}
+        assert await claim(session, AUDIT_OUTBOX, [a, b]) == set()
+        table = AUDIT_OUTBOX.processed
+        count = (await session.execute(select(func.count()).select_from(table))).scalar()
+        assert count == 2
+
+
 async def test_consumer_down_delays_events_never_loses_them(producer, app, tokens):
     switch = Switch(app)
     client = httpx.AsyncClient(transport=switch)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, TypeVar, cast
 
@@ -155,6 +155,58 @@ def insert_sql(table: Table, names: Sequence[str]) -> str:
     )
 
 
+_PG_ARRAY_TYPES = {
+    "Uuid": "uuid",
+    "UUID": "uuid",
+    "UTCDateTime": "timestamptz",
+    "Float": "float8",
+    "Integer": "int4",
+    "BigInteger": "int8",
+    "Boolean": "bool",
+}
+
+
+def _is_json(table: Table, name: str) -> bool:
+    return isinstance(table.c[name].type, JSON)  # JSONB is a JSON
+
+
+def pg_array_type(table: Table, name: str) -> str:
+    """The PostgreSQL array element type in which a column's values travel to an `unnest`
+    insert (JSON as text, cast to jsonb in the statement)."""
+    return _PG_ARRAY_TYPES.get(type(table.c[name].type).__name__, "text")
+
+
+_UNNEST_INSERTS: dict[tuple[str, tuple[str, ...], str], str] = {}
+
+
+async def pg_insert_rows(
+    raw: Any, table: Table, rows: Sequence[Mapping[str, Any]], *, tail: str = ""
+) -> list[Any]:
+    """INSERT `rows` (each with the same keys) into `table` in ONE statement on the asyncpg
+    connection `raw`, each column's values one array parameter that `unnest` turns back into
+    rows: one statement for PostgreSQL to plan and run and for SQLAlchemy to skip, where an
+    executemany runs one per row. `tail` follows the SELECT (`ON CONFLICT ...`,
+    `RETURNING ...`); the rows it returns are returned. Values go as asyncpg takes them;
+    JSON columns are serialized here as SQLAlchemy would (`json_serializer`)."""
+    if not rows:
+        return []
+    names = tuple(rows[0])
+    key = (table.name, names, tail)
+    sql = _UNNEST_INSERTS.get(key)
+    if sql is None:
+        arrays = ", ".join(f"${i + 1}::{pg_array_type(table, n)}[]" for i, n in enumerate(names))
+        values = ", ".join(f"v.{n}::jsonb" if _is_json(table, n) else f"v.{n}" for n in names)
+        sql = _UNNEST_INSERTS[key] = (
+            f'INSERT INTO "{table.name}" ({", ".join(names)}) '  # noqa: S608 (column names)
+            f"SELECT {values} FROM unnest({arrays}) AS v({', '.join(names)}) {tail}"
+        ).rstrip()
+    args = [
+        [json_serializer(r[n]) for r in rows] if _is_json(table, n) else [r[n] for r in rows]
+        for n in names
+    ]
+    return list(await raw.fetch(sql, *args))
+
+
 def json_serializer(value: Any) -> str:
     """JSON for JSON columns. PostgreSQL's jsonb refuses the NUL character anywhere, so a NUL
     that reached a payload (a decoded path, a vendor string) becomes U+FFFD instead of a 500."""
@@ -251,6 +303,11 @@ def create_engine(
     )
 
 
+def is_postgresql(session: AsyncSession) -> bool:
+    """Whether the session's database is PostgreSQL (a session with no bind: SQLite's tests)."""
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
+
+
 async def driver_connection(session: AsyncSession) -> Any:
     """The driver's connection under the session's transaction (asyncpg on PostgreSQL): for
     the statements whose cost is mostly SQLAlchemy's (bulk writes, the relay's claim)."""
@@ -327,13 +384,14 @@ class Database:
 
     async def insert_now(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
         """INSERT `rows` as a transaction of their own, committed when this returns: the
-        gateway's transaction log. PostgreSQL: one statement in autocommit (no BEGIN, no
-        COMMIT). SQLite: one call on the writers' connection (`sqlite_write_call`)."""
+        gateway's transaction log. PostgreSQL: one statement (`pg_insert_rows`) in autocommit
+        (no BEGIN, no COMMIT). SQLite: one call on the
+        writers' connection (`sqlite_write_call`)."""
         if not rows:
             return
         if self.dialect != "sqlite":
             async with self.single_statement_sessionmaker() as session:
-                await session.execute(table.insert(), list(rows))
+                await pg_insert_rows(await driver_connection(session), table, rows)
                 await session.commit()
             return
         names = list(rows[0])

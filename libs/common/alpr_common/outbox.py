@@ -37,7 +37,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alpr_common.db import OUTBOX_PENDING, UTCDateTime, json_serializer, utcnow
+from alpr_common.db import (
+    OUTBOX_PENDING,
+    UTCDateTime,
+    driver_connection,
+    is_postgresql,
+    json_serializer,
+    pg_insert_rows,
+    utcnow,
+)
 from alpr_common.errors import AppError
 from alpr_common.events import Event, EventBatchResult
 from alpr_common.metrics import gauge
@@ -157,7 +165,8 @@ def outbox_rows(routed: Sequence[tuple[str, Event]]) -> list[dict[str, Any]]:
 
 EventHandler = Callable[[AsyncSession, Event], Awaitable[None]]
 
-# Event ids claimed per statement (an executemany with RETURNING, which SQLAlchemy batches).
+# Event ids claimed per statement on SQLite (an executemany with RETURNING, which SQLAlchemy
+# batches); PostgreSQL takes a delivery's ids in one statement whatever their number.
 _CLAIM_CHUNK = 1000
 
 
@@ -165,36 +174,39 @@ async def claim(session: AsyncSession, tables: OutboxTables, events: Sequence[Ev
     """Mark events processed, in bulk; return the ids not seen before. A concurrent transaction
     claiming the same id waits here until the first one ends."""
     now = utcnow()
+    rows = [
+        {
+            "event_id": e.id,
+            "source": e.source,
+            "type": e.type,
+            "processed_at": now,
+            "outcome": "accepted",
+        }
+        for e in events
+    ]
+    if is_postgresql(session):
+        raw = await driver_connection(session)
+        tail = "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+        return {r[0] for r in await pg_insert_rows(raw, tables.processed, rows, tail=tail)}
     claimed: set[str] = set()
-    for start in range(0, len(events), _CLAIM_CHUNK):
-        rows = [
-            {
-                "event_id": e.id,
-                "source": e.source,
-                "type": e.type,
-                "processed_at": now,
-                "outcome": "accepted",
-            }
-            for e in events[start : start + _CLAIM_CHUNK]
-        ]
+    for start in range(0, len(rows), _CLAIM_CHUNK):
         # One statement whatever the number of rows: a VALUES list of n rows would be compiled
         # afresh for every n.
-        claimed.update((await session.execute(_claim_statement(session, tables), rows)).scalars())
+        chunk = rows[start : start + _CLAIM_CHUNK]
+        claimed.update((await session.execute(_claim_statement(tables), chunk)).scalars())
     return claimed
 
 
-_CLAIM_STATEMENTS: dict[tuple[int, bool], Any] = {}
+_CLAIM_STATEMENTS: dict[int, Any] = {}
 
 
-def _claim_statement(session: AsyncSession, tables: OutboxTables) -> Any:
-    """`claim`'s INSERT ... ON CONFLICT DO NOTHING RETURNING, built once per table and dialect
+def _claim_statement(tables: OutboxTables) -> Any:
+    """`claim`'s INSERT ... ON CONFLICT DO NOTHING RETURNING on SQLite, built once per table
     (building it cost a consumer a tenth of a delivery's CPU)."""
-    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
-    key = (id(tables.processed), postgres)
-    stmt = _CLAIM_STATEMENTS.get(key)
+    stmt = _CLAIM_STATEMENTS.get(id(tables.processed))
     if stmt is None:
-        stmt = _CLAIM_STATEMENTS[key] = (
-            insert_ignore(session, tables.processed)
+        stmt = _CLAIM_STATEMENTS[id(tables.processed)] = (
+            sqlite_insert(tables.processed)
             .on_conflict_do_nothing(index_elements=["event_id"])
             .returning(tables.processed.c.event_id)
         )

@@ -33,7 +33,13 @@ from alpr_audit.models import (
     SharingFact,
 )
 from alpr_audit.schemas import LogEntryQuery, TransactionQuery, _ListQuery
-from alpr_common.db import rowcount, utcnow
+from alpr_common.db import (
+    driver_connection,
+    is_postgresql,
+    pg_insert_rows,
+    rowcount,
+    utcnow,
+)
 from alpr_common.outbox import insert_ignore
 from alpr_common.pagination import Paged, PageParams, keyset_page, offset_page
 
@@ -92,6 +98,11 @@ async def insert_entry(session: AsyncSession, values: dict[str, Any]) -> bool:
 
 
 async def logged_event_ids(session: AsyncSession, event_ids: Sequence[str]) -> set[str]:
+    if is_postgresql(session):
+        # One statement with the ids as one array: an IN list is rendered afresh per length.
+        raw = await driver_connection(session)
+        rows = await raw.fetch(_LOGGED_PG, list(event_ids))
+        return {r[0] for r in rows}
     found: set[str] = set()
     for start in range(0, len(event_ids), _CHUNK):
         query = select(ENTRY.c.event_id).where(
@@ -101,7 +112,15 @@ async def logged_event_ids(session: AsyncSession, event_ids: Sequence[str]) -> s
     return found
 
 
+_LOGGED_PG = f"SELECT event_id FROM {ENTRY.name} WHERE event_id = ANY($1::text[])"  # noqa: S608
+
+
 async def insert_entries(session: AsyncSession, entries: Sequence[dict[str, Any]]) -> None:
+    """Append entries (their event ids known new: `intake.record_events`). PostgreSQL: one
+    statement (`pg_insert_rows`)."""
+    if is_postgresql(session):
+        await pg_insert_rows(await driver_connection(session), ENTRY, entries)
+        return
     for start in range(0, len(entries), _CHUNK):
         await session.execute(insert(ENTRY), list(entries[start : start + _CHUNK]))
 

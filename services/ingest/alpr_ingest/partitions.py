@@ -40,10 +40,6 @@ def partition_day(name: str) -> date | None:
         return None
 
 
-def is_postgresql(session: AsyncSession) -> bool:
-    return session.bind is not None and session.bind.dialect.name == "postgresql"
-
-
 async def existing(session: AsyncSession) -> dict[date, str]:
     """The day partitions of the reads table, by day."""
     rows = await session.execute(text(_CHILDREN))

@@ -23,7 +23,7 @@ from prometheus_client.core import Metric
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.contracts.ingest import PURGE, PurgeData, PurgedDay
-from alpr_common.db import Database
+from alpr_common.db import Database, is_postgresql
 from alpr_common.metrics import gauge
 from alpr_ingest import partitions
 from alpr_ingest.deps import Runtime
@@ -69,7 +69,7 @@ async def purge(session: AsyncSession, *, rt: Runtime) -> tuple[dict[str, Any], 
     days: list[PurgedDay] = []
     held_copied = 0
     images: set[str] = set()
-    if partitions.is_postgresql(session):
+    if is_postgresql(session):
         for day, name in sorted((await partitions.existing(session)).items()):
             lo = datetime.combine(day, time(0), tzinfo=UTC)
             hi = lo + timedelta(days=1)
@@ -110,7 +110,7 @@ async def purge(session: AsyncSession, *, rt: Runtime) -> tuple[dict[str, Any], 
 
 async def maintain(session: AsyncSession, *, rt: Runtime) -> list[str]:
     """Create the day partitions for the retention window and the days ahead (PostgreSQL)."""
-    if not partitions.is_postgresql(session):
+    if not is_postgresql(session):
         return []
     today = rt.now().astimezone(UTC).date()
     created = await partitions.ensure_window(
@@ -197,7 +197,7 @@ async def retention(app: FastAPI) -> list[Metric]:
     db: Database = app.state.db
     now = rt.now()
     async with db.read_sessionmaker() as session:
-        if partitions.is_postgresql(session):
+        if is_postgresql(session):
             days = await partitions.existing(session)
             oldest = datetime.combine(min(days), time(0), tzinfo=UTC) if days else None
         else:

@@ -26,7 +26,7 @@ from prometheus_client import Counter as PromCounter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
-from alpr_common.db import Database, request_transaction
+from alpr_common.db import Database, is_postgresql, request_transaction
 from alpr_ingest import partitions, vehicles
 from alpr_ingest.adapters import AdapterResult
 from alpr_ingest.cameras import apply_heartbeats, bound
@@ -694,7 +694,7 @@ async def _store(
     for item in planned:
         if item.image is not None:
             item.row["image_sha256"] = rt.images.put_base64(item.image)
-    if partitions.is_postgresql(session):
+    if is_postgresql(session):
         await partitions.ensure(
             session,
             {p.row["captured_at"].date() for p in planned},  # UTC already (ReadIn)

@@ -34,7 +34,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_common.auth import Principal
-from alpr_common.db import Database, driver_connection, insert_sql
+from alpr_common.db import (
+    Database,
+    driver_connection,
+    insert_sql,
+    is_postgresql,
+    pg_array_type,
+)
 from alpr_common.pagination import PageParams, after_key, decode_cursor, encode_cursor
 from alpr_ingest import partitions
 from alpr_ingest.models import (
@@ -93,7 +99,7 @@ async def find_by_dedup_keys(
     """Stored reads whose dedup key is one of `keys`, captured between lo and hi."""
     if not keys:
         return []
-    if partitions.is_postgresql(session):
+    if is_postgresql(session):
         # Straight to asyncpg with one array parameter (see _FIND_BY_DEDUP_KEYS for the plan):
         # SQLAlchemy's array binding walks every key in Python, and this runs for every batch.
         raw = await driver_connection(session)
@@ -146,7 +152,7 @@ async def insert_reads(
     fast COPY: two round trips on every batch to spare a rare race a retry.)"""
     if not rows:
         return set()
-    if not partitions.is_postgresql(session):
+    if not is_postgresql(session):
         await session.execute(insert(READS), list(rows))
         return set()
     raw = await driver_connection(session)
@@ -185,21 +191,6 @@ class NewReads(NamedTuple):
     principal: Principal
 
 
-def _array_type(name: str) -> str:
-    """The PostgreSQL array element type a column's values travel in (JSON columns as text)."""
-    kind = type(READS.c[name].type).__name__
-    if name in _JSON_COLUMNS:
-        return "text"
-    return {
-        "Uuid": "uuid",
-        "UUID": "uuid",
-        "UTCDateTime": "timestamptz",
-        "Float": "float8",
-        "Integer": "int4",
-        "Boolean": "bool",
-    }.get(kind, "text")
-
-
 def _insert_new_sql() -> str:
     """One statement that finds which messages of a group hold a read already stored (by dedup
     key in its window, or by read alias) and, if none does, stores the group's reads and outbox
@@ -209,7 +200,7 @@ def _insert_new_sql() -> str:
     nothing is written."""
     n = len(READ_COLUMNS)
     values = ", ".join(f"v.{c}::jsonb" if c in _JSON_COLUMNS else f"v.{c}" for c in READ_COLUMNS)
-    arrays = ", ".join(f"${i + 6}::{_array_type(c)}[]" for i, c in enumerate(READ_COLUMNS))
+    arrays = ", ".join(f"${i + 6}::{pg_array_type(READS, c)}[]" for i, c in enumerate(READ_COLUMNS))
     o = n + 6  # the time, then the outbox parameters
     return (
         "WITH k AS (SELECT * FROM unnest($1::int4[], $2::text[], $3::timestamptz[], "  # noqa: S608
@@ -366,7 +357,7 @@ async def replace_aliases(
         await session.execute(delete(ALIASES).where(ALIASES.c.read_id.in_(list(read_ids))))
     if not aliases:
         return
-    dialect_insert = pg_insert if partitions.is_postgresql(session) else sqlite_insert
+    dialect_insert = pg_insert if is_postgresql(session) else sqlite_insert
     stmt = dialect_insert(ALIASES).values(list(aliases))
     await session.execute(
         stmt.on_conflict_do_update(
@@ -417,7 +408,7 @@ async def key_pattern(session: AsyncSession, folded: str) -> ColumnElement[bool]
     SQLite: the FTS5 table kept by triggers (its rows are `^<key>$` under the read's rowid),
     rechecked on the read."""
     key_like: ColumnElement[bool] = READS.c.plate_key.like(like_pattern(folded))
-    if partitions.is_postgresql(session):
+    if is_postgresql(session):
         # The search transaction's statements are planned for their own pattern each time.
         # After five runs of one statement PostgreSQL may keep a generic plan, blind to the
         # pattern (a LIKE parameter has no prefix to range over, no selectivity): it chose a
@@ -447,7 +438,7 @@ async def rebuild_trigram_index(session: AsyncSession) -> int | None:
     """SQLite: fill the FTS5 table again from the reads (after a VACUUM, which may renumber the
     rowids it is keyed by, or a restore); return the reads indexed. None on PostgreSQL, whose
     index is part of each day partition."""
-    if partitions.is_postgresql(session):
+    if is_postgresql(session):
         return None
     await session.execute(delete(_TRIGRAMS))
     await session.execute(

@@ -13,8 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alpr_common.db import driver_connection
-from alpr_ingest import partitions
+from alpr_common.db import driver_connection, is_postgresql
 from alpr_ingest.models import READ_TABLE
 from alpr_ingest.repository.reads import READS
 
@@ -73,7 +72,7 @@ async def write_release_csv(
     """Write the scope's reads, `fields` only, as CSV with a header to `write`; return the count.
     PostgreSQL: one `COPY (SELECT ...) TO STDOUT`, streamed. `fields` are checked names."""
     columns = [READS.c[f] for f in fields]
-    if partitions.is_postgresql(session):
+    if is_postgresql(session):
         raw = await driver_connection(session)
         # Times in UTC whatever the server's zone, as the SQLite path writes them.
         await raw.execute("SET LOCAL timezone = 'UTC'")
