@@ -176,7 +176,7 @@ def pg_array_type(table: Table, name: str) -> str:
     return _PG_ARRAY_TYPES.get(type(table.c[name].type).__name__, "text")
 
 
-_UNNEST_INSERTS: dict[tuple[str, tuple[str, ...], str], str] = {}
+_UNNEST_INSERTS: dict[tuple[Table, tuple[str, ...], str], str] = {}
 
 
 async def pg_insert_rows(
@@ -191,7 +191,7 @@ async def pg_insert_rows(
     if not rows:
         return []
     names = tuple(rows[0])
-    key = (table.name, names, tail)
+    key = (table, names, tail)  # the table itself: services' tables may share a name
     sql = _UNNEST_INSERTS.get(key)
     if sql is None:
         arrays = ", ".join(f"${i + 1}::{pg_array_type(table, n)}[]" for i, n in enumerate(names))
@@ -385,8 +385,8 @@ class Database:
     async def insert_now(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
         """INSERT `rows` as a transaction of their own, committed when this returns: the
         gateway's transaction log. PostgreSQL: one statement (`pg_insert_rows`) in autocommit
-        (no BEGIN, no COMMIT). SQLite: one call on the
-        writers' connection (`sqlite_write_call`)."""
+        (no BEGIN, no COMMIT). SQLite: one call on the writers' connection
+        (`sqlite_write_call`)."""
         if not rows:
             return
         if self.dialect != "sqlite":
