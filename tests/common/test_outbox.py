@@ -83,6 +83,7 @@ async def test_a_claim_takes_each_new_id_once_and_returns_only_those(db):
         assert count == 2
 
 
+@pytest.mark.policy("344.4(d)")
 async def test_consumer_down_delays_events_never_loses_them(producer, app, tokens):
     switch = Switch(app)
     client = httpx.AsyncClient(transport=switch)
