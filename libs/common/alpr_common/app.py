@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from alpr_common import direct
 from alpr_common.apidocs import install_docs
 from alpr_common.auth import ServiceCaller
 from alpr_common.db import (
@@ -690,6 +691,7 @@ def build_app(
     install_docs(app)
     for router in routers:
         app.include_router(router)
+    direct.install(app, routers)
     if outbox is not None and (event_handler or event_batch_handler) is not None:
         app.include_router(event_router(outbox, event_handler, batch_handler=event_batch_handler))
     # FastAPI's documented way to extend the schema is to replace the method on the instance.

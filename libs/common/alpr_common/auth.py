@@ -6,6 +6,7 @@ the scopes appear in each service's OpenAPI, which is where the gateway reads it
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Protocol
@@ -72,6 +73,15 @@ async def get_principal(
     request: Request,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
+    return await _admit(request, token, security_scopes.scopes)
+
+
+async def authenticate(request: Request, roles: Collection[str]) -> Principal:
+    """`get_principal` called without the framework (`alpr_common.direct`): the same checks."""
+    return await _admit(request, await oauth2_scheme(request), roles)
+
+
+async def _admit(request: Request, token: str | None, roles: Collection[str]) -> Principal:
     if not token:
         raise Unauthorized(
             "missing bearer token: send `Authorization: Bearer <token>`", credentials_sent=False
@@ -83,9 +93,9 @@ async def get_principal(
     check: LiveStatusCheck | None = getattr(request.app.state, "principal_status", None)
     if check is not None:
         principal = await check.admit(principal)
-    if security_scopes.scopes and not principal.roles.intersection(security_scopes.scopes):
+    if roles and not principal.roles.intersection(roles):
         raise Forbidden(
-            f"this route is for roles {', '.join(sorted(security_scopes.scopes))}; "
+            f"this route is for roles {', '.join(sorted(roles))}; "
             f"you hold {', '.join(sorted(principal.roles)) or 'none'}"
         )
     request.state.principal = principal

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request
 
 from alpr_common.app import own_json_body
 from alpr_common.db import SessionDep
+from alpr_common.direct import direct
 from alpr_common.errors import responses
 from alpr_common.jsonenc import FastJSONResponse
 from alpr_common.pagination import PageDep
@@ -151,6 +152,7 @@ READ_BATCH_EXAMPLES = {
     responses=responses(BatchRefused, *_INGEST_ERRORS),
     openapi_extra=own_json_body(ReadBatchIn, examples=READ_BATCH_EXAMPLES),
 )
+@direct
 async def post_reads(request: Request, principal: ReadPoster, rt: RuntimeDep) -> FastJSONResponse:
     """Store a batch of 1 to 1,000 native reads; answered only once they are committed."""
     body = await _body(request, rt)
@@ -196,6 +198,7 @@ def _atomic(body: bytes) -> bool:
     responses=responses(UnknownFormat, InvalidQuery, *_INGEST_ERRORS),
     openapi_extra={"requestBody": {"required": True, "content": _VENDOR_MEDIA}},
 )
+@direct
 async def post_vendor_reads(
     vendor_format: VendorFormat,
     request: Request,
