@@ -53,6 +53,7 @@ from alpr_ingest.repository.reads import READ_COLUMNS
 from alpr_ingest.settings import IngestSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import http_floor  # the floor of a single-read post on this machine
 import single_read  # the single-read section, a module beside this one
 
 PG_URL = os.environ.get("ALPR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -670,6 +671,9 @@ async def main() -> int:
         t0 = time.perf_counter()
         sqlite_single = await single_read.sqlite_suite_section(state / "sqlite-suite")
         print(f"  single reads on SQLite done in {time.perf_counter() - t0:.0f}s", flush=True)
+        floor = await http_floor.run_floor(
+            seconds=single_read.SECONDS, concurrency=single_read.CONCURRENCY
+        )
         t0 = time.perf_counter()
         search = await bench_search_and_purge(await create_db(search_db), state)
         print(f"  search and purge done in {time.perf_counter() - t0:.0f}s", flush=True)
@@ -728,6 +732,7 @@ async def main() -> int:
         "target >= 1,000 posts/s via gateway, p99 < 100 ms)",
         api["single"],
     )
+    http_floor.print_floor(floor, api["single"])
     single_read.print_section(
         f"Single-read posts on SQLite, `make run` ({single_read.CONCURRENCY} connections; "
         "target >= 400 posts/s, p99 < 250 ms, no 5xx)",

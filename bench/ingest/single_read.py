@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import secrets
@@ -26,6 +27,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,8 @@ import orjson
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import http_floor  # the floor of a single-read post, beside this module
 
 from alpr_common.suite import SERVICES, Suite, cpu_seconds, cpu_spent, free_port
 
@@ -172,10 +176,18 @@ async def _open(url: str) -> _Conn:
 
 
 async def run_kind(
-    base: str, kind: str, token: str, *, seconds: float, concurrency: int, suite: Suite, tag: str
+    base: str,
+    kind: str,
+    token: str,
+    *,
+    seconds: float,
+    concurrency: int,
+    cpu: Callable[[], dict[str, float]],
+    tag: str,
 ) -> dict[str, Any]:
     """Post single reads of `kind` to `base` (`<gateway>/v1/ingest` or `<ingest>/v1`) for
-    `seconds` from `concurrency` connections; the figures of the run."""
+    `seconds` from `concurrency` connections; the figures of the run. `cpu` reads the CPU
+    seconds used so far by kind of process (`cpu_seconds` of a suite)."""
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     errors: list[str] = []
@@ -206,7 +218,7 @@ async def run_kind(
     latencies.clear()
     statuses.clear()
     stored = 0
-    before = cpu_seconds(suite)
+    before = cpu()
     started = time.perf_counter()
     deadline = started + seconds
 
@@ -216,7 +228,7 @@ async def run_kind(
 
     await asyncio.gather(*(loop(c, m) for c, m in zip(conns, makers, strict=True)))
     elapsed = time.perf_counter() - started
-    spent = cpu_spent(before, cpu_seconds(suite))
+    spent = cpu_spent(before, cpu())
     for c in conns:
         assert c.transport is not None
         c.transport.close()
@@ -378,7 +390,7 @@ async def run_section(
                 token,
                 seconds=seconds,
                 concurrency=concurrency,
-                suite=suite,
+                cpu=functools.partial(cpu_seconds, suite),
                 tag=f"{tag}-{route}",
             )
             r["route"] = route
@@ -485,7 +497,9 @@ async def main() -> int:
         results = await postgres_suite_section(
             state, args.workers, kinds=kinds, seconds=args.seconds
         )
+    floor = await http_floor.run_floor(seconds=args.seconds, concurrency=CONCURRENCY)
     print_section(f"single-read posts on {args.db}, {CONCURRENCY} connections", results)
+    http_floor.print_floor(floor, results)
     print(f"uptime at the end: {os.getloadavg()}")
     return 0
 

@@ -165,15 +165,28 @@ async def _deeper(label: Label) -> str:
     return label
 
 
-async def _with_nested_dependency(principal: Camera, x: Annotated[str, Depends(_deeper)]) -> None:
+async def _with_nested_dependency(
+    principal: Camera, x: Annotated[str, Depends(_deeper)]
+) -> JSONResponse:
+    raise AssertionError
+
+
+async def _returning_data(principal: Camera) -> dict:
     raise AssertionError
 
 
 @pytest.mark.parametrize(
-    "endpoint", [_with_body, _with_header, _with_required_query, _with_nested_dependency]
+    ("endpoint", "refusal"),
+    [
+        (_with_body, "only request, principal, path and query"),
+        (_with_header, "only request, principal, path and query"),
+        (_with_required_query, "query parameter n is required"),
+        (_with_nested_dependency, "dependency x must be an async function of the request alone"),
+        (_returning_data, "must return a Response"),
+    ],
 )
-def test_a_declaration_the_plan_cannot_honour_is_refused_at_start_up(endpoint):
-    with pytest.raises(TypeError, match="direct route"):
+def test_a_declaration_the_plan_cannot_honour_is_refused_at_start_up(endpoint, refusal):
+    with pytest.raises(TypeError, match=refusal):
         _install(endpoint)
 
 

@@ -91,6 +91,10 @@ class _Plan:
         )
         if any(extra):
             raise TypeError(f"direct route {name}: only request, principal, path and query")
+        answer = inspect.signature(route.endpoint, eval_str=True).return_annotation
+        if not (isinstance(answer, type) and issubclass(answer, Response)):
+            # The framework would validate and serialize anything else; the plan sends as is.
+            raise TypeError(f"direct route {name}: the endpoint must return a Response")
         principal = None
         request_deps = []
         for dep in d.dependencies:
