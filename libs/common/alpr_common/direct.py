@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import enum
 import inspect
-import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -67,8 +66,6 @@ def _converter(annotation: Any) -> Callable[[str], Any]:
 @dataclass(frozen=True)
 class _Plan:
     route: APIRoute
-    pattern: re.Pattern[str]
-    endpoint: Callable[..., Awaitable[Response]]
     request_name: str | None
     principal: tuple[str, frozenset[str]] | None
     request_deps: tuple[tuple[str, RequestDependency], ...]
@@ -101,11 +98,11 @@ class _Plan:
             if dep.call is get_principal:
                 principal = (str(dep.name), frozenset(dep.own_oauth_scopes or ()))
                 continue
+            params = (dep.path_params, dep.query_params, dep.header_params, dep.cookie_params)
             only_request = (
                 dep.request_param_name is not None
                 and not dep.dependencies
-                and not any((dep.path_params, dep.query_params, dep.header_params))
-                and not any((dep.cookie_params, dep.body_params))
+                and not any((*params, dep.body_params))
                 and inspect.iscoroutinefunction(dep.call)
             )
             if not only_request:
@@ -121,8 +118,6 @@ class _Plan:
             defaults.append((field.name, field.field_info.get_default(call_default_factory=True)))
         return cls(
             route=route,
-            pattern=route.path_regex,
-            endpoint=route.endpoint,
             request_name=d.request_param_name,
             principal=principal,
             request_deps=tuple(request_deps),
@@ -132,7 +127,7 @@ class _Plan:
 
     def arguments(self, path: str) -> dict[str, Any] | None:
         """The endpoint's arguments found in the path, or None where the framework must answer."""
-        match = self.pattern.match(path)
+        match = self.route.path_regex.match(path)
         if match is None:
             return None
         kwargs: dict[str, Any] = dict(self.defaults)
@@ -151,7 +146,8 @@ class _Plan:
             kwargs[name] = await authenticate(request, roles)
         for name, call in self.request_deps:
             kwargs[name] = await call(request)
-        return await self.endpoint(**kwargs)
+        endpoint: Callable[..., Awaitable[Response]] = self.route.endpoint
+        return await endpoint(**kwargs)
 
 
 class DirectRoutes:
@@ -171,7 +167,7 @@ class DirectRoutes:
                 kwargs = plan.arguments(scope["path"])
                 if kwargs is not None:
                     scope["route"] = plan.route
-                    scope["endpoint"] = plan.endpoint
+                    scope["endpoint"] = plan.route.endpoint
                     response = await plan(Request(scope, receive, send), kwargs)
                     await response(scope, receive, send)
                     return
