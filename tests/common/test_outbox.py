@@ -43,11 +43,14 @@ class Switch(httpx.AsyncBaseTransport):
     def __init__(self, app):
         self.inner = httpx.ASGITransport(app=app)
         self.up = True
+        self.refusing = False
         self.posts = 0
 
     async def handle_async_request(self, request):
         if not self.up:
             raise httpx.ConnectError("consumer down", request=request)
+        if self.refusing:
+            return httpx.Response(400, json={"detail": "refused"})
         self.posts += 1
         return await self.inner.handle_async_request(request)
 
@@ -105,6 +108,45 @@ async def test_consumer_down_delays_events_never_loses_them(producer, app, token
     switch.up = True
     assert await relay.deliver_once() == 5
     assert await _pending(producer) == 0
+    await client.aclose()
+
+
+async def _due(db):
+    async with db.sessionmaker() as session:
+        query = select(func.count()).where(OUTBOX.outbox.c.next_attempt_at <= utcnow())
+        return (await session.execute(query)).scalar_one()
+
+
+@pytest.mark.policy("344.4(d)")
+async def test_retries_go_at_once_when_the_consumer_answers_again(producer, app, tokens):
+    # Events whose delivery failed while the consumer was unreachable wait out their backoff
+    # (up to a minute) only while it stays away: the first delivery it takes again sends them.
+    switch = Switch(app)
+    client = httpx.AsyncClient(transport=switch)
+
+    async def token():
+        return tokens.token(Role.SERVICE)
+
+    relay = OutboxRelay(producer, OUTBOX, urls=lambda _: "http://audit", token=token, client=client)
+    await _queue(producer, 5)
+    switch.up = False
+    assert await relay.deliver_once() == 0
+    assert (await _pending(producer), await _due(producer)) == (5, 0)
+    switch.up = True
+    await _queue(producer, 1)  # a new event, due at once: delivered, and the five follow
+    assert await relay.deliver_once() == 1
+    assert (await _pending(producer), await _due(producer)) == (5, 5)
+    assert await relay.deliver_once() == 5
+    assert await _pending(producer) == 0
+
+    # A delivery the consumer refuses is no outage: its events keep their backoff.
+    switch.refusing = True
+    await _queue(producer, 2)
+    assert await relay.deliver_once() == 0
+    switch.refusing = False
+    await _queue(producer, 1)
+    assert await relay.deliver_once() == 1
+    assert (await _pending(producer), await _due(producer)) == (2, 0)
     await client.aclose()
 
 

@@ -76,6 +76,19 @@ CLAIM_PLAN = ("SET LOCAL enable_bitmapscan = off", "SET LOCAL enable_seqscan = o
 
 
 @dataclass
+class _Failure:
+    """Why a delivery failed; `unreachable`: the destination (or the token for it) could not
+    be had at all, or answered that it is unavailable, rather than refusing the delivery."""
+
+    error: str
+    unreachable: bool
+
+
+# Answers that say the destination is not there at the moment (a proxy's or its own).
+_UNAVAILABLE = frozenset({502, 503, 504})
+
+
+@dataclass
 class _Claim:
     """Rows taken for one delivery, and (PostgreSQL) the transaction that locks them."""
 
@@ -154,6 +167,9 @@ class Lane:
         self.in_flight: set[int] = set()  # seqs being delivered by this process
         self.deliveries: set[asyncio.Task[None]] = set()
         self.task: asyncio.Task[None] | None = None
+        # A delivery failed because the destination could not be reached: the next one that
+        # succeeds sends the retries waiting meanwhile at once (`_resume`).
+        self.outage = False
 
     @property
     def full(self) -> bool:
@@ -463,9 +479,9 @@ class OutboxRelay:
                 kind=SpanKind.PRODUCER,
                 attributes={"messaging.destination.name": lane.destination, "events": len(seqs)},
             ):
-                error = await self._post(lane.destination, [r["envelope"] for r in rows])
+                failure = await self._post(lane.destination, [r["envelope"] for r in rows])
             locked = claim.locked
-            if error is None and locked is not None:
+            if failure is None and locked is not None:
                 # Delivered: gone from the outbox (see the module docstring).
                 await locked.delete_and_commit(t.name, seqs)
             else:
@@ -473,13 +489,23 @@ class OutboxRelay:
                     await locked.close()  # its locks go; the retry is scheduled apart
                 change = (
                     delete(t).where(t.c.seq.in_(seqs))
-                    if error is None
-                    else self._reschedule(seqs, rows, lane.destination, error)
+                    if failure is None
+                    else self._reschedule(seqs, rows, lane.destination, failure.error)
                 )
                 async with self.db.sessionmaker() as session:
                     await session.execute(change)
                     await session.commit()
-            return len(seqs) if error is None else 0
+            if failure is not None:
+                lane.outage = lane.outage or failure.unreachable
+                return 0
+            if lane.outage:
+                lane.outage = False
+                try:
+                    await self._resume(lane)
+                except Exception as exc:  # the retries keep their times; the next success tries
+                    lane.outage = True
+                    log.warning("cannot bring %s's retries forward: %s", lane.destination, exc)
+            return len(seqs)
         finally:
             lane.in_flight.difference_update(seqs)
             if claim.locked is not None:
@@ -543,6 +569,30 @@ class OutboxRelay:
                 log.warning("outbox relay NOTIFY failed: %s", exc)
                 return
 
+    async def _resume(self, lane: Lane) -> None:
+        """The destination answers again after an outage: the events whose deliveries failed
+        meanwhile are due now, not at the end of their backoff (up to a minute: alerts for the
+        reads of a hotlist restart would wait that long). Only after an outage: an event a
+        destination refuses keeps its backoff."""
+        t = self.tables.outbox
+        now = utcnow()
+        async with self.db.sessionmaker() as session:
+            result = await session.execute(
+                update(t)
+                .where(
+                    t.c.destination == lane.destination,
+                    t.c.attempts > 0,
+                    t.c.next_attempt_at > now,
+                )
+                .values(next_attempt_at=now)
+            )
+            await session.commit()
+        resumed = getattr(result, "rowcount", 0) or 0
+        if resumed:
+            log.info("%s answers again: %d waiting event(s) sent now", lane.destination, resumed)
+            lane.look = True
+            lane.wakeup.set()
+
     def _reschedule(self, seqs: list[Any], rows: list[Any], dest: str, error: str) -> Any:
         """The UPDATE that schedules a failed delivery's retry, with capped, jittered backoff."""
         t = self.tables.outbox
@@ -566,14 +616,14 @@ class OutboxRelay:
             )
         )
 
-    async def _post(self, destination: str, envelopes: list[str]) -> str | None:
-        error = await self._send(destination, envelopes)
-        DELIVERIES.labels(destination, "ok" if error is None else "failed").inc()
-        if error is None:
+    async def _post(self, destination: str, envelopes: list[str]) -> _Failure | None:
+        failure = await self._send(destination, envelopes)
+        DELIVERIES.labels(destination, "ok" if failure is None else "failed").inc()
+        if failure is None:
             DELIVERED.labels(destination).inc(len(envelopes))
-        return error
+        return failure
 
-    async def _send(self, destination: str, envelopes: list[str]) -> str | None:
+    async def _send(self, destination: str, envelopes: list[str]) -> _Failure | None:
         try:
             token = await self.token()
             resp = await self.client.post(
@@ -586,11 +636,14 @@ class OutboxRelay:
                 },
             )
         except (httpx.HTTPError, OSError) as exc:
-            return f"{type(exc).__name__}: {exc}"
+            return _Failure(f"{type(exc).__name__}: {exc}", unreachable=True)
         except AppError as exc:
-            return f"{type(exc).__name__}: {exc.detail}"
+            return _Failure(f"{type(exc).__name__}: {exc.detail}", unreachable=True)
         if resp.status_code >= 300:
-            return f"HTTP {resp.status_code}: {resp.text[:200]}"
+            return _Failure(
+                f"HTTP {resp.status_code}: {resp.text[:200]}",
+                unreachable=resp.status_code in _UNAVAILABLE,
+            )
         return None
 
     async def pending(self) -> int:
