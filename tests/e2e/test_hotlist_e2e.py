@@ -242,6 +242,18 @@ def events_pending(world: World, service: str, destination: str) -> int:
     return asyncio.run(count())
 
 
+def _warnings(suite: Any, *services: str, last: int = 20) -> str:
+    """The last warnings and errors in the services' logs: what a failed wait shows."""
+    logs = suite.log_dir or suite.state_dir / "logs"
+    lines = []
+    for service in services:
+        path = logs / f"{service}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        found = [line for line in text.splitlines() if '"WARNING"' in line or '"ERROR"' in line]
+        lines += [f"{service}: {line[:300]}" for line in found[-last:]]
+    return "\n".join(lines) or "(no warnings)"
+
+
 def alerts_for(world: World, headers: dict[str, str], plate: str) -> list[dict[str, Any]]:
     r = world.gateway.get(
         "/v1/hotlist/alerts",
@@ -391,7 +403,14 @@ def test_hotlist_killed_while_reads_arrive_matches_each_read_exactly_once(world,
         found = {plate: alerts_for(world, rtcc, plate) for plate in KILL_PLATES}
         return found if all(found.values()) else None
 
-    eventually(all_alerted, seconds=90, step=0.5)
+    try:
+        eventually(all_alerted, seconds=90, step=0.5)
+    except AssertionError:
+        missing = [plate for plate in KILL_PLATES if not alerts_for(world, rtcc, plate)]
+        raise AssertionError(
+            f"no alert within 90 s for {missing}; what ingest and hotlist logged:\n"
+            + _warnings(suite, "ingest", "hotlist")
+        ) from None
     # Leave time for a redelivery to (wrongly) add a duplicate before counting.
     time.sleep(3)
     found = {plate: alerts_for(world, rtcc, plate) for plate in KILL_PLATES}
