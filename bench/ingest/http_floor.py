@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import loadgen  # the single-read benchmarks' load generator, beside this module
 from fastapi import FastAPI
 from pydantic import BaseModel
 
@@ -123,8 +124,6 @@ async def _up(url: str) -> None:
 
 async def run_floor(*, seconds: float, concurrency: int) -> list[dict[str, Any]]:
     """Native single reads to the bare service through the bare proxy, then directly."""
-    import single_read  # the load generator (it imports this module)
-
     back_port, proxy_port = free_port(), free_port()
     procs = [
         _start("backend", back_port, {}),
@@ -137,7 +136,7 @@ async def run_floor(*, seconds: float, concurrency: int) -> list[dict[str, Any]]
         results = []
         for route, port in (("proxy", proxy_port), ("direct", back_port)):
             print(f"  floor: native via a bare {route} ({seconds:.0f}s)...", flush=True)
-            r = await single_read.run_kind(
+            r = await loadgen.run_kind(
                 f"http://127.0.0.1:{port}/v1",
                 "native",
                 "none",
@@ -180,9 +179,7 @@ def print_floor(results: list[dict[str, Any]], suite_rows: list[dict[str, Any]])
 
 
 async def main() -> None:
-    import single_read
-
-    results = await run_floor(seconds=single_read.SECONDS, concurrency=single_read.CONCURRENCY)
+    results = await run_floor(seconds=loadgen.SECONDS, concurrency=loadgen.CONCURRENCY)
     print_floor(results, [])
 
 

@@ -24,231 +24,23 @@ import secrets
 import sqlite3
 import sys
 import tempfile
-import time
-import uuid
-from collections import Counter
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
-import orjson
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import http_floor  # the floor of a single-read post, beside this module
+from loadgen import CONCURRENCY, SECONDS, camera_id, hik_mac, run_kind
 
-from alpr_common.suite import SERVICES, Suite, cpu_seconds, cpu_spent, free_port
+from alpr_common.suite import SERVICES, Suite, cpu_seconds, free_port
 
-SECONDS = float(os.environ.get("BENCH_SINGLE_SECONDS", "15"))
-CONCURRENCY = int(os.environ.get("BENCH_SINGLE_CONCURRENCY", "16"))
 PG_URL = os.environ.get("ALPR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 KINDS = ("native", "platerecognizer", "hikvision")
-
-
-def camera_id(i: int) -> str:
-    return f"bench-single-{i:03d}"
-
-
-def hik_mac(i: int) -> str:
-    return f"44:a6:42:00:{i // 256:02x}:{i % 256:02x}"
-
-
-class Bodies:
-    """A new read for every post, made from a template by string formatting (the load generator
-    shares the cores with the suite: it is kept cheap)."""
-
-    def __init__(self, kind: str, cam: int, tag: str) -> None:
-        self.kind = kind
-        self.cam = cam
-        self.tag = tag
-        self.n = 0
-
-    def path(self) -> str:
-        return "reads" if self.kind == "native" else f"vendor-reads/{self.kind}"
-
-    def content_type(self) -> str:
-        return "application/xml" if self.kind == "hikvision" else "application/json"
-
-    def next(self) -> bytes:
-        self.n += 1
-        n = self.n
-        plate = f"S{self.cam:02d}{n % 100000:05d}"[-8:]
-        # Spread over the last hour, distinct per post: no two posts are the same read.
-        at = datetime.now(UTC) - timedelta(seconds=n % 3000, microseconds=n % 997)
-        cam = camera_id(self.cam)
-        if self.kind == "native":
-            read = {
-                "plate": plate,
-                "region": "US-TX",
-                "captured_at": at.isoformat(),
-                "camera": cam,
-                "vendor_read_id": f"{self.tag}-{n}",
-                "confidence": 0.93,
-                "candidates": [{"plate": plate[::-1], "confidence": 0.41}],
-            }
-            return orjson.dumps({"reads": [read]})
-        if self.kind == "platerecognizer":
-            lower = plate.lower()
-            data = {
-                "camera_id": cam,
-                "filename": f"{self.tag}/{n}.jpg",
-                "timestamp": at.isoformat().replace("+00:00", "Z"),
-                "timestamp_camera": None,
-                "results": [
-                    {
-                        "plate": lower,
-                        "score": 0.998,
-                        "region": {"code": "us-tx", "score": 0.95},
-                        "candidates": [
-                            {"plate": lower, "score": 0.998},
-                            {"plate": lower[::-1], "score": 0.7},
-                        ],
-                        "vehicle": {"score": 0.9, "type": "SUV"},
-                    }
-                ],
-            }
-            return orjson.dumps({"data": data, "hook": {"event": "recognition", "id": cam}})
-        local = at.astimezone().isoformat(timespec="milliseconds")
-        return (
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<EventNotificationAlert version="2.0" xmlns="http://www.isapi.org/ver20/XMLSchema">'
-            "<ipAddress>10.20.33.18</ipAddress><portNo>80</portNo><protocol>HTTP</protocol>"
-            f"<macAddress>{hik_mac(self.cam)}</macAddress><channelID>1</channelID>"
-            f"<dateTime>{local}</dateTime><activePostCount>1</activePostCount>"
-            "<eventType>ANPR</eventType><eventState>active</eventState>"
-            f"<eventDescription>ANPR</eventDescription><channelName>Bench {self.cam}</channelName>"
-            f"<ANPR><licensePlate>{plate}</licensePlate><line>1</line>"
-            "<direction>forward</direction><confidenceLevel>94</confidenceLevel>"
-            "<plateType>unknown</plateType><plateColor>white</plateColor>"
-            "<vehicleType>SUVMPV</vehicleType><vehicleInfo><color>gray</color></vehicleInfo>"
-            f"<originalLicensePlate>{plate}</originalLicensePlate></ANPR>"
-            f"<UUID>{uuid.uuid4()}</UUID><picNum>0</picNum></EventNotificationAlert>"
-        ).encode()
-
-
-class _Conn(asyncio.Protocol):
-    """One camera's keep-alive HTTP/1.1 connection, requests written as bytes, answers parsed by
-    llhttp: as lean as a camera's firmware (see bench_ingest._CameraConnection)."""
-
-    def __init__(self) -> None:
-        import httptools
-
-        self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpResponseParser(self)
-        self.body: list[bytes] = []
-        self.done: asyncio.Future[None] | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        self.parser.feed_data(data)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.done is not None and not self.done.done():
-            self.done.set_exception(exc or ConnectionError("the server closed the connection"))
-
-    def on_body(self, body: bytes) -> None:
-        self.body.append(body)
-
-    def on_message_complete(self) -> None:
-        assert self.done is not None
-        if not self.done.done():
-            self.done.set_result(None)
-
-    async def post(self, head: bytes, body: bytes) -> tuple[int, bytes]:
-        assert self.transport is not None
-        self.body = []
-        self.done = asyncio.get_running_loop().create_future()
-        self.transport.write(head + str(len(body)).encode() + b"\r\n\r\n" + body)
-        await self.done
-        return self.parser.get_status_code(), b"".join(self.body)
-
-
-async def _open(url: str) -> _Conn:
-    parts = httpx.URL(url)
-    _, conn = await asyncio.get_running_loop().create_connection(_Conn, parts.host, parts.port)
-    return conn
-
-
-async def run_kind(
-    base: str,
-    kind: str,
-    token: str,
-    *,
-    seconds: float,
-    concurrency: int,
-    cpu: Callable[[], dict[str, float]],
-    tag: str,
-) -> dict[str, Any]:
-    """Post single reads of `kind` to `base` (`<gateway>/v1/ingest` or `<ingest>/v1`) for
-    `seconds` from `concurrency` connections; the figures of the run. `cpu` reads the CPU
-    seconds used so far by kind of process (`cpu_seconds` of a suite)."""
-    latencies: list[float] = []
-    statuses: Counter[int] = Counter()
-    errors: list[str] = []
-    stored = 0
-    conns = [await _open(base) for _ in range(concurrency)]
-    makers = [Bodies(kind, i, f"{tag}-{kind}") for i in range(concurrency)]
-    parts = httpx.URL(base)
-    head = (
-        f"POST {parts.raw_path.decode()}/{makers[0].path()} HTTP/1.1\r\n"
-        f"Host: {parts.netloc.decode()}\r\nAuthorization: Bearer {token}\r\n"
-        f"Content-Type: {makers[0].content_type()}\r\nContent-Length: "
-    ).encode()
-
-    async def one(conn: _Conn, maker: Bodies) -> None:
-        nonlocal stored
-        t0 = time.perf_counter()
-        status, answer = await conn.post(head, maker.next())
-        latencies.append(time.perf_counter() - t0)
-        statuses[status] += 1
-        if status == 200:
-            stored += int(orjson.loads(answer)["stored"])
-        elif len(errors) < 5:
-            errors.append(f"HTTP {status} {answer[:200]!r}")
-
-    # Warm-up: a few posts per connection (first tokens, caches, the relays' first deliveries).
-    for _ in range(3):
-        await asyncio.gather(*(one(c, m) for c, m in zip(conns, makers, strict=True)))
-    latencies.clear()
-    statuses.clear()
-    stored = 0
-    before = cpu()
-    started = time.perf_counter()
-    deadline = started + seconds
-
-    async def loop(conn: _Conn, maker: Bodies) -> None:
-        while time.perf_counter() < deadline:
-            await one(conn, maker)
-
-    await asyncio.gather(*(loop(c, m) for c, m in zip(conns, makers, strict=True)))
-    elapsed = time.perf_counter() - started
-    spent = cpu_spent(before, cpu())
-    for c in conns:
-        assert c.transport is not None
-        c.transport.close()
-    latencies.sort()
-    posts = len(latencies)
-    suite_cpu = sum(v for k, v in spent.items() if k not in ("load generator", "other") and v > 0)
-    return {
-        "kind": kind,
-        "posts": posts,
-        "posts_per_s": posts / elapsed,
-        "p50_ms": latencies[posts // 2] * 1000 if posts else 0.0,
-        "p99_ms": latencies[max(int(posts * 0.99) - 1, 0)] * 1000 if posts else 0.0,
-        "max_ms": latencies[-1] * 1000 if posts else 0.0,
-        "stored": stored,
-        "status": dict(statuses),
-        "errors": errors,
-        "cpu_ms_per_post": suite_cpu / max(posts, 1) * 1000,
-        "cpu": {k: v / max(posts, 1) * 1000 for k, v in spent.items() if v > 0.005},
-        "cores": suite_cpu / elapsed,
-    }
 
 
 async def _cso_and_client(suite: Suite, cameras: list[str]) -> tuple[str, str]:
