@@ -4,7 +4,7 @@ import time
 
 import pytest
 from fastapi import APIRouter
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 
 from alpr_common.app import build_app, use_database
 from alpr_common.db import Database, SessionDep
@@ -184,21 +184,3 @@ async def test_a_single_statement_unit_of_work_commits_with_its_statement_on_pos
         async with db.sessionmaker() as session:
             await session.execute(delete(OUTBOX.outbox).where(OUTBOX.outbox.c.event_id.in_(ids)))
             await session.commit()
-
-
-@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
-async def test_single_statement_units_of_work_keep_generic_plans_on_postgresql(migrated):
-    """A service's single-statement writes (transaction log, ingest's groups) run on a pool of
-    their own whose connections plan each statement once for any parameters; the service's
-    other work keeps PostgreSQL's choice, per call, between custom and generic plans."""
-    db = Database.from_url(migrated.url)
-    show = text("SELECT current_setting('plan_cache_mode')")
-    try:
-        async with db.single_statement_sessionmaker() as session:
-            assert (await session.execute(show)).scalar_one() == "force_generic_plan"
-        async with db.sessionmaker() as session:
-            assert (await session.execute(show)).scalar_one() == "auto"
-        async with db.read_sessionmaker() as session:
-            assert (await session.execute(show)).scalar_one() == "auto"
-    finally:
-        await db.dispose()

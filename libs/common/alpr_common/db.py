@@ -254,13 +254,9 @@ def create_engine(
     pooled: bool = True,
     write_wait_seconds: float = SQLITE_WRITE_WAIT_SECONDS,
     read_only: bool = False,
-    generic_plans: bool = False,
 ) -> AsyncEngine:
     """`pooled=False` opens a connection per session: for callers that run on several event
     loops (asyncpg connections belong to the loop that opened them).
-
-    PostgreSQL, `generic_plans=True`: the connections plan each prepared statement once, for
-    any parameters (`plan_cache_mode`); see `Database.single_statement_sessionmaker`.
 
     SQLite (file): the engine writers use keeps ONE connection, so the writers of a process
     queue for it in order (SQLAlchemy's pool is an asyncio queue) instead of meeting on the
@@ -288,10 +284,7 @@ def create_engine(
         return engine.execution_options(**{READ_ONLY: True}) if read_only else engine
     # No JIT: the services' queries are short, and compiling one that the planner guessed
     # costly (a partial plate over the current day's partition) takes longer than running it.
-    settings = {"jit": "off"}
-    if generic_plans:
-        settings["plan_cache_mode"] = "force_generic_plan"
-    connect_args = {"server_settings": settings}
+    connect_args = {"server_settings": {"jit": "off"}}
     if not pooled:
         return create_async_engine(
             url, poolclass=NullPool, json_serializer=json_serializer, connect_args=connect_args
@@ -333,7 +326,6 @@ class Database:
         *,
         bind: AsyncConnection | None = None,
         read_engine: AsyncEngine | None = None,
-        statement_engine: AsyncEngine | None = None,
     ) -> None:
         self.engine = engine
         self._bound = bind is not None
@@ -342,9 +334,6 @@ class Database:
         # Where work that only reads runs (SQLite: an engine apart from the writers' one
         # connection, see `create_engine`); the same engine otherwise.
         self.read_engine = read_engine or engine
-        # Where single-statement units of work run (`single_statement_sessionmaker`): on
-        # PostgreSQL, from `from_url`, a small pool of its own that keeps generic plans.
-        self.statement_engine = statement_engine or engine
         # Called after any of this database's sessions commits events to the outbox (the
         # service's relay wakes: they go out now, not at its next poll). Wired by
         # `app.use_database`.
@@ -356,17 +345,13 @@ class Database:
             self.sessionmaker = async_sessionmaker(
                 engine, expire_on_commit=False, sync_session_class=session_class
             )
-            # For a unit of work that is one statement (the gateway's transaction log, ingest's
-            # group writes): on PostgreSQL it runs without BEGIN and COMMIT, two round trips
-            # fewer, and is as atomic and durable (a statement is its own transaction). Its
-            # engine's connections keep generic plans: these statements have one shape and
-            # take arrays, and left to choose, PostgreSQL planned ingest's group statement
-            # afresh at every call when load was light (3.8 ms of planning against 0.45 of
-            # execution: its duplicate check reaches every partition of the retention window).
-            # SQLite keeps its transactions (its BEGIN IMMEDIATE takes the write lock).
+            # For a unit of work that is one statement (the gateway's transaction log): on
+            # PostgreSQL it runs without BEGIN and COMMIT, two round trips fewer, and is as
+            # atomic and durable (a statement is its own transaction). SQLite keeps its
+            # transactions (its BEGIN IMMEDIATE takes the write lock).
             self.single_statement_sessionmaker = (
                 async_sessionmaker(
-                    self.statement_engine.execution_options(isolation_level="AUTOCOMMIT"),
+                    engine.execution_options(isolation_level="AUTOCOMMIT"),
                     expire_on_commit=False,
                     sync_session_class=session_class,
                 )
@@ -471,13 +456,10 @@ class Database:
         write_wait_seconds: float = SQLITE_WRITE_WAIT_SECONDS,
     ) -> Database:
         engine = create_engine(url, pool_size=pool_size, write_wait_seconds=write_wait_seconds)
-        read_engine = statement_engine = None
+        read_engine = None
         if engine.dialect.name == "sqlite":
             read_engine = create_engine(url, write_wait_seconds=write_wait_seconds, read_only=True)
-        else:
-            # Its users write one group at a time (a group writer per process).
-            statement_engine = create_engine(url, pool_size=2, generic_plans=True)
-        return cls(engine, read_engine=read_engine, statement_engine=statement_engine)
+        return cls(engine, read_engine=read_engine)
 
     @property
     def dialect(self) -> str:
@@ -491,8 +473,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        for other in {self.read_engine, self.statement_engine} - {self.engine}:
-            await other.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
 
 @contextlib.asynccontextmanager
