@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httptools
 import httpx
 import orjson
 import uvloop
@@ -54,6 +53,7 @@ from alpr_ingest.settings import IngestSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import http_floor  # the floor of a single-read post on this machine
+import loadgen  # the lean keep-alive connection of a camera
 import single_read  # the single-read section, a module beside this one
 
 PG_URL = os.environ.get("ALPR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -217,55 +217,6 @@ async def settled(urls: dict[str, str], within: float = 60.0) -> None:
             await conn.close()
 
 
-class _CameraConnection(asyncio.Protocol):
-    """One camera's keep-alive HTTP/1.1 connection, as lean as a load generator can be: the
-    request is written as bytes and the answer parsed by llhttp (httptools), with no client
-    library around it. The load generator shares the two cores with the suite, so whatever it
-    spends is taken from the system under test."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpResponseParser(self)
-        self.body: list[bytes] = []
-        self.done: asyncio.Future[None] | None = None
-
-    @classmethod
-    async def open(cls, url: str) -> _CameraConnection:
-        parts = httpx.URL(url)
-        loop = asyncio.get_running_loop()
-        _, conn = await loop.create_connection(cls, parts.host, parts.port)
-        return conn
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        self.parser.feed_data(data)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.done is not None and not self.done.done():
-            self.done.set_exception(exc or ConnectionError("the server closed the connection"))
-
-    def on_body(self, body: bytes) -> None:
-        self.body.append(body)
-
-    def on_message_complete(self) -> None:
-        assert self.done is not None
-        self.done.set_result(None)
-
-    async def post(self, head: bytes, body: bytes) -> tuple[int, bytes]:
-        assert self.transport is not None
-        self.body = []
-        self.done = asyncio.get_running_loop().create_future()
-        self.transport.write(head + str(len(body)).encode() + b"\r\n\r\n" + body)
-        await self.done
-        return self.parser.get_status_code(), b"".join(self.body)
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-
-
 async def post_all(
     url: str, bodies: list[bytes], token: str, urls: dict[str, str], suite: Suite
 ) -> tuple[float, int, dict[str, float]]:
@@ -282,19 +233,19 @@ async def post_all(
         "Content-Length: "
     ).encode()
 
-    async def send(conn: _CameraConnection, body: bytes) -> int:
+    async def send(conn: loadgen.CameraConnection, body: bytes) -> int:
         status, answer = await conn.post(head, body)
         if status != 200:
             raise RuntimeError(f"{url}: HTTP {status} {answer[:300]!r}")
         return int(orjson.loads(answer)["stored"])
 
-    async def worker(conn: _CameraConnection) -> None:
+    async def worker(conn: loadgen.CameraConnection) -> None:
         nonlocal stored
         while not queue.empty():
             n = await send(conn, queue.get_nowait())
             stored += n  # not `stored += await ...`: that reads `stored` before the await
 
-    conns = [await _CameraConnection.open(url) for _ in range(CONCURRENCY)]
+    conns = [await loadgen.CameraConnection.open(url) for _ in range(CONCURRENCY)]
     try:
         # Warm-up: a batch of its own on each connection, so that every ingest worker stores
         # reads and its relay delivers them (each worker's first delivery fetches its service

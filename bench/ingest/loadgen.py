@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httptools
 import httpx
 import orjson
 
@@ -104,17 +105,24 @@ class Bodies:
         ).encode()
 
 
-class _Conn(asyncio.Protocol):
-    """One camera's keep-alive HTTP/1.1 connection, requests written as bytes, answers parsed by
-    llhttp: as lean as a camera's firmware (see bench_ingest._CameraConnection)."""
+class CameraConnection(asyncio.Protocol):
+    """One camera's keep-alive HTTP/1.1 connection, as lean as a load generator can be: the
+    request is written as bytes and the answer parsed by llhttp (httptools), with no client
+    library around it. The load generator shares the two cores with the suite, so whatever it
+    spends is taken from the system under test. `bench_ingest.py`'s batches use it too."""
 
     def __init__(self) -> None:
-        import httptools
-
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.body: list[bytes] = []
         self.done: asyncio.Future[None] | None = None
+
+    @classmethod
+    async def open(cls, url: str) -> CameraConnection:
+        parts = httpx.URL(url)
+        loop = asyncio.get_running_loop()
+        _, conn = await loop.create_connection(cls, parts.host, parts.port)
+        return conn
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -135,6 +143,7 @@ class _Conn(asyncio.Protocol):
             self.done.set_result(None)
 
     async def post(self, head: bytes, body: bytes) -> tuple[int, bytes]:
+        """Send `head` (a request's head up to `Content-Length: `) and `body`; the answer."""
         assert self.transport is not None
         self.body = []
         self.done = asyncio.get_running_loop().create_future()
@@ -142,11 +151,9 @@ class _Conn(asyncio.Protocol):
         await self.done
         return self.parser.get_status_code(), b"".join(self.body)
 
-
-async def _open(url: str) -> _Conn:
-    parts = httpx.URL(url)
-    _, conn = await asyncio.get_running_loop().create_connection(_Conn, parts.host, parts.port)
-    return conn
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
 
 
 async def run_kind(
@@ -166,7 +173,7 @@ async def run_kind(
     statuses: Counter[int] = Counter()
     errors: list[str] = []
     stored = 0
-    conns = [await _open(base) for _ in range(concurrency)]
+    conns = [await CameraConnection.open(base) for _ in range(concurrency)]
     makers = [Bodies(kind, i, f"{tag}-{kind}") for i in range(concurrency)]
     parts = httpx.URL(base)
     head = (
@@ -175,7 +182,7 @@ async def run_kind(
         f"Content-Type: {makers[0].content_type()}\r\nContent-Length: "
     ).encode()
 
-    async def one(conn: _Conn, maker: Bodies) -> None:
+    async def one(conn: CameraConnection, maker: Bodies) -> None:
         nonlocal stored
         t0 = time.perf_counter()
         status, answer = await conn.post(head, maker.next())
@@ -196,7 +203,7 @@ async def run_kind(
     started = time.perf_counter()
     deadline = started + seconds
 
-    async def loop(conn: _Conn, maker: Bodies) -> None:
+    async def loop(conn: CameraConnection, maker: Bodies) -> None:
         while time.perf_counter() < deadline:
             await one(conn, maker)
 
@@ -204,8 +211,7 @@ async def run_kind(
     elapsed = time.perf_counter() - started
     spent = cpu_spent(before, cpu())
     for c in conns:
-        assert c.transport is not None
-        c.transport.close()
+        c.close()
     latencies.sort()
     posts = len(latencies)
     suite_cpu = sum(v for k, v in spent.items() if k not in ("load generator", "other") and v > 0)

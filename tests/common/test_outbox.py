@@ -86,8 +86,8 @@ async def test_a_claim_takes_each_new_id_once_and_returns_only_those(db):
         assert count == 2
 
 
-@pytest.mark.policy("344.4(d)")
-async def test_consumer_down_delays_events_never_loses_them(producer, app, tokens):
+def _switched_relay(producer, app, tokens):
+    """A relay from `producer` to audit's app through a Switch that the test turns off and on."""
     switch = Switch(app)
     client = httpx.AsyncClient(transport=switch)
 
@@ -95,6 +95,12 @@ async def test_consumer_down_delays_events_never_loses_them(producer, app, token
         return tokens.token(Role.SERVICE)
 
     relay = OutboxRelay(producer, OUTBOX, urls=lambda _: "http://audit", token=token, client=client)
+    return switch, client, relay
+
+
+@pytest.mark.policy("344.4(d)")
+async def test_consumer_down_delays_events_never_loses_them(producer, app, tokens):
+    switch, client, relay = _switched_relay(producer, app, tokens)
     await _queue(producer, 5)
     switch.up = False
     assert await relay.deliver_once() == 0
@@ -121,13 +127,7 @@ async def _due(db):
 async def test_retries_go_at_once_when_the_consumer_answers_again(producer, app, tokens):
     # Events whose delivery failed while the consumer was unreachable wait out their backoff
     # (up to a minute) only while it stays away: the first delivery it takes again sends them.
-    switch = Switch(app)
-    client = httpx.AsyncClient(transport=switch)
-
-    async def token():
-        return tokens.token(Role.SERVICE)
-
-    relay = OutboxRelay(producer, OUTBOX, urls=lambda _: "http://audit", token=token, client=client)
+    switch, client, relay = _switched_relay(producer, app, tokens)
     await _queue(producer, 5)
     switch.up = False
     assert await relay.deliver_once() == 0

@@ -407,9 +407,12 @@ def test_hotlist_killed_while_reads_arrive_matches_each_read_exactly_once(world,
         eventually(all_alerted, seconds=90, step=0.5)
     except AssertionError:
         missing = [plate for plate in KILL_PLATES if not alerts_for(world, rtcc, plate)]
+        # Still in ingest's outbox: the relay never had hotlist take it; gone: hotlist took it
+        # and made no alert.
+        pending = events_pending(world, "ingest", "hotlist")
         raise AssertionError(
-            f"no alert within 90 s for {missing}; what ingest and hotlist logged:\n"
-            + _warnings(suite, "ingest", "hotlist")
+            f"no alert within 90 s for {missing}; events still in ingest's outbox for hotlist: "
+            f"{pending}; what ingest and hotlist logged:\n" + _warnings(suite, "ingest", "hotlist")
         ) from None
     # Leave time for a redelivery to (wrongly) add a duplicate before counting.
     time.sleep(3)
