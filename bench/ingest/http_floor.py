@@ -186,5 +186,4 @@ async def main() -> None:
 if __name__ == "__main__":
     import uvloop
 
-    sys.path.insert(0, str(HERE))
     uvloop.run(main())
