@@ -14,10 +14,16 @@ from sqlalchemy import delete, func, select, text
 
 from alpr_audit.main import SPEC as AUDIT
 from alpr_audit.models import OUTBOX as AUDIT_OUTBOX
-from alpr_common.db import Database, create_engine, driver_connection, utcnow
+from alpr_common.db import (
+    Database,
+    create_engine,
+    driver_connection,
+    request_transaction,
+    utcnow,
+)
 from alpr_common.events import Event
 from alpr_common.migrations import upgrade
-from alpr_common.outbox import claim, enqueue_many
+from alpr_common.outbox import claim, consume, enqueue_many
 from alpr_common.relay import CLAIM_PLAN, CLAIM_SQL, OutboxRelay, _Locked
 from alpr_common.roles import Role
 from alpr_common.testing.plugin import require_postgresql
@@ -84,6 +90,64 @@ async def test_a_claim_takes_each_new_id_once_and_returns_only_those(db):
         table = AUDIT_OUTBOX.processed
         count = (await session.execute(select(func.count()).select_from(table))).scalar()
         assert count == 2
+
+
+@pytest.mark.policy("344.4(d)")
+async def test_a_delivery_that_fails_before_its_commit_leaves_no_claim(migrated):
+    # A consumer that fails (or dies) while applying a delivery keeps nothing of it, its claim of
+    # the event ids included: the relay's retry is applied, not taken for a duplicate. On
+    # PostgreSQL the claim once ran on the driver's connection before the transaction's BEGIN,
+    # committed by itself: a hotlist killed mid-delivery lost that read's alert.
+    db = Database.from_url(migrated.url)
+    event = Event(source="gateway", type="gateway.request", data={"request_id": "crash"})
+    applied = []
+
+    async def dies(session, ev):
+        raise RuntimeError("the consumer fails before its commit")
+
+    async def applies(session, ev):
+        applied.append(ev.id)
+
+    try:
+        with pytest.raises(RuntimeError):
+            async with request_transaction(db) as session:  # as `POST /v1/events` does
+                await consume(session, AUDIT_OUTBOX, [event], dies)
+        async with request_transaction(db) as session:
+            result = await consume(session, AUDIT_OUTBOX, [event], applies)
+        assert (result.accepted, result.duplicates) == (1, 0)
+        assert applied == [event.id]
+    finally:
+        await db.dispose()
+
+
+async def test_statements_on_the_driver_connection_are_in_the_session_transaction(migrated):
+    # What `driver_connection` runs is rolled back with the session's transaction, even as its
+    # first statement; an autocommit session's statement stands by itself.
+    db = Database.from_url(migrated.url)
+    table = AUDIT_OUTBOX.processed
+    ids = [f"driver-{time.monotonic_ns()}-{n}" for n in range(2)]
+    sql = f"INSERT INTO {table.name} (event_id, source, type, processed_at, outcome) "
+    try:
+        async with db.sessionmaker() as session:
+            raw = await driver_connection(session)
+            if db.dialect == "postgresql":
+                await raw.execute(sql + "VALUES ($1, 's', 't', now(), 'accepted')", ids[0])
+            else:
+                await session.execute(
+                    text(sql + "VALUES (:id, 's', 't', '2026-01-01', 'accepted')"), {"id": ids[0]}
+                )
+            await session.rollback()
+        if db.dialect == "postgresql":
+            async with db.single_statement_sessionmaker() as session:
+                raw = await driver_connection(session)
+                await raw.execute(sql + "VALUES ($1, 's', 't', now(), 'accepted')", ids[1])
+                await session.rollback()
+        async with db.sessionmaker() as session:
+            kept = select(table.c.event_id).where(table.c.event_id.in_(ids))
+            stored = set((await session.execute(kept)).scalars())
+        assert stored == ({ids[1]} if db.dialect == "postgresql" else set())
+    finally:
+        await db.dispose()
 
 
 def _switched_relay(producer, app, tokens):

@@ -310,10 +310,20 @@ def is_postgresql(session: AsyncSession) -> bool:
 
 async def driver_connection(session: AsyncSession) -> Any:
     """The driver's connection under the session's transaction (asyncpg on PostgreSQL): for
-    the statements whose cost is mostly SQLAlchemy's (bulk writes, the relay's claim)."""
+    the statements whose cost is mostly SQLAlchemy's (bulk writes, the relay's claim).
+
+    SQLAlchemy's asyncpg adapter sends BEGIN only before its own first statement, so until then
+    the driver's connection is outside any transaction and a statement sent on it commits at
+    once: a consumer's claim of an event id then outlived the delivery that failed or died
+    before its commit, and the redelivery was taken for a duplicate (an alert lost across a
+    hotlist crash). The transaction is begun here, as the adapter would (the same BEGIN, no
+    round trip more); an autocommit session (`single_statement_sessionmaker`) stays one."""
     conn = await (await session.connection()).get_raw_connection()
     raw = conn.driver_connection
     assert raw is not None
+    adapted: Any = conn.dbapi_connection
+    if getattr(adapted, "_transaction", False) is None:  # the asyncpg adapter, not begun yet
+        await adapted._start_transaction()
     return raw
 
 
