@@ -678,14 +678,16 @@ async def main() -> int:
         f"API via gateway {api['gateway_rows_per_s']:,.0f} rows/s, raw COPY {a:,.0f} rows/s"
     )
     single_read.print_section(
-        f"Single-read posts on PostgreSQL ({single_read.CONCURRENCY} connections, "
+        f"Single-read posts on PostgreSQL ({single_read.CONCURRENCY} connections unless the row "
+        "says, "
         f"{single_read.SECONDS:.0f} s per kind, ingest workers {INGEST_WORKERS}; "
         "target >= 1,000 posts/s via gateway, p99 < 100 ms)",
         api["single"],
     )
     http_floor.print_floor(floor, api["single"])
     single_read.print_section(
-        f"Single-read posts on SQLite, `make run` ({single_read.CONCURRENCY} connections; "
+        f"Single-read posts on SQLite, `make run` ({single_read.CONCURRENCY} connections unless "
+        "the row says; "
         "target >= 400 posts/s, p99 < 250 ms, no 5xx)",
         sqlite_single,
     )

@@ -22,6 +22,9 @@ from alpr_common.suite import cpu_spent
 
 SECONDS = float(os.environ.get("BENCH_SINGLE_SECONDS", "15"))
 CONCURRENCY = int(os.environ.get("BENCH_SINGLE_CONCURRENCY", "16"))
+# The fleet row: native posts through the gateway from this many connections, each a camera of
+# its own (issue 21: a few hundred cameras posting one read at a time); 0 leaves it out.
+FLEET = int(os.environ.get("BENCH_SINGLE_FLEET", "64"))
 
 
 def camera_id(i: int) -> str:
@@ -217,6 +220,7 @@ async def run_kind(
     suite_cpu = sum(v for k, v in spent.items() if k not in ("load generator", "other") and v > 0)
     return {
         "kind": kind,
+        "concurrency": concurrency,
         "posts": posts,
         "posts_per_s": posts / elapsed,
         "p50_ms": latencies[posts // 2] * 1000 if posts else 0.0,

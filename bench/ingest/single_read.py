@@ -3,7 +3,9 @@
 Native 1-read batches, Plate Recognizer Stream webhooks (JSON) and Hikvision ISAPI ANPR alerts
 (XML, the camera named by a vendor key: MAC and channel) are posted by CONCURRENCY keep-alive
 connections, each a camera of its own, for SECONDS each, through the gateway and directly to
-ingest. Every post carries a new read; each answer must be 200 and say `stored: 1`. The figures:
+ingest; then native posts through the gateway from FLEET connections (`BENCH_SINGLE_FLEET`,
+default 64: a fleet of cameras, each on its own connection). Every post carries a new read;
+each answer must be 200 and say `stored: 1`. The figures:
 posts/s, p50 / p99 latency, 5xx count, CPU per post (all processes), and at the end the reads
 in the table against the reads acknowledged.
 
@@ -35,7 +37,7 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import http_floor  # the floor of a single-read post, beside this module
-from loadgen import CONCURRENCY, SECONDS, camera_id, hik_mac, run_kind
+from loadgen import CONCURRENCY, FLEET, SECONDS, camera_id, hik_mac, run_kind
 
 from alpr_common.suite import SERVICES, Suite, cpu_seconds, free_port
 
@@ -161,40 +163,44 @@ async def run_section(
     seconds: float = SECONDS,
     concurrency: int = CONCURRENCY,
     kinds: tuple[str, ...] = KINDS,
+    fleet: int = FLEET,
 ) -> list[dict[str, Any]]:
-    """Every kind through the gateway, then direct; `ingest_url` None means SQLite."""
-    cameras = [camera_id(i) for i in range(concurrency)]
+    """Every kind through the gateway, then direct, then (`fleet` above `concurrency`) native
+    through the gateway from `fleet` connections; `ingest_url` None means SQLite."""
+    cameras = [camera_id(i) for i in range(max(concurrency, fleet))]
     _cso, token = await _cso_and_client(suite, cameras)
-    await register_cameras(suite, ingest_url, concurrency)
+    await register_cameras(suite, ingest_url, len(cameras))
     before = await count_reads(suite, ingest_url)
     tag = secrets.token_hex(3)
+    gateway, direct = f"{suite.url('gateway')}/v1/ingest", f"{suite.url('ingest')}/v1"
+    runs = [
+        (k, r, b, concurrency) for k in kinds for r, b in (("gateway", gateway), ("direct", direct))
+    ]
+    if fleet > concurrency:
+        runs.append(("native", f"gateway, {fleet} conns", gateway, fleet))
     results = []
-    for kind in kinds:
-        for route, base in (
-            ("gateway", f"{suite.url('gateway')}/v1/ingest"),
-            ("direct", f"{suite.url('ingest')}/v1"),
-        ):
-            print(f"  single reads: {kind} via {route} ({seconds:.0f}s)...", flush=True)
-            load = os.getloadavg()[0]
-            r = await run_kind(
-                base,
-                kind,
-                token,
-                seconds=seconds,
-                concurrency=concurrency,
-                cpu=functools.partial(cpu_seconds, suite),
-                tag=f"{tag}-{route}",
-            )
-            r["route"] = route
-            r["load_before"] = load
-            results.append(r)
-            fives = sum(n for s, n in r["status"].items() if s >= 500)
-            print(
-                f"    {r['posts_per_s']:,.0f} posts/s, p50 {r['p50_ms']:.1f} ms, p99 "
-                f"{r['p99_ms']:.1f} ms, {fives} 5xx, {r['cpu_ms_per_post']:.2f} ms CPU/post, "
-                f"load {load:.1f}",
-                flush=True,
-            )
+    for kind, route, base, connections in runs:
+        print(f"  single reads: {kind} via {route} ({seconds:.0f}s)...", flush=True)
+        load = os.getloadavg()[0]
+        r = await run_kind(
+            base,
+            kind,
+            token,
+            seconds=seconds,
+            concurrency=connections,
+            cpu=functools.partial(cpu_seconds, suite),
+            tag=f"{tag}-{route.split(',')[0]}-{connections}",
+        )
+        r["route"] = route
+        r["load_before"] = load
+        results.append(r)
+        fives = sum(n for s, n in r["status"].items() if s >= 500)
+        print(
+            f"    {r['posts_per_s']:,.0f} posts/s, p50 {r['p50_ms']:.1f} ms, p99 "
+            f"{r['p99_ms']:.1f} ms, {fives} 5xx, {r['cpu_ms_per_post']:.2f} ms CPU/post, "
+            f"load {load:.1f}",
+            flush=True,
+        )
     in_table = await count_reads(suite, ingest_url) - before
     results.append({"in_table": in_table})
     return results
@@ -222,7 +228,7 @@ def print_section(title: str, results: list[dict[str, Any]]) -> None:
     for r in rows:
         split = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r["cpu"].items(), key=lambda x: -x[1]))
         print(f"  CPU ms/post {r['kind']} via {r['route']}: {split}")
-    warm = 3 * CONCURRENCY * len(rows)
+    warm = sum(3 * r["concurrency"] for r in rows)
     in_table = next(r["in_table"] for r in results if "in_table" in r)
     print(
         f"  acknowledged {acked:,} (+{warm} warm-up) ; in the table {in_table:,}: "
@@ -290,7 +296,9 @@ async def main() -> int:
             state, args.workers, kinds=kinds, seconds=args.seconds
         )
     floor = await http_floor.run_floor(seconds=args.seconds, concurrency=CONCURRENCY)
-    print_section(f"single-read posts on {args.db}, {CONCURRENCY} connections", results)
+    print_section(
+        f"single-read posts on {args.db}, {CONCURRENCY} connections unless the row says", results
+    )
     http_floor.print_floor(floor, results)
     print(f"uptime at the end: {os.getloadavg()}")
     return 0

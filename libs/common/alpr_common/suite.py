@@ -274,7 +274,9 @@ def cpu_seconds(suite: Suite) -> dict[str, float]:
         elif int(fields[2]) in groups:
             used[groups[int(fields[2])]] += seconds
         elif b"postgres" in cmd:
-            used["postgresql"] += seconds
+            # With the time of its exited children (the postmaster's): a backend whose
+            # connection a pool closed during the run would otherwise take its CPU with it.
+            used["postgresql"] += seconds + (int(fields[13]) + int(fields[14])) / tick
         else:
             used["other"] += seconds
     return used
