@@ -3,14 +3,17 @@
 A request submits its item and waits for the write that carries it; one writer task per process
 (and event loop) takes every item queued meanwhile and writes them in one go, so under load
 a transaction, a round trip and a commit serve many requests, and a lone request is written at
-once (no timer). Each request is answered only after the write holding its item has committed:
-the guarantee of a write of its own, at a fraction of the cost.
+once (no timer). Under load a write may wait out `linger` after the previous one ended, so that
+more requests share it. Each request is answered only after the write holding its item has
+committed: the guarantee of a write of its own, at a fraction of the cost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -25,11 +28,21 @@ class GroupCommit(Generic[T, R]):
     raises, every request of that group gets the exception."""
 
     def __init__(
-        self, write: Callable[[list[T]], Awaitable[Sequence[R]]], *, name: str, max_items: int
+        self,
+        write: Callable[[list[T]], Awaitable[Sequence[R]]],
+        *,
+        name: str,
+        max_items: int,
+        linger: float = 0.0,
     ) -> None:
         self.write = write
         self.name = name
         self.max_items = max_items
+        # A write that would begin less than `linger` seconds after the previous one ended waits
+        # until then: under load the requests of those moments share it. After a quiet spell
+        # nothing waits, so a lone request is written at once.
+        self.linger = linger
+        self._last_end = -math.inf
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
@@ -56,9 +69,15 @@ class GroupCommit(Generic[T, R]):
             await self._wake.wait()
             self._wake.clear()
             while self._pending:
+                gap = self._last_end + self.linger - time.monotonic()
+                if gap > 0:
+                    await asyncio.sleep(gap)
                 group = self._pending[: self.max_items]
                 del self._pending[: self.max_items]
-                await self._write_group(group)
+                try:
+                    await self._write_group(group)
+                finally:
+                    self._last_end = time.monotonic()
 
     async def _write_group(self, group: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:

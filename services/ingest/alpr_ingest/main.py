@@ -93,7 +93,9 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         hooks=[maintenance],
     )
     app.state.runtime = Runtime.from_settings(settings)
-    app.state.runtime.writer = writer.ReadWriter(lambda: app.state.db)
+    app.state.runtime.writer = writer.ReadWriter(
+        lambda: app.state.db, linger=settings.group_linger_seconds
+    )
     add_probe(app, purge.retention)
     add_probe(app, cameras.health_metrics)
     app.state.ready_checks["purge"] = functools.partial(purge_ready, app)

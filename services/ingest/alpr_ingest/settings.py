@@ -36,6 +36,10 @@ class IngestSettings(BaseServiceSettings):
     # The read path keeps camera sites per process: a change made in this process is seen at
     # once, one made by another process (a second worker, a CLI command) within this long.
     camera_cache_seconds: float = Field(default=2.0, ge=0)
+    # Single reads are written in groups (`writer.ReadWriter`): under load a group's write
+    # begins at least this long after the previous one ended, so more posts share it (fewer
+    # statements and commits, less CPU a post); after a quiet spell a post is written at once.
+    group_linger_seconds: float = Field(default=0.003, ge=0, le=0.1)
 
     # Camera health (344.3.1(b)): a camera with no read or heartbeat for this long is stale.
     stale_after_minutes: int = Field(default=60, ge=1)

@@ -32,8 +32,10 @@ class ReadWriter(GroupCommit[repo.NewReads, bool]):
     holding a read already stored leaves the group, and the rest is written again without it
     (a second round trip, only then)."""
 
-    def __init__(self, db: Callable[[], Database], *, max_items: int = 256) -> None:
-        super().__init__(self._write, name="ingest-reads", max_items=max_items)
+    def __init__(
+        self, db: Callable[[], Database], *, max_items: int = 256, linger: float = 0.0
+    ) -> None:
+        super().__init__(self._write, name="ingest-reads", max_items=max_items, linger=linger)
         self.db = db  # looked up per write: tests swap the app's database
 
     async def _write(self, units: list[repo.NewReads]) -> list[bool]:
