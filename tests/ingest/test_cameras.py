@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 
+from alpr_ingest.repository.cameras import CameraSiteCache
 from tests.helpers.ingest import DOWNTOWN, REVIEW, SOUTH
 
 
@@ -309,3 +312,34 @@ async def test_equipment_problems_go_to_the_chief_security_officer(ingest):
         headers=officer,
     )
     assert unknown.status_code == 404
+
+
+async def test_cached_camera_sites_are_read_again_together_when_their_time_is_up(ingest, app):
+    """The read path's camera sites (INGEST_CAMERA_CACHE_SECONDS): once the time is up, every
+    site held is read again in one lookup that the requests arriving meanwhile share, and a
+    change another process committed (here SQL on the table, which this process's commits do
+    not announce) is in force from then on."""
+    now = [0.0]
+    cache = CameraSiteCache(2.0, clock=lambda: now[0])
+    app.state.runtime.camera_sites = cache
+    cameras = [f"cam-fleet{i}" for i in range(6)]
+    for camera in cameras:
+        await ingest.camera(camera)
+    for i, camera in enumerate(cameras):
+        assert (await ingest.post([ingest.read(camera, f"FLT{i}00")])).json()["stored"] == 1
+    held = cache.lookups
+    for i, camera in enumerate(cameras):
+        assert (await ingest.post([ingest.read(camera, f"FLT{i}01")])).json()["stored"] == 1
+    assert cache.lookups == held  # all served from the cache
+
+    async with ingest.db.sessionmaker() as session:
+        await session.execute(text("UPDATE camera SET status = 'retired' WHERE id = 'cam-fleet2'"))
+        await session.commit()
+    now[0] += 2.5
+    answers = await asyncio.gather(
+        *(ingest.post([ingest.read(c, f"FLT{i}02")]) for i, c in enumerate(cameras))
+    )
+    assert cache.lookups == held + 1  # one lookup for the whole fleet
+    stored = {c: a.json()["stored"] for c, a in zip(cameras, answers, strict=True)}
+    assert stored == {c: int(c != "cam-fleet2") for c in cameras}
+    assert "retired" in answers[2].json()["rejections"][0]["reason"]

@@ -481,15 +481,12 @@ def _plain(result: AdapterResult) -> bool:
 
 async def _sites(db: Database, rt: Runtime, refs: set[str]) -> dict[str, CameraSite]:
     """Camera sites from the process's cache; the rest read outside any write transaction."""
-    cache = rt.camera_sites
-    found, missing = cache.cached(refs)
-    if missing:
-        generation = camera_repo.generation()
+
+    async def fetch(wanted: list[str]) -> dict[str, CameraSite]:
         async with db.read_sessionmaker() as session:
-            fetched = await camera_repo.camera_sites(session, missing)
-        cache.keep(fetched, generation=generation)
-        found.update(fetched)
-    return found
+            return await camera_repo.camera_sites(session, wanted)
+
+    return await rt.camera_sites.sites(refs, fetch)
 
 
 async def _ingest_plain(

@@ -3,9 +3,10 @@ of the read path."""
 
 from __future__ import annotations
 
+import asyncio
 import operator
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
@@ -203,27 +204,50 @@ def _forget_change(session: Session, _previous: Any) -> None:
     session.info.pop(_CHANGED, None)
 
 
+SiteFetch = Callable[[list[str]], Awaitable[dict[str, CameraSite]]]
+
+
 class CameraSiteCache:
     """`camera_sites` kept per process, for the read path: a camera posting reads is resolved
     without a query. A change committed in this process clears it at once; one committed by
     another process (another worker, a CLI command) is seen within `ttl_seconds` (the cameras'
     status and site, as the principals' live status, `<SVC>_STATUS_CACHE_SECONDS`). Unknown
-    references are never cached: a camera registered a moment ago is found at once."""
+    references are never cached: a camera registered a moment ago is found at once.
 
-    def __init__(self, ttl_seconds: float, *, max_entries: int = 10_000) -> None:
+    When `ttl_seconds` have passed, every site held is read again in one lookup, which the
+    requests arriving meanwhile wait for (none is served from a site older than that): a fleet
+    of cameras costs one query per `ttl_seconds`, not one per camera (dropping them all made
+    each of a few hundred cameras look itself up again, on connections the pool opened for it).
+    """
+
+    def __init__(
+        self,
+        ttl_seconds: float,
+        *,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ttl = ttl_seconds
         self.max_entries = max_entries
+        self.clock = clock
         self._sites: dict[str, CameraSite] = {}
         self._generation = _generation
         self._expires = 0.0
+        self._refresh: asyncio.Task[None] | None = None
+        self.lookups = 0  # lookups made (misses and refreshes), for the tests
 
-    def cached(self, refs: Iterable[str]) -> tuple[dict[str, CameraSite], list[str]]:
-        """The sites held for `refs`, and the references to look up."""
-        now = time.monotonic()
-        if self._generation != _generation or now >= self._expires:
+    async def sites(self, refs: Iterable[str], fetch: SiteFetch) -> dict[str, CameraSite]:
+        """The sites of `refs` (unknown references absent), looked up with `fetch` (references
+        to the sites found) where the cache cannot answer."""
+        if self._generation != _generation:
             self._sites.clear()
             self._generation = _generation
-            self._expires = now + self.ttl
+            self._expires = self.clock() + self.ttl
+        elif self.clock() >= self._expires:
+            if self._sites:
+                await self._revalidate(fetch)
+            else:
+                self._expires = self.clock() + self.ttl
         found: dict[str, CameraSite] = {}
         missing: list[str] = []
         for ref in refs:
@@ -232,12 +256,41 @@ class CameraSiteCache:
                 missing.append(ref)
             else:
                 found[ref] = site
-        return found, missing
+        if missing:
+            generation = _generation
+            self.lookups += 1
+            fetched = await fetch(missing)
+            if generation == _generation == self._generation:
+                room = self.max_entries - len(self._sites)
+                self._sites.update(list(fetched.items())[: max(room, 0)])
+            found.update(fetched)
+        return found
 
-    def keep(self, sites: dict[str, CameraSite], *, generation: int) -> None:
-        """Hold `sites`, read while the generation was `generation` (not if it moved since)."""
-        if generation == _generation == self._generation and len(self._sites) < self.max_entries:
-            self._sites.update(sites)
+    async def _revalidate(self, fetch: SiteFetch) -> None:
+        """Read every site held again, once for all the requests that find the time up."""
+        loop = asyncio.get_running_loop()
+        task = self._refresh
+        if task is None or task.get_loop() is not loop:
+            task = self._refresh = loop.create_task(self._refetch(fetch))
+            task.add_done_callback(self._refreshed)
+        await asyncio.shield(task)
+
+    async def _refetch(self, fetch: SiteFetch) -> None:
+        generation = _generation
+        self.lookups += 1
+        fetched = await fetch(list(self._sites))
+        if generation == _generation == self._generation:
+            self._sites = fetched  # cameras gone or keys moved meanwhile drop out
+        else:
+            self._sites = {}
+            self._generation = _generation
+        self._expires = self.clock() + self.ttl
+
+    def _refreshed(self, task: asyncio.Task[None]) -> None:
+        if self._refresh is task:
+            self._refresh = None
+        if not task.cancelled():
+            task.exception()  # its waiters have it; a failed refresh is tried again next time
 
 
 def generation() -> int:
