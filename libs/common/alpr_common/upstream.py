@@ -448,20 +448,22 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
     """httpx transport for plain-HTTP/1.1 upstreams.
 
     Per (host, port): at most `max_connections` open (None: no limit; a request over it waits up
-    to the pool timeout), at most `max_idle_per_origin` kept idle, and an idle connection older
-    than `keepalive_expiry` seconds is closed rather than reused (below uvicorn's 5 s, so the
-    client, not the server, ends an idle connection).
+    to the pool timeout), at most `max_idle_per_origin` kept idle (None: as many as may be open,
+    so the connections a burst of requests opened serve the next burst instead of being closed
+    and opened again: a fleet of cameras keeps a few hundred requests in flight), and an idle
+    connection older than `keepalive_expiry` seconds is closed rather than reused (below
+    uvicorn's 5 s, so the client, not the server, ends an idle connection).
     """
 
     def __init__(
         self,
         *,
         max_connections: int | None = 500,
-        max_idle_per_origin: int = 100,
+        max_idle_per_origin: int | None = None,
         keepalive_expiry: float = 2.0,
     ) -> None:
         self.max_connections = max_connections
-        self.max_idle_per_origin = max_idle_per_origin
+        self.max_idle_per_origin = max_idle_per_origin or max_connections
         self.keepalive_expiry = keepalive_expiry
         self._origins: dict[tuple[str, int], _Origin] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -591,7 +593,7 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
             conn.close()
             return
         idle = conn.origin.idle
-        if len(idle) >= self.max_idle_per_origin:
+        if self.max_idle_per_origin is not None and len(idle) >= self.max_idle_per_origin:
             idle.popleft().close()
         conn.idle_since = conn.loop.time()
         idle.append(conn)
