@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import time
 import uuid
 from collections import Counter
@@ -25,6 +26,10 @@ CONCURRENCY = int(os.environ.get("BENCH_SINGLE_CONCURRENCY", "16"))
 # The fleet row: native posts through the gateway from this many connections, each a camera of
 # its own (issue 21: a few hundred cameras posting one read at a time); 0 leaves it out.
 FLEET = int(os.environ.get("BENCH_SINGLE_FLEET", "64"))
+# The paced fleet row: this many cameras, each on its own connection, posting at their own pace
+# (Poisson arrivals) for a total offered rate (`single_read.py`: the issue's line of the
+# database, or BENCH_SINGLE_PACED_RATE); 0 leaves it out.
+PACED_CAMERAS = int(os.environ.get("BENCH_SINGLE_PACED_CAMERAS", "300"))
 
 
 def camera_id(i: int) -> str:
@@ -168,10 +173,17 @@ async def run_kind(
     concurrency: int,
     cpu: Callable[[], dict[str, float]],
     tag: str,
+    rate: float = 0.0,
 ) -> dict[str, Any]:
     """Post single reads of `kind` to `base` (`<gateway>/v1/ingest` or `<ingest>/v1`) for
     `seconds` from `concurrency` connections; the figures of the run. `cpu` reads the CPU
-    seconds used so far by kind of process (`cpu_seconds` of a suite)."""
+    seconds used so far by kind of process (`cpu_seconds` of a suite).
+
+    Each connection posts again as soon as it is answered (a closed loop: the figures say what
+    the suite can take from that many connections), or, with `rate`, at its own pace: a camera
+    posts when its next read is due (Poisson arrivals, `rate` in all), as a fleet does. Then a
+    post's latency runs from when it was due, so one that waited for its camera's previous
+    answer counts that wait (no coordinated omission)."""
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     errors: list[str] = []
@@ -185,9 +197,9 @@ async def run_kind(
         f"Content-Type: {makers[0].content_type()}\r\nContent-Length: "
     ).encode()
 
-    async def one(conn: CameraConnection, maker: Bodies) -> None:
+    async def one(conn: CameraConnection, maker: Bodies, due: float | None = None) -> None:
         nonlocal stored
-        t0 = time.perf_counter()
+        t0 = time.perf_counter() if due is None else due
         status, answer = await conn.post(head, maker.next())
         latencies.append(time.perf_counter() - t0)
         statuses[status] += 1
@@ -210,7 +222,19 @@ async def run_kind(
         while time.perf_counter() < deadline:
             await one(conn, maker)
 
-    await asyncio.gather(*(loop(c, m) for c, m in zip(conns, makers, strict=True)))
+    async def paced(conn: CameraConnection, maker: Bodies) -> None:
+        arrivals = random.Random(maker.cam)  # the same schedule in every run
+        per_camera = rate / concurrency
+        due = started + arrivals.expovariate(per_camera)
+        while due < deadline:
+            wait = due - time.perf_counter()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            await one(conn, maker, due)
+            due += arrivals.expovariate(per_camera)
+
+    run = paced if rate > 0 else loop
+    await asyncio.gather(*(run(c, m) for c, m in zip(conns, makers, strict=True)))
     elapsed = time.perf_counter() - started
     spent = cpu_spent(before, cpu())
     for c in conns:
@@ -221,6 +245,7 @@ async def run_kind(
     return {
         "kind": kind,
         "concurrency": concurrency,
+        "offered": rate,
         "posts": posts,
         "posts_per_s": posts / elapsed,
         "p50_ms": latencies[posts // 2] * 1000 if posts else 0.0,

@@ -37,12 +37,18 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import http_floor  # the floor of a single-read post, beside this module
-from loadgen import CONCURRENCY, FLEET, SECONDS, camera_id, hik_mac, run_kind
+from loadgen import CONCURRENCY, FLEET, PACED_CAMERAS, SECONDS, camera_id, hik_mac, run_kind
 
 from alpr_common.suite import SERVICES, Suite, cpu_seconds, free_port
 
 PG_URL = os.environ.get("ALPR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 KINDS = ("native", "platerecognizer", "hikvision")
+# The paced fleet row's offered rate: the issue's line for the database (posts/s).
+PACED_RATE = {"postgresql": 1000.0, "sqlite": 400.0}
+
+
+def paced_rate(database: str) -> float:
+    return float(os.environ.get("BENCH_SINGLE_PACED_RATE", PACED_RATE[database]))
 
 
 async def _cso_and_client(suite: Suite, cameras: list[str]) -> tuple[str, str]:
@@ -164,22 +170,30 @@ async def run_section(
     concurrency: int = CONCURRENCY,
     kinds: tuple[str, ...] = KINDS,
     fleet: int = FLEET,
+    paced: int = PACED_CAMERAS,
 ) -> list[dict[str, Any]]:
     """Every kind through the gateway, then direct, then (`fleet` above `concurrency`) native
-    through the gateway from `fleet` connections; `ingest_url` None means SQLite."""
-    cameras = [camera_id(i) for i in range(max(concurrency, fleet))]
+    through the gateway from `fleet` connections, then (`paced` above 0) native through the
+    gateway from `paced` cameras posting at their own pace, the database's line in all
+    (`paced_rate`); `ingest_url` None means SQLite."""
+    cameras = [camera_id(i) for i in range(max(concurrency, fleet, paced))]
     _cso, token = await _cso_and_client(suite, cameras)
     await register_cameras(suite, ingest_url, len(cameras))
     before = await count_reads(suite, ingest_url)
     tag = secrets.token_hex(3)
     gateway, direct = f"{suite.url('gateway')}/v1/ingest", f"{suite.url('ingest')}/v1"
     runs = [
-        (k, r, b, concurrency) for k in kinds for r, b in (("gateway", gateway), ("direct", direct))
+        (k, r, b, concurrency, 0.0)
+        for k in kinds
+        for r, b in (("gateway", gateway), ("direct", direct))
     ]
     if fleet > concurrency:
-        runs.append(("native", f"gateway, {fleet} conns", gateway, fleet))
+        runs.append(("native", f"gateway, {fleet} conns", gateway, fleet, 0.0))
+    if paced > 0:
+        rate = paced_rate("sqlite" if ingest_url is None else "postgresql")
+        runs.append(("native", f"gateway, {paced} cams {rate:,.0f}/s", gateway, paced, rate))
     results = []
-    for kind, route, base, connections in runs:
+    for kind, route, base, connections, offered in runs:
         print(f"  single reads: {kind} via {route} ({seconds:.0f}s)...", flush=True)
         load = os.getloadavg()[0]
         r = await run_kind(
@@ -190,6 +204,7 @@ async def run_section(
             concurrency=connections,
             cpu=functools.partial(cpu_seconds, suite),
             tag=f"{tag}-{route.split(',')[0]}-{connections}",
+            rate=offered,
         )
         r["route"] = route
         r["load_before"] = load
@@ -212,13 +227,13 @@ def print_section(title: str, results: list[dict[str, Any]]) -> None:
     # The warm-up posts (3 per connection per run) are stored too and not in `stored`.
     print(f"\n{title}")
     print(
-        f"{'kind':32}{'posts/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'5xx':>6}"
+        f"{'kind':38}{'posts/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'5xx':>6}"
         f"{'CPU ms/post':>13}{'cores':>7}{'load':>6}"
     )
     for r in rows:
         fives = sum(n for s, n in r["status"].items() if s >= 500)
         print(
-            f"{r['kind'] + ' via ' + r['route']:32}{r['posts_per_s']:>9,.0f}{r['p50_ms']:>9.1f}"
+            f"{r['kind'] + ' via ' + r['route']:38}{r['posts_per_s']:>9,.0f}{r['p50_ms']:>9.1f}"
             f"{r['p99_ms']:>9.1f}{r['max_ms']:>9.0f}{fives:>6}{r['cpu_ms_per_post']:>13.2f}"
             f"{r['cores']:>7.2f}{r['load_before']:>6.1f}"
         )
