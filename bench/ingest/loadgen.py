@@ -30,6 +30,8 @@ FLEET = int(os.environ.get("BENCH_SINGLE_FLEET", "64"))
 # (Poisson arrivals) for a total offered rate (`single_read.py`: the line of the
 # database, or BENCH_SINGLE_PACED_RATE); 0 leaves it out.
 PACED_CAMERAS = int(os.environ.get("BENCH_SINGLE_PACED_CAMERAS", "300"))
+# A paced camera idle this long connects again before it posts (below uvicorn's 5 s).
+KEEPALIVE_SECONDS = 4.0
 
 
 def camera_id(i: int) -> str:
@@ -124,6 +126,7 @@ class CameraConnection(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.body: list[bytes] = []
         self.done: asyncio.Future[None] | None = None
+        self.closed = False
 
     @classmethod
     async def open(cls, url: str) -> CameraConnection:
@@ -139,6 +142,7 @@ class CameraConnection(asyncio.Protocol):
         self.parser.feed_data(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
         if self.done is not None and not self.done.done():
             self.done.set_exception(exc or ConnectionError("the server closed the connection"))
 
@@ -222,19 +226,28 @@ async def run_kind(
         while time.perf_counter() < deadline:
             await one(conn, maker)
 
-    async def paced(conn: CameraConnection, maker: Bodies) -> None:
+    async def paced(i: int, maker: Bodies) -> None:
         arrivals = random.Random(maker.cam)  # the same schedule in every run
         per_camera = rate / concurrency
         due = started + arrivals.expovariate(per_camera)
+        answered = started
         while due < deadline:
             wait = due - time.perf_counter()
             if wait > 0:
                 await asyncio.sleep(wait)
-            await one(conn, maker, due)
+            if conns[i].closed or time.perf_counter() - answered > KEEPALIVE_SECONDS:
+                # The server closes a connection idle for 5 s (uvicorn); a camera's HTTP client
+                # connects again after a quiet spell, as httpx does past its keep-alive expiry.
+                conns[i].close()
+                conns[i] = await CameraConnection.open(base)
+            await one(conns[i], maker, due)
+            answered = time.perf_counter()
             due += arrivals.expovariate(per_camera)
 
-    run = paced if rate > 0 else loop
-    await asyncio.gather(*(run(c, m) for c, m in zip(conns, makers, strict=True)))
+    if rate > 0:
+        await asyncio.gather(*(paced(i, m) for i, m in enumerate(makers)))
+    else:
+        await asyncio.gather(*(loop(c, m) for c, m in zip(conns, makers, strict=True)))
     elapsed = time.perf_counter() - started
     spent = cpu_spent(before, cpu())
     for c in conns:

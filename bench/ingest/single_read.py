@@ -43,6 +43,12 @@ from alpr_common.suite import SERVICES, Suite, cpu_seconds, free_port
 
 PG_URL = os.environ.get("ALPR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 KINDS = ("native", "platerecognizer", "hikvision")
+# Ingest's worker processes for the single-read rows on PostgreSQL: its default, one. On two
+# cores one worker served more single-read posts than two, at a fifth to a third less CPU a
+# post (native, Plate Recognizer and Hikvision, through the gateway and direct, 2026-12-06):
+# two workers split the posts in flight between two group writers and hand every commit's
+# events from one to the other. The batches of `bench_ingest.py` run on two.
+SINGLE_INGEST_WORKERS = int(os.environ.get("BENCH_SINGLE_INGEST_WORKERS", "1"))
 # The paced fleet row's offered rate: the line for the database (posts/s).
 PACED_RATE = {"postgresql": 1000.0, "sqlite": 400.0}
 
@@ -299,7 +305,9 @@ async def main() -> int:
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--seconds", type=float, default=SECONDS)
-    parser.add_argument("--workers", type=int, default=2, help="ingest workers (PostgreSQL)")
+    parser.add_argument(
+        "--workers", type=int, default=SINGLE_INGEST_WORKERS, help="ingest workers (PostgreSQL)"
+    )
     args = parser.parse_args()
     kinds = tuple(args.kinds.split(","))
     state = Path(tempfile.mkdtemp(prefix="bench-single-"))
@@ -312,7 +320,9 @@ async def main() -> int:
         )
     floor = await http_floor.run_floor(seconds=args.seconds, concurrency=CONCURRENCY)
     print_section(
-        f"single-read posts on {args.db}, {CONCURRENCY} connections unless the row says", results
+        f"single-read posts on {args.db}, {CONCURRENCY} connections unless the row says"
+        + (f", ingest workers {args.workers}" if args.db == "postgresql" else ""),
+        results,
     )
     http_floor.print_floor(floor, results)
     print(f"uptime at the end: {os.getloadavg()}")
