@@ -303,6 +303,19 @@ async def test_hundred_concurrent_requests_over_a_bounded_pool(server):
     assert len({r.json()["port"] for r in resps}) <= 20
 
 
+async def test_the_connections_of_a_burst_serve_the_next_burst(server):
+    """A fleet of cameras keeps a few hundred requests in flight: the connections one burst
+    opened stay idle for the next (up to the open limit), instead of all but 100 being closed
+    and opened again."""
+    transport = UpstreamTransport()
+    async with httpx.AsyncClient(base_url=server, transport=transport, timeout=10.0) as c:
+        first = await asyncio.gather(*(c.get("/hello") for _ in range(150)))
+        second = await asyncio.gather(*(c.get("/hello") for _ in range(150)))
+    opened = {r.json()["port"] for r in first}
+    assert len(opened) == 150
+    assert {r.json()["port"] for r in second} <= opened
+
+
 # ------------------------------------------------------------ a raw server for misbehaviour
 
 

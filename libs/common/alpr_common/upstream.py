@@ -463,7 +463,9 @@ class UpstreamTransport(httpx.AsyncBaseTransport):
         keepalive_expiry: float = 2.0,
     ) -> None:
         self.max_connections = max_connections
-        self.max_idle_per_origin = max_idle_per_origin or max_connections
+        self.max_idle_per_origin = (
+            max_connections if max_idle_per_origin is None else max_idle_per_origin
+        )
         self.keepalive_expiry = keepalive_expiry
         self._origins: dict[tuple[str, int], _Origin] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
