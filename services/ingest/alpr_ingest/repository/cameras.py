@@ -260,9 +260,11 @@ class CameraSiteCache:
             generation = _generation
             self.lookups += 1
             fetched = await fetch(missing)
-            if generation == _generation == self._generation:
-                room = self.max_entries - len(self._sites)
-                self._sites.update(list(fetched.items())[: max(room, 0)])
+            if (
+                generation == _generation == self._generation
+                and len(self._sites) < self.max_entries
+            ):
+                self._sites.update(fetched)
             found.update(fetched)
         return found
 
@@ -291,10 +293,6 @@ class CameraSiteCache:
             self._refresh = None
         if not task.cancelled():
             task.exception()  # its waiters have it; a failed refresh is tried again next time
-
-
-def generation() -> int:
-    return _generation
 
 
 async def last_read_times(
