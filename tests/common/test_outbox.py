@@ -313,6 +313,7 @@ class Gated(httpx.AsyncBaseTransport):
         self.in_flight: dict[str, int] = {}
         self.most: dict[str, int] = {}
         self.order: dict[str, list[str]] = {}
+        self.deliveries: dict[str, int] = {}
 
     def gate(self, host):
         return self.gates.setdefault(host, asyncio.Event())
@@ -326,6 +327,7 @@ class Gated(httpx.AsyncBaseTransport):
             body = await request.aread()
             ids = [e["data"]["request_id"] for e in json.loads(body)["events"]]
             self.order.setdefault(host, []).extend(ids)
+            self.deliveries[host] = self.deliveries.get(host, 0) + 1
             result = {"accepted": len(ids), "duplicates": 0, "rejected": 0}
             return httpx.Response(200, json=result)
         finally:
@@ -395,6 +397,47 @@ async def test_live_deliveries_pipeline_and_never_wait_behind_another_destinatio
         gated.gate("audit").set()
         await _until(lambda: _no_pending(producer))
     assert gated.order["audit"] == ["a0"]
+    await client.aclose()
+
+
+async def test_under_load_a_live_destination_takes_the_commits_of_a_moment_together(
+    producer, tokens
+):
+    # relay_live_linger_seconds: a live pass begins at least the linger after the previous one
+    # that sent something began, so the commits of those moments go in one delivery (at 1,000
+    # single-read posts/s, one delivery per commit cost more than the reads in them). The first
+    # commit after a quiet spell goes at once.
+    gated = Gated()
+    gated.gate("hotlist").set()
+    client = httpx.AsyncClient(transport=gated)
+
+    async def token():
+        return tokens.token(Role.SERVICE)
+
+    # Long, so that "at once" and "after the linger" are told apart on a loaded machine.
+    linger = 3.0
+    relay = OutboxRelay(
+        producer,
+        OUTBOX,
+        urls=lambda dest: f"http://{dest}",
+        token=token,
+        client=client,
+        in_flight={"hotlist": 4},
+        live_linger=linger,
+    )
+    async with _running(relay):
+        await _queue_to(producer, "hotlist", ["h0"])
+        await _until(lambda: _no_pending(producer), within=linger * 0.75)
+        assert gated.deliveries["hotlist"] == 1, "the first commit waits for nothing"
+        await _queue_to(producer, "hotlist", ["h1"])
+        await _queue_to(producer, "hotlist", ["h2"])
+        await _until(lambda: _no_pending(producer), within=linger * 3)
+        assert gated.deliveries["hotlist"] == 2, "both commits within the linger travel together"
+        assert gated.order["hotlist"][1:] == ["h1", "h2"]
+        await asyncio.sleep(linger)  # a quiet spell
+        await _queue_to(producer, "hotlist", ["h3"])
+        await _until(lambda: _no_pending(producer), within=linger * 0.75)
+        assert gated.deliveries["hotlist"] == 3, "after a quiet spell, at once again"
     await client.aclose()
 
 

@@ -680,6 +680,7 @@ def build_app(
             linger=settings.relay_linger_seconds,
             in_flight={d: settings.relay_live_in_flight for d in LIVE_DESTINATIONS},
             coalesce=settings.relay_live_coalesce_seconds,
+            live_linger=settings.relay_live_linger_seconds,
             deliver=settings.delivers_outbox,
         )
     use_database(app, app.state.db)

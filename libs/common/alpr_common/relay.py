@@ -180,10 +180,10 @@ class OutboxRelay:
     """Delivers pending outbox rows at least once, each destination on its own lane.
 
     A destination named in `in_flight` is live (hot-list matching): its events go the moment they
-    commit, with up to that many deliveries under way at once (their order is not kept: the
-    consumer must not need it). Any other destination gets one delivery at a time, oldest first,
-    and may trade latency for fewer deliveries (`delays`, `linger`). A slow or failing destination
-    never holds up another's events."""
+    commit (under load, at most `live_linger` later), with up to that many deliveries under way
+    at once (their order is not kept: the consumer must not need it). Any other destination gets
+    one delivery at a time, oldest first, and may trade latency for fewer deliveries (`delays`,
+    `linger`). A slow or failing destination never holds up another's events."""
 
     def __init__(
         self,
@@ -199,6 +199,7 @@ class OutboxRelay:
         linger: float = 0.0,
         in_flight: Mapping[str, int] | None = None,
         coalesce: float = 0.0,
+        live_linger: float = 0.0,
         deliver: bool = True,
     ) -> None:
         """`delays`: per destination, how long an event may wait for others to travel with it
@@ -215,6 +216,10 @@ class OutboxRelay:
         `coalesce`: while a live destination has a delivery under way, how long its next pass
         waits for the events committed meanwhile (it ends sooner if a delivery ends). Under load
         one delivery then carries several commits' events; a quiet lane sends at once.
+
+        `live_linger`: `linger` for the live destinations. Under load the commits of a few
+        milliseconds then travel in one delivery instead of one each; the first commit after a
+        quiet spell goes at once, so a read waits at most this long more for its delivery.
 
         `deliver` False (a worker process other than the first, `relay_workers`): this process
         delivers nothing; the commits of its live destinations are handed to the service's
@@ -233,6 +238,7 @@ class OutboxRelay:
         self.linger = linger
         self.live = {d: max(1, n) for d, n in (in_flight or {}).items()}
         self.coalesce = coalesce
+        self.live_linger = live_linger
         self.lanes: dict[str, Lane] = {}
         # Tells this process's notifications from other processes' (PostgreSQL LISTEN/NOTIFY).
         self._origin = f"{os.getpid()}-{random.getrandbits(32):08x}"
@@ -254,7 +260,7 @@ class OutboxRelay:
             lane = Lane(
                 destination,
                 delay=0.0 if live else self.delays.get(destination, 0.0),
-                linger=0.0 if live else self.linger,
+                linger=self.live_linger if live else self.linger,
                 limit=self.live.get(destination, 1),
             )
             self.lanes[destination] = lane

@@ -202,6 +202,12 @@ class BaseServiceSettings(BaseSettings):
     # (less if a delivery ends) for the events committed meanwhile: under load one delivery
     # carries several commits' events. A quiet lane sends at once. 0: a pass per commit.
     relay_live_coalesce_seconds: float = Field(default=0.005, ge=0.0, le=1.0)
+    # Under load, a live destination's pass begins at least this long after the previous one
+    # that sent something began: the commits of those moments travel in one delivery. A
+    # delivery costs the producer, PostgreSQL and hotlist far more than a read in it; at 1,000
+    # single-read posts/s the commits came every 10 ms, each a delivery of its own. After a
+    # quiet spell a commit goes at once. 0: a pass per commit.
+    relay_live_linger_seconds: float = Field(default=0.02, ge=0.0, le=1.0)
     # Events for audit wait up to this long to travel together: audit keeps a record, and one
     # delivery costs it far more than one more event in it. 0 sends each at once.
     relay_audit_delay_seconds: float = 1.0
