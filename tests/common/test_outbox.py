@@ -343,6 +343,20 @@ async def _queue_to(db, destination, names):
         await session.commit()
 
 
+def _gated_relay(db, tokens, **kwargs):
+    """A relay of `db`'s outbox to consumers behind gates (`Gated`), and the client it uses."""
+    gated = Gated()
+    client = httpx.AsyncClient(transport=gated)
+
+    async def token():
+        return tokens.token(Role.SERVICE)
+
+    relay = OutboxRelay(
+        db, OUTBOX, urls=lambda dest: f"http://{dest}", token=token, client=client, **kwargs
+    )
+    return gated, client, relay
+
+
 @contextlib.asynccontextmanager
 async def _running(relay):
     relay.db.on_outbox_commit = relay.notify
@@ -366,21 +380,7 @@ async def test_live_deliveries_pipeline_and_never_wait_behind_another_destinatio
     # Hot-list matching is a live path: each commit's events go at once, with several
     # deliveries under way, while a destination that is slow (audit held at its gate) or
     # lingers holds up nothing but its own events.
-    gated = Gated()
-    client = httpx.AsyncClient(transport=gated)
-
-    async def token():
-        return tokens.token(Role.SERVICE)
-
-    relay = OutboxRelay(
-        producer,
-        OUTBOX,
-        urls=lambda dest: f"http://{dest}",
-        token=token,
-        client=client,
-        linger=30.0,
-        in_flight={"hotlist": 3},
-    )
+    gated, client, relay = _gated_relay(producer, tokens, linger=30.0, in_flight={"hotlist": 3})
     async with _running(relay):
         await _queue_to(producer, "audit", ["a0"])
         await _until(lambda: _true(gated.in_flight.get("audit") == 1))
@@ -407,24 +407,12 @@ async def test_under_load_a_live_destination_takes_the_commits_of_a_moment_toget
     # that sent something began, so the commits of those moments go in one delivery (at 1,000
     # single-read posts/s, one delivery per commit cost more than the reads in them). The first
     # commit after a quiet spell goes at once.
-    gated = Gated()
-    gated.gate("hotlist").set()
-    client = httpx.AsyncClient(transport=gated)
-
-    async def token():
-        return tokens.token(Role.SERVICE)
-
     # Long, so that "at once" and "after the linger" are told apart on a loaded machine.
     linger = 3.0
-    relay = OutboxRelay(
-        producer,
-        OUTBOX,
-        urls=lambda dest: f"http://{dest}",
-        token=token,
-        client=client,
-        in_flight={"hotlist": 4},
-        live_linger=linger,
+    gated, client, relay = _gated_relay(
+        producer, tokens, in_flight={"hotlist": 4}, live_linger=linger
     )
+    gated.gate("hotlist").set()
     async with _running(relay):
         await _queue_to(producer, "hotlist", ["h0"])
         await _until(lambda: _no_pending(producer), within=linger * 0.75)
@@ -442,21 +430,7 @@ async def test_under_load_a_live_destination_takes_the_commits_of_a_moment_toget
 
 
 async def test_a_destination_that_is_not_live_gets_its_events_in_order(producer, tokens):
-    gated = Gated()
-    client = httpx.AsyncClient(transport=gated)
-
-    async def token():
-        return tokens.token(Role.SERVICE)
-
-    relay = OutboxRelay(
-        producer,
-        OUTBOX,
-        urls=lambda dest: f"http://{dest}",
-        token=token,
-        client=client,
-        batch_size=3,
-        in_flight={"hotlist": 4},
-    )
+    gated, client, relay = _gated_relay(producer, tokens, batch_size=3, in_flight={"hotlist": 4})
     names = [f"r{n}" for n in range(10)]
     async with _running(relay):
         await _queue_to(producer, "audit", names[:1])
