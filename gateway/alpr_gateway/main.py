@@ -76,14 +76,21 @@ async def load_routes(app: FastAPI, client: httpx.AsyncClient, *, once: bool = F
     table: RouteTable = app.state.routes
     document: PublicDocument = app.state.api_document
 
+    # The document each table was built from: an unchanged one (every refresh, mostly) is not
+    # parsed and merged again, which held the gateway's loop for milliseconds every refresh.
+    loaded_from: dict[str, bytes] = app.state.route_documents
+
     async def load() -> None:
         for name in SERVICES:
             try:
                 resp = await client.get(f"{settings.url_of(name)}/openapi.json", timeout=5.0)
                 resp.raise_for_status()
+                if loaded_from.get(name) == resp.content and table.loaded(name):
+                    continue
                 schema = resp.json()
                 table.load(name, schema)
                 document.load(name, schema)
+                loaded_from[name] = resp.content
             except (httpx.HTTPError, ValueError) as exc:
                 log.warning("route table for %s not loaded: %s", name, type(exc).__name__)
 
@@ -135,6 +142,7 @@ def create_app(
     # Innermost of the app's own middleware: inside the request-id one, before routing.
     app.user_middleware.append(Middleware(ProxyPath))
     app.state.routes = RouteTable()
+    app.state.route_documents = {}  # service: the OpenAPI document its routes were read from
     # `/openapi.json` (and so /docs and /redoc) is the services' documents merged, public paths.
     app.state.api_document = PublicDocument(SERVICES, public_url=settings.public_url)
     app.openapi = app.state.api_document.document  # type: ignore[method-assign]

@@ -59,6 +59,37 @@ async def test_upstream_date_and_server_headers_are_not_relayed(client, app, ups
     assert "server" not in r.headers and "date" not in r.headers
 
 
+async def test_an_unchanged_route_document_is_not_read_again(client, app, upstream):
+    """The route table is refreshed every GATEWAY_ROUTE_REFRESH_SECONDS; a service whose
+    document has not changed costs the fetch only, not a parse and a merge on the gateway's
+    loop. A changed one is read again."""
+    from alpr_gateway.main import load_routes
+
+    table = app.state.routes
+    read: list[str] = []
+    load = table.load
+
+    def counting(service: str, schema: dict[str, object]) -> None:
+        read.append(service)
+        load(service, schema)
+
+    table.load = counting
+    await load_routes(app, app.state.upstream, once=True)
+    assert read == []
+
+    @upstream.get("/v1/added-later")
+    async def added() -> dict[str, bool]:
+        return {"ok": True}
+
+    upstream.openapi_schema = None
+    await load_routes(app, app.state.upstream, once=True)
+    assert "ingest" in read  # (here one app answers for every service)
+    assert (await client.get("/v1/ingest/added-later")).status_code != 404
+    read.clear()
+    await load_routes(app, app.state.upstream, once=True)
+    assert read == []
+
+
 NETS = (ipaddress.ip_network("10.0.0.0/8"),)
 
 

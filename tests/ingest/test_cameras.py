@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from alpr_ingest.repository.cameras import CameraSiteCache
+from alpr_ingest.repository.cameras import CameraSite, CameraSiteCache
 from tests.helpers.ingest import DOWNTOWN, REVIEW, SOUTH
 
 
@@ -343,3 +343,62 @@ async def test_cached_camera_sites_are_read_again_together_when_their_time_is_up
     stored = {c: a.json()["stored"] for c, a in zip(cameras, answers, strict=True)}
     assert stored == {c: int(c != "cam-fleet2") for c in cameras}
     assert "retired" in answers[2].json()["rejections"][0]["reason"]
+
+
+class _Sites:
+    """A lookup of camera sites that answers when let, or fails."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.fail = False
+        self.status = "active"
+
+    async def __call__(self, refs: list[str]) -> dict[str, CameraSite]:
+        await self.gate.wait()
+        if self.fail:
+            raise ConnectionError("database unreachable")
+        return {r: CameraSite(r, "fixed", self.status, None, None, None, None) for r in refs}
+
+
+async def _answered(task: asyncio.Task[dict[str, CameraSite]]) -> bool:
+    for _ in range(5):
+        await asyncio.sleep(0)
+    return task.done()
+
+
+async def test_a_fleet_in_steady_use_never_waits_for_its_cameras_to_be_read_again():
+    """After half INGEST_CAMERA_CACHE_SECONDS the first request starts the lookup of every site
+    held and goes on with what it has; the next ones use what the lookup found. Only a site past
+    the whole time is never served: requests wait for the lookup then."""
+    now = [0.0]
+    cache, sites = CameraSiteCache(2.0, clock=lambda: now[0]), _Sites()
+    assert (await cache.sites(["cam-a", "cam-b"], sites))["cam-a"].status == "active"
+    assert cache.lookups == 1
+    sites.gate.clear()
+    sites.status = "retired"
+    now[0] = 1.2  # past half: the lookup starts; the request is answered from what is held
+    ahead = asyncio.create_task(cache.sites(["cam-a"], sites))
+    assert await _answered(ahead) and ahead.result()["cam-a"].status == "active"
+    assert cache.lookups == 2
+    sites.gate.set()
+    await asyncio.sleep(0)
+    assert (await cache.sites(["cam-a"], sites))["cam-a"].status == "retired"
+    assert cache.lookups == 2
+
+    sites.fail = True
+    now[0] = 2.4  # 1.2 s after the last lookup began: ahead again, and it fails ...
+    assert (await cache.sites(["cam-b"], sites))["cam-b"].status == "retired"
+    await asyncio.sleep(0)
+    assert cache.lookups == 3
+    now[0] = 2.8  # ... and is not tried again before the time is up
+    await cache.sites(["cam-b"], sites)
+    assert cache.lookups == 3
+    sites.fail = False
+    sites.gate.clear()
+    now[0] = 3.3  # 2.1 s: the time is up; the request waits for the lookup
+    expired = asyncio.create_task(cache.sites(["cam-b"], sites))
+    assert not await _answered(expired)
+    sites.gate.set()
+    assert (await expired)["cam-b"].status == "retired"
+    assert cache.lookups == 4

@@ -113,40 +113,83 @@ class StatusCache:
     """Statuses from `source`, each reused for `ttl_seconds`. One fetch per subject at a time:
     the requests that miss while it is under way wait for its answer (a camera client posting
     on many connections would otherwise send access one status request per connection each
-    time its entry expired)."""
+    time its entry expired).
 
-    def __init__(self, source: StatusSource, ttl_seconds: float) -> None:
+    A status in use is fetched again ahead of its expiry: the first request after half its time
+    to live starts the fetch and goes on with the status it has, still within its time to live.
+    A subject in steady use then never waits: before, every request of a camera client (one
+    subject, hundreds of cameras) stalled together each time its entry expired, for as long as
+    access took to answer, and at 1,000 posts/s on two cores the queue of that moment took a
+    few hundred milliseconds to drain. No status is ever used older than `ttl_seconds`."""
+
+    REFRESH_AT = 0.5  # of the time to live
+
+    def __init__(
+        self,
+        source: StatusSource,
+        ttl_seconds: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.source = source
         self.ttl = ttl_seconds
+        self.clock = clock
         self._cache: dict[str, tuple[float, PrincipalStatus | None]] = {}
         self._fetching: dict[str, asyncio.Task[PrincipalStatus | None]] = {}
+        # Subjects whose fetch ahead of expiry failed, with the time of the entry it was to
+        # replace: not tried again before that entry expires (access down is not hammered).
+        self._refresh_failed: dict[str, float] = {}
 
     async def get(self, subject: str) -> PrincipalStatus:
-        now = time.monotonic()
+        now = self.clock()
         hit = self._cache.get(subject)
         if hit is None or now - hit[0] > self.ttl:
-            loop = asyncio.get_running_loop()
-            fetching = self._fetching.get(subject)
-            if fetching is None or fetching.get_loop() is not loop:
-                fetching = loop.create_task(self._fetch(subject, now))
-                self._fetching[subject] = fetching
-            status = await asyncio.shield(fetching)
+            status = await asyncio.shield(self._start_fetch(subject, now))
         else:
+            if (
+                now - hit[0] > self.ttl * self.REFRESH_AT
+                and self._refresh_failed.get(subject) != hit[0]
+            ):
+                self._start_fetch(subject, now)
             status = hit[1]
         if status is None:
             raise Unauthorized("the token's principal is unknown to access")
         return status
 
+    def _start_fetch(self, subject: str, now: float) -> asyncio.Task[PrincipalStatus | None]:
+        """The fetch under way for `subject`, or a new one."""
+        loop = asyncio.get_running_loop()
+        fetching = self._fetching.get(subject)
+        if fetching is None or fetching.get_loop() is not loop:
+            fetching = loop.create_task(self._fetch(subject, now))
+            # A fetch ahead of expiry that fails is nobody's error: the entry ages on, and the
+            # first request after its expiry fetches again and answers what that one says.
+            fetching.add_done_callback(_retrieved)
+            self._fetching[subject] = fetching
+        return fetching
+
     async def _fetch(self, subject: str, now: float) -> PrincipalStatus | None:
         try:
             status = await self.source.fetch(subject)
+        except BaseException:
+            if (hit := self._cache.get(subject)) is not None:
+                self._refresh_failed[subject] = hit[0]
+            raise
+        else:
+            self._refresh_failed.pop(subject, None)
             self._cache[subject] = (now, status)
             if len(self._cache) > 100_000:
                 self._cache.clear()
+                self._refresh_failed.clear()
             return status
         finally:
             if self._fetching.get(subject) is asyncio.current_task():
                 del self._fetching[subject]
+
+
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 class PrincipalStatusCheck:
