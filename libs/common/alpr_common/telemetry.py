@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import random
+import re
 import sys
 import uuid
 from datetime import UTC, datetime
@@ -91,20 +92,39 @@ def tracing_exported() -> bool:
     return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
 
 
-_random = random.SystemRandom()
+# W3C Trace Context, version 00 (and later versions, read as 00 reads them): trace id, parent
+# span id, flags. All-zero ids and version ff are invalid.
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
+
+
+def _caller_trace(traceparent: str | None) -> tuple[int, int] | None:
+    """The caller's trace id and flags from its `traceparent`, None if it sent none valid."""
+    if not traceparent:
+        return None
+    m = _TRACEPARENT.fullmatch(traceparent.strip())
+    if m is None or m[1] == "ff" or (m[1] == "00" and m[5]):
+        return None
+    trace_id, span_id = int(m[2], 16), int(m[3], 16)
+    if trace_id == 0 or span_id == 0:
+        return None
+    return trace_id, int(m[4], 16)
 
 
 def continue_trace(carrier: dict[str, str]) -> Context:
     """A context carrying the caller's trace (a new span id in it), or a new trace, without
-    recording spans: enough for `traceparent` to flow and for logs to name the trace."""
-    parent = trace.get_current_span(propagate.extract(carrier)).get_span_context()
-    trace_id = parent.trace_id if parent.is_valid else _random.getrandbits(128)
+    recording spans: enough for `traceparent` to flow and for logs to name the trace.
+
+    Read here, not by the global propagator: only the trace id and flags are kept, and on every
+    request of every service that propagator (trace context and baggage, a context built for a
+    span thrown away) cost more than the rest of the request's bookkeeping."""
+    caller = _caller_trace(carrier.get("traceparent"))
+    trace_id, flags = caller or (random.getrandbits(128), TraceFlags.SAMPLED)
     span = NonRecordingSpan(
         SpanContext(
             trace_id=trace_id,
-            span_id=_random.getrandbits(64),
+            span_id=random.getrandbits(64),
             is_remote=False,
-            trace_flags=parent.trace_flags if parent.is_valid else TraceFlags(TraceFlags.SAMPLED),
+            trace_flags=TraceFlags(flags),
         )
     )
     return trace.set_span_in_context(span)

@@ -8,6 +8,7 @@ vendor-specific acknowledgement body. A payload that cannot be read at all raise
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from email.message import Message
 
@@ -72,6 +73,14 @@ __all__ = [
 
 def parse_content_type(content_type: str) -> tuple[str, dict[str, str]]:
     """The lower-case media type and its parameters (`boundary`, `charset`)."""
+    media_type, params = _parsed_content_type(content_type)
+    return media_type, dict(params)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_content_type(content_type: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    # A camera sends the same header on every post; the email parser costs more than a read's
+    # validation. Multipart boundaries differ per post and only take a slot each.
     message = Message()
     message["Content-Type"] = content_type or ""
     params = {
@@ -79,7 +88,7 @@ def parse_content_type(content_type: str) -> tuple[str, dict[str, str]]:
         for key, value in (message.get_params() or [])[1:]
         if isinstance(value, str)
     }
-    return message.get_content_type().lower() if content_type else "", params
+    return message.get_content_type().lower() if content_type else "", tuple(params.items())
 
 
 def parse(
