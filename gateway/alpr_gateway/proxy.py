@@ -62,6 +62,8 @@ HOP_BY_HOP = frozenset(
     }
 )
 BUFFER_LIMIT = 1024 * 1024
+# A request body up to this size (by its Content-Length) is read whole before it is forwarded.
+SMALL_BODY = 64 * 1024
 # RFC 3986 pchar and "/" stay as they are; everything else is percent-encoded (UTF-8).
 _PATH_SAFE = "/:@!$&'()*+,;=~"
 # The service echoes the request id the gateway gave it; the gateway adds its own once.
@@ -274,13 +276,24 @@ class Gateway:
             url = f"{url}?{tx.query}"
         streaming = "text/event-stream" in request.headers.get("accept", "")
         limit = self.settings.upstream_timeout_seconds
+        content: bytes | AsyncIterator[bytes] | None = None
+        if with_body:
+            length = request.headers.get("content-length")
+            if length is not None and length.isdigit() and int(length) <= SMALL_BODY:
+                # A small body (a camera's read) is read whole: it goes out in the same write
+                # as the head, not one write after it (two sends, and often two reads for the
+                # service), and can be sent again if a pooled connection turns out closed. Its
+                # size was checked against the limit with its Content-Length (`_admit`).
+                content = await request.body()
+            else:
+                content = self._limited_body(request)
         # Straight to the transport: a client would add nothing a proxy wants (it would keep
         # cookies from one caller's answer for the next caller) and costs as much as the send.
         upstream_req = httpx.Request(
             request.method,
             url,
             headers=headers,
-            content=self._limited_body(request) if with_body else None,
+            content=content,
             extensions={
                 "timeout": {
                     "connect": limit,

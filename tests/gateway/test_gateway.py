@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -310,6 +311,33 @@ async def test_body_size_limit(client, tokens, directory, upstream):
         "/v1/ingest/reads", content=b"x" * 5000, headers={"X-ALPR-Ingest-Key": "k"}
     )
     assert r.status_code == 413 and r.json()["type"] == problem_type("PayloadTooLarge")
+
+
+async def test_bodies_reach_the_service_whole_with_or_without_a_length(client, directory, upstream):
+    """A body with its Content-Length is read whole and sent with the request's head; one sent
+    in chunks (no length) is relayed as it comes, and held to the same limit."""
+    directory.keys["k"] = "cam-1"
+    directory.status["client:cam-1"] = {
+        "subject": "client:cam-1",
+        "kind": "machine",
+        "active": True,
+        "roles": ["camera"],
+        "training_valid_until": None,
+    }
+    key = {"X-ALPR-Ingest-Key": "k"}
+
+    async def chunks(n: int) -> AsyncIterator[bytes]:
+        for _ in range(n):
+            yield b"x" * 100
+
+    r = await client.post("/v1/ingest/reads", content=b"x" * 900, headers=key)
+    assert r.status_code == 200, r.text
+    r = await client.post("/v1/ingest/reads", content=chunks(9), headers=key)
+    assert r.status_code == 200, r.text
+    assert upstream.state.calls[-2:] == [("post", 900), ("post", 900)]
+    r = await client.post("/v1/ingest/reads", content=chunks(11), headers=key)
+    assert r.status_code == 413 and r.json()["type"] == problem_type("PayloadTooLarge")
+    assert len(upstream.state.calls) == 2
 
 
 async def test_upstream_down_is_502_and_slow_is_504(client, hosts, tokens, directory, logged):
