@@ -160,7 +160,8 @@ class StatusCache:
         """The fetch under way for `subject`, or a new one."""
         loop = asyncio.get_running_loop()
         fetching = self._fetching.get(subject)
-        if fetching is None or fetching.get_loop() is not loop:
+        # A task cancelled before it ran never cleared its entry: it is not waited for.
+        if fetching is None or fetching.done() or fetching.get_loop() is not loop:
             fetching = loop.create_task(self._fetch(subject, now))
             # A fetch ahead of expiry that fails is nobody's error: the entry ages on, and the
             # first request after its expiry fetches again and answers what that one says.
