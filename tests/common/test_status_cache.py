@@ -76,6 +76,15 @@ class Clock:
         return self.now
 
 
+async def _cached_once() -> tuple[Source, Clock, StatusCache]:
+    """A cache (10 s to live, on a clock the test moves) holding one status, fetched."""
+    source, clock = Source(), Clock()
+    cache = StatusCache(source, ttl_seconds=10, clock=clock)
+    source.gate.set()
+    await cache.get("client:cams")
+    return source, clock, cache
+
+
 async def _answered(get: asyncio.Task[PrincipalStatus]) -> bool:
     """Whether `get` has answered, after giving it every chance to without access."""
     for _ in range(5):
@@ -85,10 +94,7 @@ async def _answered(get: asyncio.Task[PrincipalStatus]) -> bool:
 
 @pytest.mark.policy("344.7(b)")
 async def test_a_status_in_use_is_fetched_again_before_it_expires_and_nobody_waits():
-    source, clock = Source(), Clock()
-    cache = StatusCache(source, ttl_seconds=10, clock=clock)
-    source.gate.set()
-    await cache.get("client:cams")
+    source, clock, cache = await _cached_once()
     source.gate.clear()
     clock.now += 4  # within the first half of its time to live: reused as it is
     assert await _answered(asyncio.create_task(cache.get("client:cams")))
@@ -106,10 +112,7 @@ async def test_a_status_in_use_is_fetched_again_before_it_expires_and_nobody_wai
 
 @pytest.mark.policy("344.7(b)")
 async def test_no_status_is_used_past_its_time_to_live_and_a_failed_early_fetch_waits():
-    source, clock = Source(), Clock()
-    cache = StatusCache(source, ttl_seconds=10, clock=clock)
-    source.gate.set()
-    await cache.get("client:cams")
+    source, clock, cache = await _cached_once()
     source.fail = True
     clock.now += 6
     # The fetch ahead fails: the request still has its status, within its time to live ...

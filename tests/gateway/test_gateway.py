@@ -274,8 +274,9 @@ async def test_wrong_method_is_405(client):
     assert r.status_code == 405 and r.json()["type"] == problem_type("MethodNotAllowed")
 
 
-async def test_ingest_key_header_and_basic_auth(client, tokens, directory):
-    directory.keys["k-123"] = "cam-1"
+def _camera_key(directory, key: str) -> None:
+    """An ingest key for camera `cam-1`, whose client access knows as active."""
+    directory.keys[key] = "cam-1"
     directory.status["client:cam-1"] = {
         "subject": "client:cam-1",
         "kind": "machine",
@@ -283,6 +284,10 @@ async def test_ingest_key_header_and_basic_auth(client, tokens, directory):
         "roles": ["camera"],
         "training_valid_until": None,
     }
+
+
+async def test_ingest_key_header_and_basic_auth(client, tokens, directory):
+    _camera_key(directory, "k-123")
     r = await client.post(
         "/v1/ingest/reads", content=b"x" * 10, headers={"X-ALPR-Ingest-Key": "k-123"}
     )
@@ -299,14 +304,7 @@ async def test_ingest_key_header_and_basic_auth(client, tokens, directory):
 
 
 async def test_body_size_limit(client, tokens, directory, upstream):
-    directory.keys["k"] = "cam-1"
-    directory.status["client:cam-1"] = {
-        "subject": "client:cam-1",
-        "kind": "machine",
-        "active": True,
-        "roles": ["camera"],
-        "training_valid_until": None,
-    }
+    _camera_key(directory, "k")
     r = await client.post(
         "/v1/ingest/reads", content=b"x" * 5000, headers={"X-ALPR-Ingest-Key": "k"}
     )
@@ -316,14 +314,7 @@ async def test_body_size_limit(client, tokens, directory, upstream):
 async def test_bodies_reach_the_service_whole_with_or_without_a_length(client, directory, upstream):
     """A body with its Content-Length is read whole and sent with the request's head; one sent
     in chunks (no length) is relayed as it comes, and held to the same limit."""
-    directory.keys["k"] = "cam-1"
-    directory.status["client:cam-1"] = {
-        "subject": "client:cam-1",
-        "kind": "machine",
-        "active": True,
-        "roles": ["camera"],
-        "training_valid_until": None,
-    }
+    _camera_key(directory, "k")
     key = {"X-ALPR-Ingest-Key": "k"}
 
     async def chunks(n: int) -> AsyncIterator[bytes]:
