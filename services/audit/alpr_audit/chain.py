@@ -100,15 +100,21 @@ def format_time(value: datetime) -> str:
     """UTC, microseconds, `Z`; zero-padded years, whatever the platform's strftime does."""
     if value.tzinfo is None:
         raise ValueError("naive datetime: the chain hashes UTC-aware times only")
-    v = value.astimezone(UTC)
-    return (
-        f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
-        f".{v.microsecond:06d}Z"
-    )
+    v = value if value.tzinfo is UTC else value.astimezone(UTC)
+    # isoformat writes four-digit years and six fraction digits (timespec) on every platform.
+    return v.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _normalize(value: Any) -> Any:
-    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+    # The types JSON gives (and the log stores) first, by exact type: most of an entry is these.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {str(k): _normalize(v) for k, v in value.items()}
+    if kind is list:
+        return [_normalize(v) for v in value]
+    if isinstance(value, (int, str)):  # their subclasses (enums), bool among them
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -148,6 +154,8 @@ def entry_hash(entry: Mapping[str, Any]) -> str:
 
 
 def _storable_str(value: str, problems: set[str]) -> str:
+    if value.isascii() and "\x00" not in value:
+        return value  # most strings: ASCII holds no surrogate (`isascii` reads a flag)
     if "\x00" in value:
         problems.add("NUL characters replaced by U+FFFD")
         value = value.replace("\x00", "\ufffd")
@@ -162,6 +170,11 @@ def _storable_str(value: str, problems: set[str]) -> str:
 def storable(value: Any, problems: set[str], depth: int = 0) -> Any:
     """`value` with what neither SQLite nor PostgreSQL can store replaced (module docstring);
     `problems` collects what was replaced."""
+    kind = type(value)
+    if kind is str:
+        return _storable_str(value, problems)
+    if kind is int or kind is bool or value is None:
+        return value
     if isinstance(value, str):
         return _storable_str(value, problems)
     if isinstance(value, float) and not math.isfinite(value):

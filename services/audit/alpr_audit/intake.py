@@ -18,12 +18,10 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from alpr_audit import facts, repository
 from alpr_audit.chain import entry_hash, storable, storable_text
-from alpr_audit.models import OUTBOX
 from alpr_audit.schemas import FLAG_PATTERN
 from alpr_common.contracts import KNOWN_TYPES
 from alpr_common.db import utcnow
 from alpr_common.events import Event, EventBatchResult
-from alpr_common.outbox import claim
 
 log = logging.getLogger("alpr.audit")
 
@@ -205,19 +203,16 @@ async def record_events(session: AsyncSession, *, events: Sequence[Event]) -> Ev
     """The intake of a batch (344.4(d)): each event id once, in batch order, every type.
 
     The same outcome as the kernel's `consume` with `handle_event`, in a few statements per
-    batch instead of a few per event: ids are claimed in processed_event in bulk, and entries,
-    which are never refused, need no savepoint each."""
+    batch instead of a few per event. The log itself says which ids it holds (`event_id` is
+    unique), so unlike `consume` no processed-event row is written: a delivery of the same
+    events under way at once waits for the chain head (`_head`), then finds them logged."""
     envelopes = [storable_envelope(e) for e in events]
-    claimed = await claim(session, OUTBOX, envelopes)
-    fresh = [e for e in envelopes if e.id in claimed]
-    if not fresh:
-        return EventBatchResult(accepted=0, duplicates=len(events))
     head = await _head(session)
-    already = await repository.logged_event_ids(session, [e.id for e in fresh])
+    already = await repository.logged_event_ids(session, [e.id for e in envelopes])
     entries: list[dict[str, Any]] = []
     logged: list[Event] = []
     seen: set[str] = set()
-    for e in fresh:
+    for e in envelopes:
         if e.id in already or e.id in seen:
             continue
         seen.add(e.id)
@@ -225,9 +220,10 @@ async def record_events(session: AsyncSession, *, events: Sequence[Event]) -> Ev
         entry = _build_entry(e, seq=head.seq + 1, prev_hash=head.hash)
         entries.append(entry)
         head.seq, head.hash = entry["seq"], entry["hash"]
+    if not entries:
+        return EventBatchResult(accepted=0, duplicates=len(events))
     await repository.insert_entries(session, entries)
-    if entries:
-        head.moved = True
+    head.moved = True
     for entry in entries:
         _log_recorded(entry)
     # 344.6(b): the report's facts, from the same events, once each.
