@@ -54,4 +54,4 @@ def test_times_are_utc_with_six_fraction_digits_and_naive_ones_are_refused():
     east = timezone(timedelta(hours=-5))
     assert format_time(datetime(2026, 1, 1, 22, 0, tzinfo=east)) == "2026-01-02T03:00:00.000000Z"
     with pytest.raises(ValueError, match="naive"):
-        format_time(datetime(2026, 1, 2))  # noqa: DTZ001 (the case refused)
+        format_time(datetime(2026, 1, 2))
