@@ -142,8 +142,9 @@ class TransactionLog:
             retry, self._retry = self._retry, []
             if not batch and not retry:
                 continue
+            written = retry + [e for events, _ in batch for e in events]
             try:
-                await self._write(retry + [e for events, _ in batch for e in events])
+                await self._write(written)
             except Unavailable as exc:
                 self._failures += 1
                 # The requests waiting on this write are refused (503, nothing forwarded); the
@@ -158,7 +159,7 @@ class TransactionLog:
             else:
                 wake = self.db().on_outbox_commit
                 if wake is not None:
-                    wake({"audit"})  # the relay takes them at once
+                    wake({"audit": len(written)})  # the relay takes them at once
                 if retry:
                     log.warning("%d transaction outcome(s) recorded on retry", len(retry))
                 self._failures = 0

@@ -259,6 +259,44 @@ async def test_events_for_a_recording_consumer_wait_to_travel_together(producer,
     await client.aclose()
 
 
+async def test_a_batch_waiting_for_a_recording_consumer_goes_without_its_delay(
+    producer, app, tokens
+):
+    # Under load a batch's worth of audit's events has all the company it waits for: it goes
+    # as soon as it is committed, not when the delay (or the poll) comes round, which sent a
+    # second's events in one burst of back-to-back deliveries while camera reads waited.
+    switch = Switch(app)
+    client = httpx.AsyncClient(transport=switch)
+
+    async def token():
+        return tokens.token(Role.SERVICE)
+
+    relay = OutboxRelay(
+        producer,
+        OUTBOX,
+        urls=lambda _: "http://audit",
+        token=token,
+        client=client,
+        batch_size=4,
+        interval=600.0,  # no poll comes round during the test
+        delays={"audit": 600.0},
+    )
+    producer.on_outbox_commit = relay.notify
+    task = asyncio.create_task(relay.run())
+    try:
+        await _queue(producer, 3)
+        await asyncio.sleep(1.0)
+        assert switch.posts == 0, "three events wait for company"
+        await _queue(producer, 1)
+        await _delivered(producer, within=30.0)
+        assert switch.posts == 1, "the batch went at once, in one delivery"
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await client.aclose()
+
+
 async def test_under_load_events_committed_during_a_delivery_travel_together(producer, app, tokens):
     # relay_linger_seconds: after a pass, the next waits until the linger has passed since it
     # began, so events committed meanwhile go in one delivery (a consumer pays most of its cost

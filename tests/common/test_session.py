@@ -1,6 +1,7 @@
 """The kernel's per-request session: commit before the answer, recorded refusals, relay wake-up."""
 
 import time
+from collections.abc import Mapping
 
 import pytest
 from fastapi import APIRouter
@@ -168,7 +169,7 @@ async def test_a_single_statement_unit_of_work_commits_with_its_statement_on_pos
     BEGIN and COMMIT (two round trips fewer), so the rows are durable once the statement
     returns, and the session's commit still wakes the relay."""
     db = Database(migrated.engine)
-    woken: list[set[str]] = []
+    woken: list[Mapping[str, int]] = []
     db.on_outbox_commit = woken.append
     events = [Event(source="t", type="t.logged", data={"n": n}) for n in range(2)]
     ids = [e.id for e in events]
@@ -179,7 +180,7 @@ async def test_a_single_statement_unit_of_work_commits_with_its_statement_on_pos
             async with db.sessionmaker() as other:
                 assert sorted((await other.execute(query)).scalars()) == sorted(ids)
             await session.commit()
-        assert woken == [{"audit"}]
+        assert woken == [{"audit": 2}]  # the relay is told how many wait
     finally:
         async with db.sessionmaker() as session:
             await session.execute(delete(OUTBOX.outbox).where(OUTBOX.outbox.c.event_id.in_(ids)))

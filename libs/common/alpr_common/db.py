@@ -35,8 +35,8 @@ NAMING_CONVENTION = {
 }
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
-# Set on a session by `outbox.enqueue*`: the destinations of the events it queued, for the
-# relay's wake-up after the commit (`Database.on_outbox_commit`).
+# Set on a session by `outbox.enqueue*`: how many events it queued for each destination (a
+# Counter), for the relay's wake-up after the commit (`Database.on_outbox_commit`).
 OUTBOX_PENDING = "alpr.outbox_pending"
 
 
@@ -344,10 +344,10 @@ class Database:
         # Where work that only reads runs (SQLite: an engine apart from the writers' one
         # connection, see `create_engine`); the same engine otherwise.
         self.read_engine = read_engine or engine
-        # Called after any of this database's sessions commits events to the outbox (the
-        # service's relay wakes: they go out now, not at its next poll). Wired by
-        # `app.use_database`.
-        self.on_outbox_commit: Callable[[set[str]], None] | None = None
+        # Called after any of this database's sessions commits events to the outbox, with how
+        # many for each destination (the service's relay wakes: they go out now, not at its
+        # next poll). Wired by `app.use_database`.
+        self.on_outbox_commit: Callable[[Mapping[str, int]], None] | None = None
         # A session class of this database's own, so its commit hook sees only its sessions.
         session_class = type("DatabaseSession", (Session,), {})
         event.listen(session_class, "after_commit", self._after_commit)

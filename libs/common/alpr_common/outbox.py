@@ -15,6 +15,7 @@ must keep. The envelope is stored as the JSON text that is sent (PostgreSQL `tex
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -142,7 +143,7 @@ async def enqueue_routed(
     if not routed:
         return
     # Tells the database to wake the relay once this transaction commits (on_outbox_commit).
-    session.info.setdefault(OUTBOX_PENDING, set()).update(d for d, _ in routed)
+    session.info.setdefault(OUTBOX_PENDING, Counter()).update(d for d, _ in routed)
     await session.execute(tables.outbox.insert(), outbox_rows(routed))
 
 

@@ -162,6 +162,9 @@ class Lane:
         self.wakeup = asyncio.Event()
         # When events waiting for company (`delay`) are due (monotonic clock).
         self.due: float | None = None
+        # Events waiting for the lane: what its last claim left, and what this process has
+        # committed for it since (`notify`). A batch's worth has all the company it waits for.
+        self.waiting = 0
         # A wake-up that should look for events now (not only re-arm the wait for `due`).
         self.look = False
         self.in_flight: set[int] = set()  # seqs being delivered by this process
@@ -270,21 +273,27 @@ class OutboxRelay:
         if self._running and (lane.task is None or lane.task.done()):
             lane.task = asyncio.create_task(self._run_lane(lane), name=f"outbox-{lane.destination}")
 
-    def notify(self, destinations: Collection[str] = ()) -> None:
-        """Events for `destinations` were just committed in this process (none named: look at
-        every lane now). A destination that takes its events at once is woken now; one whose
-        events wait for company (`delays`) at the end of its delay: waking it at every commit
-        would be a pass that finds them too young to send. A live destination whose deliveries
-        are all under way asks the service's other processes to help (PostgreSQL). A process
-        that does not deliver hands its live destinations to those that do."""
+    def notify(self, destinations: Mapping[str, int] | Collection[str] = ()) -> None:
+        """Events for `destinations` were just committed in this process, so many for each
+        when a mapping says (none named: look at every lane now). A destination that takes its
+        events at once is woken now; one whose events wait for company (`delays`) at the end of
+        its delay (waking it at every commit would be a pass that finds them too young to
+        send), or now once a batch's worth waits: under load its deliveries then come one by
+        one as batches fill, not all at once when the delay ends (a burst that held a core
+        while reads waited). A live destination whose deliveries are all under way asks the
+        service's other processes to help (PostgreSQL). A process that does not deliver hands
+        its live destinations to those that do."""
         if not self.deliver:
             live = {d for d in destinations if d in self.live}
             if live:
                 self._ask_others(live)
             return
+        counts = destinations if isinstance(destinations, Mapping) else {}
         for lane in [self.lane(d) for d in destinations] or list(self.lanes.values()):
             self._start(lane)
-            if lane.delay > 0 and destinations:
+            if destinations:
+                lane.waiting += counts.get(lane.destination, 1)
+            if lane.delay > 0 and destinations and lane.waiting < self.batch_size:
                 due = time.monotonic() + lane.delay
                 if lane.due is None or due < lane.due:
                     lane.due = due
@@ -451,6 +460,8 @@ class OutboxRelay:
             and len(rows) < self.batch_size
             and (age := (utcnow() - rows[0]["created_at"]).total_seconds()) < lane.delay
         )
+        # What the lane's next claim will find at least, as far as this process knows (`notify`).
+        lane.waiting = len(rows) if waiting else 0
         if not rows or waiting:
             if locked is not None:
                 await locked.close()

@@ -4,6 +4,7 @@ requests in flight written together, with their events built per group."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -63,7 +64,7 @@ class ReadWriter(GroupCommit[repo.NewReads, bool]):
                 break
             chosen = [i for j, i in enumerate(chosen) if j not in hits]
         if chosen and db.on_outbox_commit is not None:
-            db.on_outbox_commit({e["destination"] for e in outbox})
+            db.on_outbox_commit(Counter(e["destination"] for e in outbox))
         stored = set(chosen)
         return [i in stored for i in range(len(units))]
 
