@@ -209,7 +209,8 @@ class BaseServiceSettings(BaseSettings):
     # quiet spell a commit goes at once. 0: a pass per commit.
     relay_live_linger_seconds: float = Field(default=0.02, ge=0.0, le=1.0)
     # Events for audit wait up to this long to travel together: audit keeps a record, and one
-    # delivery costs it far more than one more event in it. 0 sends each at once.
+    # delivery costs it far more than one more event in it. A batch's worth (relay_batch_size)
+    # goes at once. 0 sends each at once.
     relay_audit_delay_seconds: float = 1.0
     # Of the worker processes of one `serve --workers N`, how many deliver the outbox (the first
     # ones). The others hand the wake-up of their live destinations' commits to them (PostgreSQL
