@@ -144,11 +144,13 @@ async def bench_copy(url: str, n: int) -> dict[str, float]:
     now = datetime.now(UTC)
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute(
-            f'CREATE TABLE IF NOT EXISTS "{partitions.partition_name(now.date())}" PARTITION OF '
-            f"plate_read FOR VALUES FROM ('{now.date()} 00:00:00+00') "
-            f"TO ('{now.date() + timedelta(days=1)} 00:00:00+00')"
-        )
+        # The reads are captured up to 3,000 s ago: just after midnight, yesterday's too.
+        for day in sorted({(now - timedelta(seconds=3000)).date(), now.date()}):
+            await conn.execute(
+                f'CREATE TABLE IF NOT EXISTS "{partitions.partition_name(day)}" PARTITION OF '
+                f"plate_read FOR VALUES FROM ('{day} 00:00:00+00') "
+                f"TO ('{day + timedelta(days=1)} 00:00:00+00')"
+            )
         rng = random.Random(1)
         rows = [
             full_record(i, plate(rng), now - timedelta(seconds=rng.randint(1, 3000)), now)
