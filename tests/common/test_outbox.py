@@ -150,15 +150,18 @@ async def test_statements_on_the_driver_connection_are_in_the_session_transactio
         await db.dispose()
 
 
-def _switched_relay(producer, app, tokens):
-    """A relay from `producer` to audit's app through a Switch that the test turns off and on."""
+def _switched_relay(producer, app, tokens, **kwargs):
+    """A relay from `producer` to audit's app through a Switch that the test turns off and on;
+    `kwargs` for the relay (`OutboxRelay`)."""
     switch = Switch(app)
     client = httpx.AsyncClient(transport=switch)
 
     async def token():
         return tokens.token(Role.SERVICE)
 
-    relay = OutboxRelay(producer, OUTBOX, urls=lambda _: "http://audit", token=token, client=client)
+    relay = OutboxRelay(
+        producer, OUTBOX, urls=lambda _: "http://audit", token=token, client=client, **kwargs
+    )
     return switch, client, relay
 
 
@@ -228,20 +231,8 @@ async def test_events_for_a_recording_consumer_wait_to_travel_together(producer,
     # Audit keeps a record: its events may wait (relay_audit_delay_seconds) so that one delivery
     # carries many. They are sent once the oldest has waited long enough, or at once when a
     # whole batch is ready; no event waits for ever and none is lost.
-    switch = Switch(app)
-    client = httpx.AsyncClient(transport=switch)
-
-    async def token():
-        return tokens.token(Role.SERVICE)
-
-    relay = OutboxRelay(
-        producer,
-        OUTBOX,
-        urls=lambda _: "http://audit",
-        token=token,
-        client=client,
-        batch_size=4,
-        delays={"audit": 60.0},
+    switch, client, relay = _switched_relay(
+        producer, app, tokens, batch_size=4, delays={"audit": 60.0}
     )
     await _queue(producer, 3)
     assert await relay.deliver_once() == 0
@@ -265,18 +256,10 @@ async def test_a_batch_waiting_for_a_recording_consumer_goes_without_its_delay(
     # Under load a batch's worth of audit's events has all the company it waits for: it goes
     # as soon as it is committed, not when the delay (or the poll) comes round, which sent a
     # second's events in one burst of back-to-back deliveries while camera reads waited.
-    switch = Switch(app)
-    client = httpx.AsyncClient(transport=switch)
-
-    async def token():
-        return tokens.token(Role.SERVICE)
-
-    relay = OutboxRelay(
+    switch, client, relay = _switched_relay(
         producer,
-        OUTBOX,
-        urls=lambda _: "http://audit",
-        token=token,
-        client=client,
+        app,
+        tokens,
         batch_size=4,
         interval=600.0,  # no poll comes round during the test
         delays={"audit": 600.0},
@@ -301,18 +284,10 @@ async def test_under_load_events_committed_during_a_delivery_travel_together(pro
     # relay_linger_seconds: after a pass, the next waits until the linger has passed since it
     # began, so events committed meanwhile go in one delivery (a consumer pays most of its cost
     # per delivery). The first event after a quiet spell goes at once.
-    switch = Switch(app)
-    client = httpx.AsyncClient(transport=switch)
-
-    async def token():
-        return tokens.token(Role.SERVICE)
-
     # A long linger, so that the first event's prompt delivery and the second pair's wait are
     # told apart with seconds to spare on a loaded machine (the full suite runs beside e2e suites).
     linger = 6.0
-    relay = OutboxRelay(
-        producer, OUTBOX, urls=lambda _: "http://audit", token=token, client=client, linger=linger
-    )
+    switch, client, relay = _switched_relay(producer, app, tokens, linger=linger)
     producer.on_outbox_commit = relay.notify
     task = asyncio.create_task(relay.run())
     try:
