@@ -34,6 +34,7 @@ from alpr_common.purpose import PURPOSE_HEADERS, check_purpose
 from alpr_common.query import refuse_protected_attributes
 from alpr_common.status import PrincipalStatusCheck
 from alpr_common.telemetry import REQUEST_ID_HEADER, outgoing_headers, request_id_var
+from alpr_common.upstream import SMALL_BODY
 from alpr_gateway.ratelimit import RateLimiter
 from alpr_gateway.routes import SERVICES, RouteRule, RouteTable, public_template, service_path
 from alpr_gateway.settings import GatewaySettings
@@ -62,8 +63,6 @@ HOP_BY_HOP = frozenset(
     }
 )
 BUFFER_LIMIT = 1024 * 1024
-# A request body up to this size (by its Content-Length) is read whole before it is forwarded.
-SMALL_BODY = 64 * 1024
 # RFC 3986 pchar and "/" stay as they are; everything else is percent-encoded (UTF-8).
 _PATH_SAFE = "/:@!$&'()*+,;=~"
 # The service echoes the request id the gateway gave it; the gateway adds its own once.
@@ -280,10 +279,11 @@ class Gateway:
         if with_body:
             length = request.headers.get("content-length")
             if length is not None and length.isdigit() and int(length) <= SMALL_BODY:
-                # A small body (a camera's read) is read whole: it goes out in the same write
-                # as the head, not one write after it (two sends, and often two reads for the
-                # service), and can be sent again if a pooled connection turns out closed. Its
-                # size was checked against the limit with its Content-Length (`_admit`).
+                # A small body (a camera's read) is read whole: the upstream transport sends a
+                # body up to this size in the same write as the head, not one write after it
+                # (two sends, and often two reads for the service), and can send it again if a
+                # pooled connection turns out closed. Its size was checked against the limit
+                # with its Content-Length (`_admit`).
                 content = await request.body()
             else:
                 content = self._limited_body(request)
