@@ -124,7 +124,7 @@ def route_loader(app: FastAPI) -> contextlib.AbstractAsyncContextManager[None]:
 def create_app(
     settings: GatewaySettings | None = None,
     *,
-    transport: httpx.AsyncBaseTransport | None = None,
+    transport: UpstreamTransport | None = None,
 ) -> FastAPI:
     settings = settings or GatewaySettings()
     app = build_app(

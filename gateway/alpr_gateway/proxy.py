@@ -6,9 +6,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 from fastapi import Request
@@ -33,8 +34,8 @@ from alpr_common.metrics import set_route
 from alpr_common.purpose import PURPOSE_HEADERS, check_purpose
 from alpr_common.query import refuse_protected_attributes
 from alpr_common.status import PrincipalStatusCheck
-from alpr_common.telemetry import REQUEST_ID_HEADER, outgoing_headers, request_id_var
-from alpr_common.upstream import SMALL_BODY
+from alpr_common.telemetry import outgoing_headers, request_id_var
+from alpr_common.upstream import SMALL_BODY, Reply, UpstreamTransport
 from alpr_gateway.ratelimit import RateLimiter
 from alpr_gateway.routes import SERVICES, RouteRule, RouteTable, public_template, service_path
 from alpr_gateway.settings import GatewaySettings
@@ -43,41 +44,63 @@ from alpr_gateway.translog import Transaction, TransactionLog
 log = logging.getLogger("alpr.gateway")
 
 INGEST_KEY_HEADER = "x-alpr-ingest-key"
+# Header fields as the ASGI scope holds them (bytes, lower case).
 HOP_BY_HOP = frozenset(
     {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "x-forwarded-for",
-        "x-request-id",
-        "traceparent",
-        "tracestate",
-        INGEST_KEY_HEADER,
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"trailers",
+        b"transfer-encoding",
+        b"upgrade",
+        b"host",
+        b"x-forwarded-for",
+        b"x-request-id",
+        b"traceparent",
+        b"tracestate",
+        INGEST_KEY_HEADER.encode(),
     }
 )
 BUFFER_LIMIT = 1024 * 1024
+# What is not relayed, by (a body is relayed, the gateway sends its own credentials).
+_DROPPED = {
+    (True, False): HOP_BY_HOP,
+    (True, True): HOP_BY_HOP | {b"authorization"},
+    (False, False): HOP_BY_HOP | {b"content-length"},
+    (False, True): HOP_BY_HOP | {b"content-length", b"authorization"},
+}
 # RFC 3986 pchar and "/" stay as they are; everything else is percent-encoded (UTF-8).
 _PATH_SAFE = "/:@!$&'()*+,;=~"
+# Bytes a query string passes on as they are: the printable ASCII ones; the rest are
+# percent-encoded, as a URL must have them.
+_QUERY_UNSAFE = re.compile(rb"[^\x21-\x7e]")
 # The service echoes the request id the gateway gave it; the gateway adds its own once.
 # `date` and `server` are the gateway's own server's to send: relayed, they came out twice.
 RESPONSE_DROP = frozenset(
     {
-        "connection",
-        "keep-alive",
-        "transfer-encoding",
-        "content-length",
-        "x-request-id",
-        "date",
-        "server",
+        b"connection",
+        b"keep-alive",
+        b"transfer-encoding",
+        b"content-length",
+        b"x-request-id",
+        b"date",
+        b"server",
     }
 )
+
+
+def request_target(prefix: bytes, path: str, query: bytes) -> bytes:
+    """The request line's target for the service: its URL's path `prefix`, then the path as the
+    gateway matched and authorized it (decoded), encoded again (a decoded control character or
+    non-ASCII letter is not a valid URL: a 500, once), then the query as the caller sent it, with
+    any byte a URL may not hold percent-encoded."""
+    target = prefix + quote(path, safe=_PATH_SAFE).encode("ascii")
+    if query:
+        target += b"?" + _QUERY_UNSAFE.sub(lambda m: b"%%%02X" % m[0][0], query)
+    return target
 
 
 class KeyExchange:
@@ -126,7 +149,7 @@ class Gateway:
         *,
         settings: GatewaySettings,
         routes: RouteTable,
-        upstream: httpx.AsyncBaseTransport,
+        upstream: UpstreamTransport,
         verifier: TokenVerifier,
         status: PrincipalStatusCheck,
         keys: KeyExchange,
@@ -142,6 +165,23 @@ class Gateway:
         self.translog = translog
         self.limiter = limiter
         self.trusted_proxies = settings.trusted_proxy_networks()
+        self._origins: dict[str, tuple[str, int, bytes]] = {}
+
+    def _origin(self, service: str) -> tuple[str, int, bytes]:
+        """Host, port and path prefix of a service's URL (read once)."""
+        origin = self._origins.get(service)
+        if origin is None:
+            url = self.settings.url_of(service)
+            parts = urlsplit(url)
+            if parts.scheme != "http" or not parts.hostname:
+                raise UpstreamError(
+                    f"the {service} service's URL {url!r} is not plain http://host[:port]; "
+                    "the gateway speaks plain HTTP to the services (TLS ends at the mesh)"
+                )
+            prefix = quote(parts.path, safe=_PATH_SAFE).encode("ascii")
+            origin = (parts.hostname, parts.port or 80, prefix)
+            self._origins[service] = origin
+        return origin
 
     def _source_address(self, request: Request) -> str:
         peer = request.client.host if request.client else "unknown"
@@ -260,19 +300,21 @@ class Gateway:
         # A body is relayed only where it means something; the framing of one that is dropped
         # (a GET with Content-Length) must go too, or the upstream would wait for bytes that
         # never come and read the next request on the connection as them.
-        dropped = HOP_BY_HOP if with_body else HOP_BY_HOP | {"content-length"}
-        headers = [(k, v) for k, v in request.headers.items() if k not in dropped]
+        # The caller's credentials give way to the token the gateway verified (or got for an
+        # ingest key).
+        dropped = _DROPPED[with_body, token is not None]
+        # The fields as the ASGI server gave them (bytes, lower case), not decoded and encoded
+        # again on the way through.
+        headers = [(k, v) for k, v in request.scope["headers"] if k not in dropped]
         if token is not None:
-            headers = [(k, v) for k, v in headers if k != "authorization"]
-            headers.append(("authorization", f"Bearer {token}"))
-        headers.append(("x-forwarded-for", tx.source_address))
-        headers.extend(outgoing_headers().items())
-        headers.append((REQUEST_ID_HEADER.lower(), tx.request_id))
-        # The path as the gateway matched and authorized it (decoded), encoded again: a decoded
-        # control character or non-ASCII letter is not a valid URL (a 500, before this).
-        url = f"{self.settings.url_of(service)}{quote(path, safe=_PATH_SAFE)}"
-        if tx.query:
-            url = f"{url}?{tx.query}"
+            headers.append((b"authorization", b"Bearer " + token.encode("latin-1")))
+        headers.append((b"x-forwarded-for", tx.source_address.encode("latin-1")))
+        # The request id and the trace context.
+        headers += [
+            (k.encode("latin-1"), v.encode("latin-1")) for k, v in outgoing_headers().items()
+        ]
+        host, port, prefix = self._origin(service)
+        target = request_target(prefix, path, request.scope["query_string"])
         streaming = "text/event-stream" in request.headers.get("accept", "")
         limit = self.settings.upstream_timeout_seconds
         content: bytes | AsyncIterator[bytes] | None = None
@@ -287,24 +329,16 @@ class Gateway:
                 content = await request.body()
             else:
                 content = self._limited_body(request)
-        # Straight to the transport: a client would add nothing a proxy wants (it would keep
-        # cookies from one caller's answer for the next caller) and costs as much as the send.
-        upstream_req = httpx.Request(
-            request.method,
-            url,
-            headers=headers,
-            content=content,
-            extensions={
-                "timeout": {
-                    "connect": limit,
-                    "read": None if streaming else limit,
-                    "write": limit,
-                    "pool": limit,
-                }
-            },
-        )
+        timeouts = {
+            "connect": limit,
+            "read": None if streaming else limit,
+            "write": limit,
+            "pool": limit,
+        }
         try:
-            resp = await self.upstream.handle_async_request(upstream_req)
+            reply = await self.upstream.send(
+                request.method, host, port, target, headers, content, timeouts
+            )
         except httpx.TimeoutException as exc:
             raise UpstreamTimeout(f"the {service} service did not answer in time") from exc
         except httpx.HTTPError as exc:
@@ -313,21 +347,20 @@ class Gateway:
             ) from exc
         except _BodyTooLarge as exc:
             raise PayloadTooLarge(str(exc)) from None
-        out_headers = {k: v for k, v in resp.headers.items() if k.lower() not in RESPONSE_DROP}
-        length = resp.headers.get("content-length")
-        if length and length.isdigit() and int(length) <= BUFFER_LIMIT:
+        relayed = [(k.lower(), v) for k, v in reply.headers]
+        relayed = [(k, v) for k, v in relayed if k not in RESPONSE_DROP]
+        size = reply.header(b"content-length")
+        response: Response
+        if size and size.isdigit() and int(size) <= BUFFER_LIMIT:
             # Small, complete answers are relayed whole: cheaper than a streamed relay.
-            try:
-                body = await resp.aread()
-            finally:
-                await resp.aclose()
-            await self.translog.record_outcome(tx, resp.status_code, len(body))
-            return Response(body, status_code=resp.status_code, headers=out_headers)
-        return StreamingResponse(
-            self._relay_body(resp, tx),
-            status_code=resp.status_code,
-            headers=out_headers,
-        )
+            body = await reply.read()
+            await self.translog.record_outcome(tx, reply.status, len(body))
+            response = Response(body, status_code=reply.status)
+        else:
+            response = StreamingResponse(self._relay_body(reply, tx), status_code=reply.status)
+        # Starlette set the framing (Content-Length for a whole body); the rest is the service's.
+        response.raw_headers.extend(relayed)
+        return response
 
     async def _limited_body(self, request: Request) -> AsyncIterator[bytes]:
         seen = 0
@@ -337,15 +370,15 @@ class Gateway:
                 raise _BodyTooLarge(f"body exceeds the {self.settings.max_body_bytes}-byte limit")
             yield chunk
 
-    async def _relay_body(self, resp: httpx.Response, tx: Transaction) -> AsyncIterator[bytes]:
+    async def _relay_body(self, reply: Reply, tx: Transaction) -> AsyncIterator[bytes]:
         sent = 0
         try:
-            async for chunk in resp.aiter_raw():
+            async for chunk in reply.body:
                 sent += len(chunk)
                 yield chunk
         finally:
-            await resp.aclose()
-            await self.translog.record_outcome(tx, resp.status_code, sent)
+            await reply.body.aclose()
+            await self.translog.record_outcome(tx, reply.status, sent)
 
 
 class _BodyTooLarge(Exception):

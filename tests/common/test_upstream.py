@@ -4,6 +4,7 @@ uvicorn never does, a raw asyncio server): framing, streaming, pooling, timeouts
 import asyncio
 import hashlib
 import itertools
+import json
 import socket
 import threading
 import time
@@ -430,6 +431,32 @@ async def test_write_timeout_when_the_upstream_stops_reading():
 async def test_header_with_a_line_break_is_refused(client):
     with pytest.raises(httpx.LocalProtocolError):
         await client.get("/hello", headers={"x-evil": "a\r\nGET /other HTTP/1.1"})
+
+
+async def test_send_takes_the_request_as_bytes_and_keeps_the_connection(server):
+    """The gateway's way in: method, target and header fields as bytes, the answer as a Reply."""
+    transport = UpstreamTransport()
+    port = int(server.rsplit(":", 1)[1])
+    try:
+        reply = await transport.send(
+            "POST", "127.0.0.1", port, b"/echo", [(b"x-camera", b"cam-1")], b"abc", {}
+        )
+        assert reply.status == 200
+        assert reply.header(b"content-type") == b"application/json"
+        first = json.loads(await reply.read())
+        assert (first["length"], first["content_length"]) == (3, "3")
+        reply = await transport.send("GET", "127.0.0.1", port, b"/hello?x=1", [], None, {})
+        assert json.loads(await reply.read())["port"] == first["port"]
+    finally:
+        await transport.aclose()
+
+
+async def test_send_refuses_a_line_break_in_the_target(server):
+    transport = UpstreamTransport()
+    port = int(server.rsplit(":", 1)[1])
+    with pytest.raises(httpx.LocalProtocolError):
+        await transport.send("GET", "127.0.0.1", port, b"/hello\r\nX: y", [], None, {})
+    await transport.aclose()
 
 
 def test_same_exchanges_on_uvloop(server):

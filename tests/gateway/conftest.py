@@ -6,7 +6,7 @@ tests/e2e."""
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -23,6 +23,7 @@ from alpr_common.jwt import JWKSCache, TokenVerifier
 from alpr_common.purpose import PurposeDep
 from alpr_common.roles import Role
 from alpr_common.testing.plugin import AUDIENCE, ISSUER, TokenFactory
+from alpr_common.upstream import Content, Reply, Timeouts, UpstreamTransport
 from alpr_gateway.main import SPEC, create_app, load_routes
 from alpr_gateway.settings import GatewaySettings
 
@@ -155,12 +156,37 @@ def upstream_app(tokens: TokenFactory) -> FastAPI:
     return app
 
 
-class HostRouter(httpx.AsyncBaseTransport):
-    """Routes each request to an in-process ASGI app by host name; unknown hosts are down."""
+class HostRouter(UpstreamTransport):
+    """Routes each request to an in-process ASGI app by host name; unknown hosts are down. The
+    proxy path's `send` goes the same way, as an httpx request."""
 
     def __init__(self, apps: dict[str, FastAPI]) -> None:
+        super().__init__()
         self.transports = {h: httpx.ASGITransport(app=a) for h, a in apps.items()}
         self.down: set[str] = set()
+
+    async def send(
+        self,
+        method: str,
+        host: str,
+        port: int,
+        target: bytes,
+        headers: Iterable[tuple[bytes, bytes]],
+        content: Content,
+        timeouts: Timeouts,
+        *,
+        request: httpx.Request | None = None,
+    ) -> Reply:
+        forwarded = httpx.Request(
+            method,
+            f"http://{host}:{port}{target.decode('ascii')}",
+            headers=list(headers),
+            content=content,
+            extensions={"timeout": timeouts},
+        )
+        response = await self.handle_async_request(forwarded)
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        return Reply(response.status_code, response.headers.raw, response.stream)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host

@@ -13,7 +13,7 @@ from jose import jwt
 from alpr_common.errors import problem_type
 from alpr_common.roles import Role
 from alpr_common.testing.plugin import PURPOSE_HEADERS
-from alpr_gateway.proxy import client_address
+from alpr_gateway.proxy import client_address, request_target
 
 
 @pytest.mark.policy("344.4(a)1")
@@ -164,6 +164,21 @@ async def test_outcome_lost_to_a_dropped_spool_connection_is_recorded_on_retry(
     assert [e["type"] for e in events] == ["gateway.request", "gateway.response"]
     assert events[0]["data"]["request_id"] == events[1]["data"]["request_id"]
     assert app.state.gateway.translog.outcomes_given_up == 0
+
+
+@pytest.mark.parametrize(
+    ("prefix", "path", "query", "target"),
+    [
+        (b"", "/v1/reads", b"plate=ABC123&limit=5", b"/v1/reads?plate=ABC123&limit=5"),
+        (b"/base", "/v1/a b", b"", b"/base/v1/a%20b"),
+        (b"", "/v1/x", b"q=a b\xc3\xa9%41\x7f", b"/v1/x?q=a%20b%C3%A9%41%7F"),
+        (b"", "/v1/x", b"q=\r\nGET / HTTP/1.1", b"/v1/x?q=%0D%0AGET%20/%20HTTP/1.1"),
+    ],
+)
+def test_the_target_sent_to_a_service_is_a_valid_url(prefix, path, query, target):
+    """Raw bytes a server let into the query (a space, a byte outside ASCII, a line break) are
+    percent-encoded, and what was already encoded stays as it was."""
+    assert request_target(prefix, path, query) == target
 
 
 async def test_path_parameter_with_control_and_non_ascii_characters_is_forwarded(client):
