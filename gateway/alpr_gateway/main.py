@@ -181,6 +181,4 @@ SPEC = ServiceSpec(
     metadata=models.metadata,
     migrations_dir=Path(__file__).resolve().parents[1] / "migrations",
     app_factory=create_app,
-    # The client address comes from GATEWAY_TRUSTED_PROXIES' hops only (proxy.client_address).
-    proxy_headers=False,
 )

@@ -93,6 +93,39 @@ def test_login_query_with_purpose_logged_and_chain_verifies(gateway, people):
     assert verify.json()["ok"] is True
 
 
+@pytest.mark.policy("344.4(d)")
+def test_a_login_is_recorded_under_the_address_the_gateway_saw(gateway, people):
+    """The gateway trusts no proxy by default: an X-Forwarded-For a caller writes itself is not
+    believed. Its log and access's login record both carry the peer the gateway saw, access
+    reading it from the one hop it trusts (the gateway's X-Forwarded-For)."""
+    inv = people["investigator"]
+    r = gateway.post(
+        "/v1/access/token",
+        data={"grant_type": "password", "username": inv["username"], "password": "wrong"},
+        headers={"X-Forwarded-For": "203.0.113.7"},
+    )
+    assert r.status_code == 400, r.text
+    request_id = r.headers["x-request-id"]
+    attempts = gateway.get(
+        "/v1/access/login-attempts", params={"username": inv["username"]}, headers=people["cso"]
+    )
+    assert attempts.status_code == 200, attempts.text
+    assert attempts.json()["items"][0]["source_address"] == "127.0.0.1"
+
+    auditor = people["auditor"]
+    audit_headers = login(gateway, auditor["username"], PASSWORD, auditor["totp"]) | AUDIT_PURPOSE
+
+    def transaction():
+        resp = gateway.get(
+            "/v1/audit/transactions", params={"request_id": request_id}, headers=audit_headers
+        )
+        assert resp.status_code == 200, resp.text
+        items = resp.json()["items"]
+        return items[0] if items and items[0].get("status") else None
+
+    assert eventually(transaction)["source_address"] == "127.0.0.1"
+
+
 @pytest.mark.policy("344.7(b)")
 def test_deactivation_bites_within_five_seconds(gateway, people):
     person = people["leaving"]

@@ -97,10 +97,6 @@ class ServiceSpec:
     metadata: MetaData
     migrations_dir: Path
     app_factory: Callable[..., FastAPI]
-    # Whether uvicorn takes the client address from X-Forwarded-For sent from loopback (the
-    # gateway, in front of the services). The gateway itself reads it only from its configured
-    # trusted proxies.
-    proxy_headers: bool = True
 
 
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

@@ -1,6 +1,8 @@
 """The client's address: the TCP peer, unless the peer is a configured trusted proxy; then
 X-Forwarded-For is walked from the right through trusted hops (`<SVC>_TRUSTED_PROXIES`). The
-gateway and every service use this one rule (uvicorn's proxy headers are given the same list)."""
+gateway and every service use this one rule, and only it: uvicorn's own proxy headers are off
+(they rewrote every request's client address, work this rule does again where an address is
+wanted)."""
 
 from __future__ import annotations
 
