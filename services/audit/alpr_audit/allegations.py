@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alpr_audit import repository
 from alpr_audit.errors import AllegationConflict, AllegationNotFound
 from alpr_audit.models import MisuseAllegation, ReviewItem
-from alpr_audit.schemas import (
+from alpr_audit.review_schemas import (
     AllegationAssignment,
     AllegationCaseLink,
     AllegationCreate,
@@ -25,8 +25,8 @@ from alpr_audit.schemas import (
     AllegationQuery,
     AllegationRead,
     CountRead,
-    Page,
 )
+from alpr_audit.schemas import Page
 from alpr_common.auth import Principal
 from alpr_common.db import utcnow
 

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alpr_audit import repository
 from alpr_audit.errors import PopulationImportRace, PopulationTableInvalid
 from alpr_audit.models import PopulationArea, PopulationImport
-from alpr_audit.schemas import (
+from alpr_audit.review_schemas import (
     AreaType,
     EquityAreaRead,
     EquityReportRead,

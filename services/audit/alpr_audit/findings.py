@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alpr_audit import repository, verification
 from alpr_audit.checkpoints import CheckpointStore
-from alpr_audit.schemas import (
+from alpr_audit.review_schemas import (
     ChainStatusRead,
     FindingsQuarterSummary,
     FlaggedQueryRead,

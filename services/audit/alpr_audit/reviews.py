@@ -37,10 +37,9 @@ from alpr_audit.errors import (
     SelfReviewRefused,
 )
 from alpr_audit.models import ReviewItem, ReviewSample
-from alpr_audit.schemas import (
+from alpr_audit.review_schemas import (
     KindSummaryRead,
     NonCompliantRead,
-    Page,
     ReviewAssignment,
     ReviewFindingCreate,
     ReviewItemQuery,
@@ -53,6 +52,7 @@ from alpr_audit.schemas import (
     ReviewSampleRead,
     ReviewSampleRedrawRead,
 )
+from alpr_audit.schemas import Page
 from alpr_common.auth import Principal
 from alpr_common.db import utcnow
 

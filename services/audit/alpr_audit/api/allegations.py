@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from alpr_audit import allegations
 from alpr_audit.auth import AllegationReporter, AuditReader, RiskManager
 from alpr_audit.errors import AllegationConflict, AllegationNotFound
-from alpr_audit.schemas import (
+from alpr_audit.review_schemas import (
     AllegationAssignment,
     AllegationCaseLink,
     AllegationCreate,
@@ -17,9 +17,9 @@ from alpr_audit.schemas import (
     AllegationQuarterSummary,
     AllegationQuery,
     AllegationRead,
-    Page,
     PeriodQuery,
 )
+from alpr_audit.schemas import Page
 from alpr_common.db import SessionDep
 from alpr_common.errors import Forbidden, Unauthorized, Unprocessable, responses
 

@@ -14,14 +14,14 @@ from alpr_audit.errors import (
     PopulationTableInvalid,
     PopulationTableTooLarge,
 )
-from alpr_audit.schemas import (
+from alpr_audit.review_schemas import (
     EquityReportRead,
-    Page,
     PeriodQuery,
     PopulationAreaRead,
     PopulationImportRead,
     ReviewSampleQuery,
 )
+from alpr_audit.schemas import Page
 from alpr_common.db import SessionDep
 from alpr_common.errors import Forbidden, Unauthorized, Unprocessable, responses
 from alpr_common.pagination import list_page

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from alpr_audit import findings
 from alpr_audit.auth import AuditReader
 from alpr_audit.deps import CheckpointsDep, SettingsDep
-from alpr_audit.schemas import FindingsQuarterSummary, PeriodQuery
+from alpr_audit.review_schemas import FindingsQuarterSummary, PeriodQuery
 from alpr_common.db import SessionDep
 from alpr_common.errors import Forbidden, Unauthorized, Unprocessable, responses
 

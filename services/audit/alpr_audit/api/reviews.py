@@ -16,8 +16,7 @@ from alpr_audit.errors import (
     ReviewSampleNotFound,
     SelfReviewRefused,
 )
-from alpr_audit.schemas import (
-    Page,
+from alpr_audit.review_schemas import (
     PeriodQuery,
     ReviewAssignment,
     ReviewFindingCreate,
@@ -30,6 +29,7 @@ from alpr_audit.schemas import (
     ReviewSampleRead,
     ReviewSampleRedrawRead,
 )
+from alpr_audit.schemas import Page
 from alpr_common.db import SessionDep
 from alpr_common.errors import Forbidden, Unauthorized, Unprocessable, responses
 
