@@ -46,6 +46,21 @@ async def test_a_write_right_after_another_waits_out_the_linger_for_company():
     assert groups == [[1], [2, 3]]
 
 
+async def test_a_writer_stopped_in_its_linger_cancels_the_requests_it_held():
+    """At shutdown the writer task is cancelled; a request whose item waited in the linger is
+    cancelled with it (never acknowledged, never left waiting), and nothing was written."""
+    groups, gc = _recorder()
+    gc.linger = 600.0
+    assert await gc.submit(1) == 10
+    waiting = asyncio.ensure_future(gc.submit(2))
+    await _let_the_writer_run()
+    assert gc._writer is not None
+    gc._writer.cancel()
+    done, _ = await asyncio.wait([waiting], timeout=10)
+    assert done and waiting.cancelled()
+    assert groups == [[1]]
+
+
 async def test_after_a_quiet_spell_nothing_waits_for_the_linger():
     groups, gc = _recorder()
     gc.linger = 600.0  # were it waited out, the submit below would time out

@@ -65,19 +65,29 @@ class GroupCommit(Generic[T, R]):
         return await asyncio.shield(fut)
 
     async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending:
-                gap = self._last_end + self.linger - time.monotonic()
-                if gap > 0:
-                    await asyncio.sleep(gap)
-                group = self._pending[: self.max_items]
-                del self._pending[: self.max_items]
-                try:
-                    await self._write_group(group)
-                finally:
-                    self._last_end = time.monotonic()
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._pending:
+                    gap = self._last_end + self.linger - time.monotonic()
+                    if gap > 0:
+                        await asyncio.sleep(gap)
+                    group = self._pending[: self.max_items]
+                    del self._pending[: self.max_items]
+                    try:
+                        await self._write_group(group)
+                    finally:
+                        self._last_end = time.monotonic()
+        except BaseException:
+            # Stopped (the process shuts down) with items still waiting, in a linger or behind
+            # a group: their requests are cancelled rather than left waiting for a write that
+            # will not come. None of them was acknowledged.
+            waiting, self._pending = self._pending, []
+            for _, fut in waiting:
+                if not fut.done():
+                    fut.cancel()
+            raise
 
     async def _write_group(self, group: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
