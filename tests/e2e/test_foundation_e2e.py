@@ -67,6 +67,20 @@ def auditor_headers(gateway, people) -> dict:
     return auditor["headers"]
 
 
+def logged_transaction(gateway, audit_headers: dict, request_id: str) -> dict:
+    """The gateway's record of a request at audit, once its outcome has arrived there."""
+
+    def transaction():
+        resp = gateway.get(
+            "/v1/audit/transactions", params={"request_id": request_id}, headers=audit_headers
+        )
+        assert resp.status_code == 200, resp.text
+        items = resp.json()["items"]
+        return items[0] if items and items[0].get("status") else None
+
+    return eventually(transaction)
+
+
 @pytest.mark.policy("344.4(d)")
 def test_login_query_with_purpose_logged_and_chain_verifies(gateway, people):
     inv = people["investigator"]
@@ -79,15 +93,7 @@ def test_login_query_with_purpose_logged_and_chain_verifies(gateway, people):
 
     audit_headers = auditor_headers(gateway, people)
 
-    def transaction():
-        resp = gateway.get(
-            "/v1/audit/transactions", params={"request_id": request_id}, headers=audit_headers
-        )
-        assert resp.status_code == 200, resp.text
-        items = resp.json()["items"]
-        return items[0] if items and items[0].get("status") else None
-
-    tx = eventually(transaction)
+    tx = logged_transaction(gateway, audit_headers, request_id)
     assert tx["subject"] == f"user:{inv['id']}"
     assert tx["status"] == 200 and tx["method"] == "GET"
     assert tx["purpose"] == "criminal_investigation" and tx["case_number"] == "2026-0042"
@@ -121,17 +127,8 @@ def test_a_login_is_recorded_under_the_address_the_gateway_saw(gateway, people):
     assert attempts.status_code == 200, attempts.text
     assert attempts.json()["items"][0]["source_address"] == "127.0.0.1"
 
-    audit_headers = auditor_headers(gateway, people)
-
-    def transaction():
-        resp = gateway.get(
-            "/v1/audit/transactions", params={"request_id": request_id}, headers=audit_headers
-        )
-        assert resp.status_code == 200, resp.text
-        items = resp.json()["items"]
-        return items[0] if items and items[0].get("status") else None
-
-    assert eventually(transaction)["source_address"] == "127.0.0.1"
+    tx = logged_transaction(gateway, auditor_headers(gateway, people), request_id)
+    assert tx["source_address"] == "127.0.0.1"
 
 
 @pytest.mark.policy("344.7(b)")
