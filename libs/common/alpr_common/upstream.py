@@ -439,6 +439,7 @@ def _encode(
 ) -> tuple[bytes, bytes, AsyncIterable[bytes] | None, int | None]:
     """The request head, and the body as bytes or as a stream (with its length; None = chunked)."""
     replayable = content is None or isinstance(content, bytes)
+    body = content if isinstance(content, bytes) else b""
     parts = [method.encode("ascii"), b" ", target, b" HTTP/1.1\r\n"]
     host = False
     length: int | None = None
@@ -459,8 +460,8 @@ def _encode(
     if not host:
         parts += (b"Host: ", netloc, b"\r\n")
         lines += 1
-    if replayable and not chunked and length is None and content:
-        parts += (b"Content-Length: %d\r\n" % len(content),)  # type: ignore[arg-type]
+    if replayable and not chunked and length is None and body:
+        parts += (b"Content-Length: %d\r\n" % len(body),)
         lines += 1
     elif not replayable and not chunked and length is None:
         parts.append(b"Transfer-Encoding: chunked\r\n")
@@ -473,7 +474,6 @@ def _encode(
         raise httpx.LocalProtocolError("line break inside a request header", request=request)
     if not replayable:
         return head, b"", cast(AsyncIterable[bytes], content), None if chunked else length
-    body = cast(bytes, content or b"")
     if chunked:
         body = b"%x\r\n%b\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n"
     return head, body, None, length
