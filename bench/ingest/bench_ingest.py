@@ -146,11 +146,7 @@ async def bench_copy(url: str, n: int) -> dict[str, float]:
     try:
         # The reads are captured up to 3,000 s ago: just after midnight, yesterday's too.
         for day in sorted({(now - timedelta(seconds=3000)).date(), now.date()}):
-            await conn.execute(
-                f'CREATE TABLE IF NOT EXISTS "{partitions.partition_name(day)}" PARTITION OF '
-                f"plate_read FOR VALUES FROM ('{day} 00:00:00+00') "
-                f"TO ('{day + timedelta(days=1)} 00:00:00+00')"
-            )
+            await conn.execute(partitions.create_sql(day))
         rng = random.Random(1)
         rows = [
             full_record(i, plate(rng), now - timedelta(seconds=rng.randint(1, 3000)), now)
@@ -447,10 +443,7 @@ async def load_days(url: str, n: int, today: date) -> tuple[list[str], date, dat
     ]  # fmt: skip
     conn = await asyncpg.connect(url)
     for d in days:
-        await conn.execute(
-            f'CREATE TABLE "{partitions.partition_name(d)}" PARTITION OF plate_read '
-            f"FOR VALUES FROM ('{d} 00:00:00+00') TO ('{d + timedelta(days=1)} 00:00:00+00')"
-        )
+        await conn.execute(partitions.create_sql(d))
     await conn.close()
     counter = 0
 

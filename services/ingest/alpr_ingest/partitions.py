@@ -51,6 +51,17 @@ async def existing(session: AsyncSession) -> dict[date, str]:
     return out
 
 
+def create_sql(day: date) -> str:
+    """The DDL of `day`'s partition, if it is missing. Its name and bounds come from a date,
+    never from input text."""
+    start, end = day, day + timedelta(days=1)
+    return (
+        f'CREATE TABLE IF NOT EXISTS "{partition_name(day)}" PARTITION OF {READ_TABLE} '
+        f"FOR VALUES FROM ('{start.isoformat()} 00:00:00+00') "
+        f"TO ('{end.isoformat()} 00:00:00+00')"
+    )
+
+
 async def ensure(
     session: AsyncSession, days: Iterable[date], *, known: set[date] | None = None
 ) -> list[date]:
@@ -74,15 +85,7 @@ async def ensure(
     await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
     created = []
     for day in sorted(missing - set(await existing(session))):
-        start, end = day, day + timedelta(days=1)
-        # Names and bounds come from a date, never from input text.
-        await session.execute(
-            text(
-                f'CREATE TABLE IF NOT EXISTS "{partition_name(day)}" PARTITION OF {READ_TABLE} '
-                f"FOR VALUES FROM ('{start.isoformat()} 00:00:00+00') "
-                f"TO ('{end.isoformat()} 00:00:00+00')"
-            )
-        )
+        await session.execute(text(create_sql(day)))
         created.append(day)
     return created
 
