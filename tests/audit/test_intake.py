@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import math
 
 import pytest
@@ -75,6 +77,71 @@ async def test_an_event_already_in_the_log_is_not_appended_again(db, ev, send):
     result = await send([request, response])
     assert result == {"accepted": 1, "duplicates": 1, "rejected": 0}
     assert [e["seq"] for e in await _entries(db)] == [1, 2]
+
+
+_FILL_LOG = (
+    "INSERT INTO log_entry (seq, event_id, source, type, occurred_at, recorded_at, data, "
+    "prev_hash, hash) SELECT n, md5(n::text), 'gateway', 'gateway.request', now(), now(), "
+    "'{}', md5(n::text) || md5(n::text), md5(n::text) || md5(n::text) "
+    "FROM generate_series($1::bigint, $2::bigint) AS n"
+)
+
+
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
+async def test_the_logged_id_lookup_probes_the_index_however_large_the_log_grows(db):
+    """The log starts empty and grows faster than ANALYZE runs. The lookup of a delivery's ids
+    is a prepared statement, whose generic plan is made once, while the log is small: it must
+    be one probe of the event_id index per id then, and still once the log has grown, never a
+    scan of the whole log (which grows with every transaction of the suite)."""
+    from alpr_audit.repository import _LOGGED_PG
+    from alpr_common.db import driver_connection
+
+    def scans(plan) -> list[tuple[str, str]]:
+        def nodes(node):
+            yield node
+            for child in node.get("Plans", []):
+                yield from nodes(child)
+
+        root = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+        return [
+            (n["Node Type"], n.get("Index Name", ""))
+            for n in nodes(root)
+            if n.get("Relation Name") == "log_entry"
+        ]
+
+    ids = [f"{i:032x}" for i in range(300)]
+    async with db.sessionmaker() as session:
+        raw = await driver_connection(session)
+        await raw.execute(_FILL_LOG, 1, 300)  # a small log, never analysed
+        await raw.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        await raw.execute(f"PREPARE logged_ids (text[]) AS {_LOGGED_PG}")
+        # EXECUTE takes no bind parameters: the ids (hex) as an array literal.
+        execute = f"EXPLAIN (FORMAT JSON) EXECUTE logged_ids('{{{','.join(ids)}}}')"
+        small = await raw.fetchval(execute)
+        await raw.execute(_FILL_LOG, 301, 30_000)  # the log grows; the plan is kept
+        grown = await raw.fetchval(execute)
+        await raw.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        custom = await raw.fetchval(f"EXPLAIN (FORMAT JSON) {_LOGGED_PG}", ids)
+        await raw.execute("DEALLOCATE logged_ids")
+        await session.rollback()
+
+    for plan in (small, grown, custom):
+        found_scans = scans(plan)
+        assert found_scans, plan
+        assert all(
+            kind in ("Index Scan", "Index Only Scan") and "event_id" in index
+            for kind, index in found_scans
+        ), found_scans
+    async with db.sessionmaker() as session:
+        raw = await driver_connection(session)
+        await raw.execute(_FILL_LOG, 1, 3)  # the lookup finds what is logged, and only that
+        logged = await raw.fetch(_LOGGED_PG, [_md5(1), _md5(3), "nope"])
+        await session.rollback()
+    assert {r[0] for r in logged} == {_md5(1), _md5(3)}
+
+
+def _md5(n: int) -> str:
+    return hashlib.md5(str(n).encode(), usedforsecurity=False).hexdigest()
 
 
 async def test_unknown_event_types_are_kept_as_they_come(db, ev, send):

@@ -449,12 +449,13 @@ async def test_the_dedup_lookup_probes_the_key_index_on_a_day_not_yet_analysed(d
     """Every day starts with an empty partition that fills faster than ANALYZE runs: whatever
     plan the statistics of the moment give (custom, or generic as a prepared statement ends up
     with), the lookup of a batch's keys must stay one index probe per key, never a scan of the
-    day that grows with its reads."""
+    day that grows with its reads; and so must the single-statement store of a group of posts,
+    for the reads and for the alias table."""
     from sqlalchemy import text
 
     from alpr_common.db import driver_connection
     from alpr_ingest import partitions
-    from alpr_ingest.repository.reads import _FIND_BY_DEDUP_KEYS
+    from alpr_ingest.repository.reads import _FIND_BY_DEDUP_KEYS, _INSERT_NEW
 
     day = NOW.date()
     async with db.sessionmaker() as session:
@@ -479,6 +480,13 @@ async def test_the_dedup_lookup_probes_the_key_index_on_a_day_not_yet_analysed(d
         plan = await raw.fetchval(
             f"EXPLAIN (FORMAT JSON) {_FIND_BY_DEDUP_KEYS}", keys, lo, lo + timedelta(days=2)
         )
+        # The store's plan, generic (as a prepared statement ends up with) and custom.
+        store = await raw.prepare(f"EXPLAIN (FORMAT JSON) {_INSERT_NEW}")
+        no_values = [None] * len(store.get_parameters())
+        await raw.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        generic_store = await store.fetchval(*no_values)
+        await raw.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        custom_store = await store.fetchval(*no_values)
         await session.rollback()
 
     def nodes(node):
@@ -486,10 +494,21 @@ async def test_the_dedup_lookup_probes_the_key_index_on_a_day_not_yet_analysed(d
         for child in node.get("Plans", []):
             yield from nodes(child)
 
-    scans = [
-        (n["Node Type"], n.get("Index Name", ""))
-        for n in nodes((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
-        if n.get("Relation Name", "").startswith("plate_read")
-    ]
-    assert scans, plan
-    assert all(kind == "Index Scan" and "dedup_key" in index for kind, index in scans), scans
+    def scans(plan, relation):  # how the plan reads the relation (not what writes it)
+        return [
+            (n["Node Type"], n.get("Index Name", ""))
+            for n in nodes((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
+            if n.get("Relation Name", "").startswith(relation) and n["Node Type"].endswith("Scan")
+        ]
+
+    found = scans(plan, "plate_read")
+    assert found, plan
+    assert all(kind == "Index Scan" and "dedup_key" in index for kind, index in found), found
+    # The store of a group (`_INSERT_NEW`) looks its keys up the same way, and the alias table
+    # (every vendor's post checks it) by its key: never read whole into a hashed subplan.
+    for store in (custom_store, generic_store):
+        reads = scans(store, "plate_read")
+        aliases = scans(store, "read_alias")
+        assert reads and aliases, store
+        assert all(kind.startswith("Index") and "dedup_key" in i for kind, i in reads), reads
+        assert all(kind.startswith("Index") for kind, _ in aliases), aliases

@@ -197,7 +197,12 @@ def _insert_new_sql() -> str:
     rows (the group's events cover all its messages, so a group with such a message writes
     nothing: the caller writes the others again without it). A statement is atomic: a read
     stored meanwhile by a concurrent transaction (a unique violation) fails it whole, and
-    nothing is written."""
+    nothing is written.
+
+    Each key is one index probe, whatever the statistics say (tests/ingest checks the plan): the
+    read lookup's range conditions keep it a probe per key, and OFFSET 0 keeps the planner from
+    turning the alias EXISTS into a hashed subplan, which reads the whole alias table on every
+    execution (what a generic plan made while the table was small would do for good)."""
     n = len(READ_COLUMNS)
     values = ", ".join(f"v.{c}::jsonb" if c in _JSON_COLUMNS else f"v.{c}" for c in READ_COLUMNS)
     arrays = ", ".join(f"${i + 6}::{pg_array_type(READS, c)}[]" for i, c in enumerate(READ_COLUMNS))
@@ -207,7 +212,8 @@ def _insert_new_sql() -> str:
         "$4::timestamptz[], $5::bool[]) AS k(unit, key, lo, hi, alias)), "
         f"hit AS (SELECT DISTINCT k.unit FROM k WHERE EXISTS (SELECT 1 FROM {READ_TABLE} r "
         "WHERE r.dedup_key = k.key AND r.captured_at >= k.lo AND r.captured_at <= k.hi) "
-        f"OR (k.alias AND EXISTS (SELECT 1 FROM {ALIASES.name} a WHERE a.alias_key = k.key))), "
+        f"OR (k.alias AND EXISTS (SELECT 1 FROM {ALIASES.name} a WHERE a.alias_key = k.key "
+        "OFFSET 0))), "
         f"ins AS (INSERT INTO {READ_TABLE} ({', '.join(READ_COLUMNS)}) SELECT {values} "
         f"FROM unnest({arrays}) AS v({', '.join(READ_COLUMNS)}) "
         "WHERE NOT EXISTS (SELECT 1 FROM hit) RETURNING 1), "
