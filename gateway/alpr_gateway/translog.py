@@ -96,7 +96,12 @@ def _flat(data: EventData) -> dict[str, Any]:
 
 class TransactionLog:
     """Group commit: requests arriving together share one spool transaction, and each request
-    waits until the transaction holding its entry has committed before it is forwarded."""
+    waits until the transaction holding its entry has committed before it is forwarded.
+
+    Nobody waits on an outcome: it joins the next write a request needs, and is written by
+    itself only when no request comes within `OUTCOME_LINGER_SECONDS`. A camera posts again as
+    soon as it is answered, so the outcome of one post and the next post share a write: on a
+    busy gateway about half the writes, each an INSERT and a round trip to the spool."""
 
     # Outcomes whose write failed wait here and are written again on a fresh connection (the
     # pool drops a broken one): an outcome is as durable as the request it completes, short of
@@ -104,12 +109,14 @@ class TransactionLog:
     # given up (logged), and audit's verify report counts requests without outcomes.
     MAX_RETRY_OUTCOMES = 100_000
     RETRY_DELAYS = (0.05, 0.2, 1.0, 2.0, 5.0)
+    OUTCOME_LINGER_SECONDS = 0.05
 
     def __init__(self, db: Callable[[], Database], tables: OutboxTables) -> None:
         self.db = db  # looked up per write, so the app's database can be swapped in tests
         self.tables = tables
         self._pending: list[tuple[list[Event], asyncio.Future[None] | None]] = []
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # something is queued
+        self._urgent = asyncio.Event()  # a request waits on the next write
         self._writer: asyncio.Task[None] | None = None
         self._retry: list[Event] = []
         self._failures = 0
@@ -137,7 +144,14 @@ class TransactionLog:
                     await asyncio.wait_for(self._wake.wait(), timeout=delay)
             else:
                 await self._wake.wait()
+            if self._pending and not self._urgent.is_set() and self.OUTCOME_LINGER_SECONDS > 0:
+                # Outcomes only: they wait a little for a request's write to join.
+                loop = asyncio.get_running_loop()
+                timer = loop.call_later(self.OUTCOME_LINGER_SECONDS, self._urgent.set)
+                await self._urgent.wait()
+                timer.cancel()
             self._wake.clear()
+            self._urgent.clear()
             batch, self._pending = self._pending, []
             retry, self._retry = self._retry, []
             if not batch and not retry:
@@ -184,6 +198,8 @@ class TransactionLog:
         fut = asyncio.get_running_loop().create_future() if wait else None
         self._pending.append((events, fut))
         self._wake.set()
+        if wait:
+            self._urgent.set()
         if fut is not None:
             await fut
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -64,6 +66,68 @@ async def test_refused_requests_are_logged(client, tokens, directory, logged):
     assert statuses == [401, 403]
     refused = [e["data"]["refused_reason"] for e in events if e["type"] == "gateway.response"]
     assert all(refused)
+
+
+async def _spooled(db) -> list[str]:
+    """The types of the spooled events, as the spool holds them now (nothing flushed)."""
+    from sqlalchemy import select
+
+    from alpr_gateway.models import OUTBOX
+
+    async with db.sessionmaker() as session:
+        rows = await session.execute(select(OUTBOX.outbox.c.envelope).order_by(OUTBOX.outbox.c.seq))
+        return [json.loads(r.envelope)["type"] for r in rows]
+
+
+@pytest.mark.policy("344.4(d)")
+async def test_an_outcome_joins_the_next_requests_write(client, app, db, tokens, directory):
+    """Nobody waits on an outcome, so it is written with the next request, one INSERT for
+    both; each request is still on record before it is forwarded."""
+    translog = app.state.gateway.translog
+    translog.OUTCOME_LINGER_SECONDS = 30.0  # longer than the test: only a request writes
+    writes: list[list[str]] = []
+    write = translog._write
+
+    async def counted(events):
+        writes.append([e.type for e in events])
+        await write(events)
+
+    translog._write = counted
+    _, auth = directory.person(tokens, Role.INVESTIGATOR)
+    for _ in range(2):
+        r = await client.get("/v1/ingest/reads", headers=auth | PURPOSE_HEADERS)
+        assert r.status_code == 200, r.text
+    assert writes == [["gateway.request"], ["gateway.response", "gateway.request"]]
+    assert await _spooled(db) == ["gateway.request", "gateway.response", "gateway.request"]
+    await translog.flush()  # shutdown writes what lingers
+    assert writes[-1] == ["gateway.response"]
+
+
+@pytest.mark.policy("344.4(d)")
+async def test_an_outcome_with_no_request_after_it_is_written_after_the_linger(
+    client, app, db, tokens, directory
+):
+    translog = app.state.gateway.translog
+    translog.OUTCOME_LINGER_SECONDS = 0.05
+    written: list[list[str]] = []
+    outcome_written = asyncio.Event()
+    write = translog._write
+
+    async def watched(events):
+        await write(events)
+        written.append([e.type for e in events])
+        if written[-1] == ["gateway.response"]:
+            outcome_written.set()
+
+    translog._write = watched
+    _, auth = directory.person(tokens, Role.INVESTIGATOR)
+    r = await client.get("/v1/ingest/reads", headers=auth | PURPOSE_HEADERS)
+    assert r.status_code == 200, r.text
+    # The write runs in the background: wait for it (50 ms on an idle machine) before reading
+    # the spool on the test's one connection.
+    await asyncio.wait_for(outcome_written.wait(), timeout=10)
+    assert written == [["gateway.request"], ["gateway.response"]]
+    assert await _spooled(db) == ["gateway.request", "gateway.response"]
 
 
 @pytest.mark.policy("344.4(d)")

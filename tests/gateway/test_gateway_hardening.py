@@ -146,6 +146,7 @@ async def test_outcome_lost_to_a_dropped_spool_connection_is_recorded_on_retry(
 
     real = app.state.db
     broken = Database.from_url(f"sqlite+aiosqlite:///{tmp_path / 'gone' / 'spool.db'}")
+    app.state.gateway.translog.OUTCOME_LINGER_SECONDS = 0  # the outcome is written at once
 
     @upstream.get("/v1/drop-the-spool")
     async def drop() -> dict[str, bool]:
