@@ -8,6 +8,8 @@ import hashlib
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alpr_audit.chain import canonical_json, entry_hash, envelope, format_time
 
@@ -55,3 +57,48 @@ def test_times_are_utc_with_six_fraction_digits_and_naive_ones_are_refused():
     assert format_time(datetime(2026, 1, 1, 22, 0, tzinfo=east)) == "2026-01-02T03:00:00.000000Z"
     with pytest.raises(ValueError, match="naive"):
         format_time(datetime(2026, 1, 2))
+
+
+def _specification_text(value):
+    """The docstring's line for canonical_json, as written there."""
+    import json
+
+    from alpr_audit.chain import _normalize
+
+    return json.dumps(
+        _normalize(value), sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    )
+
+
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(st.characters(max_codepoint=0x7F))  # every ASCII character, controls and DEL
+    | st.text(st.characters(codec="utf-8", max_codepoint=0x2FF))
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(alphabet="abcXYZ_09-é", max_size=6), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_VALUES)
+def test_the_encoding_is_the_specifications_line_whatever_the_value(value):
+    """canonical_json takes a faster encoder when it can; its text must be the docstring's line
+    byte for byte, or every hash changes."""
+    assert canonical_json({"data": value}) == _specification_text({"data": value})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [1e-05, 1.5e-07, 123456.789, 0.1, -2.5, 2**63, -(2**63) - 1, 2**64, "\x7f", "é", {"é": 1}],
+)
+def test_values_orjson_writes_otherwise_are_written_as_the_specification_says(value):
+    assert canonical_json({"v": value}) == _specification_text({"v": value})
