@@ -98,7 +98,20 @@ def test_the_encoding_is_the_specifications_line_whatever_the_value(value):
 
 @pytest.mark.parametrize(
     "value",
-    [1e-05, 1.5e-07, 123456.789, 0.1, -2.5, 2**63, -(2**63) - 1, 2**64, "\x7f", "é", {"é": 1}],
+    [
+        1e-05,
+        1.5e-07,
+        123456.789,
+        0.1,
+        -2.5,
+        2**63,
+        -(2**63) - 1,
+        2**64,
+        "\x7f",
+        "é",
+        {"é": 1},
+        "\ud800",
+    ],
 )
 def test_values_orjson_writes_otherwise_are_written_as_the_specification_says(value):
     assert canonical_json({"v": value}) == _specification_text({"v": value})
