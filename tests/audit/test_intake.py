@@ -144,6 +144,27 @@ def _md5(n: int) -> str:
     return hashlib.md5(str(n).encode(), usedforsecurity=False).hexdigest()
 
 
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
+async def test_counters_the_database_refuses_never_fail_the_log(db, ev, send):
+    """A scan counter that would overflow (PostgreSQL refuses the sum) loses that delivery's
+    report facts, logged at ERROR; its events are logged all the same, and the delivery is
+    answered, not retried forever."""
+    from sqlalchemy import text
+
+    def counts(batch: str) -> dict:
+        count = {"day": "2026-11-02", "camera_type": "fixed", "camera_id": "cam-1"}
+        return ev.event(
+            "ingest.scan_counts", {"batch_id": batch, "counts": [{**count, "reads": 2**63 - 1}]}
+        )
+
+    assert (await send([counts("b1")]))["accepted"] == 1
+    assert (await send([counts("b2")]))["accepted"] == 1  # the sum is beyond bigint
+    assert [e["type"] for e in await _entries(db)] == ["ingest.scan_counts"] * 2
+    async with db.sessionmaker() as session:
+        reads = (await session.execute(text("SELECT reads FROM scan_count"))).scalars().all()
+    assert reads == [2**63 - 1]
+
+
 async def test_unknown_event_types_are_kept_as_they_come(db, ev, send):
     data = {"read_id": "r-1", "nested": {"list": [1, 2.5, None, True, "x"]}}
     await send([ev.event("ingest.batch_stored", data)])

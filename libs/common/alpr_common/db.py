@@ -163,6 +163,7 @@ _PG_ARRAY_TYPES = {
     "Integer": "int4",
     "BigInteger": "int8",
     "Boolean": "bool",
+    "Date": "date",
 }
 
 

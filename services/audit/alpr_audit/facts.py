@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
+import asyncpg
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -458,7 +459,8 @@ async def apply(session: AsyncSession, *, events: Sequence[Event]) -> None:
             await _write_alerts(session, batch)
             for table, rows in batch.once.items():
                 await repository.add_once(session, table, rows)
-    except (SQLAlchemyError, ValueError, OverflowError):
+    # asyncpg's own errors too: the counters go to PostgreSQL as one raw statement.
+    except (SQLAlchemyError, asyncpg.PostgresError, ValueError, OverflowError):
         # The log entries stand; these facts are lost to the report and the error says which.
         log.exception(
             "report facts not recorded for a batch",

@@ -270,13 +270,24 @@ async def list_transactions(session: AsyncSession, q: TransactionQuery) -> Paged
 # ----------------------------------------------------------------------------- report facts
 
 
+_SCAN_KEY = ("day", "camera_id", "camera_type", "zip_code", "sector")
+_ADD_SCANS_PG = (
+    f"ON CONFLICT ({', '.join(_SCAN_KEY)}) DO UPDATE SET reads = {SCAN.name}.reads + excluded.reads"
+)
+
+
 async def add_scan_counts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Add reads to the (day, camera, type, zip, sector) counters, in one statement."""
+    """Add reads to the (day, camera, type, zip, sector) counters, in one statement (the rows'
+    keys are distinct: `facts.apply` sums a delivery's reads per key). On PostgreSQL one
+    statement for them all (`pg_insert_rows`), where an executemany runs one per camera."""
     if not rows:
+        return
+    if is_postgresql(session):
+        await pg_insert_rows(await driver_connection(session), SCAN, rows, tail=_ADD_SCANS_PG)
         return
     stmt = insert_ignore(session, SCAN)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["day", "camera_id", "camera_type", "zip_code", "sector"],
+        index_elements=list(_SCAN_KEY),
         set_={"reads": SCAN.c.reads + stmt.excluded.reads},
     )
     await session.execute(stmt, list(rows))
