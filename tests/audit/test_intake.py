@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import math
 
 import pytest
@@ -14,6 +13,7 @@ from alpr_audit.chain import GENESIS_HASH, entry_hash
 from alpr_audit.intake import record_event
 from alpr_audit.models import LogEntry
 from alpr_common.events import Event
+from tests.helpers.plans import scans
 
 pytestmark = pytest.mark.policy("344.4(d)")
 
@@ -96,19 +96,6 @@ async def test_the_logged_id_lookup_probes_the_index_however_large_the_log_grows
     from alpr_audit.repository import _LOGGED_PG
     from alpr_common.db import driver_connection
 
-    def scans(plan) -> list[tuple[str, str]]:
-        def nodes(node):
-            yield node
-            for child in node.get("Plans", []):
-                yield from nodes(child)
-
-        root = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
-        return [
-            (n["Node Type"], n.get("Index Name", ""))
-            for n in nodes(root)
-            if n.get("Relation Name") == "log_entry"
-        ]
-
     ids = [f"{i:032x}" for i in range(300)]
     async with db.sessionmaker() as session:
         raw = await driver_connection(session)
@@ -126,7 +113,7 @@ async def test_the_logged_id_lookup_probes_the_index_however_large_the_log_grows
         await session.rollback()
 
     for plan in (small, grown, custom):
-        found_scans = scans(plan)
+        found_scans = scans(plan, "log_entry")
         assert found_scans, plan
         assert all(
             kind in ("Index Scan", "Index Only Scan") and "event_id" in index

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from alpr_common.events import from_columns
 from alpr_ingest.models import PlateRead
 from tests.helpers.ingest import NOW
+from tests.helpers.plans import scans
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY_JPEG = (FIXTURES / "tiny.jpg").read_bytes()
@@ -488,18 +489,6 @@ async def test_the_dedup_lookup_probes_the_key_index_on_a_day_not_yet_analysed(d
         await raw.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         custom_store = await store.fetchval(*no_values)
         await session.rollback()
-
-    def nodes(node):
-        yield node
-        for child in node.get("Plans", []):
-            yield from nodes(child)
-
-    def scans(plan, relation):  # how the plan reads the relation (not what writes it)
-        return [
-            (n["Node Type"], n.get("Index Name", ""))
-            for n in nodes((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"])
-            if n.get("Relation Name", "").startswith(relation) and n["Node Type"].endswith("Scan")
-        ]
 
     found = scans(plan, "plate_read")
     assert found, plan
