@@ -690,6 +690,7 @@ async def main() -> int:
         f"{single_read.SECONDS:.0f} s per kind, ingest workers {SINGLE_INGEST_WORKERS}; "
         "target >= 1,000 posts/s via gateway, p99 < 100 ms)",
         api["single"],
+        "postgresql",
     )
     http_floor.print_floor(floor, api["single"])
     single_read.print_section(
@@ -697,6 +698,7 @@ async def main() -> int:
         "the row says; "
         "target >= 400 posts/s, p99 < 250 ms, no 5xx)",
         sqlite_single,
+        "sqlite",
     )
     load = os.getloadavg()[0]
     print(

@@ -23,9 +23,12 @@ from alpr_common.suite import cpu_spent
 
 SECONDS = float(os.environ.get("BENCH_SINGLE_SECONDS", "15"))
 CONCURRENCY = int(os.environ.get("BENCH_SINGLE_CONCURRENCY", "16"))
-# The fleet row: native posts through the gateway from this many connections, each a camera of
-# its own (issue 21: a few hundred cameras posting one read at a time); 0 leaves it out.
-FLEET = int(os.environ.get("BENCH_SINGLE_FLEET", "64"))
+# The fleet rows: native posts through the gateway from each of these numbers of connections
+# (comma-separated), each a camera of its own posting again as soon as it is answered: points of
+# the suite's throughput against its latency (issue 21); "0" leaves them out.
+FLEET = tuple(
+    n for n in (int(x) for x in os.environ.get("BENCH_SINGLE_FLEET", "32,64").split(",")) if n > 0
+)
 # The paced fleet row: this many cameras, each on its own connection, posting at their own pace
 # (Poisson arrivals) for a total offered rate (`single_read.py`: the issue's line of the
 # database, or BENCH_SINGLE_PACED_RATE); 0 leaves it out.
