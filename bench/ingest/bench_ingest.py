@@ -688,7 +688,7 @@ async def main() -> int:
         f"Single-read posts on PostgreSQL ({single_read.CONCURRENCY} connections unless the row "
         "says, "
         f"{single_read.SECONDS:.0f} s per kind, ingest workers {SINGLE_INGEST_WORKERS}; "
-        "target >= 1,000 posts/s via gateway, p99 < 100 ms)",
+        f"target {single_read.target('postgresql')})",
         api["single"],
         "postgresql",
     )
@@ -696,7 +696,7 @@ async def main() -> int:
     single_read.print_section(
         f"Single-read posts on SQLite, `make run` ({single_read.CONCURRENCY} connections unless "
         "the row says; "
-        "target >= 400 posts/s, p99 < 250 ms, no 5xx)",
+        f"target {single_read.target('sqlite')})",
         sqlite_single,
         "sqlite",
     )
