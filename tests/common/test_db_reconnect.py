@@ -1,14 +1,16 @@
 """Pooled connections are not pinged before use: one the server dropped fails the single request
 that meets it (answered 503, retryable), and the pool then reconnects."""
 
+import secrets
+
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import Column, Integer, MetaData, Table, text
 from sqlalchemy.exc import DBAPIError
 
 from alpr_common.app import install_error_handlers
-from alpr_common.db import create_engine
+from alpr_common.db import Database, create_engine
 from alpr_common.errors import problem_type
 from alpr_common.testing.plugin import pg_admin_url
 
@@ -30,6 +32,38 @@ async def test_a_dropped_connection_fails_once_then_the_pool_reconnects(db_backe
         async with engine.connect() as conn:
             assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
     finally:
+        await engine.dispose()
+        await admin.dispose()
+
+
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
+async def test_a_single_statement_write_on_a_dropped_connection_fails_then_writes_on_a_new_one(
+    db_backend,
+):
+    """`Database.insert_now` (the gateway's transaction log) writes on the driver's connection,
+    outside an ORM session: a connection lost under it is dropped from the pool, so the write
+    that fails is retried on a new connection, and the rows land once."""
+    engine = create_engine(pg_admin_url(), pool_size=1)
+    admin = create_engine(pg_admin_url(), pooled=False)
+    table = Table(f"insert_now_{secrets.token_hex(4)}", MetaData(), Column("n", Integer))
+    db = Database(engine)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(table.metadata.create_all)
+        await db.insert_now(table, [{"n": 1}])
+        async with engine.connect() as conn:
+            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        async with admin.connect() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(Exception):  # the driver's own error for a lost connection
+            await db.insert_now(table, [{"n": 2}])
+        await db.insert_now(table, [{"n": 2}, {"n": 3}])
+        async with engine.connect() as conn:
+            stored = (await conn.execute(table.select().order_by(table.c.n))).scalars().all()
+        assert stored == [1, 2, 3]
+    finally:
+        async with engine.begin() as conn:
+            await conn.run_sync(table.metadata.drop_all)
         await engine.dispose()
         await admin.dispose()
 

@@ -41,9 +41,9 @@ from alpr_common.auth import ServiceCaller
 from alpr_common.db import (
     WRITE_BUSY_DETAIL,
     Database,
-    SessionDep,
     WriteLockBusy,
     is_lock_timeout,
+    request_transaction,
 )
 from alpr_common.errors import (
     PROBLEM_JSON,
@@ -65,6 +65,7 @@ from alpr_common.errors import (
 from alpr_common.events import Event, EventBatch, EventBatchResult
 from alpr_common.health import router as health_router
 from alpr_common.http import ServiceTokens, make_client
+from alpr_common.jsonenc import FastJSONResponse
 from alpr_common.jwt import JWKSCache, TokenVerifier
 from alpr_common.metrics import MetricsMiddleware
 from alpr_common.metrics import install as install_metrics
@@ -551,21 +552,29 @@ def event_router(
     `batch_handler` that does the same de-duplication in bulk."""
     router = APIRouter(tags=["internal"])
 
+    # A direct route (`alpr_common.direct`): every relay delivery comes here, and the framework's
+    # routing and dependency resolution were a fifth of a consumer's CPU at single-read rates.
+    # The body and the caller are taken in this order, as before; the transaction commits
+    # before the answer is sent, as `SessionDep`'s does.
     @router.post(
         "/v1/events",
         response_model=EventBatchResult,
         responses=responses(BadRequest, Unauthorized, Forbidden, Unprocessable),
         openapi_extra=own_json_body(EventBatch),
     )
+    @direct.direct
     async def receive_events(
-        body: EventBatchBody, session: SessionDep, _caller: ServiceCaller
-    ) -> EventBatchResult:
+        request: Request, body: EventBatchBody, _caller: ServiceCaller
+    ) -> FastJSONResponse:
         """Internal: accept a batch of events from another service's outbox, once per event id."""
         batch = body.get()
-        if batch_handler is not None:
-            return await batch_handler(session, batch.events)
-        assert handler is not None
-        return await consume(session, tables, batch.events, handler)
+        async with request_transaction(request.app.state.db) as session:
+            if batch_handler is not None:
+                result = await batch_handler(session, batch.events)
+            else:
+                assert handler is not None
+                result = await consume(session, tables, batch.events, handler)
+        return FastJSONResponse(result.model_dump())
 
     return router
 
@@ -692,11 +701,12 @@ def build_app(
     if outbox is not None:
         app.state.metric_probes.append(outbox_probe(outbox))
     install_docs(app)
+    routers = list(routers)
+    if outbox is not None and (event_handler or event_batch_handler) is not None:
+        routers.append(event_router(outbox, event_handler, batch_handler=event_batch_handler))
     for router in routers:
         app.include_router(router)
     direct.install(app, routers)
-    if outbox is not None and (event_handler or event_batch_handler) is not None:
-        app.include_router(event_router(outbox, event_handler, batch_handler=event_batch_handler))
     # FastAPI's documented way to extend the schema is to replace the method on the instance.
     app.openapi = _custom_openapi(app)  # type: ignore[method-assign]
     exporting = tracing_exported()

@@ -13,7 +13,9 @@ route table, the docs and the contract tests read, is unchanged) and marked `@di
 - the `Request` parameter;
 - the principal, `Security(get_principal, scopes=roles)`: `authenticate`, the check every route
   applies (token, live status, roles);
-- dependencies that take only the request (`get_runtime`), awaited with it;
+- dependencies that take only the request (`get_runtime`, the event batch's body), awaited with
+  it; they and the principal in the order the route declares them, as the framework resolves
+  them (an undecodable body is refused before the token is looked at, or after it, alike);
 - path parameters (`str`, or an `Enum` by value);
 - query parameters, with their defaults: a request with a query string goes the framework's way,
   which validates it.
@@ -31,6 +33,7 @@ request with the route's template.
 from __future__ import annotations
 
 import enum
+import functools
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -55,6 +58,10 @@ def direct(endpoint: F) -> F:
     return endpoint
 
 
+async def _principal(request: Request, *, roles: frozenset[str]) -> Any:
+    return await authenticate(request, roles)
+
+
 def _converter(annotation: Any) -> Callable[[str], Any]:
     if annotation is str:
         return str
@@ -67,8 +74,9 @@ def _converter(annotation: Any) -> Callable[[str], Any]:
 class _Plan:
     route: APIRoute
     request_name: str | None
-    principal: tuple[str, frozenset[str]] | None
-    request_deps: tuple[tuple[str, RequestDependency], ...]
+    # The principal (`authenticate` with the route's roles) and the request's dependencies, in
+    # the order the route declares them.
+    deps: tuple[tuple[str, RequestDependency], ...]
     path_params: tuple[tuple[str, Callable[[str], Any]], ...]
     defaults: tuple[tuple[str, Any], ...]
 
@@ -92,11 +100,11 @@ class _Plan:
         if not (isinstance(answer, type) and issubclass(answer, Response)):
             # The framework would validate and serialize anything else; the plan sends as is.
             raise TypeError(f"direct route {name}: the endpoint must return a Response")
-        principal = None
-        request_deps = []
+        deps: list[tuple[str, RequestDependency]] = []
         for dep in d.dependencies:
             if dep.call is get_principal:
-                principal = (str(dep.name), frozenset(dep.own_oauth_scopes or ()))
+                roles = frozenset(dep.own_oauth_scopes or ())
+                deps.append((str(dep.name), functools.partial(_principal, roles=roles)))
                 continue
             params = (dep.path_params, dep.query_params, dep.header_params, dep.cookie_params)
             only_request = (
@@ -110,7 +118,7 @@ class _Plan:
                     f"direct route {name}: dependency {dep.name} must be an async function of "
                     "the request alone"
                 )
-            request_deps.append((str(dep.name), cast(RequestDependency, dep.call)))
+            deps.append((str(dep.name), cast(RequestDependency, dep.call)))
         defaults = []
         for field in d.query_params:
             if field.field_info.is_required():
@@ -119,8 +127,7 @@ class _Plan:
         return cls(
             route=route,
             request_name=d.request_param_name,
-            principal=principal,
-            request_deps=tuple(request_deps),
+            deps=tuple(deps),
             path_params=tuple((f.name, _converter(f.field_info.annotation)) for f in d.path_params),
             defaults=tuple(defaults),
         )
@@ -141,10 +148,7 @@ class _Plan:
     async def __call__(self, request: Request, kwargs: dict[str, Any]) -> Response:
         if self.request_name is not None:
             kwargs[self.request_name] = request
-        if self.principal is not None:
-            name, roles = self.principal
-            kwargs[name] = await authenticate(request, roles)
-        for name, call in self.request_deps:
+        for name, call in self.deps:
             kwargs[name] = await call(request)
         endpoint: Callable[..., Awaitable[Response]] = self.route.endpoint
         return await endpoint(**kwargs)
