@@ -3,8 +3,10 @@ that meets it (answered 503, retryable), and the pool then reconnects."""
 
 import secrets
 
+import asyncpg
 import httpx
 import pytest
+from asyncpg.exceptions import InternalClientError
 from fastapi import FastAPI
 from sqlalchemy import Column, Integer, MetaData, Table, text
 from sqlalchemy.exc import DBAPIError
@@ -40,24 +42,36 @@ async def test_a_dropped_connection_fails_once_then_the_pool_reconnects(db_backe
 async def test_a_single_statement_write_on_a_dropped_connection_fails_then_writes_on_a_new_one(
     db_backend,
 ):
-    """`Database.insert_now` (the gateway's transaction log) writes on the driver's connection,
-    outside an ORM session: a connection lost under it is dropped from the pool, so the write
-    that fails is retried on a new connection, and the rows land once."""
+    """`Database.single_statement` (the gateway's transaction log, ingest's group writes) works
+    on the driver's connection, outside an ORM session: a connection lost under it is dropped
+    from the pool, so the write that failed is retried on a new connection and the rows land
+    once; a statement the server refuses leaves its connection in the pool."""
     engine = create_engine(pg_admin_url(), pool_size=1)
     admin = create_engine(pg_admin_url(), pooled=False)
-    table = Table(f"insert_now_{secrets.token_hex(4)}", MetaData(), Column("n", Integer))
+    table = Table(
+        f"insert_now_{secrets.token_hex(4)}", MetaData(), Column("n", Integer, primary_key=True)
+    )
     db = Database(engine)
+
+    async def backend() -> int:
+        async with db.single_statement() as raw:
+            return int(await raw.fetchval("SELECT pg_backend_pid()"))
+
     try:
         async with engine.begin() as conn:
             await conn.run_sync(table.metadata.create_all)
         await db.insert_now(table, [{"n": 1}])
-        async with engine.connect() as conn:
-            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-        async with admin.connect() as conn:
+        pid = await backend()
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await db.insert_now(table, [{"n": 1}])
+        assert await backend() == pid  # refused, not lost: the same connection
+        async with admin.connect() as conn:  # a restart, as the pooled connection sees it
             await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        with pytest.raises(Exception):  # the driver's own error for a lost connection
+        # What the driver raises depends on when it sees the server's goodbye.
+        with pytest.raises((asyncpg.InterfaceError, asyncpg.PostgresError, InternalClientError)):
             await db.insert_now(table, [{"n": 2}])
         await db.insert_now(table, [{"n": 2}, {"n": 3}])
+        assert await backend() != pid
         async with engine.connect() as conn:
             stored = (await conn.execute(table.select().order_by(table.c.n))).scalars().all()
         assert stored == [1, 2, 3]

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, TypeVar, cast
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import JSON, CursorResult, DateTime, MetaData, Result, Table, event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -328,6 +329,21 @@ async def driver_connection(session: AsyncSession) -> Any:
     return raw
 
 
+# The server's errors that end or doubt the connection: lost (08), shut down or cancelled (57).
+_LINK_ERRORS = (asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError)
+
+
+def _refused_by_server(raw: Any, exc: BaseException) -> bool:
+    """Whether the database answered the statement with an error that leaves its connection
+    sound (a constraint, a bad value), raised itself or as the cause of the error raised."""
+    refusal = exc if isinstance(exc, asyncpg.PostgresError) else exc.__cause__
+    return (
+        isinstance(refusal, asyncpg.PostgresError)
+        and not isinstance(refusal, _LINK_ERRORS)
+        and not raw.is_closed()
+    )
+
+
 class Database:
     """An engine and the sessions made from it; tests bind one to an open transaction."""
 
@@ -393,28 +409,39 @@ class Database:
         if destinations and self.on_outbox_commit is not None:
             self.on_outbox_commit(destinations)
 
-    async def insert_now(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-        """INSERT `rows` as a transaction of their own, committed when this returns: the
-        gateway's transaction log. PostgreSQL: one statement (`pg_insert_rows`) in autocommit
-        (no BEGIN, no COMMIT) on a connection of the pool, without an ORM session (its
-        checkout and commit were a third of the write's CPU); a connection whose statement
-        failed or was cut off is dropped, not given back. SQLite: one call on the writers'
-        connection (`sqlite_write_call`)."""
-        if not rows:
-            return
-        if self.dialect != "sqlite" and self._bound:  # a test's transaction: a savepoint in it
+    @contextlib.asynccontextmanager
+    async def single_statement(self) -> AsyncIterator[Any]:
+        """PostgreSQL: the driver's connection (asyncpg) for a unit of work that is one statement,
+        its own transaction (no BEGIN, no COMMIT: two round trips fewer, as atomic and durable):
+        the gateway's transaction log, ingest's group writes. Taken from the pool without an ORM
+        session, whose checkout and commit were a third of such a write's CPU. A connection whose
+        statement did not end with the server's answer (lost, cut off, cancelled) is dropped, not
+        given back: one PostgreSQL had closed (a restart) would fail every write after it. A
+        database bound to a test's transaction gives a session's (a savepoint in it)."""
+        if self._bound:
             async with self.single_statement_sessionmaker() as session:
-                await pg_insert_rows(await driver_connection(session), table, rows)
+                yield await driver_connection(session)
                 await session.commit()
             return
-        if self.dialect != "sqlite":
-            async with self.engine.connect() as conn:
-                raw = (await conn.get_raw_connection()).driver_connection
-                try:
-                    await pg_insert_rows(raw, table, rows)
-                except BaseException:
+        async with self.engine.connect() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            try:
+                yield raw
+            except BaseException as exc:
+                if not _refused_by_server(raw, exc):
                     await conn.invalidate()
-                    raise
+                raise
+
+    async def insert_now(self, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+        """INSERT `rows` as a transaction of their own, committed when this returns: the
+        gateway's transaction log. PostgreSQL: one statement (`pg_insert_rows`) on
+        `single_statement`. SQLite: one call on the writers' connection
+        (`sqlite_write_call`)."""
+        if not rows:
+            return
+        if self.dialect != "sqlite":
+            async with self.single_statement() as raw:
+                await pg_insert_rows(raw, table, rows)
             return
         names = list(rows[0])
         sql = insert_sql(table, names)

@@ -237,20 +237,18 @@ async def insert_new_reads(
     the positions of those messages are returned. A read stored by a concurrent transaction
     meanwhile raises ConcurrentInsert, nothing written.
 
-    PostgreSQL: one statement (`_insert_new_sql`) in an autocommit session, its own
+    PostgreSQL: one statement (`_insert_new_sql`) on `Database.single_statement`, its own
     transaction: one round trip for a whole group of messages. SQLite: the lookups and the two
     inserts in one call on the writers' connection (`Database.sqlite_write_call`), which holds
     the write lock from its BEGIN: nothing changes between the lookups and the inserts."""
     if db.dialect == "postgresql":
-        async with db.single_statement_sessionmaker() as session:
-            hits = await _insert_new_pg(session, units, outbox, now=now)
-            await session.commit()
-        return hits
+        async with db.single_statement() as raw:
+            return await _insert_new_pg(raw, units, outbox, now=now)
     return await _insert_new_sqlite(db, units, outbox, now=now)
 
 
 async def _insert_new_pg(
-    session: AsyncSession,
+    raw: Any,
     units: Sequence[NewReads],
     outbox: Sequence[dict[str, Any]],
     *,
@@ -281,7 +279,6 @@ async def _insert_new_pg(
         [e["destination"] for e in outbox],
         [e["envelope"] for e in outbox],
     ]
-    raw = await driver_connection(session)
     try:
         hits = await raw.fetch(_INSERT_NEW, *args)
     except asyncpg.UniqueViolationError as exc:
