@@ -262,7 +262,7 @@ def line_verdict(database: str, results: list[dict[str, Any]]) -> str:
     )
 
 
-def print_section(title: str, results: list[dict[str, Any]], database: str | None = None) -> None:
+def print_section(title: str, results: list[dict[str, Any]], database: str) -> None:
     rows = [r for r in results if "kind" in r]
     acked = sum(r["stored"] for r in rows)
     # The warm-up posts (3 per connection per run) are stored too and not in `stored`.
@@ -290,8 +290,7 @@ def print_section(title: str, results: list[dict[str, Any]], database: str | Non
         f"  acknowledged {acked:,} (+{warm} warm-up) ; in the table {in_table:,}: "
         + ("every acknowledged read stored" if in_table >= acked else "READS MISSING")
     )
-    if database is not None:
-        print(line_verdict(database, results))
+    print(line_verdict(database, results))
 
 
 async def sqlite_suite_section(state: Path, **kw: Any) -> list[dict[str, Any]]:

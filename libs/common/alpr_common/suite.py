@@ -92,6 +92,15 @@ def free_port() -> int:
     raise RuntimeError(f"no free loopback port found between {start} and {stop - 1}")
 
 
+def _argv(service: str, *args: str) -> list[str]:
+    """A service's CLI command (`python -m alpr_<service> ...`) on this interpreter."""
+    return [sys.executable, "-m", f"alpr_{service}", *args]
+
+
+def _failure(service: str, args: tuple[str, ...], stderr: str) -> str:
+    return f"`python -m alpr_{service} {' '.join(args)}` failed:\n{stderr[-3000:]}"
+
+
 @dataclass
 class Suite:
     """Six processes sharing a state directory; `database_urls` overrides SQLite per service."""
@@ -149,7 +158,7 @@ class Suite:
 
     def _run(self, service: str, *args: str, input_text: str | None = None) -> str:
         result = subprocess.run(  # noqa: S603 (our own interpreter and module, no shell)
-            [sys.executable, "-m", f"alpr_{service}", *args],
+            _argv(service, *args),
             env=self.env(),
             capture_output=True,
             text=True,
@@ -157,9 +166,7 @@ class Suite:
             check=False,
         )
         if result.returncode != 0:
-            raise RuntimeError(
-                f"`python -m alpr_{service} {' '.join(args)}` failed:\n{result.stderr[-3000:]}"
-            )
+            raise RuntimeError(_failure(service, args, result.stderr))
         return result.stdout
 
     def command(self, service: str, *args: str, input_text: str | None = None) -> str:
@@ -176,7 +183,7 @@ class Suite:
         print(f"  migrating {', '.join(SERVICES)}", flush=True)
         running = {
             svc: subprocess.Popen(  # noqa: S603 (our own interpreter and module, no shell)
-                [sys.executable, "-m", f"alpr_{svc}", "migrate"],
+                _argv(svc, "migrate"),
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
@@ -188,7 +195,7 @@ class Suite:
         for svc, proc in running.items():
             _, errors = proc.communicate()
             if proc.returncode != 0:
-                failed.append(f"`python -m alpr_{svc} migrate` failed:\n{errors[-3000:]}")
+                failed.append(_failure(svc, ("migrate",), errors))
             else:
                 print(f"  migrated {svc}", flush=True)
         if failed:
@@ -201,7 +208,7 @@ class Suite:
         for svc in services:
             out = (logs / f"{svc}.log").open("ab")
             self.procs[svc] = subprocess.Popen(  # noqa: S603 (our own modules, no shell)
-                [sys.executable, "-m", f"alpr_{svc}", "serve"],
+                _argv(svc, "serve"),
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -223,7 +230,7 @@ class Suite:
             name = f"{service}@{port}"
             out = (logs / f"{name}.log").open("ab")
             self.procs[name] = subprocess.Popen(  # noqa: S603 (our own modules, no shell)
-                [sys.executable, "-m", f"alpr_{service}", "serve"],
+                _argv(service, "serve"),
                 env=environ,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -337,8 +344,8 @@ def _start_frigate_bridge(suite: Suite) -> str:
     target = f"{suite.url('gateway')}/v1/ingest/vendor-reads/frigate"
     env.setdefault("FRIGATE_BRIDGE_TARGET_URL", target)
     logs = suite.log_dir or suite.state_dir / "logs"
-    suite.procs["frigate-bridge"] = subprocess.Popen(
-        [sys.executable, "-m", "alpr_ingest", "frigate-bridge"],
+    suite.procs["frigate-bridge"] = subprocess.Popen(  # noqa: S603 (our own interpreter and module, no shell)
+        _argv("ingest", "frigate-bridge"),
         env=env,
         stdout=(logs / "frigate-bridge.log").open("ab"),
         stderr=subprocess.STDOUT,
