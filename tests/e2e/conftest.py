@@ -2,6 +2,7 @@
 gateway. Runs on PostgreSQL when it is available (as in production and CI), else on SQLite."""
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,6 +11,21 @@ from alpr_common.suite import Suite
 from tests.helpers.e2e import running_suite
 
 pytestmark = [pytest.mark.e2e]
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test on the session's suite runs on the worker that has it: each module marks itself
+    `xdist_group("e2e")` (`--dist loadgroup`). Without the mark a second worker starts a whole
+    suite of its own for that module (a minute of a run), and nothing fails."""
+    for item in items:
+        if HERE not in item.path.parents or "suite" not in getattr(item, "fixturenames", ()):
+            continue
+        if not any(m.args[:1] == ("e2e",) for m in item.iter_markers("xdist_group")):
+            raise pytest.UsageError(
+                f"{item.nodeid}: add pytest.mark.xdist_group('e2e') to its module's pytestmark "
+                "(the session's suite is started on one test worker)"
+            )
 
 
 @pytest.fixture(scope="session")

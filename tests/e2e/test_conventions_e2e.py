@@ -22,7 +22,7 @@ from alpr_common.suite import Suite
 from alpr_common.testing.plugin import PURPOSE_HEADERS
 from tests.helpers.e2e import PASSWORD, create_cso, create_person, login, record_training
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 SERVICES = ("access", "ingest", "hotlist", "audit", "sharing")
 PROBLEM = "application/problem+json"

@@ -26,7 +26,7 @@ from alpr_common.suite import Suite
 from alpr_common.testing.plugin import unavailable
 from tests.helpers.e2e import PASSWORD, create_cso, create_person, login, record_training
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 MQTT_URL = os.environ.get("ALPR_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
 SEARCH_PURPOSE = {

@@ -37,8 +37,7 @@ def sqlite_suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
         ports={svc: free_port() for svc in SERVICES},
         extra_env={"INGEST_DATABASE_WRITE_WAIT_SECONDS": str(WRITE_WAIT_SECONDS)},
     )
-    for svc in ("access", "ingest"):
-        suite.command(svc, "migrate")
+    suite.migrate(("access", "ingest"))
     suite.start(("access", "ingest"))
     try:
         suite.wait_ready(("access", "ingest"), timeout=90)
