@@ -122,7 +122,7 @@ async def test_a_delivery_that_fails_before_its_commit_leaves_no_claim(migrated)
 
 async def test_statements_on_the_driver_connection_are_in_the_session_transaction(migrated):
     # What `driver_connection` runs is rolled back with the session's transaction, even as its
-    # first statement; an autocommit session's statement stands by itself.
+    # first statement; one on `Database.single_statement` stands by itself.
     db = Database.from_url(migrated.url)
     table = AUDIT_OUTBOX.processed
     ids = [f"driver-{time.monotonic_ns()}-{n}" for n in range(2)]
@@ -138,10 +138,8 @@ async def test_statements_on_the_driver_connection_are_in_the_session_transactio
                 )
             await session.rollback()
         if db.dialect == "postgresql":
-            async with db.single_statement_sessionmaker() as session:
-                raw = await driver_connection(session)
+            async with db.single_statement() as raw:
                 await raw.execute(sql + "VALUES ($1, 's', 't', now(), 'accepted')", ids[1])
-                await session.rollback()
         async with db.sessionmaker() as session:
             kept = select(table.c.event_id).where(table.c.event_id.in_(ids))
             stored = set((await session.execute(kept)).scalars())

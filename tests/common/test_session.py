@@ -1,17 +1,16 @@
 """The kernel's per-request session: commit before the answer, recorded refusals, relay wake-up."""
 
 import time
-from collections.abc import Mapping
 
 import pytest
 from fastapi import APIRouter
 from sqlalchemy import delete, func, select
 
 from alpr_common.app import build_app, use_database
-from alpr_common.db import Database, SessionDep
+from alpr_common.db import Database, SessionDep, pg_insert_rows
 from alpr_common.errors import Conflict, Unauthorized
 from alpr_common.events import Event
-from alpr_common.outbox import consume, enqueue, enqueue_many
+from alpr_common.outbox import consume, enqueue, outbox_rows
 from alpr_gateway.main import SPEC as GATEWAY
 from alpr_gateway.models import OUTBOX
 from alpr_gateway.settings import GatewaySettings
@@ -165,22 +164,18 @@ async def test_consume_applies_a_clean_batch_without_a_savepoint(db):
 
 @pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
 async def test_a_single_statement_unit_of_work_commits_with_its_statement_on_postgresql(migrated):
-    """The gateway's transaction-log writes are one INSERT each: on PostgreSQL they run without
-    BEGIN and COMMIT (two round trips fewer), so the rows are durable once the statement
-    returns, and the session's commit still wakes the relay."""
+    """The gateway's transaction-log writes are one INSERT each (`Database.single_statement`):
+    on PostgreSQL they run without BEGIN and COMMIT (two round trips fewer), so the rows are
+    durable and seen by others once the statement returns, before the unit of work ends."""
     db = Database(migrated.engine)
-    woken: list[Mapping[str, int]] = []
-    db.on_outbox_commit = woken.append
     events = [Event(source="t", type="t.logged", data={"n": n}) for n in range(2)]
     ids = [e.id for e in events]
     query = select(OUTBOX.outbox.c.event_id).where(OUTBOX.outbox.c.event_id.in_(ids))
     try:
-        async with db.single_statement_sessionmaker() as session:
-            await enqueue_many(session, OUTBOX, destination="audit", events=events)
+        async with db.single_statement() as raw:
+            await pg_insert_rows(raw, OUTBOX.outbox, outbox_rows([("audit", e) for e in events]))
             async with db.sessionmaker() as other:
                 assert sorted((await other.execute(query)).scalars()) == sorted(ids)
-            await session.commit()
-        assert woken == [{"audit": 2}]  # the relay is told how many wait
     finally:
         async with db.sessionmaker() as session:
             await session.execute(delete(OUTBOX.outbox).where(OUTBOX.outbox.c.event_id.in_(ids)))

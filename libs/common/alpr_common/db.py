@@ -319,7 +319,8 @@ async def driver_connection(session: AsyncSession) -> Any:
     once: a consumer's claim of an event id then outlived the delivery that failed or died
     before its commit, and the redelivery was taken for a duplicate (an alert lost across a
     hotlist crash). The transaction is begun here, as the adapter would (the same BEGIN, no
-    round trip more); an autocommit session (`single_statement_sessionmaker`) stays one."""
+    round trip more). A unit of work that is one statement needs no transaction of its own:
+    `Database.single_statement`."""
     conn = await (await session.connection()).get_raw_connection()
     raw = conn.driver_connection
     assert raw is not None
@@ -372,19 +373,6 @@ class Database:
             self.sessionmaker = async_sessionmaker(
                 engine, expire_on_commit=False, sync_session_class=session_class
             )
-            # For a unit of work that is one statement (the gateway's transaction log): on
-            # PostgreSQL it runs without BEGIN and COMMIT, two round trips fewer, and is as
-            # atomic and durable (a statement is its own transaction). SQLite keeps its
-            # transactions (its BEGIN IMMEDIATE takes the write lock).
-            self.single_statement_sessionmaker = (
-                async_sessionmaker(
-                    engine.execution_options(isolation_level="AUTOCOMMIT"),
-                    expire_on_commit=False,
-                    sync_session_class=session_class,
-                )
-                if engine.dialect.name == "postgresql"
-                else self.sessionmaker
-            )
             # For work that only reads: on SQLite its transaction begins DEFERRED (see
             # `_sqlite_pragmas`); on PostgreSQL it is an ordinary session.
             self.read_sessionmaker = async_sessionmaker(
@@ -401,7 +389,6 @@ class Database:
                 join_transaction_mode="create_savepoint",
                 sync_session_class=session_class,
             )
-            self.single_statement_sessionmaker = self.sessionmaker
             self.read_sessionmaker = self.sessionmaker
 
     def _after_commit(self, session: Session) -> None:
@@ -419,7 +406,7 @@ class Database:
         given back: one PostgreSQL had closed (a restart) would fail every write after it. A
         database bound to a test's transaction gives a session's (a savepoint in it)."""
         if self._bound:
-            async with self.single_statement_sessionmaker() as session:
+            async with self.sessionmaker() as session:
                 yield await driver_connection(session)
                 await session.commit()
             return
