@@ -104,6 +104,35 @@ async def test_an_outcome_joins_the_next_requests_write(client, app, db, tokens,
 
 
 @pytest.mark.policy("344.4(d)")
+async def test_each_spool_write_wakes_the_relay_with_how_many_events_wait(
+    client, app, tokens, directory
+):
+    """The relay sends what the spool holds to audit as soon as it is written, not at its next
+    poll: each write tells it how many events wait (`Database.on_outbox_commit`), whichever way
+    the database writes them (`Database.single_statement` on PostgreSQL, no session)."""
+    translog = app.state.gateway.translog
+    translog.OUTCOME_LINGER_SECONDS = 30.0  # only a request writes: two writes, known contents
+    db = translog.db()
+    woken: list[dict[str, int]] = []
+    wake = db.on_outbox_commit
+
+    def counted(counts):
+        woken.append(dict(counts))
+        if wake is not None:
+            wake(counts)
+
+    db.on_outbox_commit = counted
+    try:
+        _, auth = directory.person(tokens, Role.INVESTIGATOR)
+        for _ in range(2):
+            r = await client.get("/v1/ingest/reads", headers=auth | PURPOSE_HEADERS)
+            assert r.status_code == 200, r.text
+        assert woken == [{"audit": 1}, {"audit": 2}]  # a request; an outcome and a request
+    finally:
+        db.on_outbox_commit = wake
+
+
+@pytest.mark.policy("344.4(d)")
 async def test_an_outcome_with_no_request_after_it_is_written_after_the_linger(
     client, app, db, tokens, directory
 ):
