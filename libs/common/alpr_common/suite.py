@@ -156,7 +156,8 @@ class Suite:
         env.update(self.extra_env)
         return env
 
-    def _run(self, service: str, *args: str, input_text: str | None = None) -> str:
+    def command(self, service: str, *args: str, input_text: str | None = None) -> str:
+        """Run a service's CLI command (create-cso, verify, purge…) against this suite's state."""
         result = subprocess.run(  # noqa: S603 (our own interpreter and module, no shell)
             _argv(service, *args),
             env=self.env(),
@@ -168,10 +169,6 @@ class Suite:
         if result.returncode != 0:
             raise RuntimeError(_failure(service, args, result.stderr))
         return result.stdout
-
-    def command(self, service: str, *args: str, input_text: str | None = None) -> str:
-        """Run a service's CLI command (create-cso, verify, purge…) against this suite's state."""
-        return self._run(service, *args, input_text=input_text)
 
     def migrate(self, services: tuple[str, ...] = SERVICES) -> None:
         """`python -m alpr_<svc> migrate` for each of `services`, all at once: each has its own
