@@ -21,7 +21,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if HERE not in item.path.parents or "suite" not in getattr(item, "fixturenames", ()):
             continue
-        if not any(m.args[:1] == ("e2e",) for m in item.iter_markers("xdist_group")):
+        groups = {
+            m.args[0] if m.args else m.kwargs.get("name") for m in item.iter_markers("xdist_group")
+        }
+        if "e2e" not in groups:
             raise pytest.UsageError(
                 f"{item.nodeid}: add pytest.mark.xdist_group('e2e') to its module's pytestmark "
                 "(the session's suite is started on one test worker)"
