@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from alpr_common.suite import Suite
+from alpr_common.testing.groups import group_names
 from tests.helpers.e2e import running_suite
 
 pytestmark = [pytest.mark.e2e]
@@ -21,10 +22,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if HERE not in item.path.parents or "suite" not in getattr(item, "fixturenames", ()):
             continue
-        groups = {
-            m.args[0] if m.args else m.kwargs.get("name") for m in item.iter_markers("xdist_group")
-        }
-        if "e2e" not in groups:
+        if "e2e" not in group_names(item):
             raise pytest.UsageError(
                 f"{item.nodeid}: add pytest.mark.xdist_group('e2e') to its module's pytestmark "
                 "(the session's suite is started on one test worker)"

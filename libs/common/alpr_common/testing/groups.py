@@ -17,17 +17,21 @@ import dataclasses
 import pytest
 
 
+def group_names(item: pytest.Item) -> set[str]:
+    """The names of the `xdist_group`s `item` is in, given as the mark's argument or as `name=`
+    (xdist's own reading: no name is "default")."""
+    return {
+        str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+        for m in item.iter_markers("xdist_group")
+    }
+
+
 @pytest.hookimpl(trylast=True)  # after xdist's own hook, which writes the attribute pytest 8 read
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not getattr(config.option, "loadgroup", False):  # set by xdist on its workers
         return
     for item in items:
-        names = sorted(
-            {
-                str(m.args[0] if m.args else m.kwargs.get("name", "default"))
-                for m in item.iter_markers("xdist_group")
-            }
-        )
+        names = sorted(group_names(item))
         node_id = getattr(item, "_id", None)
         if not names or node_id is None or "@" in item.nodeid.rpartition("]")[2]:
             continue
