@@ -218,6 +218,33 @@ def test_xml_entity_expansion_is_refused():
         parse("hikvision", content_type=XML, body=bomb, received_at=RECEIVED)
 
 
+@pytest.mark.parametrize(
+    "bomb",
+    [
+        # UTF-16 (expat detects it by itself, with or without a byte-order mark).
+        '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY a "aaaa">]>'
+        "<EventNotificationAlert>&a;</EventNotificationAlert>".encode("utf-16"),
+        (
+            '<!DOCTYPE x [<!ENTITY a "aaaa">]><EventNotificationAlert>&a;</EventNotificationAlert>'
+        ).encode("utf-16-le"),
+        # An external entity in a single-byte encoding the parser knows.
+        b'<?xml version="1.0" encoding="ISO-8859-1"?><!DOCTYPE x [<!ENTITY a SYSTEM '
+        b'"file:///etc/passwd">]><EventNotificationAlert>&a;</EventNotificationAlert>',
+    ],
+    ids=["utf-16", "utf-16-le-no-bom", "latin-1-external"],
+)
+def test_xml_entities_are_refused_in_any_encoding(bomb: bytes):
+    with pytest.raises(MalformedPayload, match="forbidden XML feature"):
+        parse("hikvision", content_type=XML, body=bomb, received_at=RECEIVED)
+
+
+def test_undeclared_entity_is_malformed_not_expanded():
+    # No DTD declares it: a reference to nothing, refused as such, never looked up.
+    body = b"<EventNotificationAlert>&a;</EventNotificationAlert>"
+    with pytest.raises(MalformedPayload, match="undefined entity"):
+        parse("hikvision", content_type=XML, body=body, received_at=RECEIVED)
+
+
 def test_multipart_without_boundary_is_malformed():
     with pytest.raises(MalformedPayload, match="boundary"):
         run("hikvision", "hikvision_anpr_multipart.bin", "multipart/form-data")
