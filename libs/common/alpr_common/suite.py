@@ -281,7 +281,8 @@ class Suite:
 def cpu_seconds(suite: Suite) -> dict[str, float]:
     """CPU seconds used so far, per service of `suite` (its whole process group, workers
     included), by PostgreSQL, by this process (the load generator of a benchmark) and by the
-    rest of the machine (Linux /proc). Read before and after a run, it says where the time went."""
+    rest of the machine (Linux /proc), that last per process (`other <pid>`: `cpu_spent` adds
+    them up). Read before and after a run, it says where the time went."""
     tick = os.sysconf("SC_CLK_TCK")
     groups = {proc.pid: svc for svc, proc in suite.procs.items()}
     used: dict[str, float] = defaultdict(float)
@@ -304,13 +305,18 @@ def cpu_seconds(suite: Suite) -> dict[str, float]:
             # connection a pool closed during the run would otherwise take its CPU with it.
             used["postgresql"] += seconds + (int(fields[13]) + int(fields[14])) / tick
         else:
-            used["other"] += seconds
+            used[f"other {entry}"] += seconds
     return used
 
 
 def cpu_spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    """What each kind of process used between two `cpu_seconds` readings."""
-    return {k: after[k] - before.get(k, 0.0) for k in after}
+    """What each kind of process used between two `cpu_seconds` readings. The rest of the
+    machine counts the processes alive at the second: one that exited in between takes its
+    time with it, which summed as a whole would have made "other" negative."""
+    spent: dict[str, float] = defaultdict(float)
+    for key, seconds in after.items():
+        spent["other" if key.startswith("other ") else key] += seconds - before.get(key, 0.0)
+    return dict(spent)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
