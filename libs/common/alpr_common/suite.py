@@ -281,8 +281,8 @@ class Suite:
 def cpu_seconds(suite: Suite) -> dict[str, float]:
     """CPU seconds used so far, per service of `suite` (its whole process group, workers
     included), by PostgreSQL, by this process (the load generator of a benchmark) and by the
-    rest of the machine (Linux /proc), that last per process (`other <pid>`: `cpu_spent` adds
-    them up). Read before and after a run, it says where the time went."""
+    rest of the machine (Linux /proc), that last per process (`other <pid> <start>`:
+    `cpu_spent` adds them up). Read before and after a run, it says where the time went."""
     tick = os.sysconf("SC_CLK_TCK")
     groups = {proc.pid: svc for svc, proc in suite.procs.items()}
     used: dict[str, float] = defaultdict(float)
@@ -305,7 +305,8 @@ def cpu_seconds(suite: Suite) -> dict[str, float]:
             # connection a pool closed during the run would otherwise take its CPU with it.
             used["postgresql"] += seconds + (int(fields[13]) + int(fields[14])) / tick
         else:
-            used[f"other {entry}"] += seconds
+            # Keyed by pid and start time: a pid reused between two readings is another process.
+            used[f"other {entry} {fields[19]}"] += seconds
     return used
 
 
