@@ -1,6 +1,7 @@
 """Issue 13, defects 1 and 2 in process: multipart bodies of many (or huge) parts are refused
 after a bounded amount of parsing, and deeply nested JSON is a 422, never a 500. The same bodies
-go through the gateway to real processes in tests/e2e/test_hardening_e2e.py."""
+go through the gateway to real processes in tests/e2e/test_hardening_e2e.py. XML that declares
+entities is refused (defusedxml) in whatever encoding it comes."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from alpr_ingest.adapters.base import MAX_PART_BYTES, MAX_PARTS
 from alpr_ingest.adapters.errors import MalformedPayload, TooManyParts
 
 FIXTURES = Path(__file__).parent / "fixtures"
+XML = "application/xml"
+RECEIVED = datetime(2025, 3, 14, 18, 31, 13, tzinfo=UTC)
 
 
 def _many_parts(n: int) -> bytes:
@@ -114,3 +117,39 @@ async def test_hostile_bodies_through_the_routes_are_4xx_with_the_error_shape(in
         assert r.json()["type"] == problem_type("MalformedPayload")
         assert "nested too deeply" in r.json()["detail"]
         assert r.json()["request_id"] == r.headers["x-request-id"]
+
+
+def test_xml_entity_expansion_is_refused():
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;">]><EventNotificationAlert>&b;</EventNotificationAlert>'
+    )
+    with pytest.raises(MalformedPayload, match="forbidden XML feature"):
+        adapters.parse("hikvision", content_type=XML, body=bomb, received_at=RECEIVED)
+
+
+@pytest.mark.parametrize(
+    "bomb",
+    [
+        # UTF-16 (expat detects it by itself, with or without a byte-order mark).
+        '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY a "aaaa">]>'
+        "<EventNotificationAlert>&a;</EventNotificationAlert>".encode("utf-16"),
+        (
+            '<!DOCTYPE x [<!ENTITY a "aaaa">]><EventNotificationAlert>&a;</EventNotificationAlert>'
+        ).encode("utf-16-le"),
+        # An external entity in a single-byte encoding the parser knows.
+        b'<?xml version="1.0" encoding="ISO-8859-1"?><!DOCTYPE x [<!ENTITY a SYSTEM '
+        b'"file:///etc/passwd">]><EventNotificationAlert>&a;</EventNotificationAlert>',
+    ],
+    ids=["utf-16", "utf-16-le-no-bom", "latin-1-external"],
+)
+def test_xml_entities_are_refused_in_any_encoding(bomb: bytes):
+    with pytest.raises(MalformedPayload, match="forbidden XML feature"):
+        adapters.parse("hikvision", content_type=XML, body=bomb, received_at=RECEIVED)
+
+
+def test_undeclared_entity_is_malformed_not_expanded():
+    # No DTD declares it: a reference to nothing, refused as such, never looked up.
+    body = b"<EventNotificationAlert>&a;</EventNotificationAlert>"
+    with pytest.raises(MalformedPayload, match="undefined entity"):
+        adapters.parse("hikvision", content_type=XML, body=body, received_at=RECEIVED)
